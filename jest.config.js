@@ -1,0 +1,20 @@
+/** Suites: unit (pure code), sim (simulator), interop (third-party clients against the simulator),
+ * e2e (the real Pulumi engine). Select one with `npx jest --selectProjects <name>`. */
+const tsJest = ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: true }];
+const project = (name, extra = {}) => ({
+  displayName: name,
+  testEnvironment: "node",
+  roots: [`<rootDir>/test/${name}`],
+  testMatch: ["**/*.test.ts"],
+  transform: { "^.+\\.ts$": tsJest },
+  ...extra,
+});
+module.exports = {
+  projects: [
+    project("unit"),
+    project("sim"),
+    project("interop"),
+    project("e2e", { testTimeout: 600000 }),
+  ],
+  testTimeout: 30000,
+};
