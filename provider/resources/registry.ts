@@ -1,0 +1,46 @@
+// Every resource kind the dynamic provider serves, by the name its sdk class passes.
+import type { ProviderConfig } from "../host";
+import * as smokeFile from "../internal/smoke-file";
+
+/** What a resource module receives besides its inputs. */
+export interface ResourceContext {
+  config: ProviderConfig;
+}
+
+export interface CheckFailure {
+  property: string;
+  reason: string;
+}
+
+export interface CheckResult {
+  inputs?: Record<string, unknown>;
+  failures?: CheckFailure[];
+}
+
+export interface DiffResult {
+  changes: boolean;
+  replaces?: string[];
+  deleteBeforeReplace?: boolean;
+}
+
+export interface ReadResult {
+  id: string;
+  props?: Record<string, unknown>;
+  inputs?: Record<string, unknown>;
+}
+
+type Props = Record<string, unknown>;
+
+/** One resource kind's whole lifecycle; see provider/resources/*.ts. */
+export interface ResourceModule {
+  check(olds: Props, news: Props, ctx: ResourceContext): Promise<CheckResult>;
+  diff(id: string, olds: Props, news: Props, ctx: ResourceContext): Promise<DiffResult>;
+  create(inputs: Props, ctx: ResourceContext): Promise<{ id: string; outs: Props }>;
+  read(id: string, props: Props, ctx: ResourceContext): Promise<ReadResult>;
+  update(id: string, olds: Props, news: Props, ctx: ResourceContext): Promise<{ outs: Props }>;
+  delete(id: string, props: Props, ctx: ResourceContext): Promise<void>;
+}
+
+export const resourceKinds: Record<string, ResourceModule> = {
+  "internal:SmokeFile": smokeFile,
+};
