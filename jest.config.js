@@ -1,6 +1,6 @@
 /** Suites: unit (pure code), sim (simulator), interop (third-party clients against the simulator),
  * e2e (the real Pulumi engine). Select one with `npx jest --selectProjects <name>`. */
-const tsJest = ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: true }];
+const tsJest = ["ts-jest", { tsconfig: "tsconfig.json" }];
 const project = (name, extra = {}) => ({
   displayName: name,
   testEnvironment: "node",

@@ -1,0 +1,31 @@
+// Sizes accept bytes (a number or digits) or a string with a binary or decimal unit.
+const units: Record<string, number> = {
+  b: 1,
+  k: 1024, kb: 1000, kib: 1024,
+  m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2,
+  g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3,
+  t: 1024 ** 4, tb: 1000 ** 4, tib: 1024 ** 4,
+};
+
+/** Parses 1073741824, "1073741824", "20GiB", "512 MiB", "1.5TiB". Returns undefined when it does not parse. */
+export function parseSize(value: unknown): number | undefined {
+  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value !== "string") return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+  if (!m) return undefined;
+  const unit = m[2].toLowerCase() || "b";
+  const factor = units[unit];
+  if (factor === undefined) return undefined;
+  const bytes = Math.round(parseFloat(m[1]) * factor);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+export const sizeHelp = 'bytes (a number) or a string such as "20GiB", "512MiB", "1TiB" (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)';
+
+/** Human form for messages: 21474836480 -> "20 GiB". */
+export function formatSize(bytes: number): string {
+  for (const [unit, f] of [["TiB", 1024 ** 4], ["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
+    if (bytes >= f) return `${+(bytes / f).toFixed(2)} ${unit}`;
+  }
+  return `${bytes} B`;
+}

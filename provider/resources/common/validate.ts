@@ -1,0 +1,55 @@
+// Turns zod issues into Pulumi check failures that name the field and what is allowed.
+import { z } from "zod";
+import type { CheckFailure } from "../registry";
+import { isUnknown } from "./unknowns";
+
+export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+function valueAt(obj: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let v: unknown = obj;
+  for (const p of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+function reasonOf(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "invalid_value":
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "unrecognized_keys":
+      return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    case "invalid_type":
+      return issue.input === undefined ? `is required (${issue.expected})` : `must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`}`;
+    case "too_small":
+      return `must be ≥ ${issue.minimum}`;
+    case "too_big":
+      return `must be ≤ ${issue.maximum}`;
+    default:
+      return issue.message;
+  }
+}
+
+/**
+ * Parses `news` with the schema. Issues on values that are unknown during preview
+ * are ignored (they are checked again at `up`, when known).
+ */
+export function validate<S extends z.ZodType>(schema: S, news: unknown): { value?: z.infer<S>; failures: CheckFailure[] } {
+  const r = schema.safeParse(news);
+  if (r.success) return { value: r.data, failures: [] };
+  const failures: CheckFailure[] = [];
+  for (const issue of r.error.issues) {
+    if (issue.path.length && isUnknown(valueAt(news, issue.path))) continue;
+    const base = issue.code === "unrecognized_keys" ? "" : fieldPath(issue.path);
+    failures.push({ property: base || "(inputs)", reason: `${base || "inputs"}: ${reasonOf(issue)}` });
+  }
+  return { failures };
+}
