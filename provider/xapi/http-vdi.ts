@@ -1,0 +1,173 @@
+/**
+ * The VDI HTTP side channels (SEMANTICS §8): `PUT /import_raw_vdi` streams a file into a VDI with an exact
+ * Content-Length and reads the outcome from the task; `GET /export_raw_vdi` returns the disk as a stream.
+ * Both follow a 302 to the pool member that can reach the SR.
+ */
+import { createReadStream, promises as fsp } from "fs";
+import { Readable, Transform } from "stream";
+import { XapiTransportError } from "./errors";
+import type { HttpEndpoint, HttpResponse } from "./http";
+import type { TaskRecord } from "./generated/types";
+import { taskOutcome } from "./tasks";
+
+export type VdiFormat = "raw" | "vhd";
+
+export interface ImportRawVdiOptions {
+  format?: VdiFormat;
+  /** Fraction of the file sent, 0..1. */
+  onProgress?: (p: number) => void;
+  signal?: AbortSignal;
+  /** Inactivity timeout of the upload and of the wait for the task (default 10 min). */
+  timeoutMs?: number;
+}
+
+export interface ExportRawVdiOptions {
+  format?: VdiFormat;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** What the side channels need from the client. */
+export interface VdiHttpContext {
+  endpoint(): HttpEndpoint;
+  endpointForUrl(url: URL): HttpEndpoint;
+  sessionRef(): string;
+  call(method: string, args: unknown[]): Promise<unknown>;
+  waitTask(taskRef: string): Promise<TaskRecord>;
+  /** Logs in again after an HTTP 401. */
+  relogin(stale: string): Promise<void>;
+}
+
+const MAX_REDIRECTS = 3;
+
+function query(params: Record<string, string>): string {
+  return Object.entries(params)
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+    .join("&");
+}
+
+async function followRedirects(
+  ctx: VdiHttpContext,
+  send: (ep: HttpEndpoint, path: string) => Promise<HttpResponse>,
+  path: string,
+): Promise<HttpResponse> {
+  let ep = ctx.endpoint();
+  for (let hop = 0; ; hop++) {
+    const res = await send(ep, path);
+    if ((res.statusCode === 302 || res.statusCode === 307) && hop < MAX_REDIRECTS) {
+      const loc = res.headers["location"];
+      await res.body.dump().catch(() => undefined);
+      if (typeof loc !== "string") throw new XapiTransportError("XAPI_HTTP_STATUS", `redirect without a Location from ${ep.host}`, { status: res.statusCode, host: ep.host });
+      const target = new URL(loc, ep.origin);
+      ep = ctx.endpointForUrl(new URL(target.origin));
+      path = target.pathname + target.search;
+      continue;
+    }
+    return res;
+  }
+}
+
+async function failOnStatus(res: HttpResponse, what: string, host: string): Promise<void> {
+  if (res.statusCode >= 200 && res.statusCode < 300) return;
+  await res.body.dump().catch(() => undefined);
+  throw new XapiTransportError("XAPI_HTTP_STATUS", `${what} on ${host}: HTTP ${res.statusCode}`, { status: res.statusCode, host, method: what });
+}
+
+export async function importRawVdi(ctx: VdiHttpContext, vdiRef: string, filePath: string, opts: ImportRawVdiOptions = {}): Promise<void> {
+  const format = opts.format ?? "raw";
+  const timeoutMs = opts.timeoutMs ?? 600_000;
+  const size = (await fsp.stat(filePath)).size;
+  for (let attempt = 0; ; attempt++) {
+    const session = ctx.sessionRef();
+    const task = (await ctx.call("task.create", [`pulumi-xenserver: import ${format} VDI`, ""])) as string;
+    let destroyTask = true;
+    try {
+      const done = ctx.waitTask(task);
+      done.catch(() => undefined);
+      const path = `/import_raw_vdi?${query({ session_id: session, vdi: vdiRef, format, task_id: task })}`;
+      const res = await followRedirects(
+        ctx,
+        (ep, p) => {
+          let sent = 0;
+          const counter = new Transform({
+            transform(chunk: Buffer, _enc, cb) {
+              sent += chunk.length;
+              if (opts.onProgress && size > 0) opts.onProgress(Math.min(1, sent / size));
+              cb(null, chunk);
+            },
+          });
+          const file = createReadStream(filePath);
+          file.on("error", (e) => counter.destroy(e));
+          file.pipe(counter);
+          return ep.request({
+            method: "PUT",
+            path: p,
+            headers: { "content-length": String(size), "content-type": "application/octet-stream" },
+            body: counter,
+            timeoutMs,
+            signal: opts.signal,
+            rpcMethod: "PUT /import_raw_vdi",
+          });
+        },
+        path,
+      );
+      if (res.statusCode === 401 && attempt === 0) {
+        await res.body.dump().catch(() => undefined);
+        destroyTask = false; // created with the old session: gone with it
+        await ctx.relogin(session);
+        continue;
+      }
+      await failOnStatus(res, "PUT /import_raw_vdi", ctx.endpoint().host);
+      await res.body.dump().catch(() => undefined);
+      const rec = await done;
+      taskOutcome(rec, "VDI.import_raw", task);
+      if (opts.onProgress && size === 0) opts.onProgress(1);
+      return;
+    } finally {
+      if (destroyTask) await ctx.call("task.destroy", [task]).catch(() => undefined);
+    }
+  }
+}
+
+/** Peeks at the first bytes: xapi can answer 200 and then a whole `HTTP/1.1 500` response in the body. */
+async function guardBody(body: Readable, host: string): Promise<Readable> {
+  const it = body[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (!first.done) {
+    const chunk = first.value as Buffer;
+    if (chunk.subarray(0, 5).toString("latin1") === "HTTP/") {
+      body.destroy();
+      const status = Number(/^HTTP\/\d\.\d (\d{3})/.exec(chunk.toString("latin1", 0, 16))?.[1] ?? 500);
+      throw new XapiTransportError("XAPI_HTTP_STATUS", `GET /export_raw_vdi on ${host}: HTTP ${status} inside the body`, { status, host });
+    }
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (!first.done) yield first.value as Buffer;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield n.value as Buffer;
+    }
+  }
+  return Readable.from(rest(), { objectMode: false });
+}
+
+export async function exportRawVdi(ctx: VdiHttpContext, vdiRef: string, opts: ExportRawVdiOptions = {}): Promise<Readable> {
+  const format = opts.format ?? "raw";
+  for (let attempt = 0; ; attempt++) {
+    const session = ctx.sessionRef();
+    const path = `/export_raw_vdi?${query({ session_id: session, vdi: vdiRef, format })}`;
+    const res = await followRedirects(
+      ctx,
+      (ep, p) => ep.request({ method: "GET", path: p, timeoutMs: opts.timeoutMs ?? 600_000, signal: opts.signal, rpcMethod: "GET /export_raw_vdi" }),
+      path,
+    );
+    if (res.statusCode === 401 && attempt === 0) {
+      await res.body.dump().catch(() => undefined);
+      await ctx.relogin(session);
+      continue;
+    }
+    await failOnStatus(res, "GET /export_raw_vdi", ctx.endpoint().host);
+    return guardBody(res.body as unknown as Readable, ctx.endpoint().host);
+  }
+}

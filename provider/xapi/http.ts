@@ -1,0 +1,117 @@
+/**
+ * One HTTP(S) origin (a pool member): an undici Pool with keep-alive, the TLS policy, and the mapping of
+ * every network failure to an XapiTransportError code. Knows nothing of RPC.
+ */
+import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
+import { Redactor, XapiTransportError, type TransportErrorCode } from "./errors";
+import { makeConnector, type Logger, type TlsOptions } from "./tls";
+
+export interface HttpRequest {
+  method: "GET" | "POST" | "PUT";
+  /** Path and query, starting with "/". */
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer | NodeJS.ReadableStream | null;
+  /** Inactivity timeout for headers and body. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** The wire method, for error messages. */
+  rpcMethod?: string;
+}
+
+export interface HttpResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData["body"];
+}
+
+export class HttpEndpoint {
+  readonly origin: string;
+  readonly host: string;
+  private readonly pool: Pool;
+  private closed = false;
+
+  constructor(
+    url: URL,
+    tls: TlsOptions,
+    private readonly logger: Logger,
+    private readonly redactor: Redactor,
+    connectTimeoutMs = 10_000,
+  ) {
+    this.origin = url.origin;
+    this.host = url.host;
+    this.pool = new Pool(url.origin, {
+      connect: makeConnector(tls, logger, connectTimeoutMs),
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 60_000,
+      // Large get_all_records answers: no body size limit beyond memory.
+      maxResponseSize: -1,
+    });
+  }
+
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    if (this.closed) throw new XapiTransportError("XAPI_CLIENT_CLOSED", "the client is closed", { method: req.rpcMethod, host: this.host });
+    try {
+      const res = await this.pool.request({
+        method: req.method,
+        path: req.path,
+        headers: req.headers,
+        body: req.body as Dispatcher.DispatchOptions["body"],
+        headersTimeout: req.timeoutMs,
+        bodyTimeout: req.timeoutMs,
+        signal: req.signal,
+      });
+      return { statusCode: res.statusCode, headers: res.headers, body: res.body };
+    } catch (e) {
+      throw this.mapError(e, req);
+    }
+  }
+
+  /** Reads a whole body as UTF-8 text, mapping mid-body failures. */
+  async text(res: HttpResponse, req: HttpRequest): Promise<string> {
+    try {
+      return await res.body.text();
+    } catch (e) {
+      throw this.mapError(e, req);
+    }
+  }
+
+  mapError(e: unknown, req: { rpcMethod?: string; signal?: AbortSignal }): XapiTransportError {
+    if (e instanceof XapiTransportError) return this.redactor.error(e);
+    const err = e as { code?: string; message?: string; name?: string; cause?: unknown };
+    const cause = (err.cause ?? {}) as { code?: string; message?: string };
+    const code = err.code ?? "";
+    const causeCode = cause.code ?? "";
+    const where = `${req.rpcMethod ? `${req.rpcMethod} on ` : ""}${this.host}`;
+    const make = (c: TransportErrorCode, msg: string): XapiTransportError =>
+      new XapiTransportError(c, this.redactor.text(msg), { method: req.rpcMethod, host: this.host, cause: this.redactor.error(e) });
+    if (cause instanceof XapiTransportError) return this.redactor.error(cause);
+    if (req.signal?.aborted || err.name === "AbortError" || code === "UND_ERR_ABORTED") {
+      const reason = req.signal?.reason as { code?: string } | undefined;
+      if (reason instanceof XapiTransportError) return reason;
+      if (reason?.code === "XAPI_TIMEOUT") return make("XAPI_TIMEOUT", `${where}: timed out`);
+      return make("XAPI_ABORTED", `${where}: aborted`);
+    }
+    if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return make("XAPI_TIMEOUT", `${where}: no answer within the call timeout`);
+    if (code === "UND_ERR_CONNECT_TIMEOUT") return make("XAPI_UNREACHABLE", `${where}: connection timed out`);
+    if (code === "UND_ERR_CLOSED" || code === "UND_ERR_DESTROYED") return make("XAPI_CLIENT_CLOSED", `${where}: the client is closed`);
+    if (code === "UND_ERR_SOCKET" || code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" || code === "ECONNRESET" || code === "EPIPE" || causeCode === "ECONNRESET") {
+      return make("XAPI_CONNECTION_CLOSED", `${where}: the server closed the connection before the response was complete`);
+    }
+    const net = code || causeCode;
+    if (["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ETIMEDOUT", "EADDRNOTAVAIL"].includes(net)) {
+      return make("XAPI_UNREACHABLE", `${where}: cannot connect (${net})`);
+    }
+    if (/^(ERR_SSL|ERR_TLS|EPROTO)/.test(net) || /SSL|TLS/.test(err.message ?? "")) {
+      return make("XAPI_TLS_ERROR", `${where}: TLS failure (${net || err.message})`);
+    }
+    if (e instanceof undiciErrors.UndiciError) return make("XAPI_CONNECTION_CLOSED", `${where}: ${err.message}`);
+    return make("XAPI_UNREACHABLE", `${where}: ${err.message ?? String(e)}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.destroy().catch(() => undefined);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * An RPC transport: one wire method call over one HttpEndpoint, returning the typed result or throwing
+ * XapiError (API failure) / XapiTransportError (everything else). Sessions, retries and limits live above.
+ */
+import { CodecError, type RpcOutcome } from "./codec-xmlrpc";
+import { Redactor, XapiError, XapiTransportError } from "./errors";
+import type { HttpEndpoint } from "./http";
+import { resultConverter } from "./normalize";
+
+export type TransportKind = "jsonrpc" | "xmlrpc";
+
+export interface CallOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface RpcTransport {
+  readonly kind: TransportKind;
+  readonly endpoint: HttpEndpoint;
+  call(method: string, params: readonly unknown[], opts: CallOptions): Promise<unknown>;
+}
+
+/** The endpoint does not serve this protocol (JSON-RPC on an old host): the auto transport falls back. */
+export class UnsupportedProtocol extends Error {}
+
+export interface WireExchange {
+  path: string;
+  contentType: string;
+  encode(method: string, params: readonly unknown[]): string;
+  decode(body: string): RpcOutcome;
+  /** Whether a 2xx answer's content-type shows the protocol is not served at all. */
+  unsupported(status: number, contentType: string): boolean;
+}
+
+export async function exchange(
+  endpoint: HttpEndpoint,
+  wire: WireExchange,
+  redactor: Redactor,
+  method: string,
+  params: readonly unknown[],
+  opts: CallOptions,
+): Promise<unknown> {
+  let body: string;
+  try {
+    body = wire.encode(method, params);
+  } catch (e) {
+    if (e instanceof CodecError) throw new XapiTransportError("XAPI_INVALID_PARAMETER", `${method}: ${e.message}`, { method });
+    throw e;
+  }
+  const req = {
+    method: "POST" as const,
+    path: wire.path,
+    headers: { "content-type": wire.contentType, accept: wire.contentType },
+    body,
+    timeoutMs: opts.timeoutMs,
+    signal: opts.signal,
+    rpcMethod: method,
+  };
+  const res = await endpoint.request(req);
+  const ct = String(res.headers["content-type"] ?? "");
+  if (wire.unsupported(res.statusCode, ct)) {
+    await res.body.dump().catch(() => undefined);
+    throw new UnsupportedProtocol(`${endpoint.host} does not serve ${wire.path}`);
+  }
+  if (res.statusCode < 200 || res.statusCode >= 300) {
+    await res.body.dump().catch(() => undefined);
+    // The body of a 500 can quote the request (credentials, session): it is never included.
+    throw new XapiTransportError("XAPI_HTTP_STATUS", `${method} on ${endpoint.host}: HTTP ${res.statusCode}`, {
+      method,
+      host: endpoint.host,
+      status: res.statusCode,
+    });
+  }
+  const text = await endpoint.text(res, req);
+  if (/^text\/html/i.test(ct)) {
+    throw new XapiTransportError("XAPI_NOT_XAPI", `${method} on ${endpoint.host}: the server answered with an HTML page, not XAPI`, { method, host: endpoint.host });
+  }
+  let outcome: RpcOutcome;
+  try {
+    outcome = wire.decode(text);
+  } catch (e) {
+    if (!(e instanceof CodecError)) throw e;
+    const code = e.kind === "not-xapi" ? "XAPI_NOT_XAPI" : "XAPI_MALFORMED_RESPONSE";
+    throw new XapiTransportError(code, `${method} on ${endpoint.host}: ${e.message}`, { method, host: endpoint.host });
+  }
+  if (!outcome.ok) {
+    const [code, ...rest] = outcome.error;
+    throw new XapiError(String(code ?? "UNKNOWN_ERROR"), redactor.params(rest.map((p) => (typeof p === "string" ? p : JSON.stringify(p)))), method);
+  }
+  const conv = resultConverter(method);
+  return conv ? conv(outcome.value) : outcome.value;
+}
