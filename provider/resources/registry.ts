@@ -1,6 +1,10 @@
 // Every resource kind the dynamic provider serves, by the name its sdk class passes.
 import type { ProviderConfig } from "../host";
 import * as smokeFile from "../internal/smoke-file";
+import * as network from "./network";
+import * as pool from "./pool";
+import * as sr from "./sr";
+import * as vdi from "./vdi";
 
 /** What a resource module receives besides its inputs. */
 export interface ResourceContext {
@@ -43,4 +47,8 @@ export interface ResourceModule {
 
 export const resourceKinds: Record<string, ResourceModule> = {
   "internal:SmokeFile": smokeFile,
+  Pool: pool,
+  Network: network,
+  Sr: sr,
+  Vdi: vdi,
 };

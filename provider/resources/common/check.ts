@@ -1,0 +1,25 @@
+// The parts of check() every resource shares: schema validation, the connection
+// profile, and the rule that `adopt` excludes creation-only fields.
+import type { z } from "zod";
+import type { CheckFailure, ResourceContext } from "../registry";
+import { ConnectionConfigError, resolveConnection } from "./connection";
+import { validate } from "./validate";
+import { isUnknown } from "./unknowns";
+
+export function checkInputs<S extends z.ZodType>(schema: S, news: Record<string, unknown>, ctx: ResourceContext, creationOnly: string[] = []): { value?: z.infer<S>; failures: CheckFailure[] } {
+  const { value, failures } = validate(schema, news);
+  if (news.adopt !== undefined && !isUnknown(news.adopt)) {
+    for (const f of creationOnly) {
+      if (news[f] !== undefined) failures.push({ property: f, reason: `${f}: cannot be combined with adopt (an adopted object keeps how it was made; remove ${f} or adopt)` });
+    }
+  }
+  if (news.connection === undefined || !isUnknown(news.connection)) {
+    try {
+      resolveConnection(ctx.config, news.connection as string | undefined);
+    } catch (err) {
+      if (!(err instanceof ConnectionConfigError)) throw err;
+      failures.push({ property: "connection", reason: `connection: ${err.message}` });
+    }
+  }
+  return failures.length ? { failures } : { value, failures };
+}

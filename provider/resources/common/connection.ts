@@ -1,0 +1,135 @@
+// Which pool a resource talks to, and the one XAPI session per pool that all
+// resources of a provider process share. Settings come from stack config read in
+// configure() — never from resource inputs, so credentials never enter state.
+//
+//   xenserver:url / xenserver:username / xenserver:password (secret)
+//   xenserver:tlsFingerprint | xenserver:caCert | xenserver:insecure
+//   xenserver:pools = { "<profile>": { url, username, password, tlsFingerprint, caCert, insecure } }
+//   environment fallbacks: XENSERVER_URL (or XENSERVER_HOST), XENSERVER_USERNAME, XENSERVER_PASSWORD
+import type { ProviderConfig } from "../../host";
+
+export interface ConnectionSettings {
+  profile: string;
+  url: string;
+  username: string;
+  password: string;
+  tls: { fingerprint?: string; ca?: string; insecure?: boolean };
+}
+
+/** What resources need from a XAPI client (provider/xapi's XapiClient implements it). */
+export interface Xapi {
+  call<T = unknown>(method: string, ...args: unknown[]): Promise<T>;
+  callAsync<T = unknown>(method: string, args: unknown[], options?: { onProgress?: (p: number) => void; timeoutMs?: number }): Promise<T>;
+  importRawVdi(vdi: string, file: string, options: { format: "raw" | "vhd"; onProgress?: (p: number) => void }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const defaultProfile = "default";
+
+export class ConnectionConfigError extends Error {
+  override readonly name = "ConnectionConfigError";
+}
+
+interface ProfileFields {
+  url?: string;
+  host?: string;
+  username?: string;
+  password?: string;
+  tlsFingerprint?: string;
+  caCert?: string;
+  insecure?: boolean | string;
+}
+
+function profiles(config: ProviderConfig): Record<string, ProfileFields> {
+  const raw = config.get("xenserver:pools");
+  if (!raw) return {};
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, ProfileFields>;
+  } catch {
+    // fall through: the message below must not echo the value (it may hold passwords)
+  }
+  throw new ConnectionConfigError("xenserver:pools must be a JSON object of named connection profiles, e.g. { \"lab\": { \"url\": \"https://…\", \"username\": \"root\", \"password\": \"…\" } }");
+}
+
+/** The names of the profiles a program may pass as `connection`. */
+export function profileNames(config: ProviderConfig, env: NodeJS.ProcessEnv = process.env): string[] {
+  const names = Object.keys(profiles(config));
+  if (config.get("xenserver:url") || env.XENSERVER_URL || env.XENSERVER_HOST) names.unshift(defaultProfile);
+  return names;
+}
+
+/** Resolves a profile ("default" when the resource has no `connection` input). */
+export function resolveConnection(config: ProviderConfig, profile: string | undefined, env: NodeJS.ProcessEnv = process.env): ConnectionSettings {
+  const name = profile ?? defaultProfile;
+  let f: ProfileFields;
+  if (name === defaultProfile) {
+    f = {
+      url: config.get("xenserver:url") ?? env.XENSERVER_URL ?? env.XENSERVER_HOST,
+      username: config.get("xenserver:username") ?? env.XENSERVER_USERNAME,
+      password: config.get("xenserver:password") ?? env.XENSERVER_PASSWORD,
+      tlsFingerprint: config.get("xenserver:tlsFingerprint"),
+      caCert: config.get("xenserver:caCert"),
+      insecure: config.get("xenserver:insecure"),
+    };
+  } else {
+    const all = profiles(config);
+    if (!(name in all)) {
+      const known = profileNames(config, env);
+      throw new ConnectionConfigError(`connection "${name}" is not configured: set xenserver:pools.${name} in stack config (configured: ${known.length ? known.join(", ") : "none"})`);
+    }
+    f = all[name];
+  }
+  let url = f.url ?? f.host;
+  if (!url) {
+    throw new ConnectionConfigError(
+      name === defaultProfile
+        ? "no XenServer connection configured: set xenserver:url (or XENSERVER_URL), xenserver:username and xenserver:password"
+        : `connection "${name}" has no url`,
+    );
+  }
+  if (!/^[a-z]+:\/\//i.test(url)) url = `https://${url}`;
+  if (!f.username) throw new ConnectionConfigError(`connection "${name}" has no username (xenserver:username or XENSERVER_USERNAME)`);
+  return {
+    profile: name,
+    url,
+    username: f.username,
+    password: f.password ?? "",
+    tls: { fingerprint: f.tlsFingerprint || undefined, ca: f.caCert || undefined, insecure: f.insecure === true || f.insecure === "true" },
+  };
+}
+
+type Connector = (s: ConnectionSettings) => Promise<Xapi>;
+
+const defaultConnector: Connector = async (s) => {
+  const { XapiClient } = require("../../xapi") as typeof import("../../xapi");
+  return (await XapiClient.connect({ url: s.url, username: s.username, password: s.password, tls: s.tls })) as unknown as Xapi;
+};
+
+let connector: Connector = defaultConnector;
+const sessions = new Map<string, Promise<Xapi>>();
+
+/** Tests: connect some other way (and forget cached sessions). */
+export function setConnector(c: Connector | undefined): void {
+  connector = c ?? defaultConnector;
+  sessions.clear();
+}
+
+/** One session per pool per provider process, shared by every resource. */
+export function xapiFor(config: ProviderConfig, profile: string | undefined): Promise<Xapi> {
+  const s = resolveConnection(config, profile);
+  const key = `${s.profile}\u0000${s.url}\u0000${s.username}`;
+  let session = sessions.get(key);
+  if (!session) {
+    session = connector(s);
+    sessions.set(key, session);
+    session.catch(() => sessions.delete(key));
+  }
+  return session;
+}
+
+export async function closeAll(): Promise<void> {
+  const all = [...sessions.values()];
+  sessions.clear();
+  await Promise.allSettled(all.map(async (p) => (await p).close()));
+}

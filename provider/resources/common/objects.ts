@@ -1,0 +1,58 @@
+// XAPI helpers shared by the resources: find by uuid, converge names, owned maps and tags.
+import { isXapiError } from "../../xapi/errors";
+import type { Xapi } from "./connection";
+import { ownedMapChanges, type StringMap } from "./owned-map";
+
+/** The object's ref, or undefined when no object has this uuid (deleted out of band). */
+export async function refByUuid(xapi: Xapi, cls: string, uuid: string): Promise<string | undefined> {
+  try {
+    return await xapi.call<string>(`${cls}.get_by_uuid`, uuid);
+  } catch (err) {
+    if (isXapiError(err, "UUID_INVALID") || isXapiError(err, "HANDLE_INVALID")) return undefined;
+    throw err;
+  }
+}
+
+export async function recordByUuid<R>(xapi: Xapi, cls: string, uuid: string): Promise<{ ref: string; record: R } | undefined> {
+  const ref = await refByUuid(xapi, cls, uuid);
+  if (!ref) return undefined;
+  try {
+    return { ref, record: await xapi.call<R>(`${cls}.get_record`, ref) };
+  } catch (err) {
+    if (isXapiError(err, "HANDLE_INVALID")) return undefined;
+    throw err;
+  }
+}
+
+/** Writes the owned keys of a map field (e.g. other_config): only what differs. */
+export async function convergeOwnedMap(xapi: Xapi, cls: string, ref: string, field: string, live: StringMap, desired: StringMap, previouslyOwned: string[]): Promise<void> {
+  const { set, remove } = ownedMapChanges(live, desired, previouslyOwned);
+  for (const k of remove) await xapi.call(`${cls}.remove_from_${field}`, ref, k);
+  for (const [k, v] of Object.entries(set)) {
+    // add_to_ fails with MAP_DUPLICATE_KEY when the key exists.
+    if (k in live) await xapi.call(`${cls}.remove_from_${field}`, ref, k);
+    await xapi.call(`${cls}.add_to_${field}`, ref, k, v);
+  }
+}
+
+/** Adds the desired tags, removes the previously owned ones no longer desired; other tags stay. */
+export async function convergeOwnedTags(xapi: Xapi, cls: string, ref: string, live: string[], desired: string[], previouslyOwned: string[]): Promise<void> {
+  const liveSet = new Set(live);
+  for (const t of previouslyOwned) if (!desired.includes(t) && liveSet.has(t)) await xapi.call(`${cls}.remove_tags`, ref, t);
+  for (const t of desired) if (!liveSet.has(t)) await xapi.call(`${cls}.add_tags`, ref, t);
+}
+
+/** other_config keys that record which stack and resource made (or adopted) an object. */
+export const identityKeys = { stack: "pulumi-xenserver:stack", resource: "pulumi-xenserver:resource" } as const;
+
+export function identityEntries(identity: string | undefined): StringMap {
+  if (!identity) return {};
+  const i = identity.lastIndexOf("/");
+  return { [identityKeys.stack]: identity.slice(0, i), [identityKeys.resource]: identity.slice(i + 1) };
+}
+
+/** Sets name_label / name_description when they differ. */
+export async function convergeNames(xapi: Xapi, cls: string, ref: string, live: { name_label: string; name_description: string }, name: string | undefined, description: string | undefined): Promise<void> {
+  if (name !== undefined && live.name_label !== name) await xapi.call(`${cls}.set_name_label`, ref, name);
+  if (description !== undefined && live.name_description !== description) await xapi.call(`${cls}.set_name_description`, ref, description);
+}

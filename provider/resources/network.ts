@@ -1,0 +1,221 @@
+// Network: a private network (no PIF), a VLAN network on a physical NIC of every
+// host (pool.create_VLAN_from_PIF), or a bond network over NICs of every host
+// (Bond.create). Name, description, MTU, other_config and tags update in place;
+// a changed VLAN tag, NIC or bond plans a replacement.
+import { z } from "zod";
+import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
+import { checkInputs } from "./common/check";
+import { xapiFor, type Xapi } from "./common/connection";
+import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, recordByUuid } from "./common/objects";
+import { ownedView, sameMap, sameSet } from "./common/owned-map";
+import { common, stringMap, tags, uuid } from "./common/schema-parts";
+import { isUnknown } from "./common/unknowns";
+
+export const bondModes = ["balance-slb", "active-backup", "lacp"] as const;
+
+export const inputSchema = z
+  .object({
+    ...common,
+    adopt: uuid.optional().describe("UUID of an existing network to take over instead of creating one"),
+    name: z.string().min(1).describe("name_label"),
+    description: z.string().default("").describe("name_description"),
+    mtu: z.number().int().min(1280).max(9216).default(1500).describe("MTU in bytes, 1280–9216"),
+    vlan: z.number().int().min(0).max(4094).optional().describe("VLAN tag (0–4094); needs nic"),
+    nic: z.string().min(1).optional().describe('the physical NIC carrying the VLAN, by device name ("eth1") or XenCenter name ("NIC 1")'),
+    bond: z
+      .object({
+        nics: z.array(z.string().min(1)).min(2).describe("NICs to bond on every host"),
+        mode: z.enum(bondModes).default("balance-slb").describe("bond mode"),
+      })
+      .strict()
+      .optional()
+      .describe("make a bond network over these NICs on every host"),
+    otherConfig: stringMap.default({}).describe("other_config keys owned by this program (others are left alone)"),
+    tags: tags.default([]).describe("tags owned by this program (others are left alone)"),
+  })
+  .strict();
+
+export type Inputs = z.infer<typeof inputSchema>;
+
+export interface Outputs extends Inputs {
+  uuid: string;
+  bridge: string;
+  /** VLAN/bond master PIFs of this network, one per host. */
+  pifs: string[];
+}
+
+interface NetworkRecord { uuid: string; name_label: string; name_description: string; MTU: number; bridge: string; PIFs: string[]; other_config: Record<string, string>; tags: string[] }
+interface PIFRecord { uuid: string; device: string; host: string; network: string; VLAN: number; physical: boolean; bond_master_of: string[]; bond_slave_of: string; VLAN_master_of: string; management: boolean }
+
+/** "NIC 1" (XenCenter's name) is eth1. */
+export function nicDevice(nic: string): string {
+  const m = /^nic\s*(\d+)$/i.exec(nic.trim());
+  return m ? `eth${m[1]}` : nic.trim();
+}
+
+export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<CheckResult> {
+  const { value, failures } = checkInputs(inputSchema, news, ctx, ["vlan", "nic", "bond"]);
+  if (!value) return { failures };
+  if ((value.vlan === undefined) !== (value.nic === undefined)) {
+    const missing = value.vlan === undefined ? "vlan" : "nic";
+    return { failures: [{ property: missing, reason: `${missing}: a VLAN network needs both vlan (the tag) and nic (the physical NIC)` }] };
+  }
+  if (value.bond && value.vlan !== undefined) return { failures: [{ property: "bond", reason: "bond: a network is either a VLAN network (vlan + nic) or a bond network, not both" }] };
+  const nics = [...(value.nic ? [value.nic] : []), ...(value.bond?.nics ?? [])];
+  if (nics.length && !nics.some(isUnknown)) {
+    const xapi = await xapiFor(ctx.config, value.connection);
+    const known = await physicalNics(xapi);
+    const bad = nics.filter((n) => !known.has(nicDevice(n)));
+    if (bad.length) {
+      const field = value.nic && bad.includes(value.nic) ? "nic" : "bond.nics";
+      return { failures: [{ property: field, reason: `${field}: unknown NIC ${bad.map((b) => `"${b}"`).join(", ")}; this pool's NICs are ${[...known].sort().join(", ")}` }] };
+    }
+    if (value.bond && new Set(value.bond.nics.map(nicDevice)).size !== value.bond.nics.length) {
+      return { failures: [{ property: "bond.nics", reason: "bond.nics: a NIC is listed twice" }] };
+    }
+  }
+  return { inputs: value as Record<string, unknown> };
+}
+
+async function physicalNics(xapi: Xapi): Promise<Set<string>> {
+  const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
+  return new Set(Object.values(pifs).filter((p) => p.physical && p.VLAN === -1).map((p) => p.device));
+}
+
+export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
+  const o = olds as unknown as Outputs;
+  const n = news as unknown as Inputs;
+  const replaces: string[] = [];
+  const differs = (a: unknown, b: unknown) => isUnknown(b) || a !== b;
+  if (differs(o.connection, n.connection)) replaces.push("connection");
+  if (differs(o.adopt, n.adopt)) replaces.push("adopt");
+  if (differs(o.vlan, n.vlan)) replaces.push("vlan");
+  if (differs(o.nic && nicDevice(o.nic), n.nic && (isUnknown(n.nic) ? n.nic : nicDevice(n.nic)))) replaces.push("nic");
+  if (!!o.bond !== !!n.bond || (o.bond && n.bond && (!sameSet(o.bond.nics.map(nicDevice), n.bond.nics.map(nicDevice)) || o.bond.mode !== n.bond.mode))) replaces.push("bond");
+  const updates = o.name !== n.name || o.description !== n.description || o.mtu !== n.mtu || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
+    // A NIC can be in one bond only: the old bond must go before the new one is made.
+  return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: replaces.includes("bond") };
+}
+
+export async function create(inputs: Record<string, unknown>, ctx: ResourceContext): Promise<{ id: string; outs: Record<string, unknown> }> {
+  const n = inputs as unknown as Inputs;
+  const xapi = await xapiFor(ctx.config, n.connection);
+  let ref: string;
+  if (n.adopt) {
+    const found = await recordByUuid<NetworkRecord>(xapi, "network", n.adopt);
+    if (!found) throw new Error(`adopt: no network with uuid ${n.adopt} in this pool`);
+    ref = found.ref;
+    await converge(xapi, ref, found.record, n, { otherConfig: {}, tags: [] });
+  } else {
+    ref = await xapi.call<string>("network.create", {
+      name_label: n.name,
+      name_description: n.description,
+      MTU: n.mtu,
+      other_config: { ...n.otherConfig, ...identityEntries(n.identity) },
+      tags: n.tags,
+    });
+    try {
+      if (n.vlan !== undefined && n.nic) await createVlan(xapi, ref, n.vlan, nicDevice(n.nic));
+      if (n.bond) await createBonds(xapi, ref, n.bond.nics.map(nicDevice), n.bond.mode);
+    } catch (err) {
+      // Nothing half-made is left behind: the engine will not know about it.
+      await destroyNetwork(xapi, ref).catch(() => undefined);
+      throw err;
+    }
+  }
+  return { id: await xapi.call<string>("network.get_uuid", ref), outs: await outputs(xapi, ref, n) };
+}
+
+async function createVlan(xapi: Xapi, network: string, tag: number, device: string): Promise<void> {
+  const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
+  const master = await masterHost(xapi);
+  const candidates = Object.entries(pifs).filter(([, p]) => p.device === device && p.VLAN === -1 && p.physical);
+  const onMaster = candidates.find(([, p]) => p.host === master) ?? candidates[0];
+  if (!onMaster) throw new Error(`nic: no physical NIC ${device} in this pool`);
+  // Creates the VLAN on every host whose PIF shares the NIC's network.
+  await xapi.call("pool.create_VLAN_from_PIF", onMaster[0], network, tag);
+}
+
+async function createBonds(xapi: Xapi, network: string, devices: string[], mode: string): Promise<void> {
+  const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
+  const hosts = await xapi.call<string[]>("host.get_all");
+  for (const host of hosts) {
+    const members = devices.map((d) => Object.entries(pifs).find(([, p]) => p.host === host && p.device === d && p.physical && p.VLAN === -1)?.[0]);
+    if (members.some((m) => !m)) continue; // a host without these NICs gets no bond
+    await xapi.call("Bond.create", network, members, "", mode, {});
+  }
+}
+
+async function masterHost(xapi: Xapi): Promise<string> {
+  const [pool] = await xapi.call<string[]>("pool.get_all");
+  return xapi.call<string>("pool.get_master", pool);
+}
+
+async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
+  const pifRefs = await xapi.call<string[]>("network.get_PIFs", ref);
+  for (const pif of pifRefs) {
+    const p = await xapi.call<PIFRecord>("PIF.get_record", pif);
+    if (p.VLAN >= 0 && p.VLAN_master_of && p.VLAN_master_of !== "OpaqueRef:NULL") await xapi.call("VLAN.destroy", p.VLAN_master_of);
+    else if (p.bond_master_of.length) for (const b of p.bond_master_of) await xapi.call("Bond.destroy", b);
+  }
+  await xapi.call("network.destroy", ref);
+}
+
+async function converge(xapi: Xapi, ref: string, live: NetworkRecord, n: Inputs, previous: { otherConfig: Record<string, string>; tags: string[] }): Promise<void> {
+  await convergeNames(xapi, "network", ref, live, n.name, n.description);
+  if (live.MTU !== n.mtu) await xapi.call("network.set_MTU", ref, n.mtu);
+  const desired = { ...n.otherConfig, ...identityEntries(n.identity) };
+  await convergeOwnedMap(xapi, "network", ref, "other_config", live.other_config, desired, Object.keys(previous.otherConfig));
+  await convergeOwnedTags(xapi, "network", ref, live.tags, n.tags, previous.tags);
+}
+
+async function outputs(xapi: Xapi, ref: string, n: Inputs): Promise<Record<string, unknown>> {
+  const live = await xapi.call<NetworkRecord>("network.get_record", ref);
+  const pifs = await Promise.all(live.PIFs.map((p) => xapi.call<string>("PIF.get_uuid", p)));
+  const out: Outputs = { ...n, uuid: live.uuid, bridge: live.bridge, pifs: pifs.sort() };
+  return out as unknown as Record<string, unknown>;
+}
+
+export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
+  const o = props as unknown as Outputs;
+  const xapi = await xapiFor(ctx.config, o.connection);
+  const found = await recordByUuid<NetworkRecord>(xapi, "network", id);
+  if (!found) return { id: "" };
+  const live = found.record;
+  // The live values of what the program owns: a refresh then shows drift, and `up` repairs it.
+  const inputs: Inputs = {
+    ...pickInputs(o),
+    name: live.name_label,
+    description: live.name_description,
+    mtu: live.MTU,
+    otherConfig: ownedView(live.other_config, Object.keys(o.otherConfig ?? {})),
+    tags: (o.tags ?? []).filter((t) => live.tags.includes(t)),
+  };
+  return { id, props: await outputs(xapi, found.ref, inputs), inputs: inputs as unknown as Record<string, unknown> };
+}
+
+function pickInputs(o: Partial<Outputs>): Inputs {
+  const keys = Object.keys(inputSchema.shape) as (keyof Inputs)[];
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (o[k] !== undefined && o[k] !== null) out[k] = o[k];
+  return out as Inputs;
+}
+
+export async function update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<{ outs: Record<string, unknown> }> {
+  const o = olds as unknown as Outputs;
+  const n = news as unknown as Inputs;
+  const xapi = await xapiFor(ctx.config, n.connection);
+  const found = await recordByUuid<NetworkRecord>(xapi, "network", id);
+  if (!found) throw new Error(`network ${id} no longer exists; run \`pulumi refresh\` and \`pulumi up\` to re-create it`);
+  await converge(xapi, found.ref, found.record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] });
+  return { outs: await outputs(xapi, found.ref, n) };
+}
+
+export async function delete_(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
+  const o = props as unknown as Outputs;
+  const xapi = await xapiFor(ctx.config, o.connection);
+  const found = await recordByUuid<NetworkRecord>(xapi, "network", id);
+  if (!found) return; // already gone
+  await destroyNetwork(xapi, found.ref);
+}
+export { delete_ as delete };

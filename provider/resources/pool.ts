@@ -1,0 +1,157 @@
+// Pool: the pool the connection points at, adopted (a pool cannot be created
+// through the API). Name, description, default/suspend-image/crash-dump SRs,
+// other_config and tags converge in place. Deleting the resource leaves the pool
+// as it is: it never ejects hosts.
+import { z } from "zod";
+import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
+import { checkInputs } from "./common/check";
+import { xapiFor, type Xapi } from "./common/connection";
+import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, identityKeys, refByUuid } from "./common/objects";
+import { ownedView, sameMap, sameSet } from "./common/owned-map";
+import { common, stringMap, tags, uuid } from "./common/schema-parts";
+import { isUnknown } from "./common/unknowns";
+
+export const inputSchema = z
+  .object({
+    ...common,
+    name: z.string().min(1).optional().describe("name_label of the pool"),
+    description: z.string().optional().describe("name_description"),
+    defaultSr: uuid.optional().describe("UUID of the default SR for new disks (must be shared in a multi-host pool)"),
+    suspendImageSr: uuid.optional().describe("UUID of the SR for suspend images"),
+    crashDumpSr: uuid.optional().describe("UUID of the SR for crash dumps"),
+    otherConfig: stringMap.default({}).describe("other_config keys owned by this program (others are left alone)"),
+    tags: tags.default([]).describe("tags owned by this program (others are left alone)"),
+  })
+  .strict();
+
+export type Inputs = z.infer<typeof inputSchema>;
+
+export interface Outputs extends Inputs {
+  uuid: string;
+  master: string;
+  hosts: string[];
+  liveName: string;
+}
+
+interface PoolRecord { uuid: string; name_label: string; name_description: string; master: string; default_SR: string; suspend_image_SR: string; crash_dump_SR: string; other_config: Record<string, string>; tags: string[] }
+interface SRRecord { uuid: string; shared: boolean; name_label: string }
+
+const srFields = [
+  ["defaultSr", "default_SR"],
+  ["suspendImageSr", "suspend_image_SR"],
+  ["crashDumpSr", "crash_dump_SR"],
+] as const;
+
+export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<CheckResult> {
+  const { value, failures } = checkInputs(inputSchema, news, ctx);
+  if (!value) return { failures };
+  const known = srFields.filter(([k]) => value[k] !== undefined && !isUnknown(value[k]));
+  if (known.length) {
+    const xapi = await xapiFor(ctx.config, value.connection);
+    const hosts = await xapi.call<string[]>("host.get_all");
+    for (const [k] of known) {
+      const ref = await refByUuid(xapi, "SR", value[k]!);
+      if (!ref) {
+        failures.push({ property: k, reason: `${k}: no SR with uuid ${value[k]} in this pool` });
+        continue;
+      }
+      const sr = await xapi.call<SRRecord>("SR.get_record", ref);
+      if (k === "defaultSr" && hosts.length > 1 && !sr.shared) {
+        failures.push({ property: k, reason: `${k}: SR "${sr.name_label}" is local to one host; a pool of ${hosts.length} hosts needs a shared SR as its default` });
+      }
+    }
+  }
+  return failures.length ? { failures } : { inputs: value as Record<string, unknown> };
+}
+
+export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
+  const o = olds as unknown as Outputs;
+  const n = news as unknown as Inputs;
+  if (o.connection !== n.connection) return { changes: true, replaces: ["connection"] };
+  const changes =
+    o.name !== n.name ||
+    o.description !== n.description ||
+    srFields.some(([k]) => o[k] !== n[k]) ||
+    !sameMap(o.otherConfig, n.otherConfig) ||
+    !sameSet(o.tags, n.tags);
+  return { changes, replaces: [] };
+}
+
+async function thePool(xapi: Xapi): Promise<{ ref: string; record: PoolRecord }> {
+  const [ref] = await xapi.call<string[]>("pool.get_all");
+  return { ref, record: await xapi.call<PoolRecord>("pool.get_record", ref) };
+}
+
+async function converge(xapi: Xapi, ref: string, live: PoolRecord, n: Inputs, previous: { otherConfig: Record<string, string>; tags: string[] }): Promise<void> {
+  await convergeNames(xapi, "pool", ref, live, n.name, n.description);
+  for (const [k, field] of srFields) {
+    const want = n[k];
+    if (want === undefined) continue;
+    const sr = await refByUuid(xapi, "SR", want);
+    if (!sr) throw new Error(`${k}: no SR with uuid ${want} in this pool`);
+    if (live[field] !== sr) await xapi.call(`pool.set_${field}`, ref, sr);
+  }
+  const desired = { ...n.otherConfig, ...identityEntries(n.identity) };
+  const previouslyOwned = [...Object.keys(previous.otherConfig), ...Object.values(identityKeys)];
+  await convergeOwnedMap(xapi, "pool", ref, "other_config", live.other_config, desired, previouslyOwned);
+  await convergeOwnedTags(xapi, "pool", ref, live.tags, n.tags, previous.tags);
+}
+
+async function outputs(xapi: Xapi, n: Inputs): Promise<Record<string, unknown>> {
+  const { record } = await thePool(xapi);
+  const hosts = await xapi.call<string[]>("host.get_all");
+  const hostUuids = await Promise.all(hosts.map((h) => xapi.call<string>("host.get_uuid", h)));
+  const out: Outputs = { ...n, uuid: record.uuid, master: await xapi.call<string>("host.get_uuid", record.master), hosts: hostUuids.sort(), liveName: record.name_label };
+  return out as unknown as Record<string, unknown>;
+}
+
+export async function create(inputs: Record<string, unknown>, ctx: ResourceContext): Promise<{ id: string; outs: Record<string, unknown> }> {
+  const n = inputs as unknown as Inputs;
+  const xapi = await xapiFor(ctx.config, n.connection);
+  const { ref, record } = await thePool(xapi);
+  await converge(xapi, ref, record, n, { otherConfig: {}, tags: [] });
+  return { id: record.uuid, outs: await outputs(xapi, n) };
+}
+
+async function srUuid(xapi: Xapi, ref: string): Promise<string | undefined> {
+  return ref === "OpaqueRef:NULL" ? undefined : xapi.call<string>("SR.get_uuid", ref);
+}
+
+export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
+  const o = props as unknown as Outputs;
+  const xapi = await xapiFor(ctx.config, o.connection);
+  const { record } = await thePool(xapi);
+  if (record.uuid !== id) return { id: "" };
+  const inputs: Inputs = {
+    ...(o.connection ? { connection: o.connection } : {}),
+    ...(o.identity ? { identity: o.identity } : {}),
+    ...(o.name !== undefined && o.name !== null ? { name: record.name_label } : {}),
+    ...(o.description !== undefined && o.description !== null ? { description: record.name_description } : {}),
+    otherConfig: ownedView(record.other_config, Object.keys(o.otherConfig ?? {})),
+    tags: (o.tags ?? []).filter((t) => record.tags.includes(t)),
+  };
+  for (const [k, field] of srFields) {
+    if (o[k] === undefined || o[k] === null) continue;
+    const live = await srUuid(xapi, record[field]);
+    if (live) inputs[k] = live;
+  }
+  return { id, props: await outputs(xapi, inputs), inputs: inputs as unknown as Record<string, unknown> };
+}
+
+export async function update(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<{ outs: Record<string, unknown> }> {
+  const o = olds as unknown as Outputs;
+  const n = news as unknown as Inputs;
+  const xapi = await xapiFor(ctx.config, n.connection);
+  const { ref, record } = await thePool(xapi);
+  await converge(xapi, ref, record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] });
+  return { outs: await outputs(xapi, n) };
+}
+
+/** The pool stays as it is; only the identity keys this stack wrote are removed. */
+export async function delete_(_id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
+  const o = props as unknown as Outputs;
+  const xapi = await xapiFor(ctx.config, o.connection);
+  const { ref, record } = await thePool(xapi);
+  for (const k of Object.values(identityKeys)) if (k in record.other_config) await xapi.call("pool.remove_from_other_config", ref, k);
+}
+export { delete_ as delete };

@@ -1,0 +1,271 @@
+// Sr: a storage repository. `mode: "create"` formats new storage (SR.create);
+// `mode: "attach"` introduces an existing SR by its UUID and plugs it, touching no
+// data. Shared SRs get a PBD on every host, all plugged; local ones (lvm, ext)
+// one PBD on the named host. Delete unplugs and forgets (data kept) unless
+// destroyOnDelete is true. Passwords in deviceConfig are stored as XAPI secret
+// objects and referenced with the driver's `<key>_secret` convention.
+import { z } from "zod";
+import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
+import { checkInputs } from "./common/check";
+import { xapiFor, type Xapi } from "./common/connection";
+import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, recordByUuid, refByUuid } from "./common/objects";
+import { ownedView, sameMap, sameSet } from "./common/owned-map";
+import { common, stringMap, tags, uuid } from "./common/schema-parts";
+import { containsUnknown, isUnknown } from "./common/unknowns";
+
+/** What each well-known driver needs in device_config (sm drivers' CONFIGURATION). */
+export const srTypes: Record<string, { shared: boolean; contentType: string; required: string[]; optional: string[] }> = {
+  nfs: { shared: true, contentType: "user", required: ["server", "serverpath"], optional: ["nfsversion", "nfsoptions", "useUDP"] },
+  smb: { shared: true, contentType: "user", required: ["server"], optional: ["username", "password", "vers"] },
+  iso: { shared: true, contentType: "iso", required: ["location"], optional: ["type", "username", "cifspassword", "vers", "nfsversion", "legacy_mode"] },
+  lvm: { shared: false, contentType: "user", required: ["device"], optional: [] },
+  ext: { shared: false, contentType: "user", required: ["device"], optional: [] },
+  lvmoiscsi: { shared: true, contentType: "user", required: ["target", "targetIQN", "SCSIid"], optional: ["port", "chapuser", "chappassword", "multihomed", "incoming_chapuser", "incoming_chappassword"] },
+};
+
+export const inputSchema = z
+  .object({
+    ...common,
+    adopt: uuid.optional().describe("UUID of an SR already in the pool to take over instead of creating one"),
+    type: z.string().min(1).describe("SR driver: nfs, smb, iso, lvm, ext, lvmoiscsi, or any type the pool's SM plugins support"),
+    mode: z.enum(["create", "attach"]).default("create").describe('"create" formats new storage; "attach" introduces the existing SR `uuid` and plugs it (no data touched)'),
+    uuid: uuid.optional().describe("with mode attach: the UUID of the existing SR on the storage"),
+    host: z.string().min(1).optional().describe("for local SRs (lvm, ext): the host, by name, hostname or UUID (default: the pool master)"),
+    name: z.string().min(1).describe("name_label"),
+    description: z.string().default("").describe("name_description"),
+    deviceConfig: stringMap.default({}).describe("driver settings (device_config); keys containing 'password' become XAPI secrets"),
+    shared: z.boolean().optional().describe("override whether the SR is shared (default from the type)"),
+    contentType: z.string().optional().describe("content_type (default from the type: user, or iso for iso)"),
+    smConfig: stringMap.default({}).describe("sm_config given at creation"),
+    destroyOnDelete: z.boolean().default(false).describe("destroy the SR and its data on delete instead of forgetting it"),
+    otherConfig: stringMap.default({}).describe("other_config keys owned by this program (others are left alone)"),
+    tags: tags.default([]).describe("tags owned by this program (others are left alone)"),
+  })
+  .strict();
+
+export type Inputs = z.infer<typeof inputSchema>;
+
+export interface Outputs extends Inputs {
+  uuid: string;
+  physicalSize: number;
+  physicalUtilisation: number;
+  virtualAllocation: number;
+  /** UUIDs of the PBDs, one per host the SR is plugged on. */
+  pbds: string[];
+  /** UUIDs of the XAPI secret objects this resource created for deviceConfig passwords. */
+  secrets: string[];
+}
+
+interface SRRecord { uuid: string; name_label: string; name_description: string; type: string; shared: boolean; PBDs: string[]; VDIs: string[]; physical_size: number; physical_utilisation: number; virtual_allocation: number; other_config: Record<string, string>; tags: string[] }
+interface PBDRecord { uuid: string; host: string; currently_attached: boolean }
+interface HostRecord { uuid: string; name_label: string; hostname: string }
+
+const creationOnly = ["type", "mode", "uuid", "host", "deviceConfig", "shared", "contentType", "smConfig"];
+
+export function isPasswordKey(key: string): boolean {
+  return /password/i.test(key) && !key.endsWith("_secret");
+}
+
+/** Checks that need no XAPI: device_config keys per type, mode/uuid pairing, host only for local SRs. */
+export function checkStatic(v: Inputs): CheckFailure[] {
+  const failures: CheckFailure[] = [];
+  const known = srTypes[v.type];
+  if (v.mode === "attach" && !v.uuid) failures.push({ property: "uuid", reason: 'uuid: mode "attach" needs the UUID of the existing SR' });
+  if (v.mode === "create" && v.uuid) failures.push({ property: "uuid", reason: 'uuid: only with mode "attach" (a created SR gets a new UUID)' });
+  if (known && !containsUnknown(v.deviceConfig)) {
+    const missing = known.required.filter((k) => !v.deviceConfig[k] && !v.deviceConfig[`${k}_secret`]);
+    if (missing.length) failures.push({ property: "deviceConfig", reason: `deviceConfig: a ${v.type} SR needs ${missing.map((m) => `"${m}"`).join(", ")} (allowed keys: ${[...known.required, ...known.optional].join(", ")})` });
+    const allowed = new Set([...known.required, ...known.optional]);
+    const unknownKeys = Object.keys(v.deviceConfig).filter((k) => !allowed.has(k) && !allowed.has(k.replace(/_secret$/, "")));
+    if (unknownKeys.length) failures.push({ property: "deviceConfig", reason: `deviceConfig: unknown key(s) ${unknownKeys.map((k) => `"${k}"`).join(", ")} for a ${v.type} SR (allowed: ${[...allowed].join(", ")})` });
+    if (v.type === "nfs" && v.deviceConfig.nfsversion && !["3", "4", "4.0", "4.1"].includes(v.deviceConfig.nfsversion)) {
+      failures.push({ property: "deviceConfig.nfsversion", reason: 'deviceConfig.nfsversion: must be one of "3", "4", "4.0", "4.1"' });
+    }
+  }
+  const shared = v.shared ?? known?.shared ?? false;
+  if (v.host && shared) failures.push({ property: "host", reason: `host: a shared ${v.type} SR is plugged on every host; host is only for local SRs` });
+  return failures;
+}
+
+export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<CheckResult> {
+  const { value, failures } = checkInputs(inputSchema, news, ctx, creationOnly.filter((f) => f !== "type"));
+  if (!value) return { failures };
+  failures.push(...checkStatic(value));
+  if (failures.length) return { failures };
+  const xapi = await xapiFor(ctx.config, value.connection);
+  if (!srTypes[value.type] && !isUnknown(value.type)) {
+    const sms = await xapi.call<Record<string, { type: string }>>("SM.get_all_records");
+    const types = [...new Set(Object.values(sms).map((s) => s.type))].sort();
+    if (!types.includes(value.type)) return { failures: [{ property: "type", reason: `type: unknown SR type "${value.type}"; this pool supports ${types.join(", ")}` }] };
+  }
+  if (value.host && !isUnknown(value.host) && !(await findHost(xapi, value.host))) {
+    const hosts = Object.values(await xapi.call<Record<string, HostRecord>>("host.get_all_records")).map((h) => h.name_label);
+    return { failures: [{ property: "host", reason: `host: no host "${value.host}" in this pool (hosts: ${hosts.join(", ")})` }] };
+  }
+  return { inputs: value as Record<string, unknown> };
+}
+
+async function findHost(xapi: Xapi, name: string): Promise<string | undefined> {
+  const hosts = await xapi.call<Record<string, HostRecord>>("host.get_all_records");
+  return Object.entries(hosts).find(([, h]) => h.uuid === name || h.name_label === name || h.hostname === name)?.[0];
+}
+
+export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
+  const o = olds as unknown as Outputs;
+  const n = news as unknown as Inputs;
+  const replaces: string[] = [];
+  const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  for (const k of ["connection", "adopt", "type", "mode", "uuid", "host", "shared", "contentType"] as const) if (!same(o[k], n[k])) replaces.push(k);
+  if (containsUnknown(n.deviceConfig) || !sameMap(o.deviceConfig, n.deviceConfig)) replaces.push("deviceConfig");
+  if (!sameMap(o.smConfig, n.smConfig)) replaces.push("smConfig");
+  const updates = o.name !== n.name || o.description !== n.description || o.destroyOnDelete !== n.destroyOnDelete || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
+  const shared = n.shared ?? srTypes[n.type]?.shared ?? false;
+  // An attached SR's UUID, or a local device, cannot be in use twice.
+  return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: replaces.length > 0 && (n.mode === "attach" || !shared) };
+}
+
+async function storeSecrets(xapi: Xapi, deviceConfig: Record<string, string>): Promise<{ config: Record<string, string>; secrets: string[] }> {
+  const config: Record<string, string> = {};
+  const secrets: string[] = [];
+  for (const [k, v] of Object.entries(deviceConfig)) {
+    if (!isPasswordKey(k)) {
+      config[k] = v;
+      continue;
+    }
+    const ref = await xapi.call<string>("secret.create", { value: v, other_config: {} });
+    const id = await xapi.call<string>("secret.get_uuid", ref);
+    secrets.push(id);
+    config[`${k}_secret`] = id;
+  }
+  return { config, secrets };
+}
+
+async function destroySecrets(xapi: Xapi, secrets: string[]): Promise<void> {
+  for (const s of secrets) {
+    const ref = await refByUuid(xapi, "secret", s);
+    if (ref) await xapi.call("secret.destroy", ref);
+  }
+}
+
+export async function create(inputs: Record<string, unknown>, ctx: ResourceContext): Promise<{ id: string; outs: Record<string, unknown> }> {
+  const n = inputs as unknown as Inputs;
+  const xapi = await xapiFor(ctx.config, n.connection);
+  if (n.adopt) {
+    const found = await recordByUuid<SRRecord>(xapi, "SR", n.adopt);
+    if (!found) throw new Error(`adopt: no SR with uuid ${n.adopt} in this pool`);
+    await converge(xapi, found.ref, found.record, n, { otherConfig: {}, tags: [] });
+    return { id: found.record.uuid, outs: await outputs(xapi, found.ref, n, []) };
+  }
+  const known = srTypes[n.type];
+  const shared = n.shared ?? known?.shared ?? false;
+  const contentType = n.contentType ?? known?.contentType ?? "user";
+  const hosts = await xapi.call<string[]>("host.get_all");
+  const [pool] = await xapi.call<string[]>("pool.get_all");
+  const master = await xapi.call<string>("pool.get_master", pool);
+  const host = n.host ? await findHost(xapi, n.host) : master;
+  if (!host) throw new Error(`host: no host "${n.host}" in this pool`);
+  const { config, secrets } = await storeSecrets(xapi, n.deviceConfig);
+  let ref: string | undefined;
+  try {
+    if (n.mode === "create") {
+      ref = await xapi.callAsync<string>("SR.create", [host, config, 0, n.name, n.description, n.type, contentType, shared, n.smConfig]);
+    } else {
+      ref = await xapi.call<string>("SR.introduce", n.uuid, n.name, n.description, n.type, contentType, shared, n.smConfig);
+      for (const h of shared ? [master, ...hosts.filter((x) => x !== master)] : [host]) {
+        const pbd = await xapi.call<string>("PBD.create", { host: h, SR: ref, device_config: config, other_config: {} });
+        await xapi.callAsync("PBD.plug", [pbd]);
+      }
+    }
+    await converge(xapi, ref, await xapi.call<SRRecord>("SR.get_record", ref), n, { otherConfig: {}, tags: [] });
+  } catch (err) {
+    // Leave nothing behind that the engine will not know about.
+    // A new SR is destroyed (it holds nothing yet); an attached one is only forgotten.
+    if (ref && n.mode === "attach") await forget(xapi, ref).catch(() => undefined);
+    else if (ref) await unplugAll(xapi, ref).then(() => xapi.callAsync("SR.destroy", [ref])).catch(() => undefined);
+    await destroySecrets(xapi, secrets).catch(() => undefined);
+    throw err;
+  }
+  return { id: await xapi.call<string>("SR.get_uuid", ref), outs: await outputs(xapi, ref, n, secrets) };
+}
+
+async function converge(xapi: Xapi, ref: string, live: SRRecord, n: Inputs, previous: { otherConfig: Record<string, string>; tags: string[] }): Promise<void> {
+  await convergeNames(xapi, "SR", ref, live, n.name, n.description);
+  await convergeOwnedMap(xapi, "SR", ref, "other_config", live.other_config, { ...n.otherConfig, ...identityEntries(n.identity) }, Object.keys(previous.otherConfig));
+  await convergeOwnedTags(xapi, "SR", ref, live.tags, n.tags, previous.tags);
+}
+
+async function outputs(xapi: Xapi, ref: string, n: Inputs, secrets: string[]): Promise<Record<string, unknown>> {
+  const live = await xapi.call<SRRecord>("SR.get_record", ref);
+  const pbds: string[] = [];
+  for (const p of live.PBDs) {
+    const pbd = await xapi.call<PBDRecord>("PBD.get_record", p);
+    if (pbd.currently_attached) pbds.push(pbd.uuid);
+  }
+  const out: Outputs = {
+    ...n,
+    uuid: live.uuid,
+    physicalSize: Number(live.physical_size),
+    physicalUtilisation: Number(live.physical_utilisation),
+    virtualAllocation: Number(live.virtual_allocation),
+    pbds: pbds.sort(),
+    secrets,
+  };
+  return out as unknown as Record<string, unknown>;
+}
+
+export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
+  const o = props as unknown as Outputs;
+  const xapi = await xapiFor(ctx.config, o.connection);
+  const found = await recordByUuid<SRRecord>(xapi, "SR", id);
+  if (!found) return { id: "" };
+  const live = found.record;
+  const inputs: Inputs = {
+    ...pickInputs(o),
+    name: live.name_label,
+    description: live.name_description,
+    otherConfig: ownedView(live.other_config, Object.keys(o.otherConfig ?? {})),
+    tags: (o.tags ?? []).filter((t) => live.tags.includes(t)),
+  };
+  return { id, props: await outputs(xapi, found.ref, inputs, o.secrets ?? []), inputs: inputs as unknown as Record<string, unknown> };
+}
+
+function pickInputs(o: Partial<Outputs>): Inputs {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(inputSchema.shape) as (keyof Inputs)[]) if (o[k] !== undefined && o[k] !== null) out[k] = o[k];
+  return out as Inputs;
+}
+
+export async function update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<{ outs: Record<string, unknown> }> {
+  const o = olds as unknown as Outputs;
+  const n = news as unknown as Inputs;
+  const xapi = await xapiFor(ctx.config, n.connection);
+  const found = await recordByUuid<SRRecord>(xapi, "SR", id);
+  if (!found) throw new Error(`SR ${id} no longer exists; run \`pulumi refresh\` and \`pulumi up\` to re-create it`);
+  await converge(xapi, found.ref, found.record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] });
+  return { outs: await outputs(xapi, found.ref, n, o.secrets ?? []) };
+}
+
+async function unplugAll(xapi: Xapi, ref: string): Promise<void> {
+  for (const pbd of await xapi.call<string[]>("SR.get_PBDs", ref)) await xapi.callAsync("PBD.unplug", [pbd]);
+}
+
+async function forget(xapi: Xapi, ref: string): Promise<void> {
+  await unplugAll(xapi, ref);
+  await xapi.callAsync("SR.forget", [ref]);
+}
+
+export async function delete_(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
+  const o = props as unknown as Outputs;
+  const xapi = await xapiFor(ctx.config, o.connection);
+  const found = await recordByUuid<SRRecord>(xapi, "SR", id);
+  if (found) {
+    if (o.destroyOnDelete) {
+      await unplugAll(xapi, found.ref);
+      await xapi.callAsync("SR.destroy", [found.ref]);
+    } else {
+      await forget(xapi, found.ref);
+    }
+  }
+  await destroySecrets(xapi, o.secrets ?? []);
+}
+export { delete_ as delete };

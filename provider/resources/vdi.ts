@@ -1,0 +1,247 @@
+// Vdi: a virtual disk on an SR, empty or filled from a local raw/VHD image
+// (uploaded through /import_raw_vdi; the image's hash is an output, so a changed
+// file plans a replacement). Growing resizes in place (online when attached to a
+// running VM); shrinking is refused at preview; a changed SR plans a replacement.
+import * as path from "node:path";
+import * as fs from "node:fs";
+import { z } from "zod";
+import { isXapiError } from "../xapi/errors";
+import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
+import { checkInputs } from "./common/check";
+import { xapiFor, type Xapi } from "./common/connection";
+import { fileSha256, imageVirtualSize } from "./common/files";
+import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, recordByUuid, refByUuid } from "./common/objects";
+import { ownedView, sameMap, sameSet } from "./common/owned-map";
+import { common, stringMap, tags, uuid } from "./common/schema-parts";
+import { formatSize, parseSize, sizeHelp } from "./common/sizes";
+import { containsUnknown, isUnknown } from "./common/unknowns";
+
+export const vdiTypes = ["user", "system", "ephemeral", "suspend", "crashdump"] as const;
+
+/** VHD-based drivers accept 1 MiB to 2040 GiB (sm vhdutil validate_and_round_vhd_size). */
+export const vhdLimits = { min: 1024 * 1024, max: 2040 * 1024 ** 3 };
+const vhdBasedTypes = new Set(["lvm", "ext", "nfs", "smb", "lvmoiscsi", "lvmohba", "file"]);
+
+export const inputSchema = z
+  .object({
+    ...common,
+    adopt: uuid.optional().describe("UUID of an existing VDI to take over instead of creating one"),
+    sr: uuid.describe("UUID of the SR holding the disk"),
+    size: z.union([z.number(), z.string()]).optional().describe(`virtual size: ${sizeHelp}; with source, defaults to the image's size`),
+    type: z.enum(vdiTypes).default("user").describe("VDI type"),
+    sharable: z.boolean().default(false).describe("may be attached to several VMs at once"),
+    readOnly: z.boolean().default(false).describe("read-only disk"),
+    name: z.string().min(1).describe("name_label"),
+    description: z.string().default("").describe("name_description"),
+    source: z
+      .object({ path: z.string().min(1).describe("local file"), format: z.enum(["raw", "vhd"]).default("raw").describe("image format") })
+      .strict()
+      .optional()
+      .describe("fill the new disk from a local image file"),
+    otherConfig: stringMap.default({}).describe("other_config keys owned by this program (others are left alone)"),
+    tags: tags.default([]).describe("tags owned by this program (others are left alone)"),
+  })
+  .strict();
+
+type Parsed = z.infer<typeof inputSchema>;
+
+/** Inputs after check: size in bytes, the source's absolute path and content hash. */
+export interface Inputs extends Omit<Parsed, "size"> {
+  size: number;
+  sourceHash?: string;
+}
+
+export interface Outputs extends Inputs {
+  uuid: string;
+  virtualSize: number;
+  physicalUtilisation: number;
+}
+
+interface VDIRecord { uuid: string; name_label: string; name_description: string; SR: string; virtual_size: number; physical_utilisation: number; type: string; sharable: boolean; read_only: boolean; VBDs: string[]; other_config: Record<string, string>; tags: string[] }
+interface SRRecord { uuid: string; type: string; name_label: string; physical_size: number; virtual_allocation: number; physical_utilisation: number; content_type: string }
+
+export async function check(olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<CheckResult> {
+  const { value, failures } = checkInputs(inputSchema, news, ctx, ["source"]);
+  if (!value) return { failures };
+  const out: Record<string, unknown> = { ...value };
+  let size: number | undefined;
+  if (value.size !== undefined && !isUnknown(value.size)) {
+    size = parseSize(value.size);
+    if (size === undefined) return { failures: [{ property: "size", reason: `size: "${value.size}" is not a size; use ${sizeHelp}` }] };
+  }
+  if (value.source && !containsUnknown(value.source)) {
+    const file = path.resolve(value.source.path);
+    if (!fs.existsSync(file)) return { failures: [{ property: "source.path", reason: `source.path: no such file ${file}` }] };
+    let imageSize: number;
+    try {
+      imageSize = imageVirtualSize(file, value.source.format);
+    } catch (err) {
+      return { failures: [{ property: "source.path", reason: (err as Error).message }] };
+    }
+    if (size === undefined) size = imageSize;
+    else if (size < imageSize) return { failures: [{ property: "size", reason: `size: ${formatSize(size)} is smaller than the image ${file} (${formatSize(imageSize)})` }] };
+    out.source = { path: file, format: value.source.format };
+    out.sourceHash = await fileSha256(file);
+  }
+  if (size === undefined && !isUnknown(value.size) && !value.adopt) return { failures: [{ property: "size", reason: `size: required for an empty disk (${sizeHelp})` }] };
+  if (size !== undefined) out.size = size;
+
+  const sizeFailures: CheckFailure[] = [];
+  const oldSize = typeof olds.size === "number" ? olds.size : undefined;
+  if (size !== undefined && oldSize !== undefined && size < oldSize && olds.sr === value.sr) {
+    sizeFailures.push({ property: "size", reason: `size: shrinking a disk from ${formatSize(oldSize)} to ${formatSize(size)} would destroy data, and XenServer refuses it; keep ${formatSize(oldSize)} or more, or replace the disk` });
+  }
+  if (size !== undefined && !isUnknown(value.sr)) {
+    const xapi = await xapiFor(ctx.config, value.connection);
+    const srRef = await refByUuid(xapi, "SR", value.sr);
+    if (!srRef) return { failures: [{ property: "sr", reason: `sr: no SR with uuid ${value.sr} in this pool` }] };
+    const sr = await xapi.call<SRRecord>("SR.get_record", srRef);
+    if (vhdBasedTypes.has(sr.type) && (size < vhdLimits.min || size > vhdLimits.max)) {
+      sizeFailures.push({ property: "size", reason: `size: ${formatSize(size)} is outside what a ${sr.type} SR accepts (${formatSize(vhdLimits.min)} to ${formatSize(vhdLimits.max)})` });
+    }
+    if (sr.content_type === "iso" && !value.adopt) sizeFailures.push({ property: "sr", reason: `sr: "${sr.name_label}" is an ISO library; disks go on an SR with content type user` });
+  }
+  return sizeFailures.length ? { failures: sizeFailures } : { inputs: out };
+}
+
+export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
+  const o = olds as unknown as Outputs;
+  const n = news as unknown as Inputs;
+  const replaces: string[] = [];
+  const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  for (const k of ["connection", "adopt", "sr", "type", "sourceHash"] as const) if (!same(o[k], n[k])) replaces.push(k);
+  if (!same(o.source?.format, n.source?.format)) replaces.push("source");
+  const updates =
+    !same(o.size, n.size) || o.name !== n.name || o.description !== n.description || o.sharable !== n.sharable || o.readOnly !== n.readOnly || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
+  return { changes: replaces.length > 0 || updates, replaces };
+}
+
+export async function create(inputs: Record<string, unknown>, ctx: ResourceContext): Promise<{ id: string; outs: Record<string, unknown> }> {
+  const n = inputs as unknown as Inputs;
+  const xapi = await xapiFor(ctx.config, n.connection);
+  if (n.adopt) {
+    const found = await recordByUuid<VDIRecord>(xapi, "VDI", n.adopt);
+    if (!found) throw new Error(`adopt: no VDI with uuid ${n.adopt} in this pool`);
+    await converge(xapi, found.ref, found.record, n, { otherConfig: {}, tags: [] }, ctx);
+    return { id: found.record.uuid, outs: await outputs(xapi, found.ref, { ...n, size: n.size ?? Number(found.record.virtual_size) }) };
+  }
+  const sr = await refByUuid(xapi, "SR", n.sr);
+  if (!sr) throw new Error(`sr: no SR with uuid ${n.sr} in this pool`);
+  const ref = await xapi.call<string>("VDI.create", {
+    SR: sr,
+    virtual_size: n.size,
+    type: n.type,
+    sharable: n.sharable,
+    read_only: n.source ? false : n.readOnly,
+    name_label: n.name,
+    name_description: n.description,
+    other_config: { ...n.otherConfig, ...identityEntries(n.identity) },
+    tags: n.tags,
+    xenstore_data: {},
+    sm_config: {},
+  });
+  try {
+    if (n.source) {
+      let shown = -1;
+      await xapi.importRawVdi(ref, n.source.path, {
+        format: n.source.format,
+        onProgress: (p) => {
+          const pct = Math.floor(p * 100);
+          if (pct >= shown + 10 || pct === 100) {
+            shown = pct;
+            progress(`uploading ${path.basename(n.source!.path)} to VDI "${n.name}": ${pct}%`);
+          }
+        },
+      });
+      if (n.readOnly) await xapi.call("VDI.set_read_only", ref, true);
+    }
+  } catch (err) {
+    await xapi.call("VDI.destroy", ref).catch(() => undefined);
+    throw err;
+  }
+  return { id: await xapi.call<string>("VDI.get_uuid", ref), outs: await outputs(xapi, ref, n) };
+}
+
+/** Progress of long operations: the dynamic-provider process's stderr reaches Pulumi's log. */
+function progress(message: string): void {
+  process.stderr.write(`pulumi-xenserver: ${message}\n`);
+}
+
+async function attachedToRunningVm(xapi: Xapi, vdi: VDIRecord): Promise<boolean> {
+  for (const vbd of vdi.VBDs) {
+    if (await xapi.call<boolean>("VBD.get_currently_attached", vbd)) return true;
+  }
+  return false;
+}
+
+async function converge(xapi: Xapi, ref: string, live: VDIRecord, n: Inputs, previous: { otherConfig: Record<string, string>; tags: string[] }, ctx: ResourceContext): Promise<void> {
+  void ctx;
+  await convergeNames(xapi, "VDI", ref, live, n.name, n.description);
+  if (n.size !== undefined && n.size > Number(live.virtual_size)) {
+    if (await attachedToRunningVm(xapi, live)) await xapi.callAsync("VDI.resize_online", [ref, n.size]);
+    else await xapi.callAsync("VDI.resize", [ref, n.size]);
+  }
+  if (live.sharable !== n.sharable) await xapi.call("VDI.set_sharable", ref, n.sharable);
+  if (live.read_only !== n.readOnly) await xapi.call("VDI.set_read_only", ref, n.readOnly);
+  await convergeOwnedMap(xapi, "VDI", ref, "other_config", live.other_config, { ...n.otherConfig, ...identityEntries(n.identity) }, Object.keys(previous.otherConfig));
+  await convergeOwnedTags(xapi, "VDI", ref, live.tags, n.tags, previous.tags);
+}
+
+async function outputs(xapi: Xapi, ref: string, n: Inputs): Promise<Record<string, unknown>> {
+  const live = await xapi.call<VDIRecord>("VDI.get_record", ref);
+  const out: Outputs = { ...n, uuid: live.uuid, virtualSize: Number(live.virtual_size), physicalUtilisation: Number(live.physical_utilisation) };
+  return out as unknown as Record<string, unknown>;
+}
+
+export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
+  const o = props as unknown as Outputs;
+  const xapi = await xapiFor(ctx.config, o.connection);
+  const found = await recordByUuid<VDIRecord>(xapi, "VDI", id);
+  if (!found) return { id: "" };
+  const live = found.record;
+  const liveSize = Number(live.virtual_size);
+  const inputs: Inputs = {
+    ...pickInputs(o),
+    sr: await xapi.call<string>("SR.get_uuid", live.SR),
+    // The driver rounds sizes up: the program's size stands while the disk was not resized elsewhere.
+    size: liveSize === o.virtualSize ? o.size : liveSize,
+    sharable: live.sharable,
+    readOnly: live.read_only,
+    name: live.name_label,
+    description: live.name_description,
+    otherConfig: ownedView(live.other_config, Object.keys(o.otherConfig ?? {})),
+    tags: (o.tags ?? []).filter((t) => live.tags.includes(t)),
+  };
+  return { id, props: await outputs(xapi, found.ref, inputs), inputs: inputs as unknown as Record<string, unknown> };
+}
+
+function pickInputs(o: Partial<Outputs>): Inputs {
+  const out: Record<string, unknown> = {};
+  for (const k of [...Object.keys(inputSchema.shape), "sourceHash"] as (keyof Inputs)[]) if (o[k] !== undefined && o[k] !== null) out[k] = o[k];
+  return out as unknown as Inputs;
+}
+
+export async function update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<{ outs: Record<string, unknown> }> {
+  const o = olds as unknown as Outputs;
+  const n = news as unknown as Inputs;
+  const xapi = await xapiFor(ctx.config, n.connection);
+  const found = await recordByUuid<VDIRecord>(xapi, "VDI", id);
+  if (!found) throw new Error(`VDI ${id} no longer exists; run \`pulumi refresh\` and \`pulumi up\` to re-create it`);
+  await converge(xapi, found.ref, found.record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] }, ctx);
+  return { outs: await outputs(xapi, found.ref, n) };
+}
+
+export async function delete_(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
+  const o = props as unknown as Outputs;
+  const xapi = await xapiFor(ctx.config, o.connection);
+  const ref = await refByUuid(xapi, "VDI", id);
+  if (!ref) return;
+  try {
+    await xapi.callAsync("VDI.destroy", [ref]);
+  } catch (err) {
+    if (isXapiError(err, "HANDLE_INVALID")) return;
+    if (isXapiError(err, "VDI_IN_USE")) throw new Error(`VDI ${id} ("${o.name}") is attached to a running VM; detach it (or stop the VM) before deleting the disk`);
+    throw err;
+  }
+}
+export { delete_ as delete };

@@ -1,0 +1,35 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import { dynamicProvider } from "../provider/dynamic";
+import type { inputSchema } from "../provider/resources/sr";
+import { identityOf, outputSlots, type ArgsOf } from "./resource";
+
+export type SrArgs = ArgsOf<z.input<typeof inputSchema>>;
+
+/**
+ * A storage repository: nfs, smb, iso, lvm/ext (local, on a host), lvmoiscsi, or any SM type with deviceConfig.
+ * `mode: "attach"` introduces an existing SR without touching its data. Delete forgets it (data kept)
+ * unless destroyOnDelete is true. deviceConfig is always a secret in state.
+ */
+export class Sr extends pulumi.dynamic.Resource {
+  declare readonly uuid: pulumi.Output<string>;
+  declare readonly name: pulumi.Output<string>;
+  declare readonly type: pulumi.Output<string>;
+  declare readonly physicalSize: pulumi.Output<number>;
+  declare readonly physicalUtilisation: pulumi.Output<number>;
+  declare readonly virtualAllocation: pulumi.Output<number>;
+  declare readonly pbds: pulumi.Output<string[]>;
+  declare readonly otherConfig: pulumi.Output<Record<string, string>>;
+  declare readonly tags: pulumi.Output<string[]>;
+
+  constructor(name: string, args: SrArgs, opts?: pulumi.CustomResourceOptions) {
+    const props = { ...outputSlots(["uuid", "physicalSize", "physicalUtilisation", "virtualAllocation", "pbds", "secrets"]), ...args, identity: identityOf(name) };
+    // Passwords live in deviceConfig: keep it encrypted in state, as input and as output.
+    if (args.deviceConfig !== undefined) props.deviceConfig = pulumi.secret(args.deviceConfig);
+    super(dynamicProvider("Sr"), name, props, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["deviceConfig"] }), "xenserver", "Sr");
+  }
+
+  static get(name: string, uuid: pulumi.Input<string>, options: { connection?: string } = {}, opts?: pulumi.CustomResourceOptions): Sr {
+    return new Sr(name, { type: "", name: "", ...options } as SrArgs, { ...opts, id: uuid });
+  }
+}
