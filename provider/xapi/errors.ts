@@ -33,6 +33,8 @@ export class XapiError extends Error {
 export const TransportErrorCodes = [
   /** The URL given to connect() cannot be parsed or has an unsupported scheme. */
   "XAPI_INVALID_URL",
+  /** An option given to connect() is invalid (e.g. a TLS fingerprint that is not SHA-256 hex). */
+  "XAPI_INVALID_OPTION",
   /** No TCP connection could be made (refused, DNS failure, no route, connect timeout). */
   "XAPI_UNREACHABLE",
   /** The server closed the connection before the response was complete. */

@@ -28,7 +28,7 @@ export interface Logger {
 export function normalizeFingerprint(fp: string): string {
   const hex = fp.trim().replace(/^sha-?256[:=]?/i, "").replace(/[:\s]/g, "").toUpperCase();
   if (!/^[0-9A-F]{64}$/.test(hex)) {
-    throw new XapiTransportError("XAPI_INVALID_URL", "tls.fingerprint must be a SHA-256 fingerprint: 64 hex digits, colons optional");
+    throw new XapiTransportError("XAPI_INVALID_OPTION", "tls.fingerprint must be a SHA-256 fingerprint: 64 hex digits, colons optional");
   }
   return hex.match(/../g)!.join(":");
 }

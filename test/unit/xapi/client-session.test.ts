@@ -1,0 +1,127 @@
+/** Session behaviour of XapiClient against stand-in servers: login, retries, redirects, limits, secrets. */
+import { XapiClient, XapiError } from "../../../provider/xapi";
+import { recordingLogger, standard, startFake, type FakeServer, type RpcRequest } from "./fake-xapi";
+
+const creds = { username: "root", password: "secret" };
+const SESSION = "OpaqueRef:5e55104e-0000-4000-8000-00000000beef";
+
+describe("XapiClient sessions", () => {
+  const servers: FakeServer[] = [];
+  const clients: XapiClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  const start = async (h: Parameters<typeof startFake>[0]): Promise<FakeServer> => {
+    const s = await startFake(h);
+    servers.push(s);
+    return s;
+  };
+  const connect = async (opts: Parameters<typeof XapiClient.connect>[0]): Promise<XapiClient> => {
+    const c = await XapiClient.connect(opts);
+    clients.push(c);
+    return c;
+  };
+
+  it("logs in with the originator pulumi-xenserver/<version> and prepends the session to calls", async () => {
+    const s = await start(standard(() => ({ result: ["OpaqueRef:a"] })));
+    const c = await connect({ url: s.url, ...creds });
+    await expect(c.call("VM.get_all")).resolves.toEqual(["OpaqueRef:a"]);
+    const login = s.calls.find((r) => r.method === "session.login_with_password")!;
+    expect(login.params[3]).toMatch(/^pulumi-xenserver\/\d+\.\d+\.\d+/);
+    expect(s.calls.find((r) => r.method === "VM.get_all")!.params).toEqual([SESSION]);
+  });
+
+  it("uses JSON-RPC by default", async () => {
+    const s = await start(standard(() => ({ result: [] })));
+    const c = await connect({ url: s.url, ...creds });
+    expect(c.transport).toBe("jsonrpc");
+    expect(s.calls.every((r) => r.protocol === "jsonrpc")).toBe(true);
+  });
+
+  it("falls back to XML-RPC when the host has no /jsonrpc", async () => {
+    const inner = standard(() => ({ result: [] }));
+    const s = await start((req, res) => {
+      if (req.protocol === "jsonrpc") {
+        res.writeHead(404, { "content-type": "text/html" }).end("<html>not found</html>");
+        return "handled";
+      }
+      return inner(req, res);
+    });
+    const c = await connect({ url: s.url, ...creds, transport: "auto" });
+    expect(c.transport).toBe("xmlrpc");
+    await expect(c.call("VM.get_all")).resolves.toEqual([]);
+  });
+
+  it("logs in again on SESSION_INVALID and retries the call once", async () => {
+    let logins = 0;
+    let expired = true;
+    const s = await start(async (req, res) => {
+      if (req.method === "session.login_with_password") return { result: `OpaqueRef:session-${++logins}` };
+      if (req.method === "VM.get_all" && expired) {
+        expired = false;
+        return { error: ["SESSION_INVALID", String(req.params[0])] };
+      }
+      return standard(() => ({ result: [String(req.params[0])] }))(req, res);
+    });
+    const c = await connect({ url: s.url, ...creds });
+    await expect(c.call("VM.get_all")).resolves.toEqual(["OpaqueRef:session-2"]);
+    expect(logins).toBe(2);
+  });
+
+  it("gives up after one retry and never shows the session ref", async () => {
+    const log = recordingLogger();
+    const s = await start(standard((req) => ({ error: ["SESSION_INVALID", String(req.params[0])] })));
+    const c = await connect({ url: s.url, ...creds, logger: log });
+    const err = (await c.call("VM.get_all").catch((e) => e)) as XapiError;
+    expect(err.code).toBe("SESSION_INVALID");
+    expect(err.params).toEqual(["<session>"]);
+    expect(JSON.stringify([err.message, err.stack, err.params, log.lines])).not.toContain("5e55104e");
+    expect(s.calls.filter((r) => r.method === "VM.get_all")).toHaveLength(2);
+  });
+
+  it("never shows the password or the session, even when the server echoes them", async () => {
+    const log = recordingLogger();
+    const s = await start(async (req, res) => {
+      if (req.method === "session.login_with_password") return { result: SESSION };
+      return standard(() => ({ error: ["INTERNAL_ERROR", `echo ${String(req.params[0])} pw=secret-pw-123`] }))(req, res);
+    });
+    const c = await connect({ url: s.url, username: "root", password: "secret-pw-123", logger: log });
+    const err = (await c.call("VM.get_all").catch((e) => e)) as XapiError;
+    expect(err.params[0]).toBe("echo <session> pw=<password>");
+    expect(JSON.stringify([err.message, err.stack, err.params, log.lines])).not.toMatch(/secret-pw-123|5e55104e/);
+  });
+
+  it("follows HOST_IS_SLAVE to the master at login", async () => {
+    const master = await start(standard(() => ({ result: "master" })));
+    const member = await start(() => ({ error: ["HOST_IS_SLAVE", `127.0.0.1:${master.port}`] }));
+    const c = await connect({ url: member.url, ...creds });
+    expect(c.masterUrl).toBe(master.url);
+    await expect(c.call("pool.get_all")).resolves.toBe("master");
+  });
+
+  it("caps calls in flight at maxConcurrency", async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const s = await start(
+      standard(async () => {
+        peak = Math.max(peak, ++inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight--;
+        return { result: "" };
+      }),
+    );
+    const c = await connect({ url: s.url, ...creds, maxConcurrency: 3 });
+    await Promise.all(Array.from({ length: 12 }, () => c.call("VM.get_all")));
+    expect(peak).toBe(3);
+  });
+
+  it("logs out on close()", async () => {
+    const s = await start(standard(() => ({ result: [] })));
+    const c = await XapiClient.connect({ url: s.url, ...creds });
+    await c.close();
+    const logout = s.calls.find((r: RpcRequest) => r.method === "session.logout");
+    expect(logout?.params).toEqual([SESSION]);
+    await expect(c.call("VM.get_all")).rejects.toMatchObject({ code: "XAPI_CLIENT_CLOSED" });
+  });
+});
