@@ -21,14 +21,14 @@ function valueAt(obj: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   return v;
 }
 
-function reasonOf(issue: z.core.$ZodIssue): string {
+function reasonOf(issue: z.core.$ZodIssue, input: unknown): string {
   switch (issue.code) {
     case "invalid_value":
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     case "unrecognized_keys":
       return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
     case "invalid_type":
-      return issue.input === undefined ? `is required (${issue.expected})` : `must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`}`;
+      return input === undefined ? `is required (${issue.expected})` : `must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`}`;
     case "too_small":
       return `must be ≥ ${issue.minimum}`;
     case "too_big":
@@ -49,7 +49,7 @@ export function validate<S extends z.ZodType>(schema: S, news: unknown): { value
   for (const issue of r.error.issues) {
     if (issue.path.length && isUnknown(valueAt(news, issue.path))) continue;
     const base = issue.code === "unrecognized_keys" ? "" : fieldPath(issue.path);
-    failures.push({ property: base || "(inputs)", reason: `${base || "inputs"}: ${reasonOf(issue)}` });
+    failures.push({ property: base || "(inputs)", reason: `${base || "inputs"}: ${reasonOf(issue, valueAt(news, issue.path))}` });
   }
   return { failures };
 }
