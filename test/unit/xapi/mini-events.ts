@@ -42,13 +42,12 @@ export class MiniEvents {
     let found = pick();
     if (!found.length) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(done, timeoutS * 1000);
-        const self = this;
-        function done(): void {
+        const done = (): void => {
           clearTimeout(t);
-          self.wake.delete(done);
+          this.wake.delete(done);
           resolve();
-        }
+        };
+        const t = setTimeout(done, timeoutS * 1000);
         this.wake.add(done);
       });
       found = pick();
