@@ -37,12 +37,13 @@ export const inputSchema = z
 
 export type Inputs = z.infer<typeof inputSchema>;
 
-export interface Outputs extends Inputs {
-  uuid: string;
-  bridge: string;
-  /** VLAN/bond master PIFs of this network, one per host. */
-  pifs: string[];
-}
+export const outputSchema = z.object({
+  uuid: z.string().describe("UUID of the network (the resource id)"),
+  bridge: z.string().describe("bridge name on the hosts, e.g. xapi3"),
+  pifs: z.array(z.string()).describe("UUIDs of the network's PIFs (VLAN or bond masters), one per host"),
+});
+
+export type Outputs = Inputs & z.infer<typeof outputSchema>;
 
 interface NetworkRecord { uuid: string; name_label: string; name_description: string; MTU: number; bridge: string; PIFs: string[]; other_config: Record<string, string>; tags: string[] }
 interface PIFRecord { uuid: string; device: string; host: string; network: string; VLAN: number; physical: boolean; bond_master_of: string[]; bond_slave_of: string; VLAN_master_of: string; management: boolean }

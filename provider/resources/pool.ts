@@ -26,12 +26,14 @@ export const inputSchema = z
 
 export type Inputs = z.infer<typeof inputSchema>;
 
-export interface Outputs extends Inputs {
-  uuid: string;
-  master: string;
-  hosts: string[];
-  liveName: string;
-}
+export const outputSchema = z.object({
+  uuid: z.string().describe("UUID of the pool (the resource id)"),
+  master: z.string().describe("UUID of the pool master host"),
+  hosts: z.array(z.string()).describe("UUIDs of the pool's hosts"),
+  liveName: z.string().describe("the pool's name_label as it is now"),
+});
+
+export type Outputs = Inputs & z.infer<typeof outputSchema>;
 
 interface PoolRecord { uuid: string; name_label: string; name_description: string; master: string; default_SR: string; suspend_image_SR: string; crash_dump_SR: string; other_config: Record<string, string>; tags: string[] }
 interface SRRecord { uuid: string; shared: boolean; name_label: string }

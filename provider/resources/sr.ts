@@ -45,16 +45,16 @@ export const inputSchema = z
 
 export type Inputs = z.infer<typeof inputSchema>;
 
-export interface Outputs extends Inputs {
-  uuid: string;
-  physicalSize: number;
-  physicalUtilisation: number;
-  virtualAllocation: number;
-  /** UUIDs of the PBDs, one per host the SR is plugged on. */
-  pbds: string[];
-  /** UUIDs of the XAPI secret objects this resource created for deviceConfig passwords. */
-  secrets: string[];
-}
+export const outputSchema = z.object({
+  uuid: z.string().describe("UUID of the SR (the resource id)"),
+  physicalSize: z.number().describe("physical_size in bytes"),
+  physicalUtilisation: z.number().describe("physical_utilisation in bytes"),
+  virtualAllocation: z.number().describe("virtual_allocation in bytes"),
+  pbds: z.array(z.string()).describe("UUIDs of the plugged PBDs, one per host that sees the SR"),
+  secrets: z.array(z.string()).describe("UUIDs of the XAPI secret objects holding deviceConfig passwords"),
+});
+
+export type Outputs = Inputs & z.infer<typeof outputSchema>;
 
 interface SRRecord { uuid: string; name_label: string; name_description: string; type: string; shared: boolean; PBDs: string[]; VDIs: string[]; physical_size: number; physical_utilisation: number; virtual_allocation: number; other_config: Record<string, string>; tags: string[] }
 interface PBDRecord { uuid: string; host: string; currently_attached: boolean }

@@ -51,11 +51,14 @@ export interface Inputs extends Omit<Parsed, "size"> {
   sourceHash?: string;
 }
 
-export interface Outputs extends Inputs {
-  uuid: string;
-  virtualSize: number;
-  physicalUtilisation: number;
-}
+export const outputSchema = z.object({
+  uuid: z.string().describe("UUID of the VDI (the resource id)"),
+  virtualSize: z.number().describe("virtual_size in bytes as the SR rounded it"),
+  physicalUtilisation: z.number().describe("physical_utilisation in bytes"),
+  sourceHash: z.string().optional().describe("sha256 of the source image; a changed file plans a replacement"),
+});
+
+export type Outputs = Inputs & z.infer<typeof outputSchema>;
 
 interface VDIRecord { uuid: string; name_label: string; name_description: string; SR: string; virtual_size: number; physical_utilisation: number; type: string; sharable: boolean; read_only: boolean; VBDs: string[]; other_config: Record<string, string>; tags: string[] }
 interface SRRecord { uuid: string; type: string; name_label: string; physical_size: number; virtual_allocation: number; physical_utilisation: number; content_type: string }
