@@ -1,0 +1,218 @@
+/**
+ * Operation checks and `allowed_operations` (xapi_vm_lifecycle.ml and friends, SEMANTICS §6.9.2):
+ * the same check raises errors for a call and, run strictly for every operation, fills the advisory lists.
+ */
+import { XapiError } from "../engine/errors";
+import { Row } from "../engine/store";
+import { CallCtx, Xapi } from "../engine/xapi";
+import { DRIVERS } from "./sm-drivers";
+
+const H = "Halted";
+const R = "Running";
+const P = "Paused";
+const S = "Suspended";
+
+const POWER: Record<string, string[]> = {
+  start: [H],
+  start_on: [H],
+  provision: [H],
+  make_into_template: [H],
+  changing_VCPUs: [H],
+  changing_static_range: [H],
+  changing_memory_limits: [H],
+  changing_NVRAM: [H],
+  changing_shadow_memory: [H],
+  clean_shutdown: [R],
+  clean_reboot: [R],
+  suspend: [R],
+  pause: [R],
+  pool_migrate: [R],
+  migrate_send: [H, S, R],
+  changing_VCPUs_live: [R],
+  changing_memory_live: [R],
+  unpause: [P],
+  resume: [S],
+  resume_on: [S],
+  hard_shutdown: [P, S, R],
+  shutdown: [P, S, R],
+  checkpoint: [P, S, R],
+  hard_reboot: [P, R],
+  destroy: [H, S],
+  export: [H, S],
+  clone: [H, S],
+  copy: [H, S],
+  changing_dynamic_range: [H, R],
+  power_state_reset: [H, P, S, R],
+};
+
+const TEMPLATE_OK = new Set(["clone", "copy", "export", "provision", "changing_VCPUs", "changing_static_range", "changing_memory_limits", "changing_dynamic_range", "changing_shadow_memory", "changing_NVRAM", "destroy", "metadata_export", "create_template", "snapshot", "power_state_reset"]);
+const SNAPSHOT_OK = new Set(["revert", "clone", "copy", "export", "destroy", "hard_shutdown", "metadata_export", "create_template", "power_state_reset"]);
+const NEEDS_GUEST_FEATURE = new Set(["clean_shutdown", "clean_reboot", "suspend", "checkpoint"]);
+/** Operations that may run while others are in progress (hard_shutdown cancels them). */
+const CONCURRENT_OK = new Set(["hard_shutdown", "hard_reboot", "power_state_reset", "snapshot", "changing_dynamic_range"]);
+
+const VM_ADVERTISED = ["snapshot", "clone", "copy", "create_template", "revert", "checkpoint", "provision", "start", "start_on", "pause", "unpause", "clean_shutdown", "clean_reboot", "hard_shutdown", "power_state_reset", "hard_reboot", "suspend", "resume", "resume_on", "pool_migrate", "migrate_send", "changing_dynamic_range", "changing_static_range", "changing_shadow_memory", "changing_NVRAM", "make_into_template", "export", "destroy"];
+
+export function hasGuestFeatures(x: Xapi, vm: Row): boolean {
+  if (vm.domain_type === "pv" || vm.domain_type === "pvh" || vm.domain_type === "pv_in_pvh") return true;
+  const gm = x.store.tryGet("VM_guest_metrics", vm.guest_metrics);
+  return !!gm && (gm.PV_drivers_detected as boolean);
+}
+
+/** The error xapi raises for `op` on `vm`, or undefined when allowed. */
+export function vmOperationError(x: Xapi, ref: string, op: string): XapiError | undefined {
+  const vm = x.store.get("VM", ref);
+  const blocked = (vm.blocked_operations as Record<string, string>)[op];
+  if (blocked !== undefined) return new XapiError("OPERATION_BLOCKED", [ref, blocked]);
+  const states = POWER[op];
+  const ps = vm.power_state as string;
+  if (states && !states.includes(ps)) {
+    return new XapiError("VM_BAD_POWER_STATE", [ref, states.map((s) => s.toLowerCase()).join(", "), ps.toLowerCase()]);
+  }
+  const current = Object.entries(vm.current_operations as Record<string, string>);
+  if (current.length > 0 && !CONCURRENT_OK.has(op)) {
+    const [task, other] = current[0];
+    return new XapiError("OTHER_OPERATION_IN_PROGRESS", ["VM", ref, other, task]);
+  }
+  if (vm.is_control_domain) {
+    if (op === "changing_dynamic_range") return undefined;
+    return new XapiError("OPERATION_NOT_ALLOWED", [op === "destroy" || op === "changing_VCPUs" ? "This operation is not allowed on dom0" : "This operation is not allowed on a control domain"]);
+  }
+  if (vm.is_a_snapshot) {
+    if (!SNAPSHOT_OK.has(op)) return new XapiError("VM_IS_SNAPSHOT", [ref, op]);
+  } else if (vm.is_a_template) {
+    if (!TEMPLATE_OK.has(op) || (op === "destroy" && vm.is_default_template)) return new XapiError("VM_IS_TEMPLATE", [ref, op]);
+  }
+  if (op === "provision" && !vm.is_a_template) return new XapiError("PROVISION_ONLY_ALLOWED_ON_TEMPLATE", []);
+  if (op === "revert" && !vm.is_a_snapshot) return new XapiError("REVERT_ONLY_ALLOWED_ON_SNAPSHOT", []);
+  if (NEEDS_GUEST_FEATURE.has(op) && !hasGuestFeatures(x, vm)) return new XapiError("VM_LACKS_FEATURE", [ref]);
+  return undefined;
+}
+
+export function assertVmOperation(x: Xapi, ref: string, op: string): void {
+  const e = vmOperationError(x, ref, op);
+  if (e) throw e;
+}
+
+export function vmAllowed(x: Xapi, ref: string): string[] {
+  return VM_ADVERTISED.filter((op) => !vmOperationError(x, ref, op));
+}
+
+export function refreshVm(x: Xapi, ref: string): void {
+  if (!x.store.has("VM", ref)) return;
+  const next = vmAllowed(x, ref);
+  const vm = x.store.get("VM", ref);
+  if (!sameSet(next, vm.allowed_operations as string[])) x.store.set("VM", ref, "allowed_operations", next);
+  for (const vbd of vm.VBDs as string[]) refreshVbd(x, vbd);
+  for (const vif of vm.VIFs as string[]) refreshVif(x, vif);
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** Runs `fn` as operation `op` on the VM: checked, listed in current_operations, conflicting ops refused meanwhile. */
+export async function withVmOperation<T>(x: Xapi, ctx: CallCtx, ref: string, op: string, fn: () => T | Promise<T>): Promise<T> {
+  assertVmOperation(x, ref, op);
+  const key = ctx.task ?? `OpaqueRef:${ctx.session.slice(10, 18)}-sync-${op}`;
+  const vm = x.store.get("VM", ref);
+  x.store.set("VM", ref, "current_operations", { ...(vm.current_operations as object), [key]: op });
+  refreshVm(x, ref);
+  try {
+    await x.sleep(x.opts.operationDelayMs);
+    return await fn();
+  } finally {
+    const now = x.store.tryGet("VM", ref);
+    if (now) {
+      const ops = { ...(now.current_operations as Record<string, string>) };
+      delete ops[key];
+      x.store.set("VM", ref, "current_operations", ops);
+      refreshVm(x, ref);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- VBD, VIF, VDI, SR
+
+export function refreshVbd(x: Xapi, ref: string): void {
+  const vbd = x.store.tryGet("VBD", ref);
+  if (!vbd) return;
+  const vm = x.store.tryGet("VM", vbd.VM);
+  const ops: string[] = [];
+  const running = vm?.power_state === "Running";
+  if (vbd.type === "CD" && vm?.power_state !== "Suspended") ops.push(vbd.empty ? "insert" : "eject");
+  if (running) {
+    if (vbd.currently_attached) {
+      if (vbd.unpluggable) ops.push("unplug", "unplug_force");
+    } else ops.push("plug");
+  }
+  ops.push("attach");
+  if (!sameSet(ops, vbd.allowed_operations as string[])) x.store.set("VBD", ref, "allowed_operations", ops);
+}
+
+export function refreshVif(x: Xapi, ref: string): void {
+  const vif = x.store.tryGet("VIF", ref);
+  if (!vif) return;
+  const vm = x.store.tryGet("VM", vif.VM);
+  const ops = ["attach"];
+  if (vm?.power_state === "Running") ops.push(vif.currently_attached ? "unplug" : "plug");
+  if (!sameSet(ops, vif.allowed_operations as string[])) x.store.set("VIF", ref, "allowed_operations", ops);
+}
+
+export function vdiAttached(x: Xapi, vdi: Row): boolean {
+  return (vdi.VBDs as string[]).some((b) => {
+    const vbd = x.store.tryGet("VBD", b);
+    return !!vbd && (vbd.currently_attached as boolean);
+  });
+}
+
+export function refreshVdi(x: Xapi, ref: string): void {
+  const vdi = x.store.tryGet("VDI", ref);
+  if (!vdi) return;
+  const sr = x.store.tryGet("SR", vdi.SR);
+  const caps = new Set(DRIVERS.get(String(sr?.type))?.capabilities ?? []);
+  const attached = vdiAttached(x, vdi);
+  const ops: string[] = [];
+  if (caps.has("VDI_CLONE")) ops.push("clone");
+  if (caps.has("VDI_SNAPSHOT") && !vdi.sharable) ops.push("snapshot");
+  if (!attached) {
+    ops.push("copy", "forget", "update", "generate_config");
+    if (caps.has("VDI_DELETE") && vdi.managed) ops.push("destroy");
+    if (caps.has("VDI_RESIZE") && !vdi.read_only) ops.push("resize");
+    if (caps.has("VDI_MIRROR")) ops.push("mirror");
+    ops.push("force_unlock");
+  }
+  if (caps.has("VDI_RESIZE_ONLINE") && attached) ops.push("resize_online");
+  if (!sameSet(ops, vdi.allowed_operations as string[])) x.store.set("VDI", ref, "allowed_operations", ops);
+}
+
+export function srAttached(x: Xapi, sr: Row): boolean {
+  return (sr.PBDs as string[]).some((p) => x.store.tryGet("PBD", p)?.currently_attached === true);
+}
+
+export function refreshSr(x: Xapi, ref: string): void {
+  const sr = x.store.tryGet("SR", ref);
+  if (!sr) return;
+  const caps = new Set(DRIVERS.get(String(sr.type))?.capabilities ?? []);
+  const attached = srAttached(x, sr);
+  const ops: string[] = ["pbd_create", "pbd_destroy"];
+  if (attached) {
+    ops.push("unplug", "scan", "update", "vdi_introduce");
+    if (caps.has("VDI_CREATE")) ops.push("vdi_create");
+    if (caps.has("VDI_DELETE")) ops.push("vdi_destroy");
+    if (caps.has("VDI_RESIZE")) ops.push("vdi_resize");
+    if (caps.has("VDI_CLONE")) ops.push("vdi_clone");
+    if (caps.has("VDI_SNAPSHOT")) ops.push("vdi_snapshot");
+    if (caps.has("VDI_MIRROR")) ops.push("vdi_mirror");
+  } else {
+    ops.push("plug", "forget");
+    if ((sr.PBDs as string[]).length > 0 && (sr.VDIs as string[]).length === 0) ops.push("destroy");
+  }
+  if (!sameSet(ops, sr.allowed_operations as string[])) x.store.set("SR", ref, "allowed_operations", ops);
+}
+
+export function refreshAllowedOperations(x: Xapi): void {
+  for (const ref of x.store.table("VM").keys()) refreshVm(x, ref);
+  for (const ref of x.store.table("VDI").keys()) refreshVdi(x, ref);
+  for (const ref of x.store.table("SR").keys()) refreshSr(x, ref);
+}

@@ -1,0 +1,52 @@
+/** host and host memory accounting (SEMANTICS §6.2, §6.9.2 memory checks). */
+import { Row } from "../engine/store";
+import { nowDatetime } from "../engine/time";
+import { Xapi } from "../engine/xapi";
+import { MiB } from "./units";
+
+/** Memory a domain takes beyond its own (xapi computes it from static_max and VCPUs; this is a close model). */
+export function memoryOverhead(vm: Row): number {
+  const staticMax = vm.memory_static_max as number;
+  const pages = Math.ceil(staticMax / (4096 * 512)) * 4096;
+  return Math.ceil((pages + (vm.VCPUs_max as number) * 1.5 * MiB + MiB) / MiB) * MiB;
+}
+
+/** What a VM occupies on its host while Running or Paused. */
+export function vmFootprint(vm: Row): number {
+  return (vm.memory_dynamic_max as number) + memoryOverhead(vm);
+}
+
+export function hostFreeMemory(x: Xapi, host: string): number {
+  const h = x.store.get("host", host);
+  const m = x.store.tryGet("host_metrics", h.metrics);
+  let free = (m?.memory_total as number) ?? 0;
+  for (const v of h.resident_VMs as string[]) {
+    const vm = x.store.get("VM", v);
+    free -= vm.is_control_domain ? (vm.memory_dynamic_max as number) : vmFootprint(vm);
+  }
+  return free;
+}
+
+export function refreshHostMemory(x: Xapi, host: string): void {
+  const h = x.store.tryGet("host", host);
+  if (!h || !x.store.has("host_metrics", h.metrics)) return;
+  x.store.update("host_metrics", h.metrics as string, { memory_free: hostFreeMemory(x, host), last_updated: nowDatetime() });
+}
+
+export function register(x: Xapi): void {
+  x.on("host.compute_free_memory", (xx, _ctx, [host]) => hostFreeMemory(xx, host as string));
+  x.on("host.compute_memory_overhead", (xx, _ctx, [host]) => (xx.store.get("host", host), 96 * MiB));
+  x.on("host.get_servertime", (xx, _ctx, [host]) => (xx.store.get("host", host), nowDatetime()));
+  x.on("host.get_server_localtime", (xx, _ctx, [host]) => (xx.store.get("host", host), nowDatetime().slice(0, -1)));
+  x.on("host.get_management_interface", (xx, _ctx, [host]) => {
+    const h = xx.store.get("host", host);
+    return (h.PIFs as string[]).find((p) => xx.store.get("PIF", p).management) ?? "OpaqueRef:NULL";
+  });
+  x.on("host.enable", (xx, _ctx, [host]) => (xx.store.get("host", host), xx.store.set("host", host as string, "enabled", true)));
+  x.on("host.disable", (xx, _ctx, [host]) => (xx.store.get("host", host), xx.store.set("host", host as string, "enabled", false)));
+  x.on("host.get_system_status_capabilities", () => "<?xml version=\"1.0\" ?><system-status-capabilities></system-status-capabilities>");
+  x.on("host.call_plugin", (_xx, ctx, [, plugin, fn]) => {
+    void ctx;
+    return `${String(plugin)}.${String(fn)}: not available in the simulator`;
+  });
+}

@@ -1,0 +1,204 @@
+/** HTTP side channels: PUT /import_raw_vdi and GET /export_raw_vdi (SEMANTICS §8; import_raw_vdi.ml, export_raw_vdi.ml). */
+import { IncomingMessage, ServerResponse } from "http";
+import { randomUUID } from "crypto";
+import { XapiError } from "../engine/errors";
+import { completeTask, createTask, failTask } from "../engine/tasks";
+import { Xapi } from "../engine/xapi";
+import { SideChannel } from "../wire/http";
+import { encodeValue } from "../wire/xmlrpc";
+import { account } from "./sr";
+import { newVdi } from "./vdi";
+import { vdiData } from "./vdi-data";
+
+const FORMATS = new Set(["raw", "vhd", "tar", "qcow2"]);
+const MAX_VHD = 2040 * 1024 * 1024 * 1024;
+
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  const m = new RegExp(`(?:^|;\\s*)${name}=([^;]*)`).exec(req.headers.cookie ?? "");
+  return m?.[1];
+}
+
+function arg(req: IncomingMessage, url: URL, name: string): string | undefined {
+  return url.searchParams.get(name) ?? cookie(req, name);
+}
+
+/** Basic auth makes a temporary session (Xapi_http.with_context); returns false after answering 401. */
+function authorised(x: Xapi, req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+  const sid = arg(req, url, "session_id");
+  if (sid && x.store.has("session", sid)) return true;
+  const auth = req.headers.authorization;
+  if (!sid && auth?.startsWith("Basic ")) {
+    const [u, ...p] = Buffer.from(auth.slice(6), "base64").toString().split(":");
+    if (u === x.opts.username && p.join(":") === x.opts.password) return true;
+  }
+  res.writeHead(401, { "content-type": "text/html", "content-length": "0" });
+  res.end();
+  return false;
+}
+
+function resolveVdi(x: Xapi, v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  if (x.store.has("VDI", v)) return v;
+  try {
+    return x.store.byUuid("VDI", v);
+  } catch {
+    return undefined;
+  }
+}
+
+function taskFor(x: Xapi, req: IncomingMessage, url: URL, label: string, host: string): string {
+  const t = arg(req, url, "task_id");
+  return t && x.store.has("task", t) ? t : createTask(x, label, "", host);
+}
+
+function notFound(res: ServerResponse, task: string, headersTask = true): void {
+  res.writeHead(404, { "content-length": "0", ...(headersTask ? { "task-id": task } : {}) });
+  res.end();
+}
+
+function stripVhdFooter(buf: Buffer): Buffer {
+  if (buf.length >= 512) {
+    const footer = buf.subarray(buf.length - 512);
+    if (footer.toString("latin1", 0, 8) === "conectix" && footer.readUInt32BE(60) === 2) return buf.subarray(0, buf.length - 512);
+  }
+  return buf;
+}
+
+const importRawVdi: SideChannel = async (x, host, req, res, url) => {
+  if (!authorised(x, req, res, url)) return;
+  const task = taskFor(x, req, url, "VDI import", host);
+  const format = (arg(req, url, "format") ?? "raw").toLowerCase();
+  if (!FORMATS.has(format)) {
+    failTask(x, task, new XapiError("INTERNAL_ERROR", [`Unknown format ${format}`]));
+    return notFound(res, task);
+  }
+  if (req.headers["transfer-encoding"]) {
+    failTask(x, task, new XapiError("INTERNAL_ERROR", ["Chunked encoding not yet implemented"]));
+    return notFound(res, task);
+  }
+  let vdi = resolveVdi(x, arg(req, url, "vdi"));
+  const length = Number(req.headers["content-length"] ?? NaN);
+  if (!vdi && !arg(req, url, "vdi")) {
+    const srArg = arg(req, url, "sr_id") ?? arg(req, url, "sr_uuid");
+    let sr: string | undefined;
+    try {
+      sr = srArg && x.store.has("SR", srArg) ? srArg : srArg ? x.store.byUuid("SR", srArg) : undefined;
+      if (sr && format === "raw" && Number.isFinite(length)) {
+        vdi = newVdi(x, { SR: sr, virtual_size: length, type: "user", sharable: false, read_only: false, other_config: {}, name_label: "Imported VDI" });
+      }
+    } catch (e) {
+      failTask(x, task, e as XapiError);
+      return notFound(res, task);
+    }
+  }
+  if (!vdi) {
+    failTask(x, task, new XapiError("HANDLE_INVALID", ["VDI", arg(req, url, "vdi") ?? ""]));
+    return notFound(res, task);
+  }
+  // xapi answers 200 with the task before it reads the body; errors then go into the task.
+  res.writeHead(200, { "task-id": task, "content-type": "application/octet-stream" });
+  res.flushHeaders();
+  const chunks: Buffer[] = [];
+  let received = 0;
+  const size = x.store.get("VDI", vdi).virtual_size as number;
+  let tooBig = false;
+  await new Promise<void>((resolve) => {
+    req.on("data", (c: Buffer) => {
+      received += c.length;
+      if (received > size + (format === "vhd" ? 512 + 65536 : 0)) tooBig = true;
+      else chunks.push(c);
+    });
+    req.on("end", resolve);
+    req.on("close", resolve);
+    req.on("error", () => resolve());
+  });
+  const complete = Number.isFinite(length) ? received >= length : true;
+  if (tooBig) failTask(x, task, new XapiError("VDI_IO_ERROR", ["Device I/O errors"]));
+  else if (!complete) failTask(x, task, new XapiError("VDI_IO_ERROR", ["Device I/O errors"]));
+  else if (!x.store.has("VDI", vdi)) failTask(x, task, new XapiError("HANDLE_INVALID", ["VDI", vdi]));
+  else {
+    let data: Buffer = Buffer.concat(chunks);
+    if (format === "vhd") data = stripVhdFooter(data);
+    vdiData(x).set(vdi, data);
+    const v = x.store.get("VDI", vdi);
+    if ((v.physical_utilisation as number) < data.length) x.store.set("VDI", vdi, "physical_utilisation", Math.min(size, data.length));
+    account(x, v.SR as string);
+    completeTask(x, task, encodeValue(vdi, { kind: "ref", cls: "VDI" }));
+  }
+  if (!res.writableEnded) res.end();
+};
+
+/** A fixed-size VHD footer (the VHD specification's hard disk footer, disk type 2). */
+export function vhdFooter(size: number): Buffer {
+  const f = Buffer.alloc(512);
+  f.write("conectix", 0, "latin1");
+  f.writeUInt32BE(2, 8);
+  f.writeUInt32BE(0x00010000, 12);
+  f.writeBigUInt64BE(0xffffffffffffffffn, 16);
+  f.writeUInt32BE(Math.floor(Date.now() / 1000) - 946684800, 24);
+  f.write("tap\0", 28, "latin1");
+  f.writeUInt32BE(0x00010003, 32);
+  f.write("Wi2k", 36, "latin1");
+  f.writeBigUInt64BE(BigInt(size), 40);
+  f.writeBigUInt64BE(BigInt(size), 48);
+  const sectors = Math.min(Math.floor(size / 512), 65535 * 16 * 255);
+  const spt = 255;
+  const heads = 16;
+  f.writeUInt16BE(Math.floor(sectors / (spt * heads)), 56);
+  f.writeUInt8(heads, 58);
+  f.writeUInt8(spt, 59);
+  f.writeUInt32BE(2, 60);
+  Buffer.from(randomUUID().replace(/-/g, ""), "hex").copy(f, 68);
+  let sum = 0;
+  for (const b of f) sum += b;
+  f.writeUInt32BE(~sum >>> 0, 64);
+  return f;
+}
+
+const exportRawVdi: SideChannel = async (x, host, req, res, url) => {
+  if (!authorised(x, req, res, url)) return;
+  const task = taskFor(x, req, url, "VDI export", host);
+  const format = (arg(req, url, "format") ?? "raw").toLowerCase();
+  const vdi = resolveVdi(x, arg(req, url, "vdi"));
+  if (!vdi) {
+    failTask(x, task, new XapiError("HANDLE_INVALID", ["VDI", arg(req, url, "vdi") ?? ""]));
+    return notFound(res, task);
+  }
+  if (format !== "raw" && format !== "vhd") {
+    failTask(x, task, new XapiError("INTERNAL_ERROR", [`Unknown format ${format}`]));
+    return notFound(res, task);
+  }
+  const v = x.store.get("VDI", vdi);
+  const size = v.virtual_size as number;
+  if (format === "vhd" && size > MAX_VHD) {
+    failTask(x, task, new XapiError("VDI_TOO_LARGE", [vdi, String(MAX_VHD)]));
+    return notFound(res, task);
+  }
+  res.writeHead(200, {
+    "task-id": task,
+    "content-type": format === "vhd" ? "application/vhd" : "application/octet-stream",
+    "content-disposition": `attachment; filename="${v.uuid}.${format}"`,
+    connection: "close",
+  });
+  const data = vdiData(x).get(vdi) ?? Buffer.alloc(0);
+  const zero = Buffer.alloc(1024 * 1024);
+  let sent = 0;
+  const write = (b: Buffer) => new Promise<void>((resolve) => (res.write(b) ? resolve() : res.once("drain", resolve)));
+  if (data.length) {
+    await write(data.subarray(0, size));
+    sent = Math.min(size, data.length);
+  }
+  while (sent < size && !res.destroyed) {
+    const n = Math.min(zero.length, size - sent);
+    await write(zero.subarray(0, n));
+    sent += n;
+  }
+  if (format === "vhd") await write(vhdFooter(size));
+  res.end();
+  completeTask(x, task, "<value></value>");
+};
+
+export const sideChannels = new Map<string, SideChannel>([
+  ["PUT /import_raw_vdi", importRawVdi],
+  ["GET /export_raw_vdi", exportRawVdi],
+]);

@@ -1,0 +1,294 @@
+/** SR, PBD and secrets (SEMANTICS §6.5; xapi_sr.ml, xapi_pbd.ml, sm drivers). */
+import { fail, XapiError } from "../engine/errors";
+import { NULL_REF } from "../engine/datamodel";
+import { Row } from "../engine/store";
+import { Xapi } from "../engine/xapi";
+import { refreshSr, refreshVdi, srAttached, vdiAttached } from "./allowed-ops";
+import { backendKey, backendsOf, findBackend } from "./storage-backend";
+import { DRIVERS, SmDriver, smError } from "./sm-drivers";
+import { MiB } from "./units";
+
+export const SR_METADATA = 4 * MiB;
+const ISO_FILES = ["debian-12.7.0-amd64-netinst.iso", "ubuntu-24.04.1-live-server-amd64.iso"];
+
+export function driverOf(x: Xapi, sr: string): SmDriver | undefined {
+  return DRIVERS.get(String(x.store.get("SR", sr).type));
+}
+
+/** Recomputes physical_utilisation and virtual_allocation from the SR's VDIs. */
+export function account(x: Xapi, sr: string): void {
+  const row = x.store.tryGet("SR", sr);
+  if (!row) return;
+  const d = DRIVERS.get(String(row.type));
+  let virt = 0;
+  let phys = d?.thick ? SR_METADATA : 0;
+  for (const v of row.VDIs as string[]) {
+    const vdi = x.store.get("VDI", v);
+    virt += vdi.virtual_size as number;
+    phys += vdi.physical_utilisation as number;
+  }
+  if (row.virtual_allocation !== virt || row.physical_utilisation !== phys) x.store.update("SR", sr, { virtual_allocation: virt, physical_utilisation: phys });
+}
+
+export function freeSpace(x: Xapi, sr: string): number {
+  const row = x.store.get("SR", sr);
+  return (row.physical_size as number) - (row.physical_utilisation as number);
+}
+
+/** Keys ending in "password" move into secret objects (Xapi_secret.move_passwds_to_secrets). */
+function movePasswordsToSecrets(x: Xapi, dc: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(dc)) {
+    if (k.endsWith("password")) {
+      const ref = x.store.create("secret", { value: v, other_config: {} });
+      out[`${k}_secret`] = x.store.get("secret", ref).uuid as string;
+    } else out[k] = v;
+  }
+  return out;
+}
+
+/** device_config as the driver sees it: secrets resolved back to passwords. */
+function resolvedDc(x: Xapi, dc: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = { ...dc };
+  for (const [k, v] of Object.entries(dc)) {
+    if (k.endsWith("password_secret") && k !== "cifspassword_secret") {
+      try {
+        out[k.slice(0, -7)] = x.store.get("secret", x.store.byUuid("secret", v)).value as string;
+      } catch {
+        /* a dangling secret reads as no password */
+      }
+    }
+  }
+  return out;
+}
+
+function hostsMasterFirst(x: Xapi): string[] {
+  const master = x.masterRef();
+  return [master, ...[...x.store.table("host").keys()].filter((h) => h !== master)];
+}
+
+function populateIso(x: Xapi, sr: string): void {
+  for (const name of ISO_FILES) {
+    const size = 600 * MiB + name.length * MiB;
+    x.store.create("VDI", { name_label: name, SR: sr, virtual_size: size, physical_utilisation: size, type: "user", sharable: false, read_only: true, other_config: {}, storage_lock: false, location: name, managed: true, missing: false, parent: NULL_REF, sm_config: {} });
+  }
+}
+
+/** Attaches a PBD: validates device_config with the driver, finds (or, for a new SR, makes) the storage. */
+function plug(x: Xapi, pbd: string): void {
+  const s = x.store;
+  const p = s.get("PBD", pbd);
+  if (p.currently_attached) return;
+  const sr = s.get("SR", p.SR);
+  const d = DRIVERS.get(String(sr.type));
+  if (!d) fail("SR_UNKNOWN_DRIVER", sr.type as string);
+  const location = d!.check(resolvedDc(x, p.device_config as Record<string, string>));
+  const key = backendKey(d!.type, location, sr.uuid as string);
+  let b = backendsOf(x).get(key);
+  if (!b) {
+    if (d!.type !== "iso" && findBackend(x, d!.type, location).length === 0 && !(sr.physical_size as number > 0)) {
+      throw smError(47, "The SR is not available", `no SR found at ${location}`);
+    }
+    b = { type: d!.type, location, srUuid: sr.uuid as string, size: d!.backendSize, vdis: new Map() };
+    backendsOf(x).set(key, b);
+  }
+  s.set("PBD", pbd, "currently_attached", true);
+  if ((sr.physical_size as number) < 0) s.update("SR", p.SR as string, { physical_size: b.size });
+  if ((sr.VDIs as string[]).length === 0 && b.vdis.size > 0) scan(x, p.SR as string);
+  account(x, p.SR as string);
+  refreshSr(x, p.SR as string);
+}
+
+function scan(x: Xapi, sr: string): void {
+  const s = x.store;
+  const row = s.get("SR", sr);
+  if (!srAttached(x, row)) fail("SR_HAS_NO_PBDS", sr);
+  for (const b of backendsOf(x).values()) {
+    if (b.srUuid !== row.uuid) continue;
+    for (const [uuid, rec] of b.vdis) {
+      if ([...s.table("VDI").values()].some((v) => v.uuid === uuid)) continue;
+      const ref = s.create("VDI", { ...rec, uuid, SR: sr, VBDs: [], snapshots: [], crash_dumps: [], current_operations: {} });
+      refreshVdi(x, ref);
+    }
+    b.vdis.clear();
+  }
+  account(x, sr);
+}
+
+/** Removes the records of an SR (PBDs, VDIs and their VBDs), remembering the VDIs on the storage. */
+function forgetRecords(x: Xapi, sr: string, keepData: boolean): void {
+  const s = x.store;
+  const row = s.get("SR", sr);
+  const backs = [...backendsOf(x).entries()].filter(([, b]) => b.srUuid === row.uuid);
+  for (const v of [...(row.VDIs as string[])]) {
+    const vdi = s.get("VDI", v);
+    if (keepData) for (const [, b] of backs) b.vdis.set(vdi.uuid as string, { ...vdi });
+    for (const vbd of [...(vdi.VBDs as string[])]) destroyVbdRecord(x, vbd);
+    s.destroy("VDI", v);
+  }
+  for (const p of [...(row.PBDs as string[])]) s.destroy("PBD", p);
+  if (!keepData) for (const [k] of backs) backendsOf(x).delete(k);
+  s.destroy("SR", sr);
+}
+
+export function destroyVbdRecord(x: Xapi, vbd: string): void {
+  const v = x.store.tryGet("VBD", vbd);
+  if (!v) return;
+  x.store.destroy("VBD", vbd);
+  if (x.store.has("VBD_metrics", v.metrics)) x.store.destroy("VBD_metrics", v.metrics as string);
+}
+
+function probe(x: Xapi, host: string, dc: Record<string, string>, type: string): string {
+  x.store.get("host", host);
+  const d = DRIVERS.get(type.toLowerCase());
+  if (!d) return fail("SR_UNKNOWN_DRIVER", type);
+  if (!d.capabilities.includes("SR_PROBE")) throw new XapiError("SR_OPERATION_NOT_SUPPORTED", [NULL_REF]);
+  if (d.type === "nfs" && dc.server && !dc.serverpath) {
+    const exports = [...new Set(findBackendsByPrefix(x, "nfs", `${dc.server}:`).map((b) => b.location.split(":")[1]))];
+    throw smError(101, "The request is missing the serverpath parameter", undefined, `<?xml version="1.0" ?>\n<nfs-exports>\n${exports.map((p) => `\t<Export>\n\t\t<Target>${dc.server}</Target>\n\t\t<Path>${p}</Path>\n\t\t<Accesslist>*</Accesslist>\n\t</Export>\n`).join("")}</nfs-exports>\n`);
+  }
+  const location = d.check(dc);
+  const found = findBackend(x, d.type, location);
+  return `<?xml version="1.0" ?>\n<SRlist>\n${found.map((b) => `\t<SR>\n\t\t<UUID>${b.srUuid}</UUID>\n\t</SR>\n`).join("")}</SRlist>\n`;
+}
+
+function findBackendsByPrefix(x: Xapi, type: string, prefix: string) {
+  return [...backendsOf(x).values()].filter((b) => b.type === type && b.location.startsWith(prefix));
+}
+
+/** Records storage for the SRs the seed created, so that forget/introduce round-trips work on them too. */
+export function registerSeededBackends(x: Xapi): void {
+  for (const row of x.store.table("SR").values()) {
+    const d = DRIVERS.get(String(row.type));
+    if (!d) continue;
+    for (const p of row.PBDs as string[]) {
+      const dc = x.store.get("PBD", p).device_config as Record<string, string>;
+      let location: string;
+      try {
+        location = d.check(dc);
+      } catch {
+        continue;
+      }
+      const key = backendKey(d.type, location, row.uuid as string);
+      if (!backendsOf(x).has(key)) backendsOf(x).set(key, { type: d.type, location, srUuid: row.uuid as string, size: row.physical_size as number, vdis: new Map() });
+    }
+  }
+}
+
+export function register(x: Xapi): void {
+  x.on("SR.create", (xx, _ctx, args) => {
+    const [host, dc0, , nameLabel, nameDescription, type0, contentType, shared, smConfig] = args as [string, Record<string, string>, number, string, string, string, string, boolean, Record<string, string> | undefined];
+    const s = xx.store;
+    s.get("host", host);
+    const type = type0.toLowerCase();
+    const d = DRIVERS.get(type);
+    if (!d) return fail("SR_UNKNOWN_DRIVER", type);
+    const location = d.check(dc0);
+    if (d.type === "lvm" || d.type === "ext" || d.type === "lvmoiscsi") {
+      for (const b of findBackend(xx, d.type, location)) {
+        const inUse = [...s.table("SR").values()].find((r) => r.uuid === b.srUuid);
+        if (inUse && srAttached(xx, inUse)) throw smError(16, "The SR device is currently in use");
+      }
+    }
+    const dc = movePasswordsToSecrets(xx, dc0);
+    const sr = s.create("SR", {
+      name_label: nameLabel,
+      name_description: nameDescription,
+      type,
+      content_type: contentType,
+      shared,
+      physical_size: -1,
+      physical_utilisation: -1,
+      virtual_allocation: 0,
+      other_config: {},
+      tags: [],
+      sm_config: smConfig ?? {},
+    });
+    const uuid = s.get("SR", sr).uuid as string;
+    if (d.type !== "nfs" && d.type !== "smb" && d.type !== "iso") {
+      for (const [k, b] of backendsOf(xx)) if (b.type === d.type && b.location === location) backendsOf(xx).delete(k);
+    }
+    backendsOf(xx).set(backendKey(d.type, location, uuid), { type: d.type, location, srUuid: uuid, size: d.backendSize, vdis: new Map() });
+    for (const h of shared ? hostsMasterFirst(xx) : [host]) s.create("PBD", { host: h, SR: sr, device_config: dc, currently_attached: false, other_config: {} });
+    for (const p of s.get("SR", sr).PBDs as string[]) plug(xx, p);
+    if (d.type === "iso") populateIso(xx, sr);
+    account(xx, sr);
+    refreshSr(xx, sr);
+    for (const v of s.get("SR", sr).VDIs as string[]) refreshVdi(xx, v);
+    return sr;
+  });
+  x.on("SR.introduce", (xx, _ctx, args) => {
+    const [uuid0, nameLabel, nameDescription, type, contentType, shared, smConfig] = args as [string, string, string, string, string, boolean, Record<string, string> | undefined];
+    const s = xx.store;
+    if (uuid0 && [...s.table("SR").values()].some((r) => r.uuid === uuid0)) fail("SR_UUID_EXISTS", uuid0);
+    return s.create("SR", {
+      ...(uuid0 ? { uuid: uuid0 } : {}),
+      name_label: nameLabel,
+      name_description: nameDescription,
+      type: type.toLowerCase(),
+      content_type: contentType,
+      shared,
+      physical_size: -1,
+      physical_utilisation: -1,
+      virtual_allocation: 0,
+      other_config: {},
+      sm_config: smConfig ?? {},
+    });
+  });
+  x.on("SR.forget", (xx, _ctx, [sr]) => {
+    const row = xx.store.get("SR", sr);
+    if (srAttached(xx, row)) fail("SR_HAS_PBD", sr as string);
+    forgetRecords(xx, sr as string, true);
+  });
+  x.on("SR.destroy", (xx, _ctx, [sr]) => {
+    const s = xx.store;
+    const row = s.get("SR", sr);
+    if (srAttached(xx, row)) fail("SR_HAS_PBD", sr as string);
+    if ((row.PBDs as string[]).length === 0) fail("SR_HAS_NO_PBDS", sr as string);
+    if ((row.VDIs as string[]).some((v) => s.get("VDI", v).managed && s.get("VDI", v).type !== "rrd")) fail("SR_NOT_EMPTY");
+    if (!DRIVERS.has(String(row.type))) fail("SR_OPERATION_NOT_SUPPORTED", sr as string);
+    if ((row.other_config as Record<string, string>).indestructible === "true") fail("SR_INDESTRUCTIBLE", sr as string);
+    forgetRecords(xx, sr as string, false);
+  });
+  x.on("SR.scan", (xx, _ctx, [sr]) => scan(xx, sr as string));
+  x.on("SR.update", (xx, _ctx, [sr]) => account(xx, sr as string));
+  x.on("SR.probe", (xx, _ctx, [host, dc, type]) => probe(xx, host as string, dc as Record<string, string>, type as string));
+  x.on("SR.get_supported_types", () => [...DRIVERS.keys()]);
+  x.on("SR.set_physical_size", (xx, _ctx, [sr, v]) => (xx.store.get("SR", sr), xx.store.set("SR", sr as string, "physical_size", v)));
+  x.on("SR.set_shared", (xx, _ctx, [sr, v]) => (xx.store.get("SR", sr), xx.store.set("SR", sr as string, "shared", v)));
+  x.on("SR.set_name_label", (xx, _ctx, [sr, v]) => (xx.store.get("SR", sr), xx.store.set("SR", sr as string, "name_label", v)));
+  x.on("SR.set_name_description", (xx, _ctx, [sr, v]) => (xx.store.get("SR", sr), xx.store.set("SR", sr as string, "name_description", v)));
+
+  x.on("PBD.create", (xx, _ctx, [rec]) => {
+    const r = rec as Row;
+    const s = xx.store;
+    s.get("host", r.host);
+    const sr = s.get("SR", r.SR);
+    const existing = (sr.PBDs as string[]).find((p) => s.get("PBD", p).host === r.host);
+    if (existing) fail("PBD_EXISTS", r.SR as string, r.host as string, existing);
+    const pbd = s.create("PBD", { ...r, device_config: movePasswordsToSecrets(xx, r.device_config as Record<string, string>), currently_attached: false });
+    refreshSr(xx, r.SR as string);
+    return pbd;
+  });
+  x.on("PBD.plug", (xx, _ctx, [pbd]) => plug(xx, pbd as string));
+  x.on("PBD.unplug", (xx, _ctx, [pbd]) => {
+    const s = xx.store;
+    const p = s.get("PBD", pbd);
+    if (!p.currently_attached) return;
+    const sr = s.get("SR", p.SR);
+    const inUse = (sr.VDIs as string[]).filter((v) => {
+      const vdi = s.get("VDI", v);
+      return vdiAttached(xx, vdi) && (vdi.VBDs as string[]).some((b) => s.get("VM", s.get("VBD", b).VM).resident_on === p.host);
+    });
+    if (inUse.length) fail("VDI_IN_USE", ...inUse);
+    s.set("PBD", pbd as string, "currently_attached", false);
+    refreshSr(xx, p.SR as string);
+  });
+  x.on("PBD.destroy", (xx, _ctx, [pbd]) => {
+    const p = xx.store.get("PBD", pbd);
+    if (p.currently_attached) fail("OPERATION_NOT_ALLOWED", "PBD is currently attached");
+    xx.store.destroy("PBD", pbd as string);
+    refreshSr(xx, p.SR as string);
+  });
+  x.on("secret.create", (xx, _ctx, [rec]) => xx.store.create("secret", rec as Row));
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/** `xapi-sim --port <n|0> --user <u> --password <p> [--hosts N] [--tls] [--state FILE] [--nfs]`: prints one line when ready. */
+import { startSimulator, SimulatorOptions } from "./index";
+
+function usage(msg?: string): never {
+  if (msg) process.stderr.write(`xapi-sim: ${msg}\n`);
+  process.stderr.write(
+    "usage: xapi-sim --port <n|0> --user <u> --password <p> [--hosts N] [--tls] [--state FILE] [--host ADDR] [--nfs] [--login-delay MS] [--guest-metrics-delay MS]\n",
+  );
+  process.exit(2);
+}
+
+export function parseArgs(argv: string[]): SimulatorOptions {
+  const o: SimulatorOptions = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) usage(`${a} needs a value`);
+      return v;
+    };
+    const num = (): number => {
+      const v = next();
+      if (!/^[0-9]+$/.test(v)) usage(`${a} needs a number, got ${v}`);
+      return Number(v);
+    };
+    switch (a) {
+      case "--port":
+        o.port = num();
+        break;
+      case "--user":
+        o.username = next();
+        break;
+      case "--password":
+        o.password = next();
+        break;
+      case "--hosts":
+        o.hosts = num();
+        break;
+      case "--tls":
+        o.tls = true;
+        break;
+      case "--state":
+        o.statePath = next();
+        break;
+      case "--host":
+        o.host = next();
+        break;
+      case "--nfs":
+        o.seed = { ...o.seed, nfs: true };
+        break;
+      case "--login-delay":
+        o.loginFailureDelayMs = num();
+        break;
+      case "--guest-metrics-delay":
+        o.guestMetricsDelayMs = num();
+        break;
+      case "-h":
+      case "--help":
+        usage();
+        break;
+      default:
+        usage(`unknown argument ${a}`);
+    }
+  }
+  return o;
+}
+
+async function main(): Promise<void> {
+  const sim = await startSimulator(parseArgs(process.argv.slice(2)));
+  const parts = [sim.urls.join(" ")];
+  if (sim.fingerprint) parts.push(`fingerprint=${sim.fingerprint}`);
+  process.stdout.write(`${parts.join(" ")}\n`);
+  let closing = false;
+  const stop = () => {
+    if (closing) return;
+    closing = true;
+    void sim.close().then(() => process.exit(0));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`xapi-sim: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

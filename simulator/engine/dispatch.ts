@@ -1,0 +1,122 @@
+/** One XAPI call, in xapi's order (SEMANTICS §3.5): lookup, parameter count, unmarshalling, session, operation. */
+import { WireValue } from "../wire/value";
+import { encodeValue } from "../wire/xmlrpc";
+import { classes, MessageDef } from "./datamodel";
+import { decode, decodeCtorRecord } from "./decode";
+import { XapiError, toXapiError } from "./errors";
+import { genericHandler } from "./generic";
+import { checkSession } from "./sessions";
+import { completeTask, createTask, failTask } from "./tasks";
+import { XType } from "./types";
+import { CallCtx, Handler, Xapi } from "./xapi";
+
+export type Outcome =
+  | { ok: true; value: unknown; type: XType }
+  | { ok: false; error: XapiError }
+  | { bare: true; value: string[] };
+
+const stringSet: XType = { kind: "set", of: { kind: "string" } };
+const taskRefType: XType = { kind: "ref", cls: "task" };
+
+function lookup(name: string): MessageDef | undefined {
+  const dot = name.indexOf(".");
+  if (dot > 0) return classes.get(name.slice(0, dot))?.messages.get(name.slice(dot + 1));
+  // The alternative wire name `<Class>_<message>`: try every class prefix.
+  for (let i = name.indexOf("_"); i > 0; i = name.indexOf("_", i + 1)) {
+    const m = classes.get(name.slice(0, i))?.messages.get(name.slice(i + 1));
+    if (m) return m;
+  }
+  return undefined;
+}
+
+export function listMethods(): string[] {
+  const out: string[] = [];
+  for (const c of classes.values()) for (const m of c.messages.values()) out.push(m.wireName);
+  out.push("system.listMethods", "system.isAlive");
+  return out;
+}
+
+export async function dispatch(x: Xapi, method: string, params: WireValue[], host: string): Promise<Outcome> {
+  x.calls.set(method, (x.calls.get(method) ?? 0) + 1);
+  try {
+    if (x.faults.latencyMs > 0) await x.sleep(x.faults.latencyMs);
+    if (method === "system.listMethods") return { bare: true, value: listMethods() };
+    if (method.startsWith("system.isAlive")) return { ok: true, value: params[0]?.t === "string" ? params[0].v : "", type: { kind: "string" } };
+    const isAsync = method.startsWith("Async.");
+    const name = isAsync ? method.slice(6) : method;
+    const m = lookup(name);
+    if (!m) {
+      if (params.length > 0) checkSession(x, params[0].t === "string" ? params[0].v : "", host);
+      throw new XapiError("MESSAGE_METHOD_UNKNOWN", [method]);
+    }
+    if (isAsync && !m.hasAsync) throw new XapiError("Fault", [`No async mode for this operation (rpc: ${name})`]);
+    const required = m.params.filter((p) => !p.optional).length;
+    const received = params.length - (m.takesSession ? 1 : 0);
+    const hasDefaults = required !== m.params.length;
+    if (hasDefaults ? received < required : received !== required) {
+      throw new XapiError("MESSAGE_PARAMETER_COUNT_MISMATCH", [name, String(required), String(received)]);
+    }
+    const wireArgs = m.takesSession ? params.slice(1) : params;
+    const args: unknown[] = m.params.map((p, i) => {
+      const w = wireArgs[i];
+      if (w === undefined) return undefined;
+      if (m.name === "create" && m.implicit && p.type.kind === "record") return decodeCtorRecord(m.cls, w);
+      return decode(w, p.type);
+    });
+    const session = m.takesSession ? checkSession(x, params[0].t === "string" ? params[0].v : "", host) : "";
+    const injected = x.faults.failNext.get(m.wireName);
+    if (injected && injected.count > 0) {
+      if (--injected.count === 0) x.faults.failNext.delete(m.wireName);
+      throw new XapiError(injected.code, injected.params);
+    }
+    const handler = resolveHandler(x, m);
+    const ctx: CallCtx = { session, host, wireName: m.wireName };
+    if (isAsync) {
+      const task = createTask(x, method, "", x.masterRef());
+      runAsync(x, handler, { ...ctx, task }, args, m);
+      return { ok: true, value: task, type: taskRefType };
+    }
+    const value = await handler(x, ctx, args);
+    return { ok: true, value, type: m.result };
+  } catch (e) {
+    return { ok: false, error: toXapiError(e) };
+  }
+}
+
+function runAsync(x: Xapi, handler: Handler, ctx: CallCtx, args: unknown[], m: MessageDef): void {
+  const task = ctx.task!;
+  setImmediate(async () => {
+    try {
+      if (x.faults.failTaskMidway.has(m.wireName)) {
+        x.faults.failTaskMidway.delete(m.wireName);
+        x.store.set("task", task, "progress", 0.5);
+        throw new XapiError("INTERNAL_ERROR", [`simulated failure of ${m.wireName} midway`]);
+      }
+      const value = await handler(x, ctx, args);
+      completeTask(x, task, encodeValue(value, m.result));
+    } catch (e) {
+      failTask(x, task, toXapiError(e));
+    }
+  });
+}
+
+const cache = new WeakMap<MessageDef, Handler>();
+
+function resolveHandler(x: Xapi, m: MessageDef): Handler {
+  const own = x.handlers.get(m.wireName);
+  if (own) return own;
+  let h = cache.get(m);
+  if (!h) {
+    h = genericHandler(classes.get(m.cls)!, m) ?? notImplemented(m);
+    cache.set(m, h);
+  }
+  return h;
+}
+
+function notImplemented(m: MessageDef): Handler {
+  return () => {
+    throw new XapiError("NOT_IMPLEMENTED", [m.wireName]);
+  };
+}
+
+export { stringSet };

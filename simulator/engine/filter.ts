@@ -1,0 +1,155 @@
+/**
+ * The get_all_records_where expression language (xapi db_filter.mll/.mly, SEMANTICS §3.3):
+ * `field "name__label" = "x" and (not ...)`; `and`/`or` share one precedence and associate left.
+ */
+import { ClassDef } from "./datamodel";
+import { XapiError } from "./errors";
+import { XType } from "./types";
+
+type Value = { lit: string } | { col: string };
+export type Expr =
+  | { op: "true" | "false" }
+  | { op: "eq"; a: Value; b: Value }
+  | { op: "and" | "or"; a: Expr; b: Expr }
+  | { op: "not"; a: Expr };
+
+type Tok = { k: "str"; v: string } | { k: "word"; v: string } | { k: "(" | ")" | "=" };
+
+function lex(s: string): Tok[] {
+  const out: Tok[] = [];
+  let i = 0;
+  while (i < s.length) {
+    const c = s[i];
+    if (/\s/.test(c)) i++;
+    else if (c === "(" || c === ")" || c === "=") {
+      out.push({ k: c });
+      i++;
+    } else if (c === '"') {
+      const j = s.indexOf('"', i + 1);
+      if (j < 0) throw new Error("Failure(\"lexing: empty token\")");
+      out.push({ k: "str", v: s.slice(i + 1, j) });
+      i = j + 1;
+    } else {
+      const m = /^[A-Za-z_]+/.exec(s.slice(i));
+      if (!m) throw new Error(`Failure("lexing: empty token")`);
+      out.push({ k: "word", v: m[0] });
+      i += m[0].length;
+    }
+  }
+  return out;
+}
+
+export function parseFilter(s: string): Expr {
+  try {
+    const toks = lex(s);
+    let p = 0;
+    const peek = () => toks[p];
+    const value = (): Value => {
+      const t = toks[p++];
+      if (t?.k === "str") return { lit: t.v };
+      if (t?.k === "word" && t.v === "field") {
+        const c = toks[p++];
+        if (c?.k === "str") return { col: c.v };
+      }
+      throw new Error("Parsing.Parse_error");
+    };
+    const atom = (): Expr => {
+      const t = peek();
+      if (t?.k === "word" && t.v === "not") {
+        p++;
+        return { op: "not", a: atom() };
+      }
+      if (t?.k === "word" && (t.v === "true" || t.v === "false")) {
+        p++;
+        return { op: t.v };
+      }
+      if (t?.k === "(") {
+        p++;
+        const e = expr();
+        if (toks[p++]?.k !== ")") throw new Error("Parsing.Parse_error");
+        return e;
+      }
+      const a = value();
+      if (toks[p++]?.k !== "=") throw new Error("Parsing.Parse_error");
+      return { op: "eq", a, b: value() };
+    };
+    const expr = (): Expr => {
+      let e = atom();
+      for (;;) {
+        const t = peek();
+        if (t?.k === "word" && (t.v === "and" || t.v === "or")) {
+          p++;
+          e = { op: t.v, a: e, b: atom() };
+        } else return e;
+      }
+    };
+    const e = expr();
+    if (p !== toks.length) throw new Error("Parsing.Parse_error");
+    return e;
+  } catch (err) {
+    throw new XapiError("INVALID_VALUE", [s, (err as Error).message]);
+  }
+}
+
+/** Field namespaces in the OCaml datamodel: their columns are `<namespace>__<field>`. */
+const NAMESPACES: Record<string, string[]> = {
+  VM: ["name", "memory", "VCPUs", "actions", "PV", "HVM"],
+  VM_metrics: ["memory", "VCPUs"],
+  host_metrics: ["memory"],
+  host: ["name", "API_version"],
+  VBD: ["qos"],
+  VIF: ["qos"],
+};
+
+/** DB column name -> field name, or undefined when xapi's DB has no such column. */
+export function columnField(c: ClassDef, col: string): string | undefined {
+  const ns = NAMESPACES[c.name] ?? ["name"];
+  const dbl = col.indexOf("__");
+  if (dbl > 0) {
+    const prefix = col.slice(0, dbl);
+    const field = `${prefix}_${col.slice(dbl + 2)}`;
+    return ns.includes(prefix) && c.fields.has(field) ? field : undefined;
+  }
+  if (!c.fields.has(col)) return undefined;
+  return ns.some((n) => col.startsWith(`${n}_`)) ? undefined : col;
+}
+
+/** The DB's string serialisation of a value, which filters compare against. */
+export function serialise(v: unknown, t: XType): string {
+  switch (t.kind) {
+    case "bool":
+      return v ? "true" : "false";
+    case "set":
+      return `(${((v as unknown[]) ?? []).map((x) => `'${serialise(x, t.of)}'`).join(" ")})`;
+    case "map":
+      return `(${Object.entries((v as Record<string, unknown>) ?? {})
+        .map(([k, x]) => `('${k}' '${serialise(x, t.value)}')`)
+        .join(" ")})`;
+    default:
+      return String(v ?? "");
+  }
+}
+
+export function evaluate(e: Expr, c: ClassDef, row: Record<string, unknown>): boolean {
+  switch (e.op) {
+    case "true":
+      return true;
+    case "false":
+      return false;
+    case "not":
+      return !evaluate(e.a, c, row);
+    case "and":
+      return evaluate(e.a, c, row) && evaluate(e.b, c, row);
+    case "or":
+      return evaluate(e.a, c, row) || evaluate(e.b, c, row);
+    case "eq":
+      return val(e.a, c, row) === val(e.b, c, row);
+  }
+}
+
+function val(v: Value, c: ClassDef, row: Record<string, unknown>): string {
+  if ("lit" in v) return v.lit;
+  const f = columnField(c, v.col);
+  if (!f) throw new XapiError("INTERNAL_ERROR", ["missing field", v.col, ""]);
+  return serialise(row[f], c.fields.get(f)!.type);
+}

@@ -1,0 +1,241 @@
+/** xapi-sim: an offline XenServer / XCP-ng pool speaking XAPI over XML-RPC and JSON-RPC. */
+import * as http from "http";
+import * as https from "https";
+import { AddressInfo } from "net";
+import { X509Certificate } from "crypto";
+import { Xapi, EngineOptions } from "./engine/xapi";
+import { registerAll } from "./behaviour";
+import { seedPool, SeedOptions } from "./behaviour/seed";
+import { makeHandler, Connections } from "./wire/http";
+import { sideChannels } from "./behaviour/http-vdi";
+import { autosave, loadState } from "./persistence";
+import { expireAllSessions } from "./engine/sessions";
+import { Store } from "./engine/store";
+import { designateNewMaster } from "./behaviour/pool";
+import { refreshAllowedOperations } from "./behaviour/allowed-ops";
+import { registerSeededBackends } from "./behaviour/sr";
+
+export interface SimulatorOptions {
+  /** Port of the master (0 = a free port). Other hosts get further free ports. */
+  port?: number;
+  /** Address to bind and to report as `host.address` (default 127.0.0.1). */
+  host?: string;
+  username?: string;
+  password?: string;
+  /** Hosts in the pool (default 1). */
+  hosts?: number;
+  /** Serve HTTPS with a generated self-signed certificate. */
+  tls?: boolean;
+  /** Persist the DB to this file (atomic writes) and load it at start when it exists. */
+  statePath?: string;
+  /** Delay before SESSION_AUTHENTICATION_FAILED (xapi: 5000 ms; default 5000). */
+  loginFailureDelayMs?: number;
+  /** Idle time after which a session is invalid (xapi: 24 h). */
+  sessionIdleTimeoutMs?: number;
+  /** Sessions kept per originator (xapi: 500). */
+  maxSessionsPerOriginator?: number;
+  /** Delay before a started VM with guest tools reports guest metrics (default 1000 ms). */
+  guestMetricsDelayMs?: number;
+  /** Simulated duration of lifecycle operations (default 0: one event-loop turn). */
+  operationDelayMs?: number;
+  /** Completed tasks are destroyed after this long (xapi: 65 min). */
+  taskGcMs?: number;
+  /** API version reported by hosts (default 2.21, XenServer 8). */
+  apiVersion?: { major: number; minor: number };
+  seed?: Partial<Omit<SeedOptions, "hosts">>;
+}
+
+export interface Faults {
+  /** Adds `ms` of latency to every XAPI call (0 to stop). */
+  latency(ms: number): void;
+  /** The next `count` calls of `method` (e.g. "VM.start") fail with `code` and `params`. */
+  failNext(method: string, count: number, code: string, params?: string[]): void;
+  /** The next `count` HTTP requests (any host) have their connection destroyed without an answer. */
+  dropConnections(count?: number): void;
+  /** Every live session becomes invalid (SESSION_INVALID on next use). */
+  expireSessions(): void;
+  /** The next Async task of `method` fails midway (progress 0.5, then INTERNAL_ERROR in error_info). */
+  failTaskMidway(method: string): void;
+  /**
+   * Master failover: host `newMaster` (index, default 1) becomes the master, sessions are lost, and unless
+   * `keepOldMasterUp` the old master stops answering (connections dropped) until `recoverHost(index)`.
+   */
+  failover(newMaster?: number, opts?: { keepOldMasterUp?: boolean }): void;
+  /** Brings a host that failover took down back up. */
+  recoverHost(index: number): void;
+}
+
+export interface Simulator {
+  /** URL of the master, e.g. http://127.0.0.1:PORT */
+  url: string;
+  /** One URL per host, index 0 first (the initial master). */
+  urls: string[];
+  /** SHA-256 fingerprint of the TLS certificate, colon-separated upper-case hex. */
+  fingerprint?: string;
+  /** PEM of the TLS certificate (to pin it in clients). */
+  certificate?: string;
+  faults: Faults;
+  /** XAPI calls served per method name (wire name as called, e.g. "Async.VM.clone"). */
+  callCounts(): Record<string, number>;
+  resetCallCounts(): void;
+  /** In-process access to the object store, for out-of-band changes in tests. */
+  readonly xapi: Xapi;
+  readonly store: Store;
+  /** Restarts xapi: sessions and tasks are lost, the DB comes back from the state file (or memory). */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function engineOptions(o: SimulatorOptions): EngineOptions {
+  return {
+    username: o.username ?? "root",
+    password: o.password ?? "password",
+    loginFailureDelayMs: o.loginFailureDelayMs ?? 5000,
+    sessionIdleTimeoutMs: o.sessionIdleTimeoutMs ?? 86400_000,
+    maxSessionsPerOriginator: o.maxSessionsPerOriginator ?? 500,
+    guestMetricsDelayMs: o.guestMetricsDelayMs ?? 1000,
+    operationDelayMs: o.operationDelayMs ?? 0,
+    taskGcMs: o.taskGcMs ?? 65 * 60_000,
+    apiVersionMajor: o.apiVersion?.major ?? 2,
+    apiVersionMinor: o.apiVersion?.minor ?? 21,
+  };
+}
+
+async function makeCert(host: string): Promise<{ key: string; cert: string; fingerprint: string }> {
+  const selfsigned = await import("selfsigned");
+  const pems = await selfsigned.generate([{ name: "commonName", value: host }], {
+    keySize: 2048,
+    notAfterDate: new Date(Date.now() + 3650 * 86400_000),
+    extensions: [{ name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }, { type: 2, value: "localhost" }, ...(host !== "127.0.0.1" && host !== "localhost" ? [/^[0-9.:]+$/.test(host) ? { type: 7 as const, ip: host } : { type: 2 as const, value: host }] : [])] }],
+  });
+  return { key: pems.private, cert: pems.cert, fingerprint: new X509Certificate(pems.cert).fingerprint256 };
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const bind = options.host ?? "127.0.0.1";
+  const nHosts = Math.max(1, options.hosts ?? 1);
+  const tls = options.tls ? await makeCert(bind) : undefined;
+  const conns: Connections = { drop: 0 };
+  const down = new Set<number>();
+  let memoryState: ReturnType<Store["dump"]> | undefined;
+  let x = await buildXapi();
+  let stopAutosave: (() => void) | undefined;
+  if (options.statePath) stopAutosave = autosave(x, options.statePath, () => ({}));
+
+  async function buildXapi(): Promise<Xapi> {
+    const xx = new Xapi(engineOptions(options));
+    registerAll(xx);
+    const loaded = options.statePath ? loadState(xx, options.statePath) : undefined;
+    if (!loaded && memoryState) {
+      for (const [cls, ref, c, m, row] of memoryState.rows) xx.store.restore(cls, ref, row, c, m);
+      xx.store.generation = memoryState.generation;
+      xx.store.sortLog();
+    } else if (!loaded) {
+      seedPool(xx, { ...options.seed, hosts: nHosts }, new Array(nHosts).fill(bind));
+      refreshAllowedOperations(xx);
+    }
+    registerSeededBackends(xx);
+    return xx;
+  }
+
+  const hostRefs = () => {
+    const all = [...x.store.table("host")].map(([ref]) => ref);
+    return all;
+  };
+  const handlers: ReturnType<typeof makeHandler>[] = [];
+  const servers: (http.Server | https.Server)[] = [];
+  const ports: number[] = [];
+  const sockets = new Set<import("net").Socket>();
+  for (let i = 0; i < nHosts; i++) {
+    const handler = makeHandler(x, () => hostRefs()[i], conns, sideChannels);
+    const wrapped: http.RequestListener = (req, res) => {
+      if (down.has(i)) {
+        req.socket.destroy();
+        return;
+      }
+      void currentHandler(i)(req, res);
+    };
+    handlers[i] = handler;
+    const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, wrapped) : http.createServer(wrapped);
+    server.keepAliveTimeout = 30_000;
+    server.on("connection", (s) => {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(i === 0 ? (options.port ?? 0) : 0, bind, () => resolve());
+    });
+    ports.push((server.address() as AddressInfo).port);
+    servers.push(server);
+  }
+  function currentHandler(i: number) {
+    return handlers[i];
+  }
+  const scheme = tls ? "https" : "http";
+  const hostPart = bind.includes(":") ? `[${bind}]` : bind;
+  const urls = ports.map((p) => `${scheme}://${hostPart}:${p}`);
+  const setAddresses = () => hostRefs().forEach((ref) => x.hostAddress.set(ref, bind));
+  setAddresses();
+
+  const sim: Simulator = {
+    get url() {
+      const master = x.masterRef();
+      const idx = hostRefs().indexOf(master);
+      return urls[Math.max(0, idx)];
+    },
+    urls,
+    fingerprint: tls?.fingerprint,
+    certificate: tls?.cert,
+    get xapi() {
+      return x;
+    },
+    get store() {
+      return x.store;
+    },
+    faults: {
+      latency: (ms) => void (x.faults.latencyMs = ms),
+      failNext: (method, count, code, params = []) => void x.faults.failNext.set(method, { count, code, params }),
+      dropConnections: (count = 1) => void (conns.drop += count),
+      expireSessions: () => expireAllSessions(x),
+      failTaskMidway: (method) => void x.faults.failTaskMidway.add(method),
+      failover(newMaster = 1, opts = {}) {
+        const refs = hostRefs();
+        if (newMaster < 0 || newMaster >= refs.length) throw new Error(`no host ${newMaster} (pool has ${refs.length})`);
+        const old = refs.indexOf(x.masterRef());
+        designateNewMaster(x, refs[newMaster]);
+        expireAllSessions(x);
+        if (!opts.keepOldMasterUp && old !== newMaster) {
+          down.add(old);
+          for (const s of sockets) if ((s.localPort ?? 0) === ports[old]) s.destroy();
+        }
+      },
+      recoverHost: (i) => void down.delete(i),
+    },
+    callCounts: () => Object.fromEntries(x.calls),
+    resetCallCounts: () => x.calls.clear(),
+    async restart() {
+      stopAutosave?.();
+      memoryState = x.store.dump();
+      x.close();
+      for (const s of sockets) s.destroy();
+      x = await buildXapi();
+      setAddresses();
+      for (let i = 0; i < nHosts; i++) handlers[i] = makeHandler(x, () => hostRefs()[i], conns, sideChannels);
+      if (options.statePath) stopAutosave = autosave(x, options.statePath, () => ({}));
+    },
+    async close() {
+      stopAutosave?.();
+      x.close();
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    },
+  };
+  return sim;
+}
+
+
+
+export { Xapi } from "./engine/xapi";
+export { XapiError } from "./engine/errors";
+export type { Store } from "./engine/store";

@@ -1,0 +1,104 @@
+/** The HTTP front door of one host: XML-RPC on every POST path but /jsonrpc, JSON-RPC there, side channels. */
+import { IncomingMessage, ServerResponse } from "http";
+import { dispatch, Outcome } from "../engine/dispatch";
+import { Xapi } from "../engine/xapi";
+import { parseJsonCall, jsonFailure, jsonSuccess } from "./jsonrpc";
+import { bareResponse, encodeValue, failureResponse, parseCall, ParseError, successResponse } from "./xmlrpc";
+
+export type SideChannel = (x: Xapi, host: string, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+
+export interface Connections {
+  /** Number of upcoming requests whose connection is dropped without an answer (fault injection). */
+  drop: number;
+}
+
+const CORS = { "access-control-allow-origin": "*", "access-control-allow-headers": "X-Requested-With" };
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  const buf = Buffer.from(body, "utf8");
+  res.writeHead(status, { "content-type": contentType, "content-length": String(buf.length), ...CORS });
+  res.end(buf);
+}
+
+function internalError(res: ServerResponse, detail: string): void {
+  const esc = detail.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  send(
+    res,
+    500,
+    "text/html",
+    `<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait a while and try again. If the problem persists, please contact your support representative.<h1> Additional information </h1>${esc}</body></html>`,
+  );
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+export function makeHandler(x: Xapi, host: () => string, conns: Connections, side: Map<string, SideChannel>) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (conns.drop > 0) {
+      conns.drop--;
+      req.socket.destroy();
+      return;
+    }
+    const url = new URL(req.url ?? "/", "http://sim");
+    try {
+      if (req.method === "OPTIONS") {
+        res.writeHead(200, { ...CORS, "content-length": "0" });
+        res.end();
+        return;
+      }
+      const channel = side.get(`${req.method} ${url.pathname}`);
+      if (channel) return await channel(x, host(), req, res, url);
+      if (req.method !== "POST") {
+        send(res, 404, "text/html", "<html><body><h1>HTTP 404 not found</h1></body></html>");
+        return;
+      }
+      const body = await readBody(req);
+      if (url.pathname.startsWith("/jsonrpc")) await serveJson(x, host(), body, res);
+      else await serveXml(x, host(), body, res);
+    } catch (e) {
+      if (!res.headersSent) internalError(res, String((e as Error).message));
+      else res.destroy();
+    }
+  };
+}
+
+async function serveXml(x: Xapi, host: string, body: string, res: ServerResponse): Promise<void> {
+  let call;
+  try {
+    call = parseCall(body);
+  } catch (e) {
+    if (e instanceof ParseError) return internalError(res, `Xmlrpc.Parse_error(${JSON.stringify(e.message)})`);
+    throw e;
+  }
+  const out: Outcome = await dispatch(x, call.method, call.params, host);
+  if (x.closed) return void res.destroy();
+  if ("bare" in out) return send(res, 200, "text/xml", bareResponse(encodeValue(out.value, { kind: "set", of: { kind: "string" } })));
+  if (out.ok) return send(res, 200, "text/xml", successResponse(encodeValue(out.value, out.type)));
+  send(res, 200, "text/xml", failureResponse(out.error.description));
+}
+
+async function serveJson(x: Xapi, host: string, body: string, res: ServerResponse): Promise<void> {
+  let call;
+  try {
+    call = parseJsonCall(body);
+  } catch (e) {
+    if (e instanceof ParseError) return internalError(res, e.message);
+    throw e;
+  }
+  const out: Outcome = await dispatch(x, call.method, call.params, host);
+  if (x.closed) return void res.destroy();
+  if ("bare" in out) {
+    // system.listMethods skips the v2 translation (SEMANTICS §1.4).
+    const payload = call.v2 ? { jsonrpc: "2.0", result: out.value, id: call.id } : { result: out.value, error: null, id: call.id };
+    return send(res, 200, "application/json", JSON.stringify(payload));
+  }
+  if (out.ok) return send(res, 200, "application/json", jsonSuccess(call, out.value, out.type));
+  send(res, 200, "application/json", jsonFailure(call, out.error.description));
+}
