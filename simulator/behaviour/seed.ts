@@ -72,13 +72,16 @@ export function seedPool(x: Xapi, o: SeedOptions, addresses: string[]): void {
     other_config: {},
     default_locking_mode: "unlocked",
   });
-  const net1 = s.create("network", {
-    name_label: "Pool-wide network associated with eth1",
-    bridge: "xenbr1",
-    MTU: 1500,
-    other_config: {},
-    default_locking_mode: "unlocked",
-  });
+  // Four NICs per host, as on a typical lab server: eth0 carries management.
+  const nicNets = [1, 2, 3].map((n) =>
+    s.create("network", {
+      name_label: `Pool-wide network associated with eth${n}`,
+      bridge: `xenbr${n}`,
+      MTU: 1500,
+      other_config: {},
+      default_locking_mode: "unlocked",
+    }),
+  );
   s.create("network", {
     name_label: "Host internal management network",
     name_description: "Network on which guests will be assigned a private link-local IP address which can be used to talk XenAPI",
@@ -89,7 +92,7 @@ export function seedPool(x: Xapi, o: SeedOptions, addresses: string[]): void {
   });
   const localSRs: string[] = [];
   for (let i = 0; i < o.hosts; i++) {
-    const [host, sr] = seedHost(x, i, o, addresses[i] ?? "127.0.0.1", [mgmtNet, net1]);
+    const [host, sr] = seedHost(x, i, o, addresses[i] ?? "127.0.0.1", [mgmtNet, ...nicNets]);
     hosts.push(host);
     localSRs.push(sr);
   }
@@ -189,8 +192,8 @@ function seedHost(x: Xapi, i: number, o: SeedOptions, address: string, nets: str
     allowed_operations: [],
   });
   s.set("host", host, "control_domain", dom0);
-  const ips = [`10.0.${i}.10`, ""];
-  ["eth0", "eth1"].forEach((device, n) => {
+  const ips = [`10.0.${i}.10`, "", "", ""];
+  ["eth0", "eth1", "eth2", "eth3"].forEach((device, n) => {
     const pifMetrics = s.create("PIF_metrics", { io_read_kbs: 0, io_write_kbs: 0, carrier: true, vendor_id: "8086", vendor_name: "Intel Corporation", device_id: "10d3", device_name: "82574L Gigabit Network Connection", speed: 1000, duplex: true, pci_bus_path: `0000:0${n + 1}:00.0`, other_config: {}, last_updated: EPOCH });
     s.create("PIF", {
       device,
