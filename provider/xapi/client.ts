@@ -45,6 +45,11 @@ export interface XapiClientOptions {
   logger?: Logger;
   /** TCP/TLS connect timeout in ms (default 10 000). */
   connectTimeoutMs?: number;
+  /**
+   * URLs of other pool members, for when host.address alone does not reach them (NAT, non-default ports).
+   * Members found in host records are added automatically.
+   */
+  members?: string[];
   /** How long to look for a new master when the current one stops answering (default 60 000 ms). */
   failoverTimeoutMs?: number;
 }
@@ -102,6 +107,7 @@ export class XapiClient {
       redactor,
       connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
       loginTimeoutMs: Math.max(opts.callTimeoutMs ?? 60_000, 15_000),
+      members: (opts.members ?? []).map(parseXapiUrl),
     });
     try {
       await session.open();

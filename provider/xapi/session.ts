@@ -21,6 +21,8 @@ export interface SessionOptions {
   redactor: Redactor;
   connectTimeoutMs: number;
   loginTimeoutMs: number;
+  /** Extra member URLs given by the user (members behind NAT or on non-default ports). */
+  members?: URL[];
 }
 
 /** Parses and checks the URL given to connect(); a bare host name means https. */
@@ -90,6 +92,7 @@ export class Session {
   /** First login: picks the transport, follows HOST_IS_SLAVE, learns the pool members. */
   async open(): Promise<void> {
     this.use(this.opts.url, this.opts.transport === "xmlrpc" ? "xmlrpc" : "jsonrpc");
+    this.setMembers([]);
     await this.loginFollowingMaster(4);
   }
 
@@ -98,6 +101,12 @@ export class Session {
     const base = this.masterUrl;
     const seen = new Set<string>();
     this.members = [];
+    for (const u of this.opts.members ?? []) {
+      if (!seen.has(u.origin)) {
+        seen.add(u.origin);
+        this.members.push(u);
+      }
+    }
     for (const a of addresses) {
       if (!a) continue;
       try {
@@ -157,20 +166,35 @@ export class Session {
   }
 
   private async loginFollowingMaster(hops: number): Promise<void> {
+    const tried = new Set<string>();
     for (let i = 0; ; i++) {
       try {
         await this.loginOnce();
         return;
       } catch (e) {
-        if (isXapiError(e, "HOST_IS_SLAVE") && e.params[0] && i < hops) {
-          const master = memberUrl(e.params[0], this.masterUrl);
-          this.opts.logger.debug(`${this.endpoint.host} is a pool member; the master is ${master.host}`);
-          this.use(master, this.transport.kind);
-          continue;
+        if (isXapiError(e, "HOST_IS_SLAVE") && e.params[0] && i < hops + this.members.length) {
+          tried.add(this.endpoint.origin);
+          const next = this.masterCandidates(e.params[0]).find((u) => !tried.has(u.origin));
+          if (next) {
+            this.opts.logger.debug(`${this.endpoint.host} is a pool member; the master is ${e.params[0]}, trying ${next.host}`);
+            this.use(next, this.transport.kind);
+            continue;
+          }
         }
         throw e;
       }
     }
+  }
+
+  /**
+   * URLs that may serve the master's address: known members (from options or host records) with that host
+   * name — several when members share an address behind different ports — then the address itself.
+   */
+  private masterCandidates(address: string): URL[] {
+    const direct = memberUrl(address, this.masterUrl);
+    const explicitPort = /\]:\d+$|^[^:]+:\d+$/.test(address.trim());
+    const same = this.members.filter((m) => m.hostname === direct.hostname && (!explicitPort || m.port === direct.port));
+    return [...same, direct].filter((u, i, all) => all.findIndex((v) => v.origin === u.origin) === i);
   }
 
   /**
@@ -191,7 +215,8 @@ export class Session {
   async followMaster(address: string, stale: string | undefined): Promise<void> {
     if (stale !== undefined && stale !== this.ref) return;
     if (!this.loggingIn) {
-      const master = memberUrl(address, this.masterUrl);
+      const current = this.endpoint.origin;
+      const master = this.masterCandidates(address).find((u) => u.origin !== current) ?? memberUrl(address, this.masterUrl);
       this.opts.logger.debug(`HOST_IS_SLAVE: moving to the master ${master.host}`);
       this.use(master, this.transport.kind);
       this.loggingIn = this.loginFollowingMaster(4).finally(() => (this.loggingIn = undefined));
