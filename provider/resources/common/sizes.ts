@@ -22,10 +22,10 @@ export function parseSize(value: unknown): number | undefined {
 
 export const sizeHelp = 'bytes (a number) or a string such as "20GiB", "512MiB", "1TiB" (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)';
 
-/** Human form for messages: 21474836480 -> "20 GiB". */
+/** Human form for messages: 21474836480 -> "20 GiB", 2040 GiB stays "2040 GiB", 1.5 KiB -> "1.5 KiB". */
 export function formatSize(bytes: number): string {
-  for (const [unit, f] of [["TiB", 1024 ** 4], ["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
-    if (bytes >= f) return `${+(bytes / f).toFixed(2)} ${unit}`;
-  }
+  const steps = [["TiB", 1024 ** 4], ["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const;
+  for (const [unit, f] of steps) if (bytes >= f && bytes % f === 0) return `${bytes / f} ${unit}`;
+  for (const [unit, f] of steps) if (bytes >= f) return `${+(bytes / f).toFixed(2)} ${unit}`;
   return `${bytes} B`;
 }

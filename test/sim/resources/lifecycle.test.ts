@@ -1,0 +1,210 @@
+// Each resource's whole lifecycle against the simulator, calling the resource
+// modules as the dynamic provider does (no engine): check, create, read, update,
+// delete, plus the check failures that need a look at the pool.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { startSimulator, type Simulator } from "../../../simulator";
+import { XapiClient } from "../../../provider/xapi";
+import { closeAll } from "../../../provider/resources/common/connection";
+import type { ResourceContext, ResourceModule } from "../../../provider/resources/registry";
+import * as network from "../../../provider/resources/network";
+import * as pool from "../../../provider/resources/pool";
+import * as sr from "../../../provider/resources/sr";
+import * as vdi from "../../../provider/resources/vdi";
+
+let sim: Simulator;
+let xapi: XapiClient;
+let ctx: ResourceContext;
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, username: "root", password: "s3cret-pw", hosts: 2 });
+  const settings: Record<string, string> = { "xenserver:url": sim.url, "xenserver:username": "root", "xenserver:password": "s3cret-pw" };
+  ctx = { config: { get: (k: string) => settings[k] } };
+  xapi = await XapiClient.connect({ url: sim.url, username: "root", password: "s3cret-pw" });
+});
+
+afterAll(async () => {
+  await closeAll();
+  await xapi.close();
+  await sim.close();
+});
+
+/** check + create as the engine does, failing the test on check failures. */
+async function createWith(mod: ResourceModule, news: Record<string, unknown>) {
+  const checked = await mod.check({}, news, ctx);
+  expect(checked.failures).toBeUndefined();
+  return { checked: checked.inputs!, ...(await mod.create(checked.inputs!, ctx)) };
+}
+
+async function updateWith(mod: ResourceModule, id: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
+  const checked = await mod.check(olds, news, ctx);
+  expect(checked.failures).toBeUndefined();
+  const d = await mod.diff(id, olds, checked.inputs!, ctx);
+  return { diff: d, checked: checked.inputs!, run: () => mod.update(id, olds, checked.inputs!, ctx) };
+}
+
+async function localSrUuid(): Promise<string> {
+  const srs = await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records");
+  return Object.values(srs).find((s) => s.type === "lvm")!.uuid;
+}
+
+describe("Network", () => {
+  it("creates a VLAN network on every host, updates MTU in place, and destroys VLANs with it", async () => {
+    const { id, outs, checked } = await createWith(network, { name: "storage", vlan: 42, nic: "NIC 1", mtu: 9000, otherConfig: { owner: "infra" }, identity: "lab/dev/storage" });
+    expect((outs.pifs as string[]).length).toBe(2); // one VLAN PIF per host
+    const ref = await xapi.call<string>("network.get_by_uuid", id);
+    const rec = await xapi.call<{ MTU: number; other_config: Record<string, string> }>("network.get_record", ref);
+    expect(rec.MTU).toBe(9000);
+    expect(rec.other_config).toMatchObject({ owner: "infra", "pulumi-xenserver:stack": "lab/dev", "pulumi-xenserver:resource": "storage" });
+
+    // A key another tool adds is not drift; a key the program owns is.
+    await xapi.call("network.add_to_other_config", ref, "xo:managed", "yes");
+    await xapi.call("network.remove_from_other_config", ref, "owner");
+    const refreshed = await network.read(id, outs, ctx);
+    expect(refreshed.inputs?.otherConfig).toEqual({});
+    expect((await network.diff(id, refreshed.props!, checked, ctx)).changes).toBe(true);
+
+    const u = await updateWith(network, id, outs, { ...checked, mtu: 1500 });
+    expect(u.diff).toMatchObject({ changes: true, replaces: [] });
+    await u.run();
+    expect(await xapi.call("network.get_MTU", ref)).toBe(1500);
+    const after = await xapi.call<Record<string, string>>("network.get_other_config", ref);
+    expect(after).toMatchObject({ owner: "infra", "xo:managed": "yes" });
+
+    await network.delete(id, outs, ctx);
+    expect(await network.read(id, outs, ctx)).toEqual({ id: "" });
+    const vlans = await xapi.call<Record<string, { tag: number }>>("VLAN.get_all_records");
+    expect(Object.values(vlans).filter((v) => v.tag === 42)).toHaveLength(0);
+  });
+
+  it("creates a bond over two NICs on every host and removes it on delete", async () => {
+    const { id, outs } = await createWith(network, { name: "bonded", bond: { nics: ["eth2", "eth3"], mode: "active-backup" } });
+    const bonds = await xapi.call<Record<string, { mode: string }>>("Bond.get_all_records");
+    expect(Object.values(bonds).map((b) => b.mode)).toEqual(["active-backup", "active-backup"]);
+    await network.delete(id, outs, ctx);
+    expect(Object.keys(await xapi.call("Bond.get_all_records"))).toHaveLength(0);
+  });
+
+  it("rejects an unknown NIC at check, listing the pool's NICs", async () => {
+    const r = await network.check({}, { name: "x", vlan: 5, nic: "eth9" }, ctx);
+    expect(r.failures?.[0]).toMatchObject({ property: "nic" });
+    expect(r.failures?.[0].reason).toMatch(/unknown NIC "eth9"; this pool's NICs are eth0, eth1, eth2, eth3/);
+  });
+
+  it("adopts an existing network and converges its name", async () => {
+    const ref = await xapi.call<string>("network.create", { name_label: "legacy", name_description: "", MTU: 1500, other_config: {}, tags: ["keep"] });
+    const uuid = await xapi.call<string>("network.get_uuid", ref);
+    const { id, outs } = await createWith(network, { name: "renamed", adopt: uuid, tags: ["managed"] });
+    expect(id).toBe(uuid);
+    expect(await xapi.call("network.get_name_label", ref)).toBe("renamed");
+    expect((await xapi.call<string[]>("network.get_tags", ref)).sort()).toEqual(["keep", "managed"]);
+    await network.delete(id, outs, ctx);
+  });
+});
+
+describe("Pool", () => {
+  it("adopts the pool, sets fields and leaves the pool in place on delete", async () => {
+    const { id, outs, checked } = await createWith(pool, { name: "lab", otherConfig: { env: "test" }, identity: "lab/dev/pool" });
+    const [ref] = await xapi.call<string[]>("pool.get_all");
+    expect(id).toBe(await xapi.call("pool.get_uuid", ref));
+    expect(await xapi.call("pool.get_name_label", ref)).toBe("lab");
+    expect((outs.hosts as string[]).length).toBe(2);
+    expect((await pool.read(id, outs, ctx)).inputs).toMatchObject({ name: "lab", otherConfig: { env: "test" } });
+    const u = await updateWith(pool, id, outs, { ...checked, otherConfig: {} });
+    await u.run();
+    expect(await xapi.call<Record<string, string>>("pool.get_other_config", ref)).not.toHaveProperty("env");
+    await pool.delete(id, outs, ctx);
+    expect(await xapi.call<string[]>("pool.get_all")).toEqual([ref]);
+  });
+
+  it("refuses a local default SR in a multi-host pool", async () => {
+    const r = await pool.check({}, { defaultSr: await localSrUuid() }, ctx);
+    expect(r.failures?.[0].reason).toMatch(/defaultSr: SR "Local storage" is local to one host; a pool of 2 hosts needs a shared SR/);
+  });
+});
+
+describe("Sr", () => {
+  const nfs = { type: "nfs", name: "vm-store", deviceConfig: { server: "192.0.2.10", serverpath: "/exports/vms" } };
+
+  it("creates a shared NFS SR plugged on every host and forgets it on delete", async () => {
+    const { id, outs } = await createWith(sr, nfs);
+    expect((outs.pbds as string[]).length).toBe(2);
+    await sr.delete(id, outs, ctx);
+    expect(await sr.read(id, outs, ctx)).toEqual({ id: "" });
+  });
+
+  it("attaches an existing SR by uuid, touching no data", async () => {
+    const { id, outs } = await createWith(sr, nfs);
+    await sr.delete(id, outs, ctx); // forgotten: storage kept
+    const attached = await createWith(sr, { ...nfs, name: "again", mode: "attach", uuid: id });
+    expect(attached.id).toBe(id);
+    expect((attached.outs.pbds as string[]).length).toBe(2);
+    await sr.delete(attached.id, attached.outs, ctx);
+  });
+
+  it("stores SMB passwords as XAPI secrets and removes them on delete", async () => {
+    const { id, outs } = await createWith(sr, { type: "smb", name: "share", deviceConfig: { server: "//192.0.2.20/vms", username: "svc", password: "hunter2" } });
+    const secrets = outs.secrets as string[];
+    expect(secrets).toHaveLength(1);
+    const pbd = await xapi.call<string>("PBD.get_by_uuid", (outs.pbds as string[])[0]);
+    const dc = await xapi.call<Record<string, string>>("PBD.get_device_config", pbd);
+    expect(dc).not.toHaveProperty("password");
+    expect(dc.password_secret).toBe(secrets[0]);
+    await sr.delete(id, outs, ctx);
+    await expect(xapi.call("secret.get_by_uuid", secrets[0])).rejects.toMatchObject({ code: "UUID_INVALID" });
+  });
+
+  it("rejects an SR type the pool has no driver for, listing the supported ones", async () => {
+    const r = await sr.check({}, { type: "zfs", name: "z", deviceConfig: { location: "/tank" } }, ctx);
+    expect(r.failures?.[0].reason).toMatch(/unknown SR type "zfs"; this pool supports ext, iso, lvm, lvmoiscsi, nfs, smb/);
+  });
+
+  it("rejects a host that is not in the pool", async () => {
+    const r = await sr.check({}, { type: "lvm", name: "l", host: "xs9", deviceConfig: { device: "/dev/sdb" } }, ctx);
+    expect(r.failures?.[0].reason).toMatch(/host: no host "xs9" in this pool \(hosts: sim-host-1, sim-host-2\)/);
+  });
+});
+
+describe("Vdi", () => {
+  it("creates, grows in place, refuses to shrink at check, and destroys", async () => {
+    const srUuid = await localSrUuid();
+    const { id, outs, checked } = await createWith(vdi, { sr: srUuid, name: "data", size: "1GiB" });
+    expect(outs.virtualSize).toBe(GiB);
+    const grow = await updateWith(vdi, id, outs, { ...checked, size: "2GiB" });
+    expect(grow.diff).toMatchObject({ changes: true, replaces: [] });
+    const grown = await grow.run();
+    expect(grown.outs.virtualSize).toBe(2 * GiB);
+    const shrink = await vdi.check(grown.outs, { ...checked, size: "512MiB" }, ctx);
+    expect(shrink.failures?.[0]).toMatchObject({ property: "size" });
+    expect(shrink.failures?.[0].reason).toMatch(/shrinking a disk from 2 GiB to 512 MiB would destroy data/);
+    await vdi.delete(id, grown.outs, ctx);
+    expect(await vdi.read(id, grown.outs, ctx)).toEqual({ id: "" });
+  });
+
+  it("rejects a size below the SR's minimum and a disk on an ISO library", async () => {
+    const srUuid = await localSrUuid();
+    const small = await vdi.check({}, { sr: srUuid, name: "tiny", size: 4096 }, ctx);
+    expect(small.failures?.[0].reason).toMatch(/size: 4 KiB is outside what a lvm SR accepts \(1 MiB to 2040 GiB\)/);
+    const isos = await xapi.call<Record<string, { uuid: string; content_type: string }>>("SR.get_all_records");
+    const iso = Object.values(isos).find((s) => s.content_type === "iso")!.uuid;
+    const onIso = await vdi.check({}, { sr: iso, name: "d", size: "1GiB" }, ctx);
+    expect(onIso.failures?.[0].reason).toMatch(/is an ISO library/);
+  });
+
+  it("uploads a raw image, records its hash, and plans a replacement when the file changes", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pxs-vdi-"));
+    const file = path.join(dir, "disk.img");
+    fs.writeFileSync(file, Buffer.alloc(2 * MiB, 7));
+    const { id, outs, checked } = await createWith(vdi, { sr: await localSrUuid(), name: "seeded", source: { path: file } });
+    expect(outs.sourceHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(outs.size).toBe(2 * MiB);
+    fs.writeFileSync(file, Buffer.alloc(2 * MiB, 8));
+    const again = await vdi.check(outs, { sr: checked.sr, name: "seeded", source: { path: file } }, ctx);
+    expect((await vdi.diff(id, outs, again.inputs!, ctx)).replaces).toContain("sourceHash");
+    await vdi.delete(id, outs, ctx);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
