@@ -185,7 +185,8 @@ export function register(x: Xapi): void {
     if (!d) return fail("SR_UNKNOWN_DRIVER", type);
     const location = d.check(dc0);
     if (d.type === "lvm" || d.type === "ext" || d.type === "lvmoiscsi") {
-      for (const b of findBackend(xx, d.type, location)) {
+      const sameDevice = [...backendsOf(xx).values()].filter((b) => ["lvm", "ext", "lvmoiscsi"].includes(b.type) && b.location === location);
+      for (const b of sameDevice) {
         const inUse = [...s.table("SR").values()].find((r) => r.uuid === b.srUuid);
         if (inUse && srAttached(xx, inUse)) throw smError(16, "The SR device is currently in use");
       }
@@ -202,11 +203,13 @@ export function register(x: Xapi): void {
       virtual_allocation: 0,
       other_config: {},
       tags: [],
-      sm_config: smConfig ?? {},
+      // ISOSR.create records the share type (sm ISOSR.py).
+      sm_config: d.type === "iso" && dc0.type ? { ...(smConfig ?? {}), iso_type: dc0.type } : (smConfig ?? {}),
     });
     const uuid = s.get("SR", sr).uuid as string;
     if (d.type !== "nfs" && d.type !== "smb" && d.type !== "iso") {
-      for (const [k, b] of backendsOf(xx)) if (b.type === d.type && b.location === location) backendsOf(xx).delete(k);
+      // Formatting a local device or LUN wipes whatever SR was there before.
+      for (const [k, b] of backendsOf(xx)) if (b.location === location && b.type !== "nfs" && b.type !== "smb" && b.type !== "iso") backendsOf(xx).delete(k);
     }
     backendsOf(xx).set(backendKey(d.type, location, uuid), { type: d.type, location, srUuid: uuid, size: d.backendSize, vdis: new Map() });
     for (const h of shared ? hostsMasterFirst(xx) : [host]) s.create("PBD", { host: h, SR: sr, device_config: dc, currently_attached: false, other_config: {} });
