@@ -28,8 +28,8 @@ export const inputSchema = z
     ...common,
     adopt: uuid.optional().describe("UUID of an SR already in the pool to take over instead of creating one"),
     type: z.string().min(1).describe("SR driver: nfs, smb, iso, lvm, ext, lvmoiscsi, or any type the pool's SM plugins support"),
-    mode: z.enum(["create", "attach"]).default("create").describe('"create" formats new storage; "attach" introduces the existing SR `uuid` and plugs it (no data touched)'),
-    uuid: uuid.optional().describe("with mode attach: the UUID of the existing SR on the storage"),
+    mode: z.enum(["create", "attach"]).default("create").describe('"create" formats new storage; "attach" introduces the existing SR existingUuid and plugs it (no data touched)'),
+    existingUuid: uuid.optional().describe("with mode attach: the UUID of the existing SR on the storage"),
     host: z.string().min(1).optional().describe("for local SRs (lvm, ext): the host, by name, hostname or UUID (default: the pool master)"),
     name: z.string().min(1).describe("name_label"),
     description: z.string().default("").describe("name_description"),
@@ -60,7 +60,7 @@ interface SRRecord { uuid: string; name_label: string; name_description: string;
 interface PBDRecord { uuid: string; host: string; currently_attached: boolean }
 interface HostRecord { uuid: string; name_label: string; hostname: string }
 
-const creationOnly = ["type", "mode", "uuid", "host", "deviceConfig", "shared", "contentType", "smConfig"];
+const creationOnly = ["type", "mode", "existingUuid", "host", "deviceConfig", "shared", "contentType", "smConfig"];
 
 export function isPasswordKey(key: string): boolean {
   return /password/i.test(key) && !key.endsWith("_secret");
@@ -70,8 +70,8 @@ export function isPasswordKey(key: string): boolean {
 export function checkStatic(v: Inputs): CheckFailure[] {
   const failures: CheckFailure[] = [];
   const known = srTypes[v.type];
-  if (v.mode === "attach" && !v.uuid) failures.push({ property: "uuid", reason: 'uuid: mode "attach" needs the UUID of the existing SR' });
-  if (v.mode === "create" && v.uuid) failures.push({ property: "uuid", reason: 'uuid: only with mode "attach" (a created SR gets a new UUID)' });
+  if (v.mode === "attach" && !v.existingUuid) failures.push({ property: "existingUuid", reason: 'existingUuid: mode "attach" needs the UUID of the existing SR' });
+  if (v.mode === "create" && v.existingUuid) failures.push({ property: "existingUuid", reason: 'existingUuid: only with mode "attach" (a created SR gets a new UUID)' });
   if (known && !containsUnknown(v.deviceConfig)) {
     const missing = known.required.filter((k) => !v.deviceConfig[k] && !v.deviceConfig[`${k}_secret`]);
     if (missing.length) failures.push({ property: "deviceConfig", reason: `deviceConfig: a ${v.type} SR needs ${missing.map((m) => `"${m}"`).join(", ")} (allowed keys: ${[...known.required, ...known.optional].join(", ")})` });
@@ -115,7 +115,7 @@ export async function diff(_id: string, olds: Record<string, unknown>, news: Rec
   const n = news as unknown as Inputs;
   const replaces: string[] = [];
   const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-  for (const k of ["connection", "adopt", "type", "mode", "uuid", "host", "shared", "contentType"] as const) if (!same(o[k], n[k])) replaces.push(k);
+  for (const k of ["connection", "adopt", "type", "mode", "existingUuid", "host", "shared", "contentType"] as const) if (!same(o[k], n[k])) replaces.push(k);
   if (containsUnknown(n.deviceConfig) || !sameMap(o.deviceConfig, n.deviceConfig)) replaces.push("deviceConfig");
   if (!sameMap(o.smConfig, n.smConfig)) replaces.push("smConfig");
   const updates = o.name !== n.name || o.description !== n.description || o.destroyOnDelete !== n.destroyOnDelete || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
@@ -170,7 +170,7 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
     if (n.mode === "create") {
       ref = await xapi.callAsync<string>("SR.create", [host, config, 0, n.name, n.description, n.type, contentType, shared, n.smConfig]);
     } else {
-      ref = await xapi.call<string>("SR.introduce", n.uuid, n.name, n.description, n.type, contentType, shared, n.smConfig);
+      ref = await xapi.call<string>("SR.introduce", n.existingUuid, n.name, n.description, n.type, contentType, shared, n.smConfig);
       for (const h of shared ? [master, ...hosts.filter((x) => x !== master)] : [host]) {
         const pbd = await xapi.call<string>("PBD.create", { host: h, SR: ref, device_config: config, other_config: {} });
         await xapi.callAsync("PBD.plug", [pbd]);

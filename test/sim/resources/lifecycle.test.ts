@@ -65,7 +65,7 @@ describe("Network", () => {
     await xapi.call("network.remove_from_other_config", ref, "owner");
     const refreshed = await network.read(id, outs, ctx);
     expect(refreshed.inputs?.otherConfig).toEqual({});
-    expect((await network.diff(id, refreshed.props!, checked, ctx)).changes).toBe(true);
+    expect((await network.diff(id, refreshed.props!, checked)).changes).toBe(true);
 
     const u = await updateWith(network, id, outs, { ...checked, mtu: 1500 });
     expect(u.diff).toMatchObject({ changes: true, replaces: [] });
@@ -139,7 +139,7 @@ describe("Sr", () => {
   it("attaches an existing SR by uuid, touching no data", async () => {
     const { id, outs } = await createWith(sr, nfs);
     await sr.delete(id, outs, ctx); // forgotten: storage kept
-    const attached = await createWith(sr, { ...nfs, name: "again", mode: "attach", uuid: id });
+    const attached = await createWith(sr, { ...nfs, name: "again", mode: "attach", existingUuid: id });
     expect(attached.id).toBe(id);
     expect((attached.outs.pbds as string[]).length).toBe(2);
     await sr.delete(attached.id, attached.outs, ctx);
@@ -203,7 +203,7 @@ describe("Vdi", () => {
     expect(outs.size).toBe(2 * MiB);
     fs.writeFileSync(file, Buffer.alloc(2 * MiB, 8));
     const again = await vdi.check(outs, { sr: checked.sr, name: "seeded", source: { path: file } }, ctx);
-    expect((await vdi.diff(id, outs, again.inputs!, ctx)).replaces).toContain("sourceHash");
+    expect((await vdi.diff(id, outs, again.inputs!)).replaces).toContain("sourceHash");
     await vdi.delete(id, outs, ctx);
     fs.rmSync(dir, { recursive: true, force: true });
   });
