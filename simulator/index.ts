@@ -219,6 +219,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       memoryState = x.store.dump();
       x.close();
       for (const s of sockets) s.destroy();
+      // Let clients see their keep-alive connections close, as they would when xapi restarts.
+      await new Promise((r) => setTimeout(r, 20));
       x = await buildXapi();
       setAddresses();
       for (let i = 0; i < nHosts; i++) handlers[i] = makeHandler(x, () => hostRefs()[i], conns, sideChannels);

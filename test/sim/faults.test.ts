@@ -1,0 +1,108 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { startSimulator, Simulator } from "../../simulator";
+import { Client, expectError, jsonCall, Rec } from "./helpers/rpc";
+
+let sim: Simulator;
+let c: Client;
+beforeAll(async () => {
+  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0, hosts: 2 });
+  c = await new Client(sim.url).login();
+});
+afterAll(() => sim.close());
+
+describe("fault injection", () => {
+  it("adds latency to every call", async () => {
+    sim.faults.latency(120);
+    const t0 = Date.now();
+    await c.call("pool.get_all");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(110);
+    sim.faults.latency(0);
+  });
+
+  it("fails the next N calls of a method with a chosen error, then recovers", async () => {
+    sim.faults.failNext("pool.get_all", 2, "HOST_OFFLINE", ["OpaqueRef:x"]);
+    await expectError(c.call("pool.get_all"), "HOST_OFFLINE", ["OpaqueRef:x"]);
+    await expectError(c.call("pool.get_all"), "HOST_OFFLINE");
+    await expect(c.call("pool.get_all")).resolves.toHaveLength(1);
+  });
+
+  it("drops connections without an answer", async () => {
+    sim.faults.dropConnections(1);
+    await expect(c.call("pool.get_all")).rejects.toThrow();
+    await expect(c.call("pool.get_all")).resolves.toHaveLength(1);
+  });
+
+  it("expires every session", async () => {
+    const other = await new Client(sim.url).login();
+    sim.faults.expireSessions();
+    await expectError(other.call("pool.get_all"), "SESSION_INVALID", [other.session]);
+    c = await new Client(sim.url).login();
+  });
+
+  it("fails an Async task midway: progress moved, then failure in error_info", async () => {
+    const [tpl] = await c.call<string[]>("VM.get_by_name_label", "Debian Bookworm 12");
+    sim.faults.failTaskMidway("VM.clone");
+    const t = await c.task("VM.clone", tpl, "midway");
+    expect(t.status).toBe("failure");
+    expect((t.error_info as string[])[0]).toBe("INTERNAL_ERROR");
+    expect((await c.task("VM.clone", tpl, "fine")).status).toBe("success");
+  });
+
+  it("counts calls per method", async () => {
+    sim.resetCallCounts();
+    await c.call("pool.get_all");
+    await c.call("pool.get_all");
+    await c.call("Async.VM.get_all").catch(() => undefined);
+    expect(sim.callCounts()).toMatchObject({ "pool.get_all": 2, "Async.VM.get_all": 1 });
+  });
+
+  it("fails the master over: the other host becomes master, the old one stops answering until recovered", async () => {
+    const hosts = await c.call<string[]>("host.get_all");
+    const oldUrl = sim.url;
+    sim.faults.failover(1);
+    expect(sim.url).toBe(sim.urls[1]);
+    await expect(jsonCall(oldUrl, "session.login_with_password", ["root", "pw"])).rejects.toThrow();
+    const k = await new Client(sim.url).login();
+    const [pool] = await k.call<string[]>("pool.get_all");
+    expect(await k.call("pool.get_master", pool)).toBe(hosts[1]);
+    sim.faults.recoverHost(0);
+    await expectError(jsonCall(sim.urls[0], "session.login_with_password", ["root", "pw"]), "HOST_IS_SLAVE", ["127.0.0.1"]);
+    await k.call("pool.designate_new_master", hosts[0]);
+    c = await new Client(sim.urls[0]).login();
+    expect(sim.url).toBe(sim.urls[0]);
+  });
+});
+
+describe("persistence and restart", () => {
+  it("restarts from memory: objects survive, sessions do not", async () => {
+    const net = await c.call<string>("network.create", { name_label: "survivor", other_config: {} });
+    await sim.restart();
+    await expectError(c.call("pool.get_all"), "SESSION_INVALID");
+    c = await new Client(sim.url).login();
+    expect(await c.call("network.get_name_label", net)).toBe("survivor");
+  });
+
+  it("persists to --state atomically and comes back with the same refs in a new process", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xapi-sim-"));
+    const statePath = path.join(dir, "state.json");
+    const a = await startSimulator({ password: "pw", loginFailureDelayMs: 0, statePath });
+    const k = await new Client(a.url).login();
+    const net = await k.call<string>("network.create", { name_label: "persisted", other_config: {} });
+    await k.call("network.add_to_other_config", net, "k", "v");
+    await a.close();
+    expect(fs.readdirSync(dir)).toEqual(["state.json"]);
+    const b = await startSimulator({ password: "pw", loginFailureDelayMs: 0, statePath });
+    try {
+      const k2 = await new Client(b.url).login();
+      expect(await k2.call<Rec>("network.get_record", net)).toMatchObject({ name_label: "persisted", other_config: { k: "v" } });
+      expect(await k2.call("VM.get_by_name_label", "Debian Bookworm 12")).toHaveLength(1);
+      const { token } = await k2.call<{ token: string }>("event.from", ["network"], "", 0);
+      expect(token).toMatch(/^\d{20},\d{20}$/);
+    } finally {
+      await b.close();
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+});
