@@ -78,6 +78,8 @@ export interface Simulator {
   /** XAPI calls served per method name (wire name as called, e.g. "Async.VM.clone"). */
   callCounts(): Record<string, number>;
   resetCallCounts(): void;
+  /** Calls served per wire protocol since the last resetCallCounts(). */
+  transportCounts(): { xmlrpc: number; jsonrpc: number };
   /** In-process access to the object store, for out-of-band changes in tests. */
   readonly xapi: Xapi;
   readonly store: Store;
@@ -213,7 +215,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       recoverHost: (i) => void down.delete(i),
     },
     callCounts: () => Object.fromEntries(x.calls),
-    resetCallCounts: () => x.calls.clear(),
+    resetCallCounts: () => {
+      x.calls.clear();
+      x.transportCalls.xmlrpc = 0;
+      x.transportCalls.jsonrpc = 0;
+    },
+    transportCounts: () => ({ ...x.transportCalls }),
     async restart() {
       stopAutosave?.();
       memoryState = x.store.dump();

@@ -42,6 +42,8 @@ export class Xapi {
   store = new Store();
   readonly handlers = new Map<string, Handler>();
   readonly calls = new Map<string, number>();
+  /** Calls served per wire protocol. */
+  readonly transportCalls = { xmlrpc: 0, jsonrpc: 0 };
   readonly faults: FaultState = { latencyMs: 0, failNext: new Map(), failTaskMidway: new Set() };
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Called when a session is destroyed, so blocked event.from calls can fail with SESSION_INVALID. */

@@ -77,6 +77,7 @@ async function serveXml(x: Xapi, host: string, body: string, res: ServerResponse
     if (e instanceof ParseError) return internalError(res, `Xmlrpc.Parse_error(${JSON.stringify(e.message)})`);
     throw e;
   }
+  x.transportCalls.xmlrpc++;
   const out: Outcome = await dispatch(x, call.method, call.params, host);
   if (x.closed) return void res.destroy();
   if ("bare" in out) return send(res, 200, "text/xml", bareResponse(encodeValue(out.value, { kind: "set", of: { kind: "string" } })));
@@ -92,6 +93,7 @@ async function serveJson(x: Xapi, host: string, body: string, res: ServerRespons
     if (e instanceof ParseError) return internalError(res, e.message);
     throw e;
   }
+  x.transportCalls.jsonrpc++;
   const out: Outcome = await dispatch(x, call.method, call.params, host);
   if (x.closed) return void res.destroy();
   if ("bare" in out) {
