@@ -6,6 +6,7 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import { formatXapiDate } from "./datetime";
+import { scanMethodResponseValue, scanValueFragment } from "./xmlrpc-scanner";
 
 /** Thrown by the codecs; the transport turns it into an XapiTransportError with the method and host. */
 export class CodecError extends Error {
@@ -154,6 +155,13 @@ export function decodeXmlResponse(body: string): RpcOutcome {
     throw new CodecError("not-xapi", "the response is not XML-RPC");
   }
   if (!/<\/methodResponse>\s*$/.test(body)) throw new CodecError("malformed", "the XML-RPC response is truncated");
+  const fast = scanMethodResponseValue(body);
+  if (fast) return envelope(fast.value);
+  return decodeXmlResponseGeneral(body);
+}
+
+/** The general path: any well-formed XML-RPC document, through fast-xml-parser. */
+export function decodeXmlResponseGeneral(body: string): RpcOutcome {
   let doc: { methodResponse?: { params?: { param?: { value?: unknown }[] }; fault?: { value?: unknown } } };
   try {
     doc = parser.parse(body);
@@ -185,6 +193,8 @@ export function envelope(v: unknown): RpcOutcome {
 /** Parses a lone `<value>` fragment, as found in `task.result` (SEMANTICS §4.2). `""` stays `""`. */
 export function decodeXmlValueFragment(fragment: string): unknown {
   if (fragment.trim() === "") return "";
+  const fast = scanValueFragment(fragment);
+  if (fast) return fast.value;
   let doc: { value?: unknown };
   try {
     doc = parser.parse(fragment);

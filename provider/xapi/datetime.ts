@@ -1,4 +1,9 @@
-/** XAPI datetimes: `YYYYMMDDTHH:MM:SSZ` on the wire (SEMANTICS §1.6). */
+/**
+ * XAPI datetimes: `YYYYMMDDTHH:MM:SSZ` on the wire (SEMANTICS §1.6). Records keep them as these strings —
+ * identical over both transports, JSON-serialisable, cheap — and parseXapiDate() turns one into a Date.
+ * The epoch `19700101T00:00:00Z` means "never".
+ */
+export type XapiDateTime = string;
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, "0");
 

@@ -1,9 +1,8 @@
 /**
- * Turns decoded wire values into typed values using the datamodel (SEMANTICS §1.3, §9.2):
- * XML-RPC sends ints as untyped strings, JSON-RPC as numbers; both send datetimes as strings.
- * After this step an int field is a number and a datetime field a Date, whatever the transport.
+ * Turns decoded XML-RPC values into typed values using the datamodel (SEMANTICS §1.3, §9.2): XML-RPC sends
+ * ints as untyped strings, JSON-RPC as numbers. After this step an int field is a number whatever the
+ * transport; JSON-RPC results need no conversion at all. Datetimes stay xapi's strings on both.
  */
-import { parseXapiDate } from "./datetime";
 import { FIELD_TYPES, METHOD_TYPES } from "./generated/schema";
 
 /** A converter, or null when the wire value is already the typed value (strings, refs, enums, bools). */
@@ -14,11 +13,6 @@ const toNumber = (v: unknown): unknown => {
     const n = Number(v);
     return Number.isNaN(n) ? v : n;
   }
-  return v;
-};
-
-const toDate = (v: unknown): unknown => {
-  if (typeof v === "string") return parseXapiDate(v) ?? v;
   return v;
 };
 
@@ -36,7 +30,6 @@ export function converterFor(type: string): Converter {
 
 function compile(t: string): Converter {
   if (t === "int" || t === "float") return toNumber;
-  if (t === "datetime") return toDate;
   if (t.endsWith(" set")) {
     const inner = converterFor(t.slice(0, -4));
     if (!inner) return null;

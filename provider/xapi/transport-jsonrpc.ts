@@ -12,6 +12,7 @@ const wire: WireExchange = {
   encode: (method, params) => encodeJsonCall(method, params, nextId++ % 2147483647),
   decode: decodeJsonResponse,
   // Hosts without JSON-RPC answer /jsonrpc as XML-RPC (longest-prefix routing) or not at all.
+  typed: true,
   unsupported: (status, ct) => status === 404 || status === 405 || status === 501 || (status < 300 && /xml/i.test(ct)),
 };
 

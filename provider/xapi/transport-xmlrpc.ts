@@ -15,6 +15,7 @@ const wire: WireExchange = {
     return encodeXmlCall(method, params, hints);
   },
   decode: decodeXmlResponse,
+  typed: false,
   unsupported: () => false,
 };
 

@@ -30,6 +30,8 @@ export interface WireExchange {
   decode(body: string): RpcOutcome;
   /** Whether a 2xx answer's content-type shows the protocol is not served at all. */
   unsupported(status: number, contentType: string): boolean;
+  /** Whether decoded values are already typed (JSON numbers), so no datamodel conversion is needed. */
+  typed: boolean;
 }
 
 export async function exchange(
@@ -87,6 +89,7 @@ export async function exchange(
     const [code, ...rest] = outcome.error;
     throw new XapiError(String(code ?? "UNKNOWN_ERROR"), redactor.params(rest.map((p) => (typeof p === "string" ? p : JSON.stringify(p)))), method);
   }
+  if (wire.typed) return outcome.value;
   const conv = resultConverter(method);
   return conv ? conv(outcome.value) : outcome.value;
 }

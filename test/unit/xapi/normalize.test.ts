@@ -44,11 +44,11 @@ describe("datamodel-driven decoding", () => {
     },
   });
 
-  it("turns int fields sent as XML-RPC strings into numbers, and datetimes into Dates", () => {
+  it("turns int fields sent as XML-RPC strings into numbers, and keeps datetimes as xapi's strings", () => {
     const rec = typed("VM.get_record", decodeXmlResponse(xmlRecord)) as Record<string, unknown>;
     expect(rec.memory_static_max).toBe(4294967296);
     expect(rec.VCPUs_max).toBe(2);
-    expect(rec.snapshot_time).toEqual(new Date(Date.UTC(2025, 2, 19, 4, 16, 24)));
+    expect(rec.snapshot_time).toBe("20250319T04:16:24Z");
   });
 
   it("leaves string-valued maps alone even when a value looks like a number", () => {
@@ -56,8 +56,9 @@ describe("datamodel-driven decoding", () => {
     expect(rec.other_config).toEqual({ k: "12" });
   });
 
-  it("gives the same typed record over XML-RPC and JSON-RPC", () => {
-    expect(typed("VM.get_record", decodeXmlResponse(xmlRecord))).toEqual(typed("VM.get_record", decodeJsonResponse(jsonRecord)));
+  it("gives over XML-RPC the record JSON-RPC sends as is", () => {
+    const fromJson = decodeJsonResponse(jsonRecord) as { value: unknown };
+    expect(typed("VM.get_record", decodeXmlResponse(xmlRecord))).toEqual(fromJson.value);
   });
 
   it("types every record of get_all_records", () => {

@@ -128,7 +128,8 @@ describe("watch", () => {
         return { error: ["MESSAGE_METHOD_UNKNOWN", req.method] };
       }),
     );
-    client = await XapiClient.connect({ url: server.url, ...creds });
+    // XML-RPC: ints arrive as untyped strings and must come out as numbers.
+    client = await XapiClient.connect({ url: server.url, ...creds, transport: "xmlrpc" });
   });
   afterEach(async () => {
     await client.close();
