@@ -14,7 +14,7 @@ module.exports = {
     project("unit"),
     project("sim"),
     project("interop"),
-    project("e2e", { testTimeout: 600000, globalSetup: "<rootDir>/test/e2e/global-setup.ts" }),
+    project("e2e", { globalSetup: "<rootDir>/test/e2e/global-setup.ts", setupFilesAfterEnv: ["<rootDir>/test/e2e/setup.ts"] }),
   ],
   testTimeout: 30000,
 };
