@@ -91,6 +91,15 @@ export class XapiClient {
   /** Logs in (following HOST_IS_SLAVE), picks the transport and learns the pool members for failover. */
   static async connect(opts: XapiClientOptions): Promise<XapiClient> {
     const url = parseXapiUrl(opts.url);
+    for (const k of ["maxConcurrency", "callTimeoutMs", "connectTimeoutMs", "failoverTimeoutMs"] as const) {
+      const v = opts[k];
+      if (v !== undefined && !(Number.isFinite(v) && v >= 1)) {
+        throw new XapiTransportError("XAPI_INVALID_OPTION", `${k} must be a positive number, not ${JSON.stringify(v)}`);
+      }
+    }
+    if (typeof opts.username !== "string" || typeof opts.password !== "string") {
+      throw new XapiTransportError("XAPI_INVALID_OPTION", "username and password are required strings");
+    }
     const redactor = new Redactor();
     redactor.add(opts.password, "<password>");
     const logger = opts.logger ?? silentLogger;

@@ -36,6 +36,13 @@ describe("bad input and faults", () => {
     await expect(codeOf(XapiClient.connect({ url: "https://root:pw@xen.example", ...creds }))).resolves.toBe("XAPI_INVALID_URL");
   });
 
+  it("rejects invalid options with XAPI_INVALID_OPTION", async () => {
+    const url = "https://xen.example";
+    await expect(codeOf(XapiClient.connect({ url, ...creds, maxConcurrency: 0 }))).resolves.toBe("XAPI_INVALID_OPTION");
+    await expect(codeOf(XapiClient.connect({ url, ...creds, callTimeoutMs: Number.NaN }))).resolves.toBe("XAPI_INVALID_OPTION");
+    await expect(codeOf(XapiClient.connect({ url, ...creds, tls: { fingerprint: "12:34" } }))).resolves.toBe("XAPI_INVALID_OPTION");
+  });
+
   it("reports an unreachable host", async () => {
     const port = await freePort();
     await expect(codeOf(XapiClient.connect({ url: `http://127.0.0.1:${port}`, ...creds }))).resolves.toBe("XAPI_UNREACHABLE");

@@ -105,12 +105,13 @@ describe("watch", () => {
   let client: XapiClient;
   let vms: Record<string, Record<string, unknown>>;
   let loseEventsOnce = false;
+  let dropPolls = 0;
 
   beforeEach(async () => {
     ev = new MiniEvents();
     vms = { "OpaqueRef:vm-1": { name_label: "one", VCPUs_max: "2" } };
     server = await startFake(
-      standard(async (req) => {
+      standard(async (req, res) => {
         switch (req.method) {
           case "pool.get_all":
             return { result: ["OpaqueRef:pool"] };
@@ -119,6 +120,11 @@ describe("watch", () => {
           case "VM.get_all_records":
             return { result: vms };
           case "event.from":
+            if (dropPolls > 0) {
+              dropPolls--;
+              res.socket?.destroy();
+              return "handled";
+            }
             if (loseEventsOnce) {
               loseEventsOnce = false;
               return { error: ["EVENTS_LOST"] };
@@ -177,6 +183,28 @@ describe("watch", () => {
         { kind: "synced", reason: "events-lost" },
       ]),
     );
+    await w.stop();
+  });
+
+  it("keeps its token through network errors, backing off, and misses no change", async () => {
+    const seen: WatchEvent[] = [];
+    const log: string[] = [];
+    await client.close();
+    client = await XapiClient.connect({
+      url: server.url,
+      ...creds,
+      transport: "xmlrpc",
+      failoverTimeoutMs: 1000,
+      logger: { debug: () => undefined, warn: (m) => log.push(m) },
+    });
+    const w = client.watch(["VM"], (e) => void seen.push(e), { backoffMs: [20, 100] });
+    await w.ready;
+    seen.length = 0;
+    dropPolls = 4;
+    ev.change("VM", "OpaqueRef:vm-9", "add", { name_label: "nine" });
+    await waitFor(() => seen.some((e) => e.kind === "add" && e.ref === "OpaqueRef:vm-9"));
+    expect(seen.some((e) => e.kind === "synced")).toBe(false); // no resync was needed
+    expect(log.some((l) => /retrying in \d+ ms/.test(l))).toBe(true);
     await w.stop();
   });
 
