@@ -30,6 +30,8 @@ export interface OpResult {
   deployment?: { version: number; deployment: { resources?: Array<Record<string, unknown>> } & Record<string, unknown> };
   failed?: boolean;
   message?: string;
+  /** The engine's output for this operation, when StackOptions.captureLog is set. */
+  log?: string;
 }
 
 export interface StackOptions {
@@ -38,6 +40,7 @@ export interface StackOptions {
   config?: Record<string, { value: string | number | boolean; secret?: boolean }>;
   env?: Record<string, string>;
   programArgs?: Record<string, unknown>;
+  captureLog?: boolean;
 }
 
 /** A stack with its own state dir and PULUMI_HOME, run in the packed project. */
@@ -74,6 +77,7 @@ export class E2EStack {
       programArgs: options.programArgs ?? {},
       ops,
       echo: !!process.env.E2E_ECHO,
+      captureLog: !!options.captureLog,
     };
     const { stdout, stderr, code } = await runNode(path.join(projectDir, "driver.js"), [JSON.stringify(job)], projectDir, binDir);
     const results = stdout

@@ -36,9 +36,14 @@ async function main() {
   for (const [key, v] of Object.entries(job.config ?? {})) {
     await stack.setConfig(key, { value: String(v.value), secret: !!v.secret });
   }
-  const onOutput = job.echo ? (s) => process.stderr.write(s) : undefined;
+  let log = "";
+  const onOutput = (s) => {
+    log += s;
+    if (job.echo) process.stderr.write(s);
+  };
   for (const op of job.ops) {
     let result;
+    log = "";
     switch (op) {
       case "up": {
         const r = await stack.up({ onOutput });
@@ -81,6 +86,7 @@ async function main() {
       default:
         throw new Error("unknown op " + op);
     }
+    if (job.captureLog) result.log = log;
     process.stdout.write("RESULT " + JSON.stringify(result) + "\n");
   }
 }
