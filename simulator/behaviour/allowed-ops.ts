@@ -59,39 +59,47 @@ export function hasGuestFeatures(x: Xapi, vm: Row): boolean {
   return !!gm && (gm.PV_drivers_detected as boolean);
 }
 
+/** An operation check's verdict; an XapiError only when raised (building one per refused op would be costly). */
+export interface OpError {
+  code: string;
+  params: string[];
+}
+
+const opError = (code: string, params: string[]): OpError => ({ code, params });
+
 /** The error xapi raises for `op` on `vm`, or undefined when allowed. */
-export function vmOperationError(x: Xapi, ref: string, op: string): XapiError | undefined {
+export function vmOperationError(x: Xapi, ref: string, op: string): OpError | undefined {
   const vm = x.store.get("VM", ref);
   const blocked = (vm.blocked_operations as Record<string, string>)[op];
-  if (blocked !== undefined) return new XapiError("OPERATION_BLOCKED", [ref, blocked]);
+  if (blocked !== undefined) return opError("OPERATION_BLOCKED", [ref, blocked]);
   const states = POWER[op];
   const ps = vm.power_state as string;
   if (states && !states.includes(ps)) {
-    return new XapiError("VM_BAD_POWER_STATE", [ref, states.map((s) => s.toLowerCase()).join(", "), ps.toLowerCase()]);
+    return opError("VM_BAD_POWER_STATE", [ref, states.map((s) => s.toLowerCase()).join(", "), ps.toLowerCase()]);
   }
   const current = Object.entries(vm.current_operations as Record<string, string>);
   if (current.length > 0 && !CONCURRENT_OK.has(op)) {
     const [task, other] = current[0];
-    return new XapiError("OTHER_OPERATION_IN_PROGRESS", ["VM", ref, other, task]);
+    return opError("OTHER_OPERATION_IN_PROGRESS", ["VM", ref, other, task]);
   }
   if (vm.is_control_domain) {
     if (op === "changing_dynamic_range") return undefined;
-    return new XapiError("OPERATION_NOT_ALLOWED", [op === "destroy" || op === "changing_VCPUs" ? "This operation is not allowed on dom0" : "This operation is not allowed on a control domain"]);
+    return opError("OPERATION_NOT_ALLOWED", [op === "destroy" || op === "changing_VCPUs" ? "This operation is not allowed on dom0" : "This operation is not allowed on a control domain"]);
   }
   if (vm.is_a_snapshot) {
-    if (!SNAPSHOT_OK.has(op)) return new XapiError("VM_IS_SNAPSHOT", [ref, op]);
+    if (!SNAPSHOT_OK.has(op)) return opError("VM_IS_SNAPSHOT", [ref, op]);
   } else if (vm.is_a_template) {
-    if (!TEMPLATE_OK.has(op) || (op === "destroy" && vm.is_default_template)) return new XapiError("VM_IS_TEMPLATE", [ref, op]);
+    if (!TEMPLATE_OK.has(op) || (op === "destroy" && vm.is_default_template)) return opError("VM_IS_TEMPLATE", [ref, op]);
   }
-  if (op === "provision" && !vm.is_a_template) return new XapiError("PROVISION_ONLY_ALLOWED_ON_TEMPLATE", []);
-  if (op === "revert" && !vm.is_a_snapshot) return new XapiError("REVERT_ONLY_ALLOWED_ON_SNAPSHOT", []);
-  if (NEEDS_GUEST_FEATURE.has(op) && !hasGuestFeatures(x, vm)) return new XapiError("VM_LACKS_FEATURE", [ref]);
+  if (op === "provision" && !vm.is_a_template) return opError("PROVISION_ONLY_ALLOWED_ON_TEMPLATE", []);
+  if (op === "revert" && !vm.is_a_snapshot) return opError("REVERT_ONLY_ALLOWED_ON_SNAPSHOT", []);
+  if (NEEDS_GUEST_FEATURE.has(op) && !hasGuestFeatures(x, vm)) return opError("VM_LACKS_FEATURE", [ref]);
   return undefined;
 }
 
 export function assertVmOperation(x: Xapi, ref: string, op: string): void {
   const e = vmOperationError(x, ref, op);
-  if (e) throw e;
+  if (e) throw new XapiError(e.code, e.params);
 }
 
 export function vmAllowed(x: Xapi, ref: string): string[] {

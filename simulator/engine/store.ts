@@ -155,7 +155,8 @@ export class Store {
   private link(parentCls: string, parentSet: string, parentRef: unknown, childRef: string): void {
     const parent = this.tryGet(parentCls, parentRef);
     if (!parent || !Array.isArray(parent[parentSet])) return;
-    parent[parentSet] = [...(parent[parentSet] as string[]), childRef];
+    // In place: copying would make filling a 10,000-member set quadratic. Unlink copies, so loops over a set stay safe.
+    (parent[parentSet] as string[]).push(childRef);
     this.touch(parentCls, parentRef as string);
   }
 
