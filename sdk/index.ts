@@ -4,3 +4,4 @@ export { Network, type NetworkArgs } from "./network";
 export { Sr, type SrArgs } from "./sr";
 export { Vdi, type VdiArgs } from "./vdi";
 export * as internal from "./internal";
+export * from "./lookups";
