@@ -67,6 +67,8 @@ const silentLogger: Logger = { debug: () => undefined, warn: () => undefined };
 
 type Args<M extends keyof XapiMethods> = XapiMethods[M]["args"];
 type Result<M extends keyof XapiMethods> = XapiMethods[M]["result"];
+/** A method name the typed overload does not cover: known names must use it, unless T is given explicitly. */
+type Untyped<M extends string> = string extends M ? string : M extends keyof XapiMethods ? never : string;
 
 export class XapiClient {
   private readonly limiter: Limiter;
@@ -160,7 +162,8 @@ export class XapiClient {
    * the classes in scope; `call<T>(anyMethod, ...)` for the rest.
    */
   call<M extends keyof XapiMethods>(method: M, ...args: Args<M>): Promise<Result<M>>;
-  call<T = unknown>(method: string, ...args: unknown[]): Promise<T>;
+  /** With an explicit result type (`call<VMRecord>(…)`), or for methods outside the generated map. */
+  call<T = unknown, M extends string = string>(method: M & Untyped<M>, ...args: unknown[]): Promise<T>;
   call(method: string, ...args: unknown[]): Promise<unknown> {
     return this.invoke(method, args, {});
   }

@@ -133,7 +133,7 @@ describe("bad input and faults", () => {
     fake = await startFake(standard(() => ({ result: "" })));
     const c = await XapiClient.connect({ url: fake.url, ...creds });
     try {
-      await expect(codeOf(c.call("VM.set_name_label", "OpaqueRef:x", undefined))).resolves.toBe("XAPI_INVALID_PARAMETER");
+      await expect(codeOf(c.call<void>("VM.set_name_label", "OpaqueRef:x", undefined))).resolves.toBe("XAPI_INVALID_PARAMETER");
     } finally {
       await c.close();
     }
