@@ -27,6 +27,7 @@ interface Stats {
 
 const VMS = Number(process.env.BENCH_VMS ?? 1000);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+const ROUNDS = 4;
 
 // xen-api is ESM-only; TypeScript's CommonJS output would turn import() into require().
 const importEsm = new Function("s", "return import(s)") as (s: string) => Promise<Record<string, unknown>>;
@@ -107,14 +108,15 @@ async function main(): Promise<void> {
       const workloads: Workload[] = [
         { name: "VM.get_record ×1", n: 1500 * SCALE, inFlight: 1, op: (s) => () => s.call("VM.get_record", aVm()) },
         { name: "VM.get_record ×16", n: 4000 * SCALE, inFlight: 16, op: (s) => () => s.call("VM.get_record", aVm()) },
-        { name: `VM.get_all_records (${vms.length} VMs)`, n: 12 * SCALE, inFlight: 1, op: (s) => () => s.call("VM.get_all_records") },
+        { name: `VM.get_all_records (${vms.length} VMs)`, n: 16 * SCALE, inFlight: 1, op: (s) => () => s.call("VM.get_all_records") },
       ];
       for (const w of workloads) {
         const results = new Map<string, Stats>();
         for (const s of subjects) await measure(Math.max(5, Math.ceil(w.n / 10)), w.inFlight, w.op(s)); // warm-up
-        for (let round = 0; round < 2; round++) {
-          for (const s of round === 0 ? subjects : [...subjects].reverse()) {
-            const st = await measure(Math.ceil(w.n / 2), w.inFlight, w.op(s));
+        // Alternating order (AB BA AB BA) spreads drift and background load evenly over both clients.
+        for (let round = 0; round < ROUNDS; round++) {
+          for (const s of round % 2 === 0 ? subjects : [...subjects].reverse()) {
+            const st = await measure(Math.ceil(w.n / ROUNDS), w.inFlight, w.op(s));
             results.set(s.name, results.has(s.name) ? merge(results.get(s.name)!, st) : st);
           }
         }
