@@ -8,10 +8,15 @@ import { destroyVifRecord } from "./network";
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
-/** A MAC derived from the VM's mac_seed and the device number, locally administered like xapi's gen_mac. */
+/** xapi_vif_helpers.gen_mac: MD5 chained 2*device times over the VM's mac_seed; local bit set, multicast bit clear. */
 export function macFromSeed(seed: string, device: number): string {
-  const d = createHash("md5").update(`${seed}${device}`).digest();
-  const bytes = [(d[0] & 0xfc) | 0x02, d[1], d[2], d[3], d[4], d[5]];
+  const md5 = (b: Buffer) => createHash("md5").update(b).digest();
+  let acc = Buffer.from(seed, "utf8");
+  for (let i = 0; i < device * 2; i++) acc = md5(acc);
+  const data1 = md5(acc);
+  const data2 = md5(data1);
+  const bytes = [data1[0], data1[1], data1[2], data1[3], data2[1], data2[2]];
+  bytes[0] = (bytes[0] | 0x2) & ~0x1;
   return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
 }
 

@@ -188,7 +188,7 @@ function attachDevices(x: Xapi, ref: string, attached: boolean): void {
   }
 }
 
-/** The state every stop path ends in (xapi_vm_lifecycle.force_state_reset). */
+/** The state every stop path ends in (xapi_vm_lifecycle.force_state_reset, which leaves guest_metrics alone). */
 function halt(x: Xapi, ref: string): void {
   const s = x.store;
   const vm = s.get("VM", ref);
@@ -198,7 +198,6 @@ function halt(x: Xapi, ref: string): void {
     s.set("VM", ref, "suspend_VDI", NULL_REF);
     destroyVdi(x, sv);
   }
-  clearGuestMetrics(x, ref);
   s.update("VM", ref, { power_state: "Halted", resident_on: NULL_REF, scheduled_to_be_resident_on: NULL_REF, domid: -1 });
   attachDevices(x, ref, false);
   if (s.has("VM_metrics", vm.metrics)) s.update("VM_metrics", vm.metrics as string, { memory_actual: 0, VCPUs_number: 0, state: [] });

@@ -49,7 +49,6 @@ export async function dispatch(x: Xapi, method: string, params: WireValue[], hos
       if (params.length > 0) checkSession(x, params[0].t === "string" ? params[0].v : "", host);
       throw new XapiError("MESSAGE_METHOD_UNKNOWN", [method]);
     }
-    if (isAsync && !m.hasAsync) throw new XapiError("Fault", [`No async mode for this operation (rpc: ${name})`]);
     const required = m.params.filter((p) => !p.optional).length;
     const received = params.length - (m.takesSession ? 1 : 0);
     const hasDefaults = required !== m.params.length;
@@ -64,6 +63,8 @@ export async function dispatch(x: Xapi, method: string, params: WireValue[], hos
       return decode(w, p.type);
     });
     const session = m.takesSession ? checkSession(x, params[0].t === "string" ? params[0].v : "", host) : "";
+    // server_helpers.do_dispatch: after unmarshalling and the session check.
+    if (isAsync && !m.hasAsync) throw new XapiError("Fault", [`No async mode for this operation (rpc: ${name})`]);
     const injected = x.faults.failNext.get(m.wireName);
     if (injected && injected.count > 0) {
       if (--injected.count === 0) x.faults.failNext.delete(m.wireName);

@@ -125,3 +125,17 @@ describe("get_all_records_where", () => {
     await expectError(c.call("VM.get_all_records_where", 'field "name__label" = '), "INVALID_VALUE");
   });
 });
+
+describe("Async availability (datamodel flags)", () => {
+  it("offers Async for custom lifecycle messages and record constructors, not for messages declared without it", async () => {
+    const t = await c.task("network.create", { name_label: "async-ctor", other_config: {} });
+    expect(t.status).toBe("success");
+    await expectError(c.call("Async.VM.set_VCPUs_max", vm, 2), "Fault", ["No async mode for this operation (rpc: VM.set_VCPUs_max)"]);
+    await expectError(c.call("Async.session.logout"), "Fault");
+  });
+
+  it("checks the session before answering Fault", async () => {
+    const res = await fetch(`${sim.url}/jsonrpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", method: "Async.VM.get_record", params: ["OpaqueRef:bad", vm], id: 1 }) });
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe("SESSION_INVALID");
+  });
+});
