@@ -19,6 +19,13 @@ export interface HttpRequest {
   rpcMethod?: string;
 }
 
+/** A small request answered in full: the RPC path. */
+export interface TextResponse {
+  statusCode: number;
+  contentType: string;
+  text: string;
+}
+
 export interface HttpResponse {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
@@ -65,6 +72,71 @@ export class HttpEndpoint {
     } catch (e) {
       throw this.mapError(e, req);
     }
+  }
+
+  /**
+   * Sends a request and reads the whole answer as UTF-8 text. Uses undici's dispatcher directly, without a
+   * body stream: an RPC answer is consumed whole, and this is the path every call takes.
+   */
+  send(req: HttpRequest): Promise<TextResponse> {
+    if (this.closed) return Promise.reject(new XapiTransportError("XAPI_CLIENT_CLOSED", "the client is closed", { method: req.rpcMethod, host: this.host }));
+    return new Promise<TextResponse>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let statusCode = 0;
+      let contentType = "";
+      let done = false;
+      let controller: Dispatcher.DispatchController | undefined;
+      const signal = req.signal;
+      const onAbort = (): void => controller?.abort(signal?.reason ?? new Error("aborted"));
+      const finish = (err: unknown, value?: TextResponse): void => {
+        if (done) return;
+        done = true;
+        signal?.removeEventListener("abort", onAbort);
+        if (err !== undefined) reject(this.mapError(err, req));
+        else resolve(value!);
+      };
+      if (signal?.aborted) {
+        finish(signal.reason ?? new Error("aborted"));
+        return;
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        this.pool.dispatch(
+          {
+            method: req.method,
+            path: req.path,
+            headers: req.headers,
+            body: req.body as Dispatcher.DispatchOptions["body"],
+            headersTimeout: req.timeoutMs,
+            bodyTimeout: req.timeoutMs,
+          },
+          {
+            onRequestStart(c) {
+              controller = c;
+              if (signal?.aborted) c.abort(signal.reason ?? new Error("aborted"));
+            },
+            onResponseStart(_c, status, headers) {
+              if (status < 200) return; // 1xx informational
+              statusCode = status;
+              const ct = headers["content-type"];
+              contentType = Array.isArray(ct) ? ct.join(", ") : (ct ?? "");
+            },
+            onResponseData(_c, chunk) {
+              chunks.push(chunk);
+            },
+            onResponseEnd() {
+              const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+              finish(undefined, { statusCode, contentType, text: buf.toString("utf8") });
+            },
+            onResponseError(_c, err) {
+              finish(err);
+            },
+          },
+        );
+      } catch (e) {
+        finish(e);
+      }
+    });
   }
 
   /** Reads a whole body as UTF-8 text, mapping mid-body failures. */

@@ -58,14 +58,10 @@ export async function exchange(
     signal: opts.signal,
     rpcMethod: method,
   };
-  const res = await endpoint.request(req);
-  const ct = String(res.headers["content-type"] ?? "");
-  if (wire.unsupported(res.statusCode, ct)) {
-    await res.body.dump().catch(() => undefined);
-    throw new UnsupportedProtocol(`${endpoint.host} does not serve ${wire.path}`);
-  }
+  const res = await endpoint.send(req);
+  const ct = res.contentType;
+  if (wire.unsupported(res.statusCode, ct)) throw new UnsupportedProtocol(`${endpoint.host} does not serve ${wire.path}`);
   if (res.statusCode < 200 || res.statusCode >= 300) {
-    await res.body.dump().catch(() => undefined);
     // The body of a 500 can quote the request (credentials, session): it is never included.
     throw new XapiTransportError("XAPI_HTTP_STATUS", `${method} on ${endpoint.host}: HTTP ${res.statusCode}`, {
       method,
@@ -73,7 +69,7 @@ export async function exchange(
       status: res.statusCode,
     });
   }
-  const text = await endpoint.text(res, req);
+  const text = res.text;
   if (/^text\/html/i.test(ct)) {
     throw new XapiTransportError("XAPI_NOT_XAPI", `${method} on ${endpoint.host}: the server answered with an HTML page, not XAPI`, { method, host: endpoint.host });
   }
