@@ -101,9 +101,9 @@ async function converge(xapi: Xapi, ref: string, live: PoolRecord, n: Inputs, pr
 
 async function outputs(xapi: Xapi, n: Inputs): Promise<Record<string, unknown>> {
   const { record } = await thePool(xapi);
-  const hosts = await xapi.call<string[]>("host.get_all");
-  const hostUuids = await Promise.all(hosts.map((h) => xapi.call<string>("host.get_uuid", h)));
-  const out: Outputs = { ...n, uuid: record.uuid, master: await xapi.call<string>("host.get_uuid", record.master), hosts: hostUuids.sort(), liveName: record.name_label };
+  const hosts = await xapi.call<Record<string, { uuid: string }>>("host.get_all_records");
+  const hostUuids = Object.values(hosts).map((h) => h.uuid);
+  const out: Outputs = { ...n, uuid: record.uuid, master: hosts[record.master]?.uuid ?? "", hosts: hostUuids.sort(), liveName: record.name_label };
   return out as unknown as Record<string, unknown>;
 }
 
