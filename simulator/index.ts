@@ -14,6 +14,10 @@ import { Store } from "./engine/store";
 import { designateNewMaster } from "./behaviour/pool";
 import { refreshAllowedOperations } from "./behaviour/allowed-ops";
 import { registerSeededBackends } from "./behaviour/sr";
+import { restoreStorage, snapshotStorage, StorageSnapshot } from "./behaviour/storage-backend";
+import { vdiData } from "./behaviour/vdi-data";
+
+const storageExtra = (x: Xapi): Record<string, unknown> => ({ storage: snapshotStorage(x, vdiData(x)) });
 
 export interface SimulatorOptions {
   /** Port of the master (0 = a free port). Other hosts get further free ports. */
@@ -120,18 +124,21 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const conns: Connections = { drop: 0 };
   const down = new Set<number>();
   let memoryState: ReturnType<Store["dump"]> | undefined;
+  let memoryStorage: StorageSnapshot | undefined;
   let x = await buildXapi();
   let stopAutosave: (() => void) | undefined;
-  if (options.statePath) stopAutosave = autosave(x, options.statePath, () => ({}));
+  if (options.statePath) stopAutosave = autosave(x, options.statePath, () => storageExtra(x));
 
   async function buildXapi(): Promise<Xapi> {
     const xx = new Xapi(engineOptions(options));
     registerAll(xx);
     const loaded = options.statePath ? loadState(xx, options.statePath) : undefined;
+    if (loaded) restoreStorage(xx, vdiData(xx), loaded.storage as StorageSnapshot | undefined);
     if (!loaded && memoryState) {
       for (const [cls, ref, c, m, row] of memoryState.rows) xx.store.restore(cls, ref, row, c, m);
       xx.store.generation = memoryState.generation;
       xx.store.sortLog();
+      restoreStorage(xx, vdiData(xx), memoryStorage);
     } else if (!loaded) {
       seedPool(xx, { ...options.seed, hosts: nHosts }, new Array(nHosts).fill(bind));
       refreshAllowedOperations(xx);
@@ -224,6 +231,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     async restart() {
       stopAutosave?.();
       memoryState = x.store.dump();
+      memoryStorage = snapshotStorage(x, vdiData(x));
       x.close();
       for (const s of sockets) s.destroy();
       // Let clients see their keep-alive connections close, as they would when xapi restarts.
@@ -231,7 +239,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       x = await buildXapi();
       setAddresses();
       for (let i = 0; i < nHosts; i++) handlers[i] = makeHandler(x, () => hostRefs()[i], conns, sideChannels);
-      if (options.statePath) stopAutosave = autosave(x, options.statePath, () => ({}));
+      if (options.statePath) stopAutosave = autosave(x, options.statePath, () => storageExtra(x));
     },
     async close() {
       stopAutosave?.();

@@ -29,3 +29,22 @@ export function backendKey(type: string, location: string, srUuid: string): stri
 export function findBackend(x: Xapi, type: string, location: string): Backend[] {
   return [...backendsOf(x).values()].filter((b) => b.type === type && b.location === location);
 }
+
+/** What persistence stores besides the DB: the storage backends and written disk contents. */
+export interface StorageSnapshot {
+  backends: (Omit<Backend, "vdis"> & { vdis: [string, Row][] })[];
+  data: [string, string][];
+}
+
+export function snapshotStorage(x: Xapi, data: Map<string, Buffer>): StorageSnapshot {
+  return {
+    backends: [...backendsOf(x).values()].map((b) => ({ ...b, vdis: [...b.vdis] })),
+    data: [...data].map(([ref, buf]) => [ref, buf.toString("base64")]),
+  };
+}
+
+export function restoreStorage(x: Xapi, data: Map<string, Buffer>, snap: StorageSnapshot | undefined): void {
+  if (!snap) return;
+  for (const b of snap.backends) backendsOf(x).set(backendKey(b.type, b.location, b.srUuid), { ...b, vdis: new Map(b.vdis) });
+  for (const [ref, b64] of snap.data) data.set(ref, Buffer.from(b64, "base64"));
+}
