@@ -32,13 +32,19 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("callAsync over %s", (transport) =
     expect(tasks.filter((t) => t.name_label === "Async.VM.clone")).toHaveLength(0);
   });
 
-  it("types the task result by the method's result type: a string set, an int", async () => {
+  it("types the task result by the method's result type: a ref set, an int", async () => {
     const vm = await c.callAsync<Ref<"VM">>("VM.clone", [template, "clone-2"]);
-    const devices = await c.callAsync<string[]>("VM.get_allowed_VIF_devices", [vm]);
-    expect(devices).toEqual(expect.arrayContaining(["0", "1"]));
+    const hosts = await c.callAsync<string[]>("VM.get_possible_hosts", [vm]);
+    expect(hosts).toEqual(await c.call("host.get_all"));
     const overhead = await c.callAsync<number>("VM.compute_memory_overhead", [vm]);
     expect(typeof overhead).toBe("number");
     expect(overhead).toBeGreaterThan(0);
+  });
+
+  it("reports a message without an Async variant directly, as xapi's Fault", async () => {
+    const err = (await c.callAsync("VM.get_boot_record", [template]).catch((e) => e)) as XapiError;
+    expect(err).toBeInstanceOf(XapiError);
+    expect(err.code).toBe("Fault");
   });
 
   it("raises the task's error_info as an XapiError for the method", async () => {
