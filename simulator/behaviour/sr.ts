@@ -1,4 +1,5 @@
 /** SR, PBD and secrets (SEMANTICS §6.5; xapi_sr.ml, xapi_pbd.ml, sm drivers). */
+import { randomUUID } from "crypto";
 import { fail, XapiError } from "../engine/errors";
 import { NULL_REF } from "../engine/datamodel";
 import { Row } from "../engine/store";
@@ -67,11 +68,14 @@ function hostsMasterFirst(x: Xapi): string[] {
   return [master, ...[...x.store.table("host").keys()].filter((h) => h !== master)];
 }
 
-function populateIso(x: Xapi, sr: string): void {
+/** The files a new ISO share holds; SR.scan introduces them as VDIs (ISOSR.create itself does not scan). */
+function isoFiles(): Map<string, Row> {
+  const files = new Map<string, Row>();
   for (const name of ISO_FILES) {
     const size = 600 * MiB + name.length * MiB;
-    x.store.create("VDI", { name_label: name, SR: sr, virtual_size: size, physical_utilisation: size, type: "user", sharable: false, read_only: true, other_config: {}, storage_lock: false, location: name, managed: true, missing: false, parent: NULL_REF, sm_config: {} });
+    files.set(randomUUID(), { name_label: name, name_description: "", virtual_size: size, physical_utilisation: size, type: "user", sharable: false, read_only: true, other_config: {}, storage_lock: false, location: name, managed: true, missing: false, parent: NULL_REF, sm_config: {}, allowed_operations: [] });
   }
+  return files;
 }
 
 /** Attaches a PBD: validates device_config with the driver, finds (or, for a new SR, makes) the storage. */
@@ -92,11 +96,20 @@ function plug(x: Xapi, pbd: string): void {
     b = { type: d!.type, location, srUuid: sr.uuid as string, size: d!.backendSize, vdis: new Map() };
     backendsOf(x).set(key, b);
   }
+  checkSharing(x, pbd, p.SR as string);
   s.set("PBD", pbd, "currently_attached", true);
   if ((sr.physical_size as number) < 0) s.update("SR", p.SR as string, { physical_size: b.size });
-  if ((sr.VDIs as string[]).length === 0 && b.vdis.size > 0) scan(x, p.SR as string);
   account(x, p.SR as string);
   refreshSr(x, p.SR as string);
+}
+
+/** A non-shared SR may be attached on one host only (xapi_pbd.check_sharing_constraint). */
+function checkSharing(x: Xapi, pbd: string, sr: string): void {
+  const row = x.store.get("SR", sr);
+  if (row.shared) return;
+  const host = x.store.get("PBD", pbd).host;
+  const other = (row.PBDs as string[]).map((p) => x.store.get("PBD", p)).find((p) => p.currently_attached && p.host !== host);
+  if (other) fail("SR_NOT_SHARABLE", sr, other.host as string);
 }
 
 function scan(x: Xapi, sr: string): void {
@@ -211,10 +224,9 @@ export function register(x: Xapi): void {
       // Formatting a local device or LUN wipes whatever SR was there before.
       for (const [k, b] of backendsOf(xx)) if (b.location === location && b.type !== "nfs" && b.type !== "smb" && b.type !== "iso") backendsOf(xx).delete(k);
     }
-    backendsOf(xx).set(backendKey(d.type, location, uuid), { type: d.type, location, srUuid: uuid, size: d.backendSize, vdis: new Map() });
+    backendsOf(xx).set(backendKey(d.type, location, uuid), { type: d.type, location, srUuid: uuid, size: d.backendSize, vdis: d.type === "iso" ? isoFiles() : new Map() });
     for (const h of shared ? hostsMasterFirst(xx) : [host]) s.create("PBD", { host: h, SR: sr, device_config: dc, currently_attached: false, other_config: {} });
     for (const p of s.get("SR", sr).PBDs as string[]) plug(xx, p);
-    if (d.type === "iso") populateIso(xx, sr);
     account(xx, sr);
     refreshSr(xx, sr);
     for (const v of s.get("SR", sr).VDIs as string[]) refreshVdi(xx, v);

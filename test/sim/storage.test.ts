@@ -64,8 +64,10 @@ describe("SR.create", () => {
     expect(await c.call("secret.get_value", secret)).toBe("s3cret");
   });
 
-  it("creates ISO SRs listing the ISOs found at the location", async () => {
+  it("creates ISO SRs whose ISOs appear on SR.scan", async () => {
     const sr = await createSR({ location: "isos.lab:/export/isos", type: "nfs_iso" }, "iso", true, "isos", "iso");
+    expect(await c.call<string[]>("SR.get_VDIs", sr)).toEqual([]);
+    await c.call("SR.scan", sr);
     const vdis = await c.call<string[]>("SR.get_VDIs", sr);
     expect(vdis.length).toBeGreaterThan(0);
     expect(await c.call("SR.get_sm_config", sr)).toEqual({ iso_type: "nfs_iso" });
@@ -82,6 +84,19 @@ describe("SR.create", () => {
 });
 
 describe("PBDs and SR teardown", () => {
+  it("attaches a non-shared SR on one host only: SR_NOT_SHARABLE [sr, other host]", async () => {
+    const two = await startSimulator({ password: "pw", loginFailureDelayMs: 0, hosts: 2 });
+    try {
+      const k = await new Client(two.url).login();
+      const hosts = await k.call<string[]>("host.get_all");
+      const sr = await k.call<string>("SR.create", hosts[0], { device: "/dev/sdx" }, 0, "local-x", "", "ext", "user", false, {});
+      const pbd = await k.call<string>("PBD.create", { host: hosts[1], SR: sr, device_config: { device: "/dev/sdx" }, other_config: {} });
+      await expectError(k.call("PBD.plug", pbd), "SR_NOT_SHARABLE", [sr, hosts[0]]);
+    } finally {
+      await two.close();
+    }
+  });
+
   it("plug and unplug are idempotent; destroy of an attached PBD is refused", async () => {
     const sr = await createSR({ server: "nfs.lab", serverpath: "/pbd" }, "nfs", true, "pbd-sr");
     const [pbd] = await c.call<string[]>("SR.get_PBDs", sr);
@@ -130,6 +145,7 @@ describe("PBDs and SR teardown", () => {
     const newPbd = await c.call<string>("PBD.create", { host, SR: back, device_config: dc, other_config: {} });
     expect(await c.call("PBD.get_currently_attached", newPbd)).toBe(false);
     await c.call("PBD.plug", newPbd);
+    expect(await c.call("SR.get_VDIs", back)).toEqual([]);
     await c.call("SR.scan", back);
     const found = await c.call<string>("VDI.get_by_uuid", vdiUuid);
     expect(await c.call<Rec>("VDI.get_record", found)).toMatchObject({ name_label: "precious", virtual_size: 3 * GiB, SR: back });
