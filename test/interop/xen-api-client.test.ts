@@ -94,3 +94,20 @@ describe.each([["json-rpc"], ["xml-rpc"], ["auto"]])("xen-api over %s", (transpo
     expect(seen.tasksCleaned).toBe(0);
   });
 });
+
+describe("xen-api over HTTPS (self-signed certificate, allowUnauthorized)", () => {
+  let tls: Simulator;
+  let seen: Seen;
+  beforeAll(async () => {
+    tls = await startSimulator({ password: "pw", loginFailureDelayMs: 0, tls: true });
+    seen = await drive(tls.url, "json-rpc");
+  }, 60000);
+  afterAll(() => tls.close());
+
+  it("connects, clones through a task and sees the events", () => {
+    expect(seen.connect.status).toBe("connected");
+    expect(seen.asyncClone.cachedName).toBe("xo-clone");
+    expect(seen.setField).toBe("xo-renamed");
+    expect(seen.destroyEvent).toBe(true);
+  });
+});
