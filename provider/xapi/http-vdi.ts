@@ -120,7 +120,7 @@ export async function importRawVdi(ctx: VdiHttpContext, vdiRef: string, filePath
       await failOnStatus(res, "PUT /import_raw_vdi", ctx.endpoint().host);
       await res.body.dump().catch(() => undefined);
       const rec = await done;
-      taskOutcome(rec, "VDI.import_raw", task);
+      taskOutcome(rec, "PUT /import_raw_vdi", task);
       if (opts.onProgress && size === 0) opts.onProgress(1);
       return;
     } finally {
