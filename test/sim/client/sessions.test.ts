@@ -46,6 +46,16 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("sessions over %s", (transport) =>
     expect(s.callCounts()["session.login_with_password"]).toBe(before + 1);
   });
 
+  it("logs in once for many concurrent calls that find the session expired", async () => {
+    const c = await open();
+    await c.call("pool.get_all");
+    const before = s.callCounts()["session.login_with_password"] ?? 0;
+    s.faults.expireSessions();
+    const results = await Promise.all(Array.from({ length: 20 }, () => c.call("host.get_all")));
+    expect(results.every((r) => r.length === 3)).toBe(true);
+    expect(s.callCounts()["session.login_with_password"]).toBe(before + 1);
+  });
+
   it("rejects wrong credentials with SESSION_AUTHENTICATION_FAILED naming the user only", async () => {
     const log = recordingLogger();
     const err = (await XapiClient.connect({ url: s.url, username: USER, password: "wrong-pw-991", transport, logger: log }).catch((e) => e)) as XapiError;
@@ -76,6 +86,20 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("sessions over %s", (transport) =>
 });
 
 describe("master failover", () => {
+  it("moves to the new master when the old one, still up, answers HOST_IS_SLAVE", async () => {
+    const s = await sim({ hosts: 3 });
+    const c = await connect(s);
+    try {
+      await c.call("pool.get_all");
+      s.faults.failover(1, { keepOldMasterUp: true });
+      await expect(c.call("VM.get_all")).resolves.toEqual(expect.any(Array));
+      expect(c.masterUrl).toBe(s.urls[1]);
+    } finally {
+      await c.close();
+      await s.close();
+    }
+  });
+
   it("finds the new master among the pool members when the old one stops answering", async () => {
     const s = await sim({ hosts: 3 });
     const log = recordingLogger();
