@@ -11,7 +11,9 @@ import * as vdi from "./vdi";
 import * as vbd from "./vbd";
 import * as vif from "./vif";
 import * as vm from "./vm";
+import * as migration from "./migration";
+import * as extras from "./extras";
 
 export function registerAll(x: Xapi): void {
-  for (const m of [sessions, tasks, events, pool, host, network, sr, vdi, vbd, vif, vm]) m.register(x);
+  for (const m of [sessions, tasks, events, pool, host, network, sr, vdi, vbd, vif, vm, migration, extras]) m.register(x);
 }

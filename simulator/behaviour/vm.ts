@@ -9,6 +9,7 @@ import { assertVmOperation, refreshVbd, refreshVdi, refreshVif, refreshVm, withV
 import { scheduleGuestMetrics, clearGuestMetrics } from "./guest-metrics";
 import { hostFreeMemory, refreshHostMemory, vmFootprint } from "./host";
 import { destroyVifRecord } from "./network";
+import { createConsole, destroyConsoles } from "./console";
 import { createMessage } from "./pool";
 import { destroyVbdRecord } from "./sr";
 import { createVbd, deviceName, deviceNumber } from "./vbd";
@@ -100,7 +101,7 @@ function vmSRs(x: Xapi, vm: Row): string[] {
 }
 
 /** The checks of `assert_can_boot_here`: parameters, storage and networks visible from `host`, then memory. */
-function bootError(x: Xapi, ref: string, host: string, checkMemory: boolean): XapiError | undefined {
+export function bootError(x: Xapi, ref: string, host: string, checkMemory: boolean): XapiError | undefined {
   const s = x.store;
   const vm = s.get("VM", ref);
   const vmax = vm.VCPUs_max as number;
@@ -133,9 +134,9 @@ function bootError(x: Xapi, ref: string, host: string, checkMemory: boolean): Xa
   return undefined;
 }
 
-function chooseHost(x: Xapi, ref: string): string {
+export function chooseHost(x: Xapi, ref: string, exclude?: string): string {
   const vm = x.store.get("VM", ref);
-  const hosts = [...x.store.table("host").keys()];
+  const hosts = [...x.store.table("host").keys()].filter((h) => h !== exclude);
   const affinity = vm.affinity as string;
   const ordered = hosts.includes(affinity) ? [affinity, ...hosts.filter((h) => h !== affinity)] : hosts.sort((a, b) => hostFreeMemory(x, b) - hostFreeMemory(x, a));
   const fit = ordered.find((h) => !bootError(x, ref, h, true));
@@ -163,6 +164,7 @@ function boot(x: Xapi, ref: string, host: string, paused: boolean): void {
     last_boot_CPU_flags: { vendor: "GenuineIntel", features: "1fcbfbff-f7fa3223-2d93fbff-00000023-00000001-000007ab-00000000-00000000-00001000-9c000400-00000000-00000000-00000000-00000000-00000000" },
   });
   attachDevices(x, ref, true);
+  createConsole(x, ref, host);
   if (s.has("VM_metrics", vm.metrics)) {
     s.update("VM_metrics", vm.metrics as string, { start_time: nowDatetime(), memory_actual: vm.memory_dynamic_max, VCPUs_number: vm.VCPUs_at_startup, state: [], current_domain_type: domainType, hvm: domainType === "hvm", last_updated: nowDatetime() });
   }
@@ -200,6 +202,7 @@ function halt(x: Xapi, ref: string): void {
   }
   s.update("VM", ref, { power_state: "Halted", resident_on: NULL_REF, scheduled_to_be_resident_on: NULL_REF, domid: -1 });
   attachDevices(x, ref, false);
+  destroyConsoles(x, ref);
   if (s.has("VM_metrics", vm.metrics)) s.update("VM_metrics", vm.metrics as string, { memory_actual: 0, VCPUs_number: 0, state: [] });
   if (s.has("host", host)) refreshHostMemory(x, host);
 }
@@ -434,6 +437,7 @@ export function register(x: Xapi): void {
     const vdi = newVdi(xx, { SR: sr, virtual_size: (vm.memory_static_max as number) + 4 * 1024 * 1024, type: "suspend", sharable: false, read_only: false, other_config: {}, name_label: "Suspend image", name_description: "Suspend image" });
     clearGuestMetrics(xx, ref);
     xx.store.update("VM", ref, { power_state: "Suspended", resident_on: NULL_REF, domid: -1, suspend_VDI: vdi });
+    destroyConsoles(xx, ref);
     refreshHostMemory(xx, host);
   });
   const resume: VmOp = (xx, _ctx, ref, [paused]) => {
@@ -443,6 +447,7 @@ export function register(x: Xapi): void {
     xx.store.update("VM", ref, { power_state: paused ? "Paused" : "Running", resident_on: host, domid: nextDomid++, suspend_VDI: NULL_REF });
     if (xx.store.has("VDI", sv)) destroyVdi(xx, sv);
     attachDevices(xx, ref, true);
+    createConsole(xx, ref, host);
     refreshHostMemory(xx, host);
     if (!paused) scheduleGuestMetrics(xx, ref);
   };
@@ -455,7 +460,23 @@ export function register(x: Xapi): void {
   op(x, "clone", "clone", (xx, _ctx, ref, [name]) => cloneInto(xx, ref, name as string, "clone", (v) => cloneVdi(xx, v)));
   op(x, "copy", "copy", (xx, _ctx, ref, [name, sr]) => cloneInto(xx, ref, name as string, "copy", (v) => copyVdi(xx, v, sr as string, NULL_REF)));
   op(x, "snapshot", "snapshot", (xx, _ctx, ref, [name, ignore]) => cloneInto(xx, ref, name as string, "snapshot", (v) => snapshotVdi(xx, v), (ignore as string[]) ?? []));
+  op(x, "checkpoint", "checkpoint", (xx, _ctx, ref, [name]) => {
+    const vm = xx.store.get("VM", ref);
+    const snap = cloneInto(xx, ref, name as string, "snapshot", (v) => snapshotVdi(xx, v));
+    const image = newVdi(xx, { SR: suspendSR(xx, vm), virtual_size: (vm.memory_static_max as number) + 4 * 1024 * 1024, type: "suspend", sharable: false, read_only: false, other_config: {}, name_label: "Suspend image", name_description: "Suspend image" });
+    xx.store.update("VM", snap, { power_state: "Suspended", suspend_VDI: image });
+    return snap;
+  });
   op(x, "provision", "provision", (xx, _ctx, ref) => provision(xx, ref));
+  op(x, "set_memory_target_live", "changing_memory_live", (xx, _ctx, ref, [target]) => xx.store.set("VM", ref, "memory_target", target));
+  const running = (name: string) =>
+    x.on(`VM.${name}`, (xx, _ctx, [ref]) => {
+      const vm = xx.store.get("VM", ref);
+      if (vm.power_state !== "Running") fail("VM_BAD_POWER_STATE", ref as string, "running", lc(vm.power_state));
+    });
+  running("send_sysrq");
+  running("send_trigger");
+  x.on("VM.get_cooperative", (xx, _ctx, [ref]) => (xx.store.get("VM", ref), true));
   op(x, "revert", "revert", (xx, _ctx, ref) => revert(xx, ref));
 
   op(x, "set_memory_limits", "changing_memory_limits", (xx, _ctx, ref, [smin, smax, dmin, dmax]) => setMem(xx, ref, [smin, dmin, dmax, smax] as number[]));
