@@ -216,3 +216,12 @@ describe("VDIs", () => {
     expect(await c.call<string[]>("VM.get_VBDs", vm)).not.toContain(vbd);
   });
 });
+
+describe("the tools SR", () => {
+  it("refuses VDI create and destroy (check_sm_features filters them for is_tools_sr)", async () => {
+    const [tools] = await c.call<string[]>("SR.get_all_where", 'field "is_tools_sr" = "true"');
+    const [iso] = await c.call<string[]>("SR.get_VDIs", tools);
+    await expectError(c.call("VDI.create", vdiRec(tools, MiB)), "SR_OPERATION_NOT_SUPPORTED", [tools]);
+    await expectError(c.call("VDI.destroy", iso), "SR_OPERATION_NOT_SUPPORTED", [tools]);
+  });
+});
