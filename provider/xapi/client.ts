@@ -224,7 +224,9 @@ export class XapiClient {
    * Runs `Async.<method>` and resolves with the task's decoded result. Waits through event.from (no polling),
    * reports progress, cancels the task on abort or timeout, and destroys it when done.
    */
-  async callAsync<T = unknown>(method: string, args: unknown[] = [], opts: CallAsyncOptions = {}): Promise<T> {
+  callAsync<M extends keyof XapiMethods>(method: M, args: Args<M>, opts?: CallAsyncOptions): Promise<Result<M>>;
+  callAsync<T = unknown, M extends string = string>(method: M & Untyped<M>, args?: unknown[], opts?: CallAsyncOptions): Promise<T>;
+  async callAsync(method: string, args: unknown[] = [], opts: CallAsyncOptions = {}): Promise<unknown> {
     const base = method.startsWith("Async.") ? method.slice(6) : method;
     const ctl = new AbortController();
     const onAbort = (): void => ctl.abort(new XapiTransportError("XAPI_ABORTED", `${base}: aborted`, { method: base }));
@@ -246,7 +248,7 @@ export class XapiClient {
         throw e;
       }
       void this.destroyTask(task);
-      return taskOutcome(rec, base, task) as T;
+      return taskOutcome(rec, base, task);
     } catch (e) {
       throw this.redactor.error(e);
     } finally {

@@ -17,5 +17,9 @@ export async function typedCalls(c: XapiClient, plain: string, vm: Ref<"VM">, vd
   await c.call("VM.set_name_label", vm, 3);
   // @ts-expect-error a missing argument
   await c.call("VM.set_name_label", vm);
-  void [vcpus, fromPlain, explicit, dynamic, outside];
+  const clone: Ref<"VM"> = await c.callAsync("VM.clone", [vm, "copy"]); // typed task result
+  const sr = await c.callAsync<string>("SR.create", [plain, {}, 0, "n", "d", "ext", "user", false, {}]);
+  // @ts-expect-error VM.clone takes a VM ref and a name
+  await c.callAsync("VM.clone", [vdi, "copy"]);
+  void [vcpus, fromPlain, explicit, dynamic, outside, clone, sr];
 }
