@@ -81,12 +81,10 @@ export class TaskWatcher {
     this.running = true;
     void this.loop().finally(() => {
       this.running = false;
+      // The next task starts from its own injected token rather than replaying every task change since.
       this.token = undefined;
-      if (this.waiters.size > 0 && !this.closed) {
-        // A waiter registered while the loop was winding down.
-        this.token = undefined;
-        for (const ref of [...this.waiters.keys()]) void this.reinject(ref);
-      }
+      // A waiter registered while the loop was winding down.
+      if (this.waiters.size > 0 && !this.closed) for (const ref of [...this.waiters.keys()]) void this.reinject(ref);
     });
   }
 
