@@ -89,9 +89,9 @@ function resize(x: Xapi, vdi: string, size: number, online: boolean): void {
   const s = x.store;
   const v = s.get("VDI", vdi);
   const sr = v.SR as string;
-  const attached = vdiAttached(x, v);
-  if (!online && attached) fail("VDI_IN_USE", vdi, "resize");
+  // xapi_vdi.check_operation_error: SR_HAS_NO_PBDS (resize), then VDI_IN_USE, then the driver's features.
   const { d } = srFor(x, sr);
+  if (!online && vdiAttached(x, v)) fail("VDI_IN_USE", vdi, "resize");
   requireCap(x, sr, online ? "VDI_RESIZE_ONLINE" : "VDI_RESIZE");
   if (size < (v.virtual_size as number)) throw smError(79, "VDI Invalid size", "shrinking not allowed");
   const rounded = roundVdiSize(d, size);
