@@ -49,8 +49,10 @@ export class HttpEndpoint {
     this.host = url.host;
     this.pool = new Pool(url.origin, {
       connect: makeConnector(tls, logger, connectTimeoutMs),
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 60_000,
+      // Idle sockets are dropped before a server is likely to close them (a POST on a socket the server
+      // just closed fails as XAPI_CONNECTION_CLOSED); a server's Keep-Alive hint still applies, up to 30 s.
+      keepAliveTimeout: 10_000,
+      keepAliveMaxTimeout: 30_000,
       // Large get_all_records answers: no body size limit beyond memory.
       maxResponseSize: -1,
     });
