@@ -176,7 +176,7 @@ export class XapiClient {
   private async invoke(method: string, args: unknown[], opts: RpcCallOptions): Promise<unknown> {
     if (this.closed) throw new XapiTransportError("XAPI_CLIENT_CLOSED", "the client is closed", { method });
     const withSession = takesSession(method);
-    const timeoutMs = opts.timeoutMs ?? this.callTimeoutMs;
+    const timeoutMs = opts.timeoutMs ?? defaultTimeout(method, args, this.callTimeoutMs);
     const attempt = async (): Promise<unknown> => {
       const ref = withSession ? this.session.sessionRef : undefined;
       const params = withSession ? [ref, ...args] : args;
@@ -352,6 +352,12 @@ const STALE = Symbol("stale-session");
 function stripStale(e: unknown): unknown {
   if (e && typeof e === "object" && STALE in e) delete (e as { [STALE]?: string })[STALE];
   return e;
+}
+
+/** event.from blocks for its own timeout (seconds, 3rd argument): the HTTP timeout is that plus a margin. */
+function defaultTimeout(method: string, args: unknown[], callTimeoutMs: number): number {
+  if (method === "event.from" && typeof args[2] === "number" && Number.isFinite(args[2])) return Math.max(callTimeoutMs, args[2] * 1000 + 15_000);
+  return callTimeoutMs;
 }
 
 function isReadOnly(method: string): boolean {

@@ -129,6 +129,21 @@ describe("bad input and faults", () => {
     }
   });
 
+  it("gives event.from its long-poll timeout plus a margin, whatever the call timeout", async () => {
+    fake = await startFake(
+      standard(async (req) => {
+        await new Promise((r) => setTimeout(r, 300));
+        return { result: { events: [], valid_ref_counts: {}, token: String(req.params[2]) } };
+      }),
+    );
+    const c = await XapiClient.connect({ url: fake.url, ...creds, callTimeoutMs: 100 });
+    try {
+      await expect(c.call("event.from", ["VM"], "t", 0.3)).resolves.toMatchObject({ events: [] });
+    } finally {
+      await c.close();
+    }
+  });
+
   it("refuses parameters that XAPI cannot represent", async () => {
     fake = await startFake(standard(() => ({ result: "" })));
     const c = await XapiClient.connect({ url: fake.url, ...creds });
