@@ -5,7 +5,7 @@ import { startSimulator, SimulatorOptions } from "./index";
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`xapi-sim: ${msg}\n`);
   process.stderr.write(
-    "usage: xapi-sim --port <n|0> --user <u> --password <p> [--hosts N] [--tls] [--state FILE] [--host ADDR] [--nfs] [--login-delay MS] [--guest-metrics-delay MS]\n",
+    "usage: xapi-sim --port <n|0> --user <u> --password <p> [--hosts N] [--tls] [--state FILE] [--host ADDR] [--addressing ports|loopback] [--nfs] [--login-delay MS] [--guest-metrics-delay MS]\n",
   );
   process.exit(2);
 }
@@ -46,6 +46,12 @@ export function parseArgs(argv: string[]): SimulatorOptions {
       case "--host":
         o.host = next();
         break;
+      case "--addressing": {
+        const v = next();
+        if (v !== "ports" && v !== "loopback") usage(`--addressing takes ports or loopback, got ${v}`);
+        o.hostAddressing = v as "ports" | "loopback";
+        break;
+      }
       case "--nfs":
         o.seed = { ...o.seed, nfs: true };
         break;

@@ -24,6 +24,13 @@ export interface SimulatorOptions {
   port?: number;
   /** Address to bind and to report as `host.address` (default 127.0.0.1). */
   host?: string;
+  /**
+   * How pool members are told apart. "ports" (default): every host on `host`, each on its own port.
+   * "loopback": host i on 127.0.0.(i+1), all on the same port, like a real pool where members share
+   * port 443 and differ by address; clients that follow HOST_IS_SLAVE [address] by swapping the
+   * hostname (Xen Orchestra's client does) then reach the master. Linux routes all of 127/8 to loopback.
+   */
+  hostAddressing?: "ports" | "loopback";
   username?: string;
   password?: string;
   /** Hosts in the pool (default 1). */
@@ -107,20 +114,24 @@ function engineOptions(o: SimulatorOptions): EngineOptions {
   };
 }
 
-async function makeCert(host: string): Promise<{ key: string; cert: string; fingerprint: string }> {
+async function makeCert(host: string, addresses: string[]): Promise<{ key: string; cert: string; fingerprint: string }> {
   const selfsigned = await import("selfsigned");
+  const names = [...new Set(["127.0.0.1", "localhost", host, ...addresses])];
+  const altNames = names.map((n) => (/^[0-9.:]+$/.test(n) ? { type: 7 as const, ip: n } : { type: 2 as const, value: n }));
   const pems = await selfsigned.generate([{ name: "commonName", value: host }], {
     keySize: 2048,
     notAfterDate: new Date(Date.now() + 3650 * 86400_000),
-    extensions: [{ name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }, { type: 2, value: "localhost" }, ...(host !== "127.0.0.1" && host !== "localhost" ? [/^[0-9.:]+$/.test(host) ? { type: 7 as const, ip: host } : { type: 2 as const, value: host }] : [])] }],
+    extensions: [{ name: "subjectAltName", altNames }],
   });
   return { key: pems.private, cert: pems.cert, fingerprint: new X509Certificate(pems.cert).fingerprint256 };
 }
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const bind = options.host ?? "127.0.0.1";
+  const loopback = options.hostAddressing === "loopback";
+  const addresses = Array.from({ length: Math.max(1, options.hosts ?? 1) }, (_, i) => (loopback ? `127.0.0.${i + 1}` : bind));
   const nHosts = Math.max(1, options.hosts ?? 1);
-  const tls = options.tls ? await makeCert(bind) : undefined;
+  const tls = options.tls ? await makeCert(bind, addresses) : undefined;
   const conns: Connections = { drop: 0 };
   const down = new Set<number>();
   let memoryState: ReturnType<Store["dump"]> | undefined;
@@ -140,7 +151,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       xx.store.sortLog();
       restoreStorage(xx, vdiData(xx), memoryStorage);
     } else if (!loaded) {
-      seedPool(xx, { ...options.seed, hosts: nHosts }, new Array(nHosts).fill(bind));
+      seedPool(xx, { ...options.seed, hosts: nHosts }, addresses);
       refreshAllowedOperations(xx);
     }
     registerSeededBackends(xx);
@@ -173,7 +184,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(i === 0 ? (options.port ?? 0) : 0, bind, () => resolve());
+      server.listen(i === 0 ? (options.port ?? 0) : loopback ? ports[0] : 0, addresses[i], () => resolve());
     });
     ports.push((server.address() as AddressInfo).port);
     servers.push(server);
@@ -182,9 +193,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return handlers[i];
   }
   const scheme = tls ? "https" : "http";
-  const hostPart = bind.includes(":") ? `[${bind}]` : bind;
-  const urls = ports.map((p) => `${scheme}://${hostPart}:${p}`);
-  const setAddresses = () => hostRefs().forEach((ref) => x.hostAddress.set(ref, bind));
+  const hostPart = (a: string) => (a.includes(":") ? `[${a}]` : a);
+  const urls = ports.map((p, i) => `${scheme}://${hostPart(addresses[i])}:${p}`);
+  const setAddresses = () => hostRefs().forEach((ref, i) => x.hostAddress.set(ref, addresses[i] ?? bind));
   setAddresses();
 
   const sim: Simulator = {
@@ -216,7 +227,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         expireAllSessions(x);
         if (!opts.keepOldMasterUp && old !== newMaster) {
           down.add(old);
-          for (const s of sockets) if ((s.localPort ?? 0) === ports[old]) s.destroy();
+          for (const s of sockets) if (s.localPort === ports[old] && s.localAddress === addresses[old]) s.destroy();
         }
       },
       recoverHost: (i) => void down.delete(i),

@@ -111,3 +111,20 @@ describe("xen-api over HTTPS (self-signed certificate, allowUnauthorized)", () =
     expect(seen.destroyEvent).toBe(true);
   });
 });
+
+describe("xen-api against a pool member (hostAddressing: loopback)", () => {
+  let pool: Simulator;
+  let seen: Seen;
+  beforeAll(async () => {
+    pool = await startSimulator({ password: "pw", loginFailureDelayMs: 0, hosts: 2, hostAddressing: "loopback" });
+    seen = await drive(pool.urls[1], "json-rpc");
+  }, 60000);
+  afterAll(() => pool.close());
+
+  it("follows HOST_IS_SLAVE [master address] to the master and works from there", () => {
+    expect(pool.urls[1]).toMatch(/^http:\/\/127\.0\.0\.2:\d+$/);
+    expect(seen.connect).toMatchObject({ status: "connected", hosts: 2 });
+    expect(seen.cacheTypes.masterName).toBe("sim-host-1");
+    expect(seen.asyncClone.cachedName).toBe("xo-clone");
+  });
+});
