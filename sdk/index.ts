@@ -3,5 +3,4 @@ export { Pool, type PoolArgs } from "./pool";
 export { Network, type NetworkArgs } from "./network";
 export { Sr, type SrArgs } from "./sr";
 export { Vdi, type VdiArgs } from "./vdi";
-export * as internal from "./internal";
 export * from "./lookups";

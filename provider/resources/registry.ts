@@ -1,6 +1,5 @@
 // Every resource kind the dynamic provider serves, by the name its sdk class passes.
 import type { ProviderConfig } from "../host";
-import * as smokeFile from "../internal/smoke-file";
 import * as network from "./network";
 import * as pool from "./pool";
 import * as sr from "./sr";
@@ -46,7 +45,6 @@ export interface ResourceModule {
 }
 
 export const resourceKinds: Record<string, ResourceModule> = {
-  "internal:SmokeFile": smokeFile,
   Pool: pool,
   Network: network,
   Sr: sr,
