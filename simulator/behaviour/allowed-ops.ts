@@ -3,6 +3,7 @@
  * the same check raises errors for a call and, run strictly for every operation, fills the advisory lists.
  */
 import { XapiError } from "../engine/errors";
+import { checkCancelled, setCancellable } from "../engine/tasks";
 import { Row } from "../engine/store";
 import { CallCtx, Xapi } from "../engine/xapi";
 import { DRIVERS } from "./sm-drivers";
@@ -127,7 +128,10 @@ export async function withVmOperation<T>(x: Xapi, ctx: CallCtx, ref: string, op:
   x.store.set("VM", ref, "current_operations", { ...(vm.current_operations as object), [key]: op });
   refreshVm(x, ref);
   try {
+    setCancellable(x, ctx.task);
     await x.sleep(x.opts.operationDelayMs);
+    // A cancellation requested meanwhile stops the operation before it changes anything.
+    checkCancelled(x, ctx.task);
     return await fn();
   } finally {
     const now = x.store.tryGet("VM", ref);

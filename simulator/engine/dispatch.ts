@@ -36,7 +36,23 @@ export function listMethods(): string[] {
   return out;
 }
 
-export async function dispatch(x: Xapi, method: string, params: WireValue[], host: string): Promise<Outcome> {
+/** The first string parameter that held invalid UTF-8 (the decoder turned it into U+FFFD). */
+function badString(params: WireValue[]): string | undefined {
+  for (const p of params) {
+    if (p.t === "string" && p.v.includes("\uFFFD")) return p.v;
+    if (p.t === "array") {
+      const hit = badString(p.v);
+      if (hit !== undefined) return hit;
+    }
+    if (p.t === "struct") {
+      const hit = badString([...p.v.values()]);
+      if (hit !== undefined) return hit;
+    }
+  }
+  return undefined;
+}
+
+export async function dispatch(x: Xapi, method: string, params: WireValue[], host: string, badUtf8 = false): Promise<Outcome> {
   x.calls.set(method, (x.calls.get(method) ?? 0) + 1);
   try {
     if (x.faults.latencyMs > 0) await x.sleep(x.faults.latencyMs);
@@ -54,6 +70,10 @@ export async function dispatch(x: Xapi, method: string, params: WireValue[], hos
     const hasDefaults = required !== m.params.length;
     if (hasDefaults ? received < required : received !== required) {
       throw new XapiError("MESSAGE_PARAMETER_COUNT_MISMATCH", [name, String(required), String(received)]);
+    }
+    if (badUtf8) {
+      const bad = badString(params);
+      if (bad !== undefined) throw new XapiError("INVALID_VALUE", ["Invalid UTF-8 string in parameter", bad]);
     }
     const wireArgs = m.takesSession ? params.slice(1) : params;
     const args: unknown[] = m.params.map((p, i) => {

@@ -35,7 +35,13 @@ export function completeTask(x: Xapi, task: string, resultXml: string): void {
 
 export function failTask(x: Xapi, task: string, e: XapiError): void {
   if (!isPending(x, task)) return;
+  if (e.code === "TASK_CANCELLED") return cancelTask(x, task);
   finish(x, task, { status: "failure", error_info: e.description });
+}
+
+/** Marks the running task cancellable (TaskHelper.set_cancellable): allowed_operations = ["cancel"]. */
+export function setCancellable(x: Xapi, task: string | undefined): void {
+  if (task && isPending(x, task)) x.store.set("task", task, "allowed_operations", ["cancel"]);
 }
 
 function cancelTask(x: Xapi, task: string): void {

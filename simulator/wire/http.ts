@@ -30,11 +30,21 @@ function internalError(res: ServerResponse, detail: string): void {
   );
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The body as text, and whether it held bytes that are not UTF-8 (decoded as U+FFFD). */
+function readBody(req: IncomingMessage): Promise<{ text: string; badUtf8: boolean }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => {
+      const buf = Buffer.concat(chunks);
+      try {
+        resolve({ text: strictUtf8.decode(buf), badUtf8: false });
+      } catch {
+        resolve({ text: buf.toString("utf8"), badUtf8: true });
+      }
+    });
     req.on("error", reject);
   });
 }
@@ -60,8 +70,8 @@ export function makeHandler(x: Xapi, host: () => string, conns: Connections, sid
         return;
       }
       const body = await readBody(req);
-      if (url.pathname.startsWith("/jsonrpc")) await serveJson(x, host(), body, res);
-      else await serveXml(x, host(), body, res);
+      if (url.pathname.startsWith("/jsonrpc")) await serveJson(x, host(), body.text, res, body.badUtf8);
+      else await serveXml(x, host(), body.text, res, body.badUtf8);
     } catch (e) {
       if (!res.headersSent) internalError(res, String((e as Error).message));
       else res.destroy();
@@ -69,7 +79,7 @@ export function makeHandler(x: Xapi, host: () => string, conns: Connections, sid
   };
 }
 
-async function serveXml(x: Xapi, host: string, body: string, res: ServerResponse): Promise<void> {
+async function serveXml(x: Xapi, host: string, body: string, res: ServerResponse, badUtf8: boolean): Promise<void> {
   let call;
   try {
     call = parseCall(body);
@@ -78,14 +88,14 @@ async function serveXml(x: Xapi, host: string, body: string, res: ServerResponse
     throw e;
   }
   x.transportCalls.xmlrpc++;
-  const out: Outcome = await dispatch(x, call.method, call.params, host);
+  const out: Outcome = await dispatch(x, call.method, call.params, host, badUtf8);
   if (x.closed) return void res.destroy();
   if ("bare" in out) return send(res, 200, "text/xml", bareResponse(encodeValue(out.value, { kind: "set", of: { kind: "string" } })));
   if (out.ok) return send(res, 200, "text/xml", successResponse(encodeValue(out.value, out.type)));
   send(res, 200, "text/xml", failureResponse(out.error.description));
 }
 
-async function serveJson(x: Xapi, host: string, body: string, res: ServerResponse): Promise<void> {
+async function serveJson(x: Xapi, host: string, body: string, res: ServerResponse, badUtf8: boolean): Promise<void> {
   let call;
   try {
     call = parseJsonCall(body);
@@ -94,7 +104,7 @@ async function serveJson(x: Xapi, host: string, body: string, res: ServerRespons
     throw e;
   }
   x.transportCalls.jsonrpc++;
-  const out: Outcome = await dispatch(x, call.method, call.params, host);
+  const out: Outcome = await dispatch(x, call.method, call.params, host, badUtf8);
   if (x.closed) return void res.destroy();
   if ("bare" in out) {
     // system.listMethods skips the v2 translation (SEMANTICS §1.4).

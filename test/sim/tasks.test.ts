@@ -42,11 +42,14 @@ describe("Async.* and tasks", () => {
       const s = await new Client(slow.url).login();
       const [t0] = await s.call<string[]>("VM.get_by_name_label", "Debian Bookworm 12");
       const task = await s.call<string>("Async.VM.clone", t0, "cancel-me");
+      await new Promise((r) => setTimeout(r, 30));
+      expect(await s.call("task.get_allowed_operations", task)).toEqual(["cancel"]);
       await s.call("task.cancel", task);
       let rec: Rec;
       do rec = await s.call<Rec>("task.get_record", task);
       while (rec.status === "pending");
-      expect(rec).toMatchObject({ status: "cancelled", error_info: ["TASK_CANCELLED", task] });
+      expect(rec).toMatchObject({ status: "cancelled", error_info: ["TASK_CANCELLED", task], allowed_operations: [] });
+      expect(await s.call("VM.get_by_name_label", "cancel-me")).toEqual([]);
       await s.call("task.cancel", task);
     } finally {
       await slow.close();

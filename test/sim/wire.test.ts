@@ -91,6 +91,15 @@ describe("XML-RPC", () => {
     expect(r.text).toContain("<value>a&lt;b&gt;&amp;&quot;c&quot;d\te</value>");
   });
 
+  it("refuses strings that are not UTF-8 with INVALID_VALUE", async () => {
+    const pool = ((await jsonCall(sim.url, "pool.get_all", [session])) as string[])[0];
+    const [before, after] = xmlCall("pool.set_name_label", [v(session), v(pool), v("bad@")]).split("@");
+    const body = Buffer.concat([Buffer.from(before), Buffer.from([0xff, 0xfe]), Buffer.from(after)]);
+    const res = await fetch(`${sim.url}/`, { method: "POST", body });
+    const text = await res.text();
+    expect(text).toContain("<value>INVALID_VALUE</value><value>Invalid UTF-8 string in parameter</value>");
+  });
+
   it("dispatches the alternative wire name Class_message", async () => {
     const r = await xmlPost(sim.url, xmlCall("pool_get_all", [v(session)]));
     expect(r.text).toContain("<value>Success</value>");
