@@ -173,8 +173,34 @@ export class XapiClient {
     return this.invoke(method, args, opts) as Promise<T>;
   }
 
+  /**
+   * Adds a value that must never appear in an error or log line (shown as "<secret>"). Values of
+   * `secret.create` records and of map keys that look like credentials (password, secret, token, key) in call
+   * parameters are registered automatically.
+   */
+  registerSecret(value: string): void {
+    this.redactor.add(value, "<secret>");
+  }
+
+  private scanSecrets(args: unknown[]): void {
+    for (const a of args) {
+      if (!a || typeof a !== "object" || Array.isArray(a)) continue;
+      for (const [k, v] of Object.entries(a as Record<string, unknown>)) {
+        if (typeof v === "string" && SECRET_KEY.test(k)) this.registerSecret(v);
+        else if (v && typeof v === "object" && !Array.isArray(v)) {
+          for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) if (typeof v2 === "string" && SECRET_KEY.test(k2)) this.registerSecret(v2);
+        }
+      }
+    }
+  }
+
   private async invoke(method: string, args: unknown[], opts: RpcCallOptions): Promise<unknown> {
     if (this.closed) throw new XapiTransportError("XAPI_CLIENT_CLOSED", "the client is closed", { method });
+    if (method.endsWith("secret.create")) {
+      const rec = args[0] as { value?: unknown } | undefined;
+      if (typeof rec?.value === "string") this.registerSecret(rec.value);
+    }
+    if (/(^|\.)(SR|PBD)\.|\.create$/.test(method)) this.scanSecrets(args);
     const withSession = takesSession(method);
     const timeoutMs = opts.timeoutMs ?? defaultTimeout(method, args, this.callTimeoutMs);
     const attempt = async (): Promise<unknown> => {
@@ -348,6 +374,9 @@ export class XapiClient {
 }
 
 const STALE = Symbol("stale-session");
+
+/** Map keys whose values are credentials: SR device_config passwords, secret.create's value, CHAP secrets… */
+const SECRET_KEY = /(pass(word|wd)?|secret|token|private.?key)$/i;
 
 function stripStale(e: unknown): unknown {
   if (e && typeof e === "object" && STALE in e) delete (e as { [STALE]?: string })[STALE];

@@ -92,6 +92,21 @@ describe("XapiClient sessions", () => {
     expect(JSON.stringify([err.message, err.stack, err.params, log.lines])).not.toMatch(/secret-pw-123|5e55104e/);
   });
 
+  it("hides credentials passed in call parameters (SR device_config, secret values) when the server echoes them", async () => {
+    const s = await start(standard((req) => ({ error: ["SR_BACKEND_FAILURE_73", "", `mount failed: ${JSON.stringify(req.params)}`] })));
+    const c = await connect({ url: s.url, ...creds });
+    const err = (await c
+      .call<string>("SR.create", "OpaqueRef:host", { server: "nfs1", password: "nfs-pass-4411" }, 0, "n", "d", "nfs", "user", true, {})
+      .catch((e) => e)) as XapiError;
+    expect(err.code).toBe("SR_BACKEND_FAILURE_73");
+    expect(JSON.stringify([err.message, err.params])).not.toContain("nfs-pass-4411");
+    const err2 = (await c.call("secret.create", { value: "the-secret-value", other_config: {} }).catch((e) => e)) as XapiError;
+    expect(JSON.stringify([err2.message, err2.params])).not.toContain("the-secret-value");
+    c.registerSecret("chap-99887766");
+    const err3 = (await c.call<string[]>("VM.get_all", "chap-99887766").catch((e) => e)) as XapiError;
+    expect(JSON.stringify(err3.params)).not.toContain("chap-99887766");
+  });
+
   it("follows HOST_IS_SLAVE to the master at login", async () => {
     const master = await start(standard(() => ({ result: "master" })));
     const member = await start(() => ({ error: ["HOST_IS_SLAVE", `127.0.0.1:${master.port}`] }));
