@@ -5,6 +5,7 @@ import { nowDatetime } from "../engine/time";
 import { Xapi } from "../engine/xapi";
 import { GiB, macFrom, MiB, parseSize } from "./units";
 import { SM_DRIVERS } from "./sm-drivers";
+import { memoryOverhead } from "./host";
 
 export interface SeedOptions {
   /** Number of hosts (default 1). */
@@ -357,6 +358,7 @@ function seedTemplate(x: Xapi, t: Template): string {
     },
     recommendations: `<restrictions>${restrictions}</restrictions>`,
     domain_type: t.domain_type ?? (hvm ? "hvm" : "pv"),
+    memory_overhead: memoryOverhead({ memory_static_max: minMem, VCPUs_max: vcpus }),
     has_vendor_device: t.has_vendor_device ?? false,
     generation_id: t.generation_id ?? "",
     metrics: "OpaqueRef:NULL",

@@ -7,7 +7,7 @@ import { nowDatetime } from "../engine/time";
 import { CallCtx, Xapi } from "../engine/xapi";
 import { assertVmOperation, refreshVbd, refreshVdi, refreshVif, refreshVm, withVmOperation } from "./allowed-ops";
 import { scheduleGuestMetrics, clearGuestMetrics } from "./guest-metrics";
-import { hostFreeMemory, refreshHostMemory, vmFootprint } from "./host";
+import { hostFreeMemory, memoryOverhead, refreshHostMemory, vmFootprint } from "./host";
 import { destroyVifRecord } from "./network";
 import { createConsole, destroyConsoles } from "./console";
 import { createMessage } from "./pool";
@@ -66,7 +66,7 @@ export function createVm(x: Xapi, rec: Row): string {
     fail("VM_BAD_POWER_STATE", ref, "halted", lc(rec.power_state));
   }
   const vm = x.store.get("VM", ref);
-  x.store.set("VM", ref, "metrics", newVmMetrics(x, vm));
+  x.store.update("VM", ref, { metrics: newVmMetrics(x, vm), memory_overhead: memoryOverhead(vm) });
   refreshVm(x, ref);
   return ref;
 }
@@ -386,6 +386,7 @@ function setMem(x: Xapi, ref: string, [smin, dmin, dmax, smax]: number[]): void 
   assertOrder(smin, dmin, dmax, smax);
   x.store.update("VM", ref, { memory_static_min: smin, memory_dynamic_min: dmin, memory_dynamic_max: dmax, memory_static_max: smax });
   const vm = x.store.get("VM", ref);
+  x.store.set("VM", ref, "memory_overhead", memoryOverhead(vm));
   if (x.store.has("host", vm.resident_on)) refreshHostMemory(x, vm.resident_on as string);
 }
 
@@ -560,7 +561,7 @@ export function register(x: Xapi): void {
     if (e) throw e;
   });
   x.on("VM.get_boot_record", (xx, _ctx, [ref]) => xx.store.get("VM", ref));
-  x.on("VM.compute_memory_overhead", (xx, _ctx, [ref]) => vmFootprint(xx.store.get("VM", ref)) - (xx.store.get("VM", ref).memory_dynamic_max as number));
+  x.on("VM.compute_memory_overhead", (xx, _ctx, [ref]) => memoryOverhead(xx.store.get("VM", ref)));
   x.on("VM.get_possible_hosts", (xx, _ctx, [ref]) => {
     xx.store.get("VM", ref);
     return [...xx.store.table("host").keys()].filter((h) => !bootError(xx, ref as string, h, true));

@@ -212,6 +212,40 @@ describe("power states", () => {
   });
 });
 
+describe("copy, create and the template flag", () => {
+  it("VM.copy makes full copies of the disks into the given SR", async () => {
+    const vm = await installed("to-copy");
+    const sr = await c.call<string>("SR.create", (await c.call<string[]>("host.get_all"))[0], { server: "nfs.lab", serverpath: "/copy" }, 0, "copy-target", "", "nfs", "user", true, {});
+    const copy = await c.call<string>("VM.copy", vm, "copied", sr);
+    const [vbd] = await c.call<string[]>("VM.get_VBDs", copy);
+    const vdi = await c.call<string>("VBD.get_VDI", vbd);
+    expect(await c.call<Rec>("VDI.get_record", vdi)).toMatchObject({ SR: sr, virtual_size: 10 * GiB });
+    const [srcVbd] = await c.call<string[]>("VM.get_VBDs", vm);
+    expect(await c.call("VBD.get_VDI", srcVbd)).not.toBe(vdi);
+  });
+
+  it("VM.create forces Halted, adds a mac_seed and metrics; VM_BAD_POWER_STATE for another power state", async () => {
+    const rec = await c.call<Rec>("VM.get_record", other);
+    const vm = await c.call<string>("VM.create", { ...rec, name_label: "created", is_a_template: false, other_config: {} });
+    const r = await c.call<Rec>("VM.get_record", vm);
+    expect(r).toMatchObject({ power_state: "Halted", is_default_template: false, domid: -1, guest_metrics: "OpaqueRef:NULL" });
+    expect(r.metrics).not.toBe("OpaqueRef:NULL");
+    await expectError(c.call("VM.create", { ...rec, name_label: "running?", is_a_template: false, power_state: "Running" }), "VM_BAD_POWER_STATE", [/^OpaqueRef:/, "halted", "running"]);
+    expect(await c.call("VM.get_by_name_label", "running?")).toEqual([]);
+  });
+
+  it("set_is_a_template(true) needs Halted and drops the VM_metrics", async () => {
+    const vm = await installed("templatable", other);
+    await c.call("VM.start", vm, false, false);
+    await expectError(c.call("VM.set_is_a_template", vm, true), "VM_BAD_POWER_STATE", [vm, "halted", "running"]);
+    await c.call("VM.hard_shutdown", vm);
+    const metrics = await c.call<string>("VM.get_metrics", vm);
+    await c.call("VM.set_is_a_template", vm, true);
+    expect(await c.call("VM.get_metrics", vm)).toBe("OpaqueRef:NULL");
+    await expectError(c.call("VM_metrics.get_record", metrics), "HANDLE_INVALID");
+  });
+});
+
 describe("VBDs and VIFs", () => {
   it("resolves autodetect at once, refuses duplicate devices (1 = xvdb = hdb) and bad names", async () => {
     const vm = await installed("devices");
