@@ -24,7 +24,7 @@ const HAND_TYPED_RECORDS = new Set(["event"]);
 
 interface Param { name: string; type: string; required?: boolean; optional?: boolean }
 interface Message { name: string; params: Param[]; result: string }
-interface Field { name: string; type: string; qualifier: string }
+interface Field { name: string; type: string; qualifier: string; default?: string }
 interface Enum { name: string; values: string[] }
 interface XClass { name: string; fields: Field[]; messages: Message[]; enums?: Enum[] }
 
@@ -45,6 +45,11 @@ const pascal = (s: string): string =>
 
 export const recordTypeName = (cls: string): string => `${pascal(cls)}Record`;
 const enumTypeName = (e: string): string => pascal(e);
+const createTypeName = (cls: string): string => `${pascal(cls)}CreateRecord`;
+
+function hasRecordConstructor(c: XClass): boolean {
+  return c.messages.some((m) => m.name === "create" && m.params.some((p) => p.type === `${c.name} record`));
+}
 
 /** Type strings: "int", "VM ref", "enum vm_power_state", "string set", "(string -> string) map", "VM record". */
 function tsType(t: string, inScope: Set<string>, enums: Map<string, string[]>): string {
@@ -150,6 +155,18 @@ export function generate(model: XClass[]): { types: string; schema: string } {
     t.push("}");
     t.push("");
   }
+  for (const c of classes) {
+    if (!hasRecordConstructor(c)) continue;
+    t.push(`/** The record \`${c.name}.create\` takes: RW and constructor fields; those with a datamodel default may be omitted. */`);
+    t.push(`export interface ${createTypeName(c.name)} {`);
+    for (const f of c.fields) {
+      if (f.qualifier !== "RW" && f.qualifier !== "RO/constructor") continue;
+      const opt = f.default !== undefined ? "?" : "";
+      t.push(`  ${/^\w+$/.test(f.name) ? f.name : JSON.stringify(f.name)}${opt}: ${tsType(f.type, inScope, enums)};`);
+    }
+    t.push("}");
+    t.push("");
+  }
   t.push("/** Class name → record type, for the classes in scope. */");
   t.push("export interface XapiRecords {");
   for (const c of classes) if (!HAND_TYPED_RECORDS.has(c.name)) t.push(`  ${c.name}: ${recordTypeName(c.name)};`);
@@ -159,7 +176,11 @@ export function generate(model: XClass[]): { types: string; schema: string } {
   t.push("export interface XapiMethods {");
   const methods = collectMethods(classes);
   for (const m of methods) {
-    const args = m.params.map((p) => `${safeIdent(p.name)}${isRequired(p) ? "" : "?"}: ${tsType(p.type, inScope, enums)}`);
+    const cls = m.wire.slice(0, m.wire.indexOf("."));
+    const ctor = m.wire.endsWith(".create") && m.params.length === 1 && m.params[0].type === `${cls} record`;
+    const args = m.params.map(
+      (p) => `${safeIdent(p.name)}${isRequired(p) ? "" : "?"}: ${ctor ? createTypeName(cls) : tsType(p.type, inScope, enums)}`,
+    );
     t.push(`  ${JSON.stringify(m.wire)}: { args: [${args.join(", ")}]; result: ${tsType(m.result, inScope, enums)} };`);
   }
   t.push("}");

@@ -1288,6 +1288,144 @@ export interface MessageRecord {
   body: string;
 }
 
+/** The record `network.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
+export interface NetworkCreateRecord {
+  name_label?: string;
+  name_description?: string;
+  MTU?: number;
+  other_config: Record<string, string>;
+  bridge?: string;
+  managed?: boolean;
+  tags?: string[];
+}
+
+/** The record `PBD.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
+export interface PBDCreateRecord {
+  host: Ref<"host">;
+  SR: Ref<"SR">;
+  device_config: Record<string, string>;
+  other_config?: Record<string, string>;
+}
+
+/** The record `VDI.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
+export interface VDICreateRecord {
+  name_label?: string;
+  name_description?: string;
+  SR: Ref<"SR">;
+  virtual_size: number;
+  type: VdiType;
+  sharable: boolean;
+  read_only: boolean;
+  other_config: Record<string, string>;
+  xenstore_data?: Record<string, string>;
+  sm_config?: Record<string, string>;
+  tags?: string[];
+}
+
+/** The record `VBD.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
+export interface VBDCreateRecord {
+  VM: Ref<"VM">;
+  VDI: Ref<"VDI">;
+  device?: string;
+  userdevice: string;
+  bootable: boolean;
+  mode: VbdMode;
+  type: VbdType;
+  unpluggable?: boolean;
+  empty: boolean;
+  other_config: Record<string, string>;
+  currently_attached?: boolean;
+  qos_algorithm_type: string;
+  qos_algorithm_params: Record<string, string>;
+}
+
+/** The record `VIF.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
+export interface VIFCreateRecord {
+  device: string;
+  network: Ref<"network">;
+  VM: Ref<"VM">;
+  MAC: string;
+  MTU: number;
+  other_config: Record<string, string>;
+  currently_attached?: boolean;
+  qos_algorithm_type: string;
+  qos_algorithm_params: Record<string, string>;
+  locking_mode?: VifLockingMode;
+  ipv4_allowed?: string[];
+  ipv6_allowed?: string[];
+  trunks?: number[];
+}
+
+/** The record `VM.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
+export interface VMCreateRecord {
+  name_label?: string;
+  name_description?: string;
+  power_state?: VmPowerState;
+  user_version: number;
+  is_a_template: boolean;
+  suspend_VDI?: Ref<"VDI">;
+  affinity: Ref<"host">;
+  memory_target?: number;
+  memory_static_max: number;
+  memory_dynamic_max: number;
+  memory_dynamic_min: number;
+  memory_static_min: number;
+  VCPUs_params: Record<string, string>;
+  VCPUs_max: number;
+  VCPUs_at_startup: number;
+  actions_after_softreboot?: OnSoftrebootBehavior;
+  actions_after_shutdown: OnNormalExit;
+  actions_after_reboot: OnNormalExit;
+  actions_after_crash: OnCrashBehaviour;
+  PV_bootloader: string;
+  PV_kernel: string;
+  PV_ramdisk: string;
+  PV_args: string;
+  PV_bootloader_args: string;
+  PV_legacy_args: string;
+  HVM_boot_policy: string;
+  HVM_boot_params: Record<string, string>;
+  HVM_shadow_multiplier?: number;
+  platform: Record<string, string>;
+  PCI_bus: string;
+  other_config: Record<string, string>;
+  last_boot_CPU_flags?: Record<string, string>;
+  last_booted_record?: string;
+  recommendations: string;
+  xenstore_data?: Record<string, string>;
+  ha_always_run?: boolean;
+  ha_restart_priority?: string;
+  tags?: string[];
+  blocked_operations?: Partial<Record<VmOperations, string>>;
+  protection_policy?: Ref<"VMPP">;
+  is_snapshot_from_vmpp?: boolean;
+  snapshot_schedule?: Ref<"VMSS">;
+  is_vmss_snapshot?: boolean;
+  appliance?: Ref<"VM_appliance">;
+  start_delay?: number;
+  shutdown_delay?: number;
+  order?: number;
+  suspend_SR?: Ref<"SR">;
+  version?: number;
+  generation_id?: string;
+  hardware_platform_version?: number;
+  has_vendor_device?: boolean;
+  reference_label?: string;
+  domain_type?: DomainType;
+  NVRAM?: Record<string, string>;
+}
+
+/** The record `console.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
+export interface ConsoleCreateRecord {
+  other_config: Record<string, string>;
+}
+
+/** The record `secret.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
+export interface SecretCreateRecord {
+  value: string;
+  other_config?: Record<string, string>;
+}
+
 /** Class name → record type, for the classes in scope. */
 export interface XapiRecords {
   session: SessionRecord;
@@ -1341,7 +1479,7 @@ export interface XapiMethods {
   "Bond.set_other_config": { args: [self: Ref<"Bond">, value: Record<string, string>]; result: void };
   "Bond.set_property": { args: [self: Ref<"Bond">, name: string, value: string]; result: void };
   "PBD.add_to_other_config": { args: [self: Ref<"PBD">, key: string, value: string]; result: void };
-  "PBD.create": { args: [args: PBDRecord]; result: Ref<"PBD"> };
+  "PBD.create": { args: [args: PBDCreateRecord]; result: Ref<"PBD"> };
   "PBD.destroy": { args: [self: Ref<"PBD">]; result: void };
   "PBD.get_SR": { args: [self: Ref<"PBD">]; result: Ref<"SR"> };
   "PBD.get_all": { args: []; result: Ref<"PBD">[] };
@@ -1528,7 +1666,7 @@ export interface XapiMethods {
   "VBD.add_to_other_config": { args: [self: Ref<"VBD">, key: string, value: string]; result: void };
   "VBD.add_to_qos_algorithm_params": { args: [self: Ref<"VBD">, key: string, value: string]; result: void };
   "VBD.assert_attachable": { args: [self: Ref<"VBD">]; result: void };
-  "VBD.create": { args: [args: VBDRecord]; result: Ref<"VBD"> };
+  "VBD.create": { args: [args: VBDCreateRecord]; result: Ref<"VBD"> };
   "VBD.destroy": { args: [self: Ref<"VBD">]; result: void };
   "VBD.eject": { args: [vbd: Ref<"VBD">]; result: void };
   "VBD.get_VDI": { args: [self: Ref<"VBD">]; result: Ref<"VDI"> };
@@ -1593,7 +1731,7 @@ export interface XapiMethods {
   "VDI.add_to_xenstore_data": { args: [self: Ref<"VDI">, key: string, value: string]; result: void };
   "VDI.clone": { args: [vdi: Ref<"VDI">, driver_params?: Record<string, string>]; result: Ref<"VDI"> };
   "VDI.copy": { args: [vdi: Ref<"VDI">, sr?: Ref<"SR">, base_vdi?: Ref<"VDI">, into_vdi?: Ref<"VDI">]; result: Ref<"VDI"> };
-  "VDI.create": { args: [args: VDIRecord]; result: Ref<"VDI"> };
+  "VDI.create": { args: [args: VDICreateRecord]; result: Ref<"VDI"> };
   "VDI.data_destroy": { args: [self: Ref<"VDI">]; result: void };
   "VDI.destroy": { args: [self: Ref<"VDI">]; result: void };
   "VDI.disable_cbt": { args: [self: Ref<"VDI">]; result: void };
@@ -1670,7 +1808,7 @@ export interface XapiMethods {
   "VIF.add_trunks": { args: [self: Ref<"VIF">, value: number]; result: void };
   "VIF.configure_ipv4": { args: [self: Ref<"VIF">, mode: VifIpv4ConfigurationMode, address?: string, gateway?: string]; result: void };
   "VIF.configure_ipv6": { args: [self: Ref<"VIF">, mode: VifIpv6ConfigurationMode, address?: string, gateway?: string]; result: void };
-  "VIF.create": { args: [args: VIFRecord]; result: Ref<"VIF"> };
+  "VIF.create": { args: [args: VIFCreateRecord]; result: Ref<"VIF"> };
   "VIF.destroy": { args: [self: Ref<"VIF">]; result: void };
   "VIF.get_MAC": { args: [self: Ref<"VIF">]; result: string };
   "VIF.get_MAC_autogenerated": { args: [self: Ref<"VIF">]; result: boolean };
@@ -1761,7 +1899,7 @@ export interface XapiMethods {
   "VM.compute_memory_overhead": { args: [vm: Ref<"VM">]; result: number };
   "VM.copy": { args: [vm: Ref<"VM">, new_name: string, sr: Ref<"SR">]; result: Ref<"VM"> };
   "VM.copy_bios_strings": { args: [vm: Ref<"VM">, host: Ref<"host">]; result: void };
-  "VM.create": { args: [args: VMRecord]; result: Ref<"VM"> };
+  "VM.create": { args: [args: VMCreateRecord]; result: Ref<"VM"> };
   "VM.create_new_blob": { args: [vm: Ref<"VM">, name: string, mime_type: string, public_?: boolean]; result: Ref<"blob"> };
   "VM.destroy": { args: [self: Ref<"VM">]; result: void };
   "VM.forget_data_source_archives": { args: [self: Ref<"VM">, data_source: string]; result: void };
@@ -2022,7 +2160,7 @@ export interface XapiMethods {
   "VM_metrics.remove_from_other_config": { args: [self: Ref<"VM_metrics">, key: string]; result: void };
   "VM_metrics.set_other_config": { args: [self: Ref<"VM_metrics">, value: Record<string, string>]; result: void };
   "console.add_to_other_config": { args: [self: Ref<"console">, key: string, value: string]; result: void };
-  "console.create": { args: [args: ConsoleRecord]; result: Ref<"console"> };
+  "console.create": { args: [args: ConsoleCreateRecord]; result: Ref<"console"> };
   "console.destroy": { args: [self: Ref<"console">]; result: void };
   "console.get_VM": { args: [self: Ref<"console">]; result: Ref<"VM"> };
   "console.get_all": { args: []; result: Ref<"console">[] };
@@ -2294,7 +2432,7 @@ export interface XapiMethods {
   "network.add_purpose": { args: [self: Ref<"network">, value: NetworkPurpose]; result: void };
   "network.add_tags": { args: [self: Ref<"network">, value: string]; result: void };
   "network.add_to_other_config": { args: [self: Ref<"network">, key: string, value: string]; result: void };
-  "network.create": { args: [args: NetworkRecord]; result: Ref<"network"> };
+  "network.create": { args: [args: NetworkCreateRecord]; result: Ref<"network"> };
   "network.create_new_blob": { args: [network: Ref<"network">, name: string, mime_type: string, public_?: boolean]; result: Ref<"blob"> };
   "network.destroy": { args: [self: Ref<"network">]; result: void };
   "network.get_MTU": { args: [self: Ref<"network">]; result: number };
@@ -2519,7 +2657,7 @@ export interface XapiMethods {
   "pool.uninstall_ca_certificate": { args: [name: string, force?: boolean]; result: void };
   "pool.uninstall_trusted_certificate": { args: [self: Ref<"pool">, certificate: Ref<"Certificate">]; result: void };
   "secret.add_to_other_config": { args: [self: Ref<"secret">, key: string, value: string]; result: void };
-  "secret.create": { args: [args: SecretRecord]; result: Ref<"secret"> };
+  "secret.create": { args: [args: SecretCreateRecord]; result: Ref<"secret"> };
   "secret.destroy": { args: [self: Ref<"secret">]; result: void };
   "secret.get_all": { args: []; result: Ref<"secret">[] };
   "secret.get_all_records": { args: []; result: Record<string, SecretRecord> };
