@@ -6,8 +6,8 @@ import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, recordByUuid } from "./common/objects";
-import { ownedView, sameMap, sameSet } from "./common/owned-map";
+import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, liveOwned, pickInputs, recordByUuid } from "./common/objects";
+import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { isUnknown } from "./common/unknowns";
 
@@ -184,23 +184,10 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   if (!found) return { id: "" };
   const live = found.record;
   // The live values of what the program owns: a refresh then shows drift, and `up` repairs it.
-  const inputs: Inputs = {
-    ...pickInputs(o),
-    name: live.name_label,
-    description: live.name_description,
-    mtu: live.MTU,
-    otherConfig: ownedView(live.other_config, Object.keys(o.otherConfig ?? {})),
-    tags: (o.tags ?? []).filter((t) => live.tags.includes(t)),
-  };
+  const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...liveOwned(live, o), mtu: live.MTU };
   return { id, props: await outputs(xapi, found.ref, inputs), inputs: inputs as unknown as Record<string, unknown> };
 }
 
-function pickInputs(o: Partial<Outputs>): Inputs {
-  const keys = Object.keys(inputSchema.shape) as (keyof Inputs)[];
-  const out: Record<string, unknown> = {};
-  for (const k of keys) if (o[k] !== undefined && o[k] !== null) out[k] = o[k];
-  return out as Inputs;
-}
 
 export async function update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<{ outs: Record<string, unknown> }> {
   const o = olds as unknown as Outputs;

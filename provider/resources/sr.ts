@@ -8,8 +8,8 @@ import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, recordByUuid, refByUuid } from "./common/objects";
-import { ownedView, sameMap, sameSet } from "./common/owned-map";
+import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid } from "./common/objects";
+import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
 
@@ -219,21 +219,10 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   const found = await recordByUuid<SRRecord>(xapi, "SR", id);
   if (!found) return { id: "" };
   const live = found.record;
-  const inputs: Inputs = {
-    ...pickInputs(o),
-    name: live.name_label,
-    description: live.name_description,
-    otherConfig: ownedView(live.other_config, Object.keys(o.otherConfig ?? {})),
-    tags: (o.tags ?? []).filter((t) => live.tags.includes(t)),
-  };
+  const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...liveOwned(live, o) };
   return { id, props: await outputs(xapi, found.ref, inputs, o.secrets ?? []), inputs: inputs as unknown as Record<string, unknown> };
 }
 
-function pickInputs(o: Partial<Outputs>): Inputs {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(inputSchema.shape) as (keyof Inputs)[]) if (o[k] !== undefined && o[k] !== null) out[k] = o[k];
-  return out as Inputs;
-}
 
 export async function update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<{ outs: Record<string, unknown> }> {
   const o = olds as unknown as Outputs;

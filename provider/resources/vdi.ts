@@ -10,8 +10,8 @@ import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
 import { fileSha256, imageVirtualSize } from "./common/files";
-import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, recordByUuid, refByUuid } from "./common/objects";
-import { ownedView, sameMap, sameSet } from "./common/owned-map";
+import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid } from "./common/objects";
+import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { formatSize, parseSize, sizeHelp } from "./common/sizes";
 import { containsUnknown, isUnknown } from "./common/unknowns";
@@ -204,25 +204,17 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   const live = found.record;
   const liveSize = Number(live.virtual_size);
   const inputs: Inputs = {
-    ...pickInputs(o),
+    ...pickInputs<Inputs>(o, [...Object.keys(inputSchema.shape), "sourceHash"]),
+    ...liveOwned(live, o),
     sr: await xapi.call<string>("SR.get_uuid", live.SR),
     // The driver rounds sizes up: the program's size stands while the disk was not resized elsewhere.
     size: liveSize === o.virtualSize ? o.size : liveSize,
     sharable: live.sharable,
     readOnly: live.read_only,
-    name: live.name_label,
-    description: live.name_description,
-    otherConfig: ownedView(live.other_config, Object.keys(o.otherConfig ?? {})),
-    tags: (o.tags ?? []).filter((t) => live.tags.includes(t)),
   };
   return { id, props: await outputs(xapi, found.ref, inputs), inputs: inputs as unknown as Record<string, unknown> };
 }
 
-function pickInputs(o: Partial<Outputs>): Inputs {
-  const out: Record<string, unknown> = {};
-  for (const k of [...Object.keys(inputSchema.shape), "sourceHash"] as (keyof Inputs)[]) if (o[k] !== undefined && o[k] !== null) out[k] = o[k];
-  return out as unknown as Inputs;
-}
 
 export async function update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<{ outs: Record<string, unknown> }> {
   const o = olds as unknown as Outputs;

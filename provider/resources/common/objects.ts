@@ -1,7 +1,7 @@
 // XAPI helpers shared by the resources: find by uuid, converge names, owned maps and tags.
 import { isXapiError } from "../../xapi/errors";
 import type { Xapi } from "./connection";
-import { ownedMapChanges, type StringMap } from "./owned-map";
+import { ownedMapChanges, ownedView, type StringMap } from "./owned-map";
 
 /** The object's ref, or undefined when no object has this uuid (deleted out of band). */
 export async function refByUuid(xapi: Xapi, cls: string, uuid: string): Promise<string | undefined> {
@@ -55,4 +55,22 @@ export function identityEntries(identity: string | undefined): StringMap {
 export async function convergeNames(xapi: Xapi, cls: string, ref: string, live: { name_label: string; name_description: string }, name: string | undefined, description: string | undefined): Promise<void> {
   if (name !== undefined && live.name_label !== name) await xapi.call(`${cls}.set_name_label`, ref, name);
   if (description !== undefined && live.name_description !== description) await xapi.call(`${cls}.set_name_description`, ref, description);
+}
+
+/** The fields of `o` that are inputs (present and not null): what read() carries over from state. */
+export function pickInputs<T>(o: object, keys: string[]): T {
+  const out: Record<string, unknown> = {};
+  const src = o as Record<string, unknown>;
+  for (const k of keys) if (src[k] !== undefined && src[k] !== null) out[k] = src[k];
+  return out as T;
+}
+
+/** The live values of the fields every resource owns: what a refresh reports, so `up` repairs drift. */
+export function liveOwned(live: { name_label: string; name_description: string; other_config: StringMap; tags: string[] }, owned: { otherConfig?: StringMap; tags?: string[] }) {
+  return {
+    name: live.name_label,
+    description: live.name_description,
+    otherConfig: ownedView(live.other_config, Object.keys(owned.otherConfig ?? {})),
+    tags: (owned.tags ?? []).filter((t) => live.tags.includes(t)),
+  };
 }
