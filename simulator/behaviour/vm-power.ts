@@ -1,0 +1,213 @@
+/** VM placement and power states (SEMANTICS §6.9.2; xapi_vm.ml, xapi_vm_helpers.ml, xapi_vm_lifecycle.ml). */
+import { fail, XapiError } from "../engine/errors";
+import { NULL_REF } from "../engine/datamodel";
+import { Row } from "../engine/store";
+import { nowDatetime } from "../engine/time";
+import { Xapi } from "../engine/xapi";
+import { refreshVbd, refreshVdi, refreshVif } from "./allowed-ops";
+import { scheduleGuestMetrics, clearGuestMetrics } from "./guest-metrics";
+import { hostFreeMemory, refreshHostMemory, vmFootprint } from "./host";
+import { createConsole, destroyConsoles } from "./console";
+import { createMessage } from "./pool";
+import { deviceName, deviceNumber } from "./vbd";
+import { destroyVdi, newVdi } from "./vdi";
+import { lc, deriveDomainType, op, VmOp } from "./vm-common";
+
+let nextDomid = 1;
+
+function vmSRs(x: Xapi, vm: Row): string[] {
+  const srs = new Set<string>();
+  for (const b of vm.VBDs as string[]) {
+    const vbd = x.store.get("VBD", b);
+    if (!vbd.empty && x.store.has("VDI", vbd.VDI)) srs.add(x.store.get("VDI", vbd.VDI).SR as string);
+  }
+  return [...srs];
+}
+
+/** The checks of `assert_can_boot_here`: parameters, storage and networks visible from `host`, then memory. */
+export function bootError(x: Xapi, ref: string, host: string, checkMemory: boolean): XapiError | undefined {
+  const s = x.store;
+  const vm = s.get("VM", ref);
+  const vmax = vm.VCPUs_max as number;
+  const vstart = vm.VCPUs_at_startup as number;
+  if (vmax < 1) return new XapiError("INVALID_VALUE", ["VCPUs_max", String(vmax)]);
+  if (vstart < 1) return new XapiError("INVALID_VALUE", ["VCPUs-at-startup", String(vstart)]);
+  if (vstart > vmax) return new XapiError("VALUE_NOT_SUPPORTED", ["VCPUs-at-startup", String(vstart), "value greater than VCPUs-max"]);
+  const [smin, dmin, dmax, smax] = [vm.memory_static_min, vm.memory_dynamic_min, vm.memory_dynamic_max, vm.memory_static_max] as number[];
+  if (!(smin <= dmin && dmin <= dmax && dmax <= smax) || smax <= 0) return new XapiError("MEMORY_CONSTRAINT_VIOLATION", []);
+  if ((vm.HVM_shadow_multiplier as number) < 1) return new XapiError("VALUE_NOT_SUPPORTED", ["HVM_shadow_multiplier", String(vm.HVM_shadow_multiplier), "value must be >= 1.0"]);
+  const h = s.get("host", host);
+  if (!h.enabled) return new XapiError("HOST_DISABLED", [host]);
+  for (const sr of vmSRs(x, vm)) {
+    const ok = (s.get("SR", sr).PBDs as string[]).some((p) => {
+      const pbd = s.get("PBD", p);
+      return pbd.host === host && pbd.currently_attached;
+    });
+    if (!ok) return new XapiError("VM_REQUIRES_SR", [ref, sr]);
+  }
+  for (const v of vm.VIFs as string[]) {
+    const net = s.get("network", s.get("VIF", v).network);
+    const pifs = net.PIFs as string[];
+    if (pifs.length > 0 && !pifs.some((p) => s.get("PIF", p).host === host)) return new XapiError("VM_REQUIRES_NETWORK", [ref, s.get("VIF", v).network as string]);
+  }
+  if (checkMemory) {
+    const need = vmFootprint(vm);
+    const free = hostFreeMemory(x, host);
+    if (need > free) return new XapiError("HOST_NOT_ENOUGH_FREE_MEMORY", [String(need), String(free)]);
+  }
+  return undefined;
+}
+
+export function chooseHost(x: Xapi, ref: string, exclude?: string): string {
+  const vm = x.store.get("VM", ref);
+  const hosts = [...x.store.table("host").keys()].filter((h) => h !== exclude);
+  const affinity = vm.affinity as string;
+  const ordered = hosts.includes(affinity) ? [affinity, ...hosts.filter((h) => h !== affinity)] : hosts.sort((a, b) => hostFreeMemory(x, b) - hostFreeMemory(x, a));
+  const fit = ordered.find((h) => !bootError(x, ref, h, true));
+  if (fit) return fit;
+  const withoutMemory = ordered.find((h) => !bootError(x, ref, h, false));
+  if (withoutMemory) throw bootError(x, ref, withoutMemory, true)!;
+  throw new XapiError("NO_HOSTS_AVAILABLE", []);
+}
+
+export function boot(x: Xapi, ref: string, host: string, paused: boolean): void {
+  const s = x.store;
+  const vm = s.get("VM", ref);
+  const domainType = deriveDomainType(vm);
+  const platform = { ...(vm.platform as Record<string, string>) };
+  if (domainType === "hvm" && !platform["device-model"]) platform["device-model"] = "qemu-upstream-compat";
+  clearGuestMetrics(x, ref);
+  s.update("VM", ref, {
+    power_state: paused ? "Paused" : "Running",
+    resident_on: host,
+    scheduled_to_be_resident_on: NULL_REF,
+    domid: nextDomid++,
+    domain_type: domainType,
+    platform,
+    memory_target: vm.memory_dynamic_max,
+    last_boot_CPU_flags: { vendor: "GenuineIntel", features: "1fcbfbff-f7fa3223-2d93fbff-00000023-00000001-000007ab-00000000-00000000-00001000-9c000400-00000000-00000000-00000000-00000000-00000000" },
+  });
+  attachDevices(x, ref, true);
+  createConsole(x, ref, host);
+  if (s.has("VM_metrics", vm.metrics)) {
+    s.update("VM_metrics", vm.metrics as string, { start_time: nowDatetime(), memory_actual: vm.memory_dynamic_max, VCPUs_number: vm.VCPUs_at_startup, state: [], current_domain_type: domainType, hvm: domainType === "hvm", last_updated: nowDatetime() });
+  }
+  refreshHostMemory(x, host);
+  createMessage(x, "VM_STARTED", 5, "VM", vm.uuid as string, "");
+  if (!paused) scheduleGuestMetrics(x, ref);
+}
+
+function attachDevices(x: Xapi, ref: string, attached: boolean): void {
+  const s = x.store;
+  const vm = s.get("VM", ref);
+  for (const b of vm.VBDs as string[]) {
+    const vbd = s.get("VBD", b);
+    const patch: Row = { currently_attached: attached, reserved: false };
+    if (attached) patch.device = deviceName(deviceNumber(String(vbd.userdevice)) ?? 0);
+    s.update("VBD", b, patch);
+    refreshVbd(x, b);
+    if (s.has("VDI", vbd.VDI)) refreshVdi(x, vbd.VDI as string);
+  }
+  for (const v of vm.VIFs as string[]) {
+    s.update("VIF", v, { currently_attached: attached, reserved: false });
+    refreshVif(x, v);
+  }
+}
+
+/** The state every stop path ends in (xapi_vm_lifecycle.force_state_reset, which leaves guest_metrics alone). */
+export function halt(x: Xapi, ref: string): void {
+  const s = x.store;
+  const vm = s.get("VM", ref);
+  const host = vm.resident_on as string;
+  if (vm.power_state === "Suspended" && s.has("VDI", vm.suspend_VDI)) {
+    const sv = vm.suspend_VDI as string;
+    s.set("VM", ref, "suspend_VDI", NULL_REF);
+    destroyVdi(x, sv);
+  }
+  s.update("VM", ref, { power_state: "Halted", resident_on: NULL_REF, scheduled_to_be_resident_on: NULL_REF, domid: -1 });
+  attachDevices(x, ref, false);
+  destroyConsoles(x, ref);
+  if (s.has("VM_metrics", vm.metrics)) s.update("VM_metrics", vm.metrics as string, { memory_actual: 0, VCPUs_number: 0, state: [] });
+  if (s.has("host", host)) refreshHostMemory(x, host);
+}
+
+export function suspendSR(x: Xapi, vm: Row): string {
+  const pool = x.store.get("pool", x.poolRef());
+  for (const sr of [vm.suspend_SR, pool.suspend_image_SR, pool.default_SR]) if (x.store.has("SR", sr)) return sr as string;
+  return fail("VM_NO_SUSPEND_SR", String(vm.uuid));
+}
+
+export function register(x: Xapi): void {
+  op(x, "start", "start", (xx, _ctx, ref, [paused]) => boot(xx, ref, chooseHost(xx, ref), paused as boolean));
+  op(x, "start_on", "start_on", (xx, _ctx, ref, [host, paused]) => {
+    xx.store.get("host", host);
+    const e = bootError(xx, ref, host as string, true);
+    if (e) throw e;
+    boot(xx, ref, host as string, paused as boolean);
+  });
+  op(x, "clean_shutdown", "clean_shutdown", (xx, _ctx, ref) => halt(xx, ref));
+  op(x, "hard_shutdown", "hard_shutdown", (xx, _ctx, ref) => halt(xx, ref));
+  op(x, "shutdown", "shutdown", (xx, _ctx, ref) => halt(xx, ref));
+  op(x, "power_state_reset", "power_state_reset", (xx, _ctx, ref) => halt(xx, ref));
+  const reboot: VmOp = (xx, _ctx, ref) => {
+    const vm = xx.store.get("VM", ref);
+    const host = vm.resident_on as string;
+    attachDevices(xx, ref, false);
+    clearGuestMetrics(xx, ref);
+    xx.store.update("VM", ref, { power_state: "Running", domid: nextDomid++ });
+    attachDevices(xx, ref, true);
+    if (xx.store.has("VM_metrics", vm.metrics)) xx.store.set("VM_metrics", vm.metrics as string, "start_time", nowDatetime());
+    refreshHostMemory(xx, host);
+    scheduleGuestMetrics(xx, ref);
+  };
+  op(x, "clean_reboot", "clean_reboot", reboot);
+  op(x, "hard_reboot", "hard_reboot", reboot);
+  op(x, "pause", "pause", (xx, _ctx, ref) => xx.store.set("VM", ref, "power_state", "Paused"));
+  op(x, "unpause", "unpause", (xx, _ctx, ref) => xx.store.set("VM", ref, "power_state", "Running"));
+  op(x, "suspend", "suspend", (xx, _ctx, ref) => {
+    const vm = xx.store.get("VM", ref);
+    const host = vm.resident_on as string;
+    const sr = suspendSR(xx, vm);
+    const vdi = newVdi(xx, { SR: sr, virtual_size: (vm.memory_static_max as number) + 4 * 1024 * 1024, type: "suspend", sharable: false, read_only: false, other_config: {}, name_label: "Suspend image", name_description: "Suspend image" });
+    clearGuestMetrics(xx, ref);
+    xx.store.update("VM", ref, { power_state: "Suspended", resident_on: NULL_REF, domid: -1, suspend_VDI: vdi });
+    destroyConsoles(xx, ref);
+    refreshHostMemory(xx, host);
+  });
+  const resume: VmOp = (xx, _ctx, ref, [paused]) => {
+    const vm = xx.store.get("VM", ref);
+    const host = chooseHost(xx, ref);
+    const sv = vm.suspend_VDI as string;
+    xx.store.update("VM", ref, { power_state: paused ? "Paused" : "Running", resident_on: host, domid: nextDomid++, suspend_VDI: NULL_REF });
+    if (xx.store.has("VDI", sv)) destroyVdi(xx, sv);
+    attachDevices(xx, ref, true);
+    createConsole(xx, ref, host);
+    refreshHostMemory(xx, host);
+    if (!paused) scheduleGuestMetrics(xx, ref);
+  };
+  op(x, "resume", "resume", resume);
+  op(x, "resume_on", "resume_on", (xx, ctx, ref, [host, paused]) => {
+    const e = bootError(xx, ref, host as string, true);
+    if (e) throw e;
+    return resume(xx, ctx, ref, [paused]);
+  });
+  op(x, "set_memory_target_live", "changing_memory_live", (xx, _ctx, ref, [target]) => xx.store.set("VM", ref, "memory_target", target));
+  const running = (name: string) =>
+    x.on(`VM.${name}`, (xx, _ctx, [ref]) => {
+      const vm = xx.store.get("VM", ref);
+      if (vm.power_state !== "Running") fail("VM_BAD_POWER_STATE", ref as string, "running", lc(vm.power_state));
+    });
+  running("send_sysrq");
+  running("send_trigger");
+  x.on("VM.get_cooperative", (xx, _ctx, [ref]) => (xx.store.get("VM", ref), true));
+  x.on("VM.assert_can_boot_here", (xx, _ctx, [ref, host]) => {
+    xx.store.get("VM", ref);
+    xx.store.get("host", host);
+    const e = bootError(xx, ref as string, host as string, true);
+    if (e) throw e;
+  });
+  x.on("VM.get_possible_hosts", (xx, _ctx, [ref]) => {
+    xx.store.get("VM", ref);
+    return [...xx.store.table("host").keys()].filter((h) => !bootError(xx, ref as string, h, true));
+  });
+}
