@@ -76,6 +76,7 @@ export class XapiClient {
   private readonly watchers = new Set<Watcher>();
   private readonly callTimeoutMs: number;
   private readonly failoverTimeoutMs: number;
+  private readonly learnCertificates: boolean;
   private closed = false;
 
   private constructor(
@@ -87,6 +88,7 @@ export class XapiClient {
     this.limiter = new Limiter(opts.maxConcurrency ?? 8);
     this.callTimeoutMs = opts.callTimeoutMs ?? 60_000;
     this.failoverTimeoutMs = opts.failoverTimeoutMs ?? 60_000;
+    this.learnCertificates = opts.tls?.learnPoolCertificates ?? true;
     this.tasks = new TaskWatcher({ call: (m, a, o) => this.invoke(m, a, o ?? {}) }, logger);
   }
 
@@ -151,10 +153,26 @@ export class XapiClient {
     return this.limiter.inFlight;
   }
 
-  /** Re-reads host.address of every pool member. */
+  /**
+   * Re-reads host.address of every pool member and, when certificates are pinned, learns the members'
+   * certificates from the (pinned, hence trusted) master.
+   */
   async refreshMembers(): Promise<void> {
     const hosts = (await this.call("host.get_all_records")) as Record<string, { address?: string }>;
     this.session.setMembers(Object.values(hosts).map((h) => h.address ?? ""));
+    if (this.session.pins.active && this.learnCertificates) {
+      await Promise.all(
+        Object.keys(hosts).map(async (ref) => {
+          try {
+            const pem = await this.call<string>("host.get_server_certificate", ref);
+            const fp = this.session.pins.addPem(pem);
+            this.logger.debug(`trusting pool member certificate ${fp} (${hosts[ref].address ?? ref})`);
+          } catch (e) {
+            this.logger.debug(`cannot read the certificate of ${hosts[ref].address ?? ref}: ${(e as Error).message}`);
+          }
+        }),
+      );
+    }
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
 import { Redactor, XapiTransportError, type TransportErrorCode } from "./errors";
-import { makeConnector, type Logger, type TlsOptions } from "./tls";
+import { makeConnector, type Logger, type PinSet, type TlsOptions } from "./tls";
 
 export interface HttpRequest {
   method: "GET" | "POST" | "PUT";
@@ -41,6 +41,7 @@ export class HttpEndpoint {
   constructor(
     url: URL,
     tls: TlsOptions,
+    pins: PinSet,
     private readonly logger: Logger,
     private readonly redactor: Redactor,
     connectTimeoutMs = 10_000,
@@ -48,7 +49,7 @@ export class HttpEndpoint {
     this.origin = url.origin;
     this.host = url.host;
     this.pool = new Pool(url.origin, {
-      connect: makeConnector(tls, logger, connectTimeoutMs),
+      connect: makeConnector(tls, pins, logger, connectTimeoutMs),
       // Idle sockets are dropped before a server is likely to close them (a POST on a socket the server
       // just closed fails as XAPI_CONNECTION_CLOSED); a server's Keep-Alive hint still applies, up to 30 s.
       keepAliveTimeout: 10_000,

@@ -5,7 +5,7 @@
  */
 import { Redactor, XapiTransportError, isTransportError, isXapiError } from "./errors";
 import { HttpEndpoint } from "./http";
-import type { Logger, TlsOptions } from "./tls";
+import { PinSet, type Logger, type TlsOptions } from "./tls";
 import { UnsupportedProtocol, type CallOptions, type RpcTransport, type TransportKind } from "./transport";
 import { JsonRpcTransport } from "./transport-jsonrpc";
 import { XmlRpcTransport } from "./transport-xmlrpc";
@@ -65,8 +65,12 @@ export class Session {
   /** Known pool member URLs (from host records), used to find a new master. */
   private members: URL[] = [];
   private closed = false;
+  /** Accepted certificate fingerprints, shared by every endpoint of the pool. */
+  readonly pins: PinSet;
 
-  constructor(private readonly opts: SessionOptions) {}
+  constructor(private readonly opts: SessionOptions) {
+    this.pins = new PinSet(opts.tls.fingerprint);
+  }
 
   get sessionRef(): string {
     if (!this.ref) throw new XapiTransportError("XAPI_CLIENT_CLOSED", "not logged in");
@@ -124,7 +128,7 @@ export class Session {
   private endpointFor(url: URL): HttpEndpoint {
     let ep = this.endpoints.get(url.origin);
     if (!ep) {
-      ep = new HttpEndpoint(url, this.opts.tls, this.opts.logger, this.opts.redactor, this.opts.connectTimeoutMs);
+      ep = new HttpEndpoint(url, this.opts.tls, this.pins, this.opts.logger, this.opts.redactor, this.opts.connectTimeoutMs);
       this.endpoints.set(url.origin, ep);
     }
     return ep;

@@ -6,13 +6,21 @@
  * - `insecure: true`: anything goes, with a warning on every new connection.
  * Failures name the fingerprint seen, so a user can check it out of band and pin it.
  */
+import { X509Certificate } from "crypto";
 import type { TLSSocket } from "tls";
 import { buildConnector } from "undici";
 import { XapiTransportError } from "./errors";
 
 export interface TlsOptions {
-  /** SHA-256 fingerprint of the server certificate, hex, with or without colons (`AB:CD:…` or `abcd…`). */
-  fingerprint?: string;
+  /**
+   * SHA-256 fingerprint(s) of the server certificate, hex, with or without colons (`AB:CD:…` or `abcd…`).
+   * Pool members have certificates of their own: once connected through a pinned certificate, the client
+   * also trusts the certificates the pool reports for its hosts (`host.get_server_certificate`), so that
+   * HOST_IS_SLAVE redirects and failover keep working (see `learnPoolCertificates`).
+   */
+  fingerprint?: string | string[];
+  /** With `fingerprint`: trust the pool members' certificates as reported by the pinned master (default true). */
+  learnPoolCertificates?: boolean;
   /** PEM CA bundle that signs the server certificate. */
   ca?: string;
   /** Accept any certificate. Logged as a warning every time a connection is made. */
@@ -33,10 +41,32 @@ export function normalizeFingerprint(fp: string): string {
   return hex.match(/../g)!.join(":");
 }
 
+/** The accepted fingerprints: the user's pins plus those learnt from the pool over a pinned connection. */
+export class PinSet {
+  private readonly pins = new Set<string>();
+  constructor(fingerprints: string | string[] | undefined) {
+    for (const f of fingerprints === undefined ? [] : Array.isArray(fingerprints) ? fingerprints : [fingerprints]) this.pins.add(normalizeFingerprint(f));
+  }
+  get active(): boolean {
+    return this.pins.size > 0;
+  }
+  has(fp: string | undefined): boolean {
+    return fp !== undefined && this.pins.has(fp);
+  }
+  /** Adds the fingerprint of a PEM certificate; returns it. */
+  addPem(pem: string): string {
+    const fp = new X509Certificate(pem).fingerprint256;
+    this.pins.add(fp);
+    return fp;
+  }
+  describe(): string {
+    return [...this.pins].join(" or ");
+  }
+}
+
 type Connector = buildConnector.connector;
 
-export function makeConnector(tls: TlsOptions, logger: Logger, connectTimeoutMs: number): Connector {
-  const pin = tls.fingerprint ? normalizeFingerprint(tls.fingerprint) : undefined;
+export function makeConnector(tls: TlsOptions, pins: PinSet, logger: Logger, connectTimeoutMs: number): Connector {
   // Verification is done here, after the handshake, so that every failure can report the fingerprint seen.
   const base = buildConnector({
     rejectUnauthorized: false,
@@ -56,11 +86,11 @@ export function makeConnector(tls: TlsOptions, logger: Logger, connectTimeoutMs:
       let failure: XapiTransportError | undefined;
       if (tls.insecure) {
         logger.warn(`TLS verification is OFF for ${host} (insecure: true); certificate SHA-256 fingerprint ${seen ?? "unknown"}`);
-      } else if (pin) {
-        if (seen !== pin) {
+      } else if (pins.active) {
+        if (!pins.has(seen)) {
           failure = new XapiTransportError(
             "XAPI_TLS_FINGERPRINT_MISMATCH",
-            `the certificate of ${host} has SHA-256 fingerprint ${seen ?? "unknown"}, not the pinned ${pin}`,
+            `the certificate of ${host} has SHA-256 fingerprint ${seen ?? "unknown"}, not the pinned ${pins.describe()}`,
             { host, fingerprint: seen },
           );
         }
