@@ -20,16 +20,22 @@ describe("xapi-sim CLI", () => {
     });
   });
 
-  it("prints exactly one line with the URLs once ready, serves XAPI, and exits cleanly on SIGTERM", async () => {
-    const child = spawn(process.execPath, ["-r", path.join(__dirname, "helpers", "register-ts.js"), path.join(root, "simulator", "cli.ts"), "--port", "0", "--user", "admin", "--password", "secret", "--hosts", "2"], { cwd: root });
+  const run = (...args: string[]) => {
+    const child = spawn(process.execPath, ["-r", path.join(__dirname, "helpers", "register-ts.js"), path.join(root, "simulator", "cli.ts"), ...args], { cwd: root });
     let out = "";
-    const line = await new Promise<string>((resolve, reject) => {
+    const line = new Promise<string>((resolve, reject) => {
       child.stdout.on("data", (d: Buffer) => {
         out += d.toString();
         if (out.includes("\n")) resolve(out.split("\n")[0]);
       });
       child.on("exit", (code) => reject(new Error(`exited ${code}`)));
     });
+    return { child, line, output: () => out };
+  };
+
+  it("prints exactly one line with the URLs once ready, serves XAPI, and exits cleanly on SIGTERM", async () => {
+    const { child, line: ready, output } = run("--port", "0", "--user", "admin", "--password", "secret", "--hosts", "2");
+    const line = await ready;
     const urls = line.split(" ");
     expect(urls).toHaveLength(2);
     expect(urls[0]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -39,7 +45,28 @@ describe("xapi-sim CLI", () => {
       child.kill("SIGTERM");
     });
     expect(code).toBe(0);
-    expect(out.trim().split("\n")).toHaveLength(1);
+    expect(output().trim().split("\n")).toHaveLength(1);
+  }, 30000);
+
+  it("with --tls prints https URLs and the certificate's SHA-256 fingerprint, and exits on SIGINT", async () => {
+    const { child, line } = run("--port", "0", "--user", "u", "--password", "p", "--tls");
+    expect(await line).toMatch(/^https:\/\/127\.0\.0\.1:\d+ fingerprint=([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    const code = await new Promise<number | null>((resolve) => {
+      child.on("exit", (c) => resolve(c));
+      child.kill("SIGINT");
+    });
+    expect(code).toBe(0);
+  }, 30000);
+
+  it("refuses unknown arguments with a usage message and status 2", async () => {
+    const { child, line } = run("--bogus");
+    line.catch(() => undefined);
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+    expect(code).toBe(2);
+    expect(err).toContain("unknown argument --bogus");
+    expect(err).toContain("usage: xapi-sim --port");
   }, 30000);
 });
 
