@@ -85,6 +85,24 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("sessions over %s", (transport) =>
   });
 });
 
+describe("pools whose members are reached by their host.address (loopback addressing: 127.0.0.N, one port)", () => {
+  it("follows HOST_IS_SLAVE and fails over using only the addresses xapi reports", async () => {
+    const s = await sim({ hosts: 3, hostAddressing: "loopback" });
+    const memberUrl = s.urls.find((u) => u !== s.url)!;
+    const c = await XapiClient.connect({ url: memberUrl, username: USER, password: PASSWORD, failoverTimeoutMs: 10_000 });
+    try {
+      expect(c.masterUrl).toBe(s.url);
+      expect(c.poolMembers.sort()).toEqual([...s.urls].sort());
+      s.faults.failover(2);
+      await expect(c.call("VM.get_all")).resolves.toEqual(expect.any(Array));
+      expect(c.masterUrl).toBe(s.urls[2]);
+    } finally {
+      await c.close();
+      await s.close();
+    }
+  });
+});
+
 describe("master failover", () => {
   it("moves to the new master when the old one, still up, answers HOST_IS_SLAVE", async () => {
     const s = await sim({ hosts: 3 });
