@@ -15,5 +15,5 @@ export type { TlsOptions, Logger } from "./tls";
 export { normalizeFingerprint } from "./tls";
 export type { TransportKind } from "./transport";
 export { NULL_REF, isNullRef, type Ref } from "./ref";
-export { formatXapiDate, parseXapiDate } from "./datetime";
+export { formatXapiDate, parseXapiDate, type XapiDateTime } from "./datetime";
 export * from "./generated/types";
