@@ -74,17 +74,18 @@ export function parseArgs(argv: string[]): SimulatorOptions {
 
 async function main(): Promise<void> {
   const sim = await startSimulator(parseArgs(process.argv.slice(2)));
-  const parts = [sim.urls.join(" ")];
-  if (sim.fingerprint) parts.push(`fingerprint=${sim.fingerprint}`);
-  process.stdout.write(`${parts.join(" ")}\n`);
   let closing = false;
   const stop = () => {
     if (closing) return;
     closing = true;
     void sim.close().then(() => process.exit(0));
   };
+  // Handlers first: whoever reads the ready line may signal at once.
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  const parts = [sim.urls.join(" ")];
+  if (sim.fingerprint) parts.push(`fingerprint=${sim.fingerprint}`);
+  process.stdout.write(`${parts.join(" ")}\n`);
 }
 
 if (require.main === module) {
