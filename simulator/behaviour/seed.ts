@@ -136,12 +136,13 @@ function seedHost(x: Xapi, i: number, o: SeedOptions, address: string, nets: str
     API_version_vendor: "XenSource",
     API_version_vendor_implementation: {},
     software_version: {
-      product_version: "8.4.0",
-      product_version_text: "8.4",
-      product_version_text_short: "8.4",
+      // An XCP-ng 8.3 host (the API version is configurable; XenServer 8 reports 2.21 too).
+      product_version: "8.3.0",
+      product_version_text: "8.3",
+      product_version_text_short: "8.3",
       platform_name: "XCP",
       platform_version: "3.4.0",
-      product_brand: "XenServer",
+      product_brand: "XCP-ng",
       build_number: "sim",
       xapi: `${x.opts.apiVersionMajor}.${x.opts.apiVersionMinor}`,
       xen: "4.17.5",
