@@ -36,6 +36,10 @@ function parseSubscription(classes: string[]): Subscription {
   return s;
 }
 
+function onlyTasks(sub: Subscription): boolean {
+  return !sub.all && sub.objects.size === 0 && [...sub.classes].every((c) => c === "task");
+}
+
 function collect(x: Xapi, sub: Subscription, since: number): EventRecord[] {
   const changes = x.store.changesSince(since, (cls, ref) => sub.all || sub.classes.has(cls.toLowerCase()) || sub.objects.has(ref));
   return changes.map((c) => {
@@ -71,9 +75,15 @@ export function eventFrom(x: Xapi, session: string, classes: string[], token: st
     const onLogout = (s: string) => {
       if (s === session) finish(new XapiError("SESSION_INVALID", [session]));
     };
+    let gathering = false;
     const unsubscribe = x.store.onChange(() => {
-      const b = batch();
-      if (b.events.length > 0) finish(b);
+      if (gathering) return;
+      if (collect(x, sub, since).length === 0) return;
+      // xapi waits event_from_delay (50 ms) before gathering, except for task-only subscriptions.
+      const delay = onlyTasks(sub) ? 0 : x.opts.eventFromDelayMs;
+      if (delay <= 0) return finish(batch());
+      gathering = true;
+      setTimeout(() => finish(batch()), delay);
     });
     x.sessionListeners.add(onLogout);
     timer = setTimeout(() => finish(batch()), ms);

@@ -14,6 +14,8 @@ export interface EngineOptions {
   guestMetricsDelayMs: number;
   /** Simulated duration of lifecycle operations (VM start, clone, ...), so that concurrency conflicts are observable. */
   operationDelayMs: number;
+  /** Delay between a change and event.from gathering events (xapi: 50 ms, none for task-only subscriptions). */
+  eventFromDelayMs: number;
   /** Completed tasks are garbage-collected this long after finishing (xapi: 65 min). */
   taskGcMs: number;
   apiVersionMajor: number;

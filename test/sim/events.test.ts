@@ -145,3 +145,29 @@ describe("legacy event.register / event.next", () => {
     expect(events.some((e) => e.operation === "add" && e.class === "network")).toBe(true);
   });
 });
+
+describe("event.from gathering delay (eventFromDelayMs)", () => {
+  it("waits the configured delay after a change, except for task-only subscriptions", async () => {
+    const slow = await startSimulator({ password: "pw", loginFailureDelayMs: 0, eventFromDelayMs: 80 });
+    try {
+      const k = await new Client(slow.url).login();
+      const { token } = await k.call<Batch>("event.from", ["network"], "", 0);
+      const waiting = k.call<Batch>("event.from", ["network"], token, 10);
+      await new Promise((r) => setTimeout(r, 20));
+      const t0 = Date.now();
+      await k.call("network.create", { name_label: "late", other_config: {} });
+      const b = await waiting;
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(60);
+      expect(b.events).toHaveLength(1);
+      const t = await k.call<Batch>("event.from", ["task"], "", 0);
+      const waitingTask = k.call<Batch>("event.from", ["task"], t.token, 10);
+      await new Promise((r) => setTimeout(r, 20));
+      const t1 = Date.now();
+      await k.call("task.create", "x", "");
+      await waitingTask;
+      expect(Date.now() - t1).toBeLessThan(60);
+    } finally {
+      await slow.close();
+    }
+  });
+});
