@@ -1,6 +1,5 @@
 /** session.* (SEMANTICS §2): login with a failure delay, logout, idle expiry, the per-originator cap. */
 import { XapiError, fail } from "./errors";
-import { EPOCH } from "./datamodel";
 import { CallCtx, Xapi } from "./xapi";
 import { nowDatetime } from "./time";
 
@@ -76,5 +75,4 @@ export function register(x: Xapi): void {
   x.on("session.local_logout", (xx, ctx) => destroySession(xx, ctx.session));
   x.on("session.get_this_host", (xx, _ctx, [self]) => xx.store.get("session", self).this_host);
   x.on("session.get_all_subject_identifiers", () => []);
-  void EPOCH;
 }

@@ -51,6 +51,14 @@ describe("generic messages from the datamodel", () => {
     await expectError(c.call("VM.get_record"), "MESSAGE_PARAMETER_COUNT_MISMATCH", ["VM.get_record", "1", "0"]);
   });
 
+  it("checks the parameter count before the session, and unmarshals before the session too", async () => {
+    const bad = new Client(sim.url);
+    bad.session = "OpaqueRef:not-a-session";
+    await expectError(bad.call("VM.start", vm), "MESSAGE_PARAMETER_COUNT_MISMATCH", ["VM.start", "3", "1"]);
+    await expectError(bad.call("VM.start", vm, "yes", false), "INTERNAL_ERROR");
+    await expectError(bad.call("VM.start", vm, false, false), "SESSION_INVALID", ["OpaqueRef:not-a-session"]);
+  });
+
   it("fills trailing defaulted parameters and ignores surplus ones (VM.snapshot, session.login_with_password)", async () => {
     const snap = await c.call<string>("VM.snapshot", vm, "snap-defaults");
     expect(await c.call("VM.get_is_a_snapshot", snap)).toBe(true);
