@@ -131,7 +131,7 @@ export function register(x: Xapi): void {
   x.on("VBD.unplug_force", (xx, _ctx, [self]) => unplugVbd(xx, self as string, true));
   x.on("VBD.destroy", (xx, _ctx, [self]) => {
     const [b, vm] = vmOf(xx, self as string);
-    if (b.currently_attached || b.reserved) fail("OPERATION_NOT_ALLOWED", `VBD '${b.uuid}' still attached to '${vm.uuid}'`);
+    if (b.currently_attached) fail("OPERATION_NOT_ALLOWED", `VBD '${b.uuid}' still attached to '${vm.uuid}'`);
     destroyVbdRecord(xx, self as string);
     if (xx.store.has("VDI", b.VDI)) refreshVdi(xx, b.VDI as string);
   });

@@ -102,14 +102,14 @@ function attachDevices(x: Xapi, ref: string, attached: boolean): void {
   const vm = s.get("VM", ref);
   for (const b of vm.VBDs as string[]) {
     const vbd = s.get("VBD", b);
-    const patch: Row = { currently_attached: attached, reserved: false };
+    const patch: Row = { currently_attached: attached };
     if (attached) patch.device = deviceName(deviceNumber(String(vbd.userdevice)) ?? 0);
     s.update("VBD", b, patch);
     refreshVbd(x, b);
     if (s.has("VDI", vbd.VDI)) refreshVdi(x, vbd.VDI as string);
   }
   for (const v of vm.VIFs as string[]) {
-    s.update("VIF", v, { currently_attached: attached, reserved: false });
+    s.update("VIF", v, { currently_attached: attached });
     refreshVif(x, v);
   }
 }

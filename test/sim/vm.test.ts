@@ -331,3 +331,21 @@ describe("guest agent", () => {
     expect(await c.call("VM.get_guest_metrics", vm)).toBe("OpaqueRef:NULL");
   });
 });
+
+describe("records stay datamodel-shaped", () => {
+  it("every row of every table has exactly its class's datamodel fields after a full lifecycle", async () => {
+    const vm = await installed("shape");
+    await c.call("VM.start", vm, false, false);
+    await waitFor(() => c.call<string>("VM.get_guest_metrics", vm), (g) => g !== "OpaqueRef:NULL");
+    const snap = await c.call<string>("VM.snapshot", vm, "shape-snap");
+    await c.call("VM.suspend", vm);
+    await c.call("VM.resume", vm, false, false);
+    await c.call("VM.hard_shutdown", vm);
+    await c.call("VM.revert", snap);
+    const { classes } = await import("../../simulator/engine/datamodel");
+    for (const [cls, table] of sim.store.tables) {
+      const fields = classes.get(cls)!.fieldList.map((f) => f.name).sort();
+      for (const row of table.values()) expect([cls, Object.keys(row).sort()]).toEqual([cls, fields]);
+    }
+  });
+});
