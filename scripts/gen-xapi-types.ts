@@ -146,25 +146,26 @@ export function generate(model: XClass[]): { types: string; schema: string } {
   t.push("");
   for (const c of classes) {
     if (HAND_TYPED_RECORDS.has(c.name)) continue;
+    // Type aliases, not interfaces: they are assignable to Record<string, unknown> (generic record code).
     t.push(`/** A \`${c.name}\` record as returned by \`${c.name}.get_record\`. */`);
-    t.push(`export interface ${recordTypeName(c.name)} {`);
+    t.push(`export type ${recordTypeName(c.name)} = {`);
     for (const f of c.fields) {
       t.push(`  /** ${f.type} (${f.qualifier}) */`);
       t.push(`  ${/^\w+$/.test(f.name) ? f.name : JSON.stringify(f.name)}: ${tsType(f.type, inScope, enums)};`);
     }
-    t.push("}");
+    t.push("};");
     t.push("");
   }
   for (const c of classes) {
     if (!hasRecordConstructor(c)) continue;
     t.push(`/** The record \`${c.name}.create\` takes: RW and constructor fields; those with a datamodel default may be omitted. */`);
-    t.push(`export interface ${createTypeName(c.name)} {`);
+    t.push(`export type ${createTypeName(c.name)} = {`);
     for (const f of c.fields) {
       if (f.qualifier !== "RW" && f.qualifier !== "RO/constructor") continue;
       const opt = f.default !== undefined ? "?" : "";
       t.push(`  ${/^\w+$/.test(f.name) ? f.name : JSON.stringify(f.name)}${opt}: ${tsType(f.type, inScope, enums)};`);
     }
-    t.push("}");
+    t.push("};");
     t.push("");
   }
   t.push("/** Class name → record type, for the classes in scope. */");

@@ -328,7 +328,7 @@ export class XapiClient {
   }
 
   /** Watches classes (datamodel spelling: "VM", "VDI") and calls `handler` for every change; see events.ts. */
-  watch(classes: string[], handler: WatchHandler, opts?: WatchOptions): Watcher {
+  watch<C extends string>(classes: C[], handler: WatchHandler<C>, opts?: WatchOptions): Watcher {
     if (this.closed) throw new XapiTransportError("XAPI_CLIENT_CLOSED", "the client is closed");
     const w = startWatch(
       {
@@ -337,7 +337,7 @@ export class XapiClient {
       },
       this.logger,
       classes,
-      handler,
+      handler as WatchHandler,
       opts,
     );
     const tracked: Watcher = {

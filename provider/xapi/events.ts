@@ -5,16 +5,25 @@
  */
 import { XapiTransportError, isTransportError, isXapiError } from "./errors";
 import type { EventBatch } from "./event-types";
+import type { XapiRecords } from "./generated/types";
+import type { Ref } from "./ref";
 import type { TaskRpc } from "./tasks";
 import type { Logger } from "./tls";
 
-export type WatchEvent =
-  | { kind: "add" | "mod"; class: string; ref: string; record: Record<string, unknown> }
-  | { kind: "del"; class: string; ref: string }
-  /** A full (re)sync finished: every current object was reported (add/mod) and every vanished one (del). */
-  | { kind: "synced"; reason: "initial" | "events-lost" | "session" | "token" | "error" };
+export type SyncReason = "initial" | "events-lost" | "session" | "token" | "error";
 
-export type WatchHandler = (ev: WatchEvent) => void | Promise<void>;
+type RecordOf<C extends string> = C extends keyof XapiRecords ? XapiRecords[C] : Record<string, unknown>;
+
+/**
+ * One change seen by watch(), typed by class: `watch(["VM", "VDI"], (ev) => …)` narrows `ev.record` to
+ * `VMRecord` once `ev.class === "VM"` is checked.
+ */
+export type WatchEvent<C extends string = string> =
+  | (C extends unknown ? { kind: "add" | "mod"; class: C; ref: Ref<C>; record: RecordOf<C> } | { kind: "del"; class: C; ref: Ref<C> } : never)
+  /** A full (re)sync finished: every current object was reported (add/mod) and every vanished one (del). */
+  | { kind: "synced"; reason: SyncReason };
+
+export type WatchHandler<C extends string = string> = (ev: WatchEvent<C>) => void | Promise<void>;
 
 export interface WatchOptions {
   /** event.from long-poll timeout in seconds (default 60.1, as XO). */
@@ -76,7 +85,7 @@ export function startWatch(rpc: WatchRpc, logger: Logger, classes: string[], han
   };
 
   /** Token first, then records: a change between the two shows up in the first poll (XO's order). */
-  async function sync(reason: "initial" | "events-lost" | "session" | "token" | "error"): Promise<string> {
+  async function sync(reason: SyncReason): Promise<string> {
     const pools = (await call("pool.get_all", [])) as string[];
     const token = (await call("event.inject", ["pool", pools[0]])) as string;
     for (const cls of classes) {
@@ -96,7 +105,7 @@ export function startWatch(rpc: WatchRpc, logger: Logger, classes: string[], han
 
   async function run(): Promise<void> {
     let token: string | undefined;
-    let reason: "initial" | "events-lost" | "session" | "token" | "error" = "initial";
+    let reason: SyncReason = "initial";
     let backoff = backoffMin;
     while (!stopped) {
       try {

@@ -8,7 +8,7 @@ export {
   isTransportError,
   type TransportErrorCode,
 } from "./errors";
-export type { Watcher, WatchEvent, WatchHandler, WatchOptions } from "./events";
+export type { Watcher, WatchEvent, WatchHandler, WatchOptions, SyncReason } from "./events";
 export type { XapiEvent, EventBatch } from "./event-types";
 export type { ImportRawVdiOptions, ExportRawVdiOptions, VdiFormat } from "./http-vdi";
 export type { TlsOptions, Logger } from "./tls";

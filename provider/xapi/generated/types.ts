@@ -99,7 +99,7 @@ export const VmUefiModeValues = ["setup","user"] as const;
 export type VmUefiMode = (typeof VmUefiModeValues)[number];
 
 /** A `session` record as returned by `session.get_record`. */
-export interface SessionRecord {
+export type SessionRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** host ref (RO/runtime) */
@@ -132,10 +132,10 @@ export interface SessionRecord {
   originator: string;
   /** bool (RO/runtime) */
   client_certificate: boolean;
-}
+};
 
 /** A `pool` record as returned by `pool.get_record`. */
-export interface PoolRecord {
+export type PoolRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** string (RW) */
@@ -268,10 +268,10 @@ export interface PoolRecord {
   vm_console_idle_timeout: number;
   /** bool (RW) */
   auto_update_vm_secureboot_certificates: boolean;
-}
+};
 
 /** A `host` record as returned by `host.get_record`. */
-export interface HostRecord {
+export type HostRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** string (RW) */
@@ -432,10 +432,10 @@ export interface HostRecord {
   ntp_custom_servers: string[];
   /** string (RO/runtime) */
   timezone: string;
-}
+};
 
 /** A `host_metrics` record as returned by `host_metrics.get_record`. */
-export interface HostMetricsRecord {
+export type HostMetricsRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** int (RO/runtime) */
@@ -448,10 +448,10 @@ export interface HostMetricsRecord {
   last_updated: XapiDateTime;
   /** (string -> string) map (RW) */
   other_config: Record<string, string>;
-}
+};
 
 /** A `host_cpu` record as returned by `host_cpu.get_record`. */
-export interface HostCpuRecord {
+export type HostCpuRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** host ref (RO/runtime) */
@@ -478,10 +478,10 @@ export interface HostCpuRecord {
   utilisation: number;
   /** (string -> string) map (RW) */
   other_config: Record<string, string>;
-}
+};
 
 /** A `network` record as returned by `network.get_record`. */
-export interface NetworkRecord {
+export type NetworkRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** string (RW) */
@@ -514,10 +514,10 @@ export interface NetworkRecord {
   assigned_ips: Record<string, string>;
   /** enum network_purpose set (RO/runtime) */
   purpose: NetworkPurpose[];
-}
+};
 
 /** A `PIF` record as returned by `PIF.get_record`. */
-export interface PIFRecord {
+export type PIFRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** string (RO/constructor) */
@@ -588,10 +588,10 @@ export interface PIFRecord {
   sriov_logical_PIF_of: Ref<"network_sriov">[];
   /** PCI ref (RO/runtime) */
   PCI: Ref<"PCI">;
-}
+};
 
 /** A `PIF_metrics` record as returned by `PIF_metrics.get_record`. */
-export interface PIFMetricsRecord {
+export type PIFMetricsRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** float (RO/runtime) */
@@ -618,10 +618,10 @@ export interface PIFMetricsRecord {
   last_updated: XapiDateTime;
   /** (string -> string) map (RW) */
   other_config: Record<string, string>;
-}
+};
 
 /** A `VLAN` record as returned by `VLAN.get_record`. */
-export interface VLANRecord {
+export type VLANRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** PIF ref (RO/constructor) */
@@ -632,10 +632,10 @@ export interface VLANRecord {
   tag: number;
   /** (string -> string) map (RW) */
   other_config: Record<string, string>;
-}
+};
 
 /** A `Bond` record as returned by `Bond.get_record`. */
-export interface BondRecord {
+export type BondRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** PIF ref (RO/constructor) */
@@ -654,10 +654,10 @@ export interface BondRecord {
   links_up: number;
   /** bool (RO/runtime) */
   auto_update_mac: boolean;
-}
+};
 
 /** A `SR` record as returned by `SR.get_record`. */
-export interface SRRecord {
+export type SRRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** string (RO/constructor) */
@@ -700,10 +700,10 @@ export interface SRRecord {
   clustered: boolean;
   /** bool (RO/runtime) */
   is_tools_sr: boolean;
-}
+};
 
 /** A `PBD` record as returned by `PBD.get_record`. */
-export interface PBDRecord {
+export type PBDRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** host ref (RO/constructor) */
@@ -716,10 +716,10 @@ export interface PBDRecord {
   currently_attached: boolean;
   /** (string -> string) map (RW) */
   other_config: Record<string, string>;
-}
+};
 
 /** A `SM` record as returned by `SM.get_record`. */
-export interface SMRecord {
+export type SMRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** string (RO/runtime) */
@@ -750,10 +750,10 @@ export interface SMRecord {
   required_cluster_stack: string[];
   /** enum image_format_type set (RO/runtime) */
   supported_image_formats: ImageFormatType[];
-}
+};
 
 /** A `VDI` record as returned by `VDI.get_record`. */
-export interface VDIRecord {
+export type VDIRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** string (RO/constructor) */
@@ -818,10 +818,10 @@ export interface VDIRecord {
   is_tools_iso: boolean;
   /** bool (RO/runtime) */
   cbt_enabled: boolean;
-}
+};
 
 /** A `VBD` record as returned by `VBD.get_record`. */
-export interface VBDRecord {
+export type VBDRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** enum vbd_operations set (RO/runtime) */
@@ -866,10 +866,10 @@ export interface VBDRecord {
   qos_supported_algorithms: string[];
   /** VBD_metrics ref (RO/runtime) */
   metrics: Ref<"VBD_metrics">;
-}
+};
 
 /** A `VBD_metrics` record as returned by `VBD_metrics.get_record`. */
-export interface VBDMetricsRecord {
+export type VBDMetricsRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** float (RO/runtime) */
@@ -880,10 +880,10 @@ export interface VBDMetricsRecord {
   last_updated: XapiDateTime;
   /** (string -> string) map (RW) */
   other_config: Record<string, string>;
-}
+};
 
 /** A `VIF` record as returned by `VIF.get_record`. */
-export interface VIFRecord {
+export type VIFRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** enum vif_operations set (RO/runtime) */
@@ -940,10 +940,10 @@ export interface VIFRecord {
   ipv6_gateway: string;
   /** int set (RO/constructor) */
   trunks: number[];
-}
+};
 
 /** A `VM` record as returned by `VM.get_record`. */
-export interface VMRecord {
+export type VMRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** enum vm_operations set (RO/runtime) */
@@ -1128,10 +1128,10 @@ export interface VMRecord {
   groups: Ref<"VM_group">[];
   /** enum vm_secureboot_certificates_state (RO/runtime) */
   secureboot_certificates_state: VmSecurebootCertificatesState;
-}
+};
 
 /** A `VM_metrics` record as returned by `VM_metrics.get_record`. */
-export interface VMMetricsRecord {
+export type VMMetricsRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** int (RO/runtime) */
@@ -1170,10 +1170,10 @@ export interface VMMetricsRecord {
   numa_nodes: number;
   /** (int -> int) map (RO/runtime) */
   numa_node_memory: Record<string, number>;
-}
+};
 
 /** A `VM_guest_metrics` record as returned by `VM_guest_metrics.get_record`. */
-export interface VMGuestMetricsRecord {
+export type VMGuestMetricsRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** (string -> string) map (RO/runtime) */
@@ -1206,10 +1206,10 @@ export interface VMGuestMetricsRecord {
   PV_drivers_detected: boolean;
   /** (string -> string) map (RO/runtime) */
   services: Record<string, string>;
-}
+};
 
 /** A `console` record as returned by `console.get_record`. */
-export interface ConsoleRecord {
+export type ConsoleRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** enum console_protocol (RO/runtime) */
@@ -1220,10 +1220,10 @@ export interface ConsoleRecord {
   VM: Ref<"VM">;
   /** (string -> string) map (RW) */
   other_config: Record<string, string>;
-}
+};
 
 /** A `task` record as returned by `task.get_record`. */
-export interface TaskRecord {
+export type TaskRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** string (RO/runtime) */
@@ -1258,20 +1258,20 @@ export interface TaskRecord {
   subtasks: Ref<"task">[];
   /** string (RO/runtime) */
   backtrace: string;
-}
+};
 
 /** A `secret` record as returned by `secret.get_record`. */
-export interface SecretRecord {
+export type SecretRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** string (RW) */
   value: string;
   /** (string -> string) map (RW) */
   other_config: Record<string, string>;
-}
+};
 
 /** A `message` record as returned by `message.get_record`. */
-export interface MessageRecord {
+export type MessageRecord = {
   /** string (RO/runtime) */
   uuid: string;
   /** string (RO/runtime) */
@@ -1286,10 +1286,10 @@ export interface MessageRecord {
   timestamp: XapiDateTime;
   /** string (RO/runtime) */
   body: string;
-}
+};
 
 /** The record `network.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
-export interface NetworkCreateRecord {
+export type NetworkCreateRecord = {
   name_label?: string;
   name_description?: string;
   MTU?: number;
@@ -1297,18 +1297,18 @@ export interface NetworkCreateRecord {
   bridge?: string;
   managed?: boolean;
   tags?: string[];
-}
+};
 
 /** The record `PBD.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
-export interface PBDCreateRecord {
+export type PBDCreateRecord = {
   host: Ref<"host">;
   SR: Ref<"SR">;
   device_config: Record<string, string>;
   other_config?: Record<string, string>;
-}
+};
 
 /** The record `VDI.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
-export interface VDICreateRecord {
+export type VDICreateRecord = {
   name_label?: string;
   name_description?: string;
   SR: Ref<"SR">;
@@ -1320,10 +1320,10 @@ export interface VDICreateRecord {
   xenstore_data?: Record<string, string>;
   sm_config?: Record<string, string>;
   tags?: string[];
-}
+};
 
 /** The record `VBD.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
-export interface VBDCreateRecord {
+export type VBDCreateRecord = {
   VM: Ref<"VM">;
   VDI: Ref<"VDI">;
   device?: string;
@@ -1337,10 +1337,10 @@ export interface VBDCreateRecord {
   currently_attached?: boolean;
   qos_algorithm_type: string;
   qos_algorithm_params: Record<string, string>;
-}
+};
 
 /** The record `VIF.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
-export interface VIFCreateRecord {
+export type VIFCreateRecord = {
   device: string;
   network: Ref<"network">;
   VM: Ref<"VM">;
@@ -1354,10 +1354,10 @@ export interface VIFCreateRecord {
   ipv4_allowed?: string[];
   ipv6_allowed?: string[];
   trunks?: number[];
-}
+};
 
 /** The record `VM.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
-export interface VMCreateRecord {
+export type VMCreateRecord = {
   name_label?: string;
   name_description?: string;
   power_state?: VmPowerState;
@@ -1413,18 +1413,18 @@ export interface VMCreateRecord {
   reference_label?: string;
   domain_type?: DomainType;
   NVRAM?: Record<string, string>;
-}
+};
 
 /** The record `console.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
-export interface ConsoleCreateRecord {
+export type ConsoleCreateRecord = {
   other_config: Record<string, string>;
-}
+};
 
 /** The record `secret.create` takes: RW and constructor fields; those with a datamodel default may be omitted. */
-export interface SecretCreateRecord {
+export type SecretCreateRecord = {
   value: string;
   other_config?: Record<string, string>;
-}
+};
 
 /** Class name → record type, for the classes in scope. */
 export interface XapiRecords {

@@ -2,7 +2,7 @@
  * Compile-time checks of the typed call surface (checked by `tsc`, which `npm test` runs; not a jest suite).
  * Each `@ts-expect-error` line must fail to compile, each other line must compile.
  */
-import type { Ref, VMRecord, XapiClient } from "../../../provider/xapi";
+import type { Ref, VMRecord, WatchEvent, XapiClient } from "../../../provider/xapi";
 
 export async function typedCalls(c: XapiClient, plain: string, vm: Ref<"VM">, vdi: Ref<"VDI">, cls: string): Promise<void> {
   const rec: VMRecord = await c.call("VM.get_record", vm); // typed result without a type argument
@@ -22,4 +22,20 @@ export async function typedCalls(c: XapiClient, plain: string, vm: Ref<"VM">, vd
   // @ts-expect-error VM.clone takes a VM ref and a name
   await c.callAsync("VM.clone", [vdi, "copy"]);
   void [vcpus, fromPlain, explicit, dynamic, outside, clone, sr];
+}
+
+export function typedWatch(c: XapiClient): void {
+  const all: WatchEvent[] = [];
+  c.watch(["VM", "VDI"], (ev) => {
+    all.push(ev); // a class-typed event is still a WatchEvent
+    if (ev.kind === "synced") return;
+    if (ev.class === "VM" && ev.kind !== "del") {
+      const memory: number = ev.record.memory_static_max; // narrowed to VMRecord
+      void memory;
+    }
+    if (ev.class === "VDI" && ev.kind !== "del") {
+      // @ts-expect-error a VDI record has no memory_static_max
+      void ev.record.memory_static_max;
+    }
+  });
 }
