@@ -9,6 +9,7 @@ import { encodeValue } from "../wire/xmlrpc";
 import { account } from "./sr";
 import { newVdi } from "./vdi";
 import { vdiData } from "./vdi-data";
+import { readVhd, VhdError } from "./vhd";
 
 const FORMATS = new Set(["raw", "vhd", "tar", "qcow2"]);
 const MAX_VHD = 2040 * 1024 * 1024 * 1024;
@@ -56,14 +57,6 @@ function notFound(res: ServerResponse, task: string, headersTask = true): void {
   res.end();
 }
 
-function stripVhdFooter(buf: Buffer): Buffer {
-  if (buf.length >= 512) {
-    const footer = buf.subarray(buf.length - 512);
-    if (footer.toString("latin1", 0, 8) === "conectix" && footer.readUInt32BE(60) === 2) return buf.subarray(0, buf.length - 512);
-  }
-  return buf;
-}
-
 const importRawVdi: SideChannel = async (x, host, req, res, url) => {
   if (!authorised(x, req, res, url)) return;
   const task = taskFor(x, req, url, "VDI import", host);
@@ -101,11 +94,13 @@ const importRawVdi: SideChannel = async (x, host, req, res, url) => {
   const chunks: Buffer[] = [];
   let received = 0;
   const size = x.store.get("VDI", vdi).virtual_size as number;
+  // A VHD carries metadata (footer, header, BAT, bitmaps): its own virtual size is checked once parsed.
+  const limit = format === "vhd" ? size * 1.01 + 16 * 1024 * 1024 : size;
   let tooBig = false;
   await new Promise<void>((resolve) => {
     req.on("data", (c: Buffer) => {
       received += c.length;
-      if (received > size + (format === "vhd" ? 512 + 65536 : 0)) tooBig = true;
+      if (received > limit) tooBig = true;
       else chunks.push(c);
     });
     req.on("end", resolve);
@@ -118,7 +113,18 @@ const importRawVdi: SideChannel = async (x, host, req, res, url) => {
   else if (!x.store.has("VDI", vdi)) failTask(x, task, new XapiError("HANDLE_INVALID", ["VDI", vdi]));
   else {
     let data: Buffer = Buffer.concat(chunks);
-    if (format === "vhd") data = stripVhdFooter(data);
+    if (format === "vhd") {
+      try {
+        const image = readVhd(data);
+        if (image.virtualSize > size) throw new VhdError("image larger than the VDI");
+        data = image.data;
+      } catch {
+        // A bad or oversized VHD fails the copy as a device error, like any write failure.
+        failTask(x, task, new XapiError("VDI_IO_ERROR", ["Device I/O errors"]));
+        if (!res.writableEnded) res.end();
+        return;
+      }
+    }
     vdiData(x).set(vdi, data);
     const v = x.store.get("VDI", vdi);
     if ((v.physical_utilisation as number) < data.length) x.store.set("VDI", vdi, "physical_utilisation", Math.min(size, data.length));

@@ -110,3 +110,57 @@ describe("PUT /import_raw_vdi", () => {
     expect(await c.call<Rec>("VDI.get_record", vdi)).toMatchObject({ name_label: "Imported VDI", virtual_size: 2 * MiB });
   });
 });
+
+/** A dynamic VHD (footer copy, "cxsparse" header, BAT, 2 MiB blocks with full bitmaps) holding `blocks`. */
+function dynamicVhd(virtualSize: number, blocks: Map<number, Buffer>): Buffer {
+  const blockSize = 2 * MiB;
+  const entries = Math.ceil(virtualSize / blockSize);
+  const footer = Buffer.alloc(512);
+  footer.write("conectix", 0, "latin1");
+  footer.writeUInt32BE(2, 8);
+  footer.writeUInt32BE(0x00010000, 12);
+  footer.writeBigUInt64BE(512n, 16);
+  footer.writeBigUInt64BE(BigInt(virtualSize), 40);
+  footer.writeBigUInt64BE(BigInt(virtualSize), 48);
+  footer.writeUInt32BE(3, 60);
+  const header = Buffer.alloc(1024);
+  header.write("cxsparse", 0, "latin1");
+  header.writeBigUInt64BE(0xffffffffffffffffn, 8);
+  header.writeBigUInt64BE(1536n, 16);
+  header.writeUInt32BE(0x00010000, 24);
+  header.writeUInt32BE(entries, 28);
+  header.writeUInt32BE(blockSize, 32);
+  const batBytes = Math.ceil((entries * 4) / 512) * 512;
+  const bat = Buffer.alloc(batBytes, 0xff);
+  const parts: Buffer[] = [];
+  let sector = (1536 + batBytes) / 512;
+  for (const [i, data] of [...blocks].sort((a, b) => a[0] - b[0])) {
+    bat.writeUInt32BE(sector, 4 * i);
+    const block = Buffer.concat([Buffer.alloc(512, 0xff), Buffer.alloc(blockSize)]);
+    data.copy(block, 512);
+    parts.push(block);
+    sector += block.length / 512;
+  }
+  return Buffer.concat([footer, header, bat, ...parts, footer]);
+}
+
+describe("PUT /import_raw_vdi with dynamic VHDs", () => {
+  it("unpacks the allocated blocks at their offsets; unallocated ones read as zeros", async () => {
+    const vdi = await newVdi(8 * MiB);
+    const image = dynamicVhd(8 * MiB, new Map([[2, Buffer.alloc(1024, 0xab)]]));
+    const r = await put(`/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=vhd`, image);
+    expect((await waitTask(r.headers["task-id"] as string)).status).toBe("success");
+    const disk = Buffer.from(await (await fetch(`${sim.url}/export_raw_vdi?session_id=${c.session}&vdi=${vdi}`)).arrayBuffer());
+    expect(disk.length).toBe(8 * MiB);
+    expect(disk.subarray(4 * MiB, 4 * MiB + 1024).every((b) => b === 0xab)).toBe(true);
+    expect(disk.subarray(0, 4 * MiB).every((b) => b === 0)).toBe(true);
+  });
+
+  it("fails the task with VDI_IO_ERROR for a VHD larger than the VDI or not a VHD at all", async () => {
+    const vdi = await newVdi(2 * MiB);
+    const big = await put(`/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=vhd`, dynamicVhd(16 * MiB, new Map()));
+    expect(await waitTask(big.headers["task-id"] as string)).toMatchObject({ status: "failure", error_info: ["VDI_IO_ERROR", "Device I/O errors"] });
+    const junk = await put(`/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=vhd`, Buffer.alloc(4096, 1));
+    expect(await waitTask(junk.headers["task-id"] as string)).toMatchObject({ status: "failure", error_info: ["VDI_IO_ERROR", "Device I/O errors"] });
+  });
+});
