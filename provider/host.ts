@@ -2,6 +2,7 @@
 // loads inside the dynamic-provider process. It keeps the stack configuration
 // (connection settings, read in configure()) and routes each call to the module
 // of the resource kind. Nothing here imports @pulumi/pulumi.
+import { closeAll } from "./resources/common/connection";
 import { resourceKinds, type ResourceContext, type ResourceModule } from "./resources/registry";
 
 /** The subset of Pulumi's dynamic-provider Config that configure() receives. */
@@ -13,10 +14,33 @@ let config: ProviderConfig = { get: () => undefined };
 
 export function configure(c: ProviderConfig): void {
   config = c;
+  logOutAtExit();
+}
+
+let exitHooked = false;
+
+/**
+ * The engine stops provider processes with SIGINT/SIGTERM and kills them a moment
+ * later: log the XAPI sessions out first, so repeated runs (GitOps) do not pile up
+ * sessions against xapi's per-originator cap.
+ */
+function logOutAtExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  const bye = () => {
+    setTimeout(() => process.exit(0), 800).unref();
+    closeAll().finally(() => process.exit(0));
+  };
+  process.once("SIGINT", bye);
+  process.once("SIGTERM", bye);
+  process.once("beforeExit", () => void closeAll());
 }
 
 /** The property Pulumi adds to every dynamic resource's inputs and outputs. */
 const providerKey = "__provider";
+
+/** Set by the sdk's static get(): the resource only references an existing object. */
+export const referenceOnlyKey = "referenceOnly";
 
 type Method = "check" | "diff" | "create" | "read" | "update" | "delete";
 
@@ -35,8 +59,14 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
     }
     case "create":
       return jsonSafe(await mod.create(strip(args[0] as Record<string, unknown>), ctx));
-    case "read":
-      return jsonSafe(await mod.read(args[0] as string, strip(args[1] as Record<string, unknown>), ctx));
+    case "read": {
+      const [id, props] = args as [string, Record<string, unknown>];
+      const referenceOnly = !!props?.[referenceOnlyKey];
+      const r = await mod.read(id, strip(props), { ...ctx, referenceOnly });
+      // A `Xxx.get(name, uuid)` reference must fail loudly, not resolve to nothing.
+      if (!r.id && referenceOnly) throw new Error(`${kind}.get: no ${kind} with uuid ${id} in this pool`);
+      return jsonSafe(r);
+    }
     case "update": {
       const [id, olds, news] = args as [string, Record<string, unknown>, Record<string, unknown>];
       return jsonSafe(await mod.update(id, strip(olds), strip(news), ctx));
@@ -47,7 +77,7 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
 }
 
 function strip(props: Record<string, unknown> | undefined): Record<string, unknown> {
-  const { [providerKey]: _provider, ...rest } = props ?? {};
+  const { [providerKey]: _provider, [referenceOnlyKey]: _ref, ...rest } = props ?? {};
   return rest;
 }
 

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
-import type { inputSchema } from "../provider/resources/network";
-import { identityOf, outputSlots, type ArgsOf } from "./resource";
+import { inputSchema, outputSchema } from "../provider/resources/network";
+import { identityOf, propertySlots, referenceOnly, type ArgsOf } from "./resource";
 
 export type NetworkArgs = ArgsOf<z.input<typeof inputSchema>>;
 
@@ -23,11 +23,11 @@ export class Network extends pulumi.dynamic.Resource {
   declare readonly tags: pulumi.Output<string[]>;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.CustomResourceOptions) {
-    super(dynamicProvider("Network"), name, { ...outputSlots(["uuid", "bridge", "pifs"]), ...args, identity: identityOf(name) }, opts, "xenserver", "Network");
+    super(dynamicProvider("Network"), name, { ...propertySlots(inputSchema, outputSchema), ...args, identity: identityOf(name) }, opts, "xenserver", "Network");
   }
 
   /** A read-only reference to an existing network by UUID. */
   static get(name: string, uuid: pulumi.Input<string>, options: { connection?: string } = {}, opts?: pulumi.CustomResourceOptions): Network {
-    return new Network(name, { name: "", ...options } as NetworkArgs, { ...opts, id: uuid });
+    return new Network(name, { ...options, ...referenceOnly } as unknown as NetworkArgs, { ...opts, id: uuid });
   }
 }

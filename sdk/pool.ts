@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
-import type { inputSchema } from "../provider/resources/pool";
-import { identityOf, outputSlots, type ArgsOf } from "./resource";
+import { inputSchema, outputSchema } from "../provider/resources/pool";
+import { identityOf, propertySlots, referenceOnly, type ArgsOf } from "./resource";
 
 export type PoolArgs = ArgsOf<z.input<typeof inputSchema>>;
 
@@ -20,10 +20,10 @@ export class Pool extends pulumi.dynamic.Resource {
   declare readonly tags: pulumi.Output<string[]>;
 
   constructor(name: string, args: PoolArgs = {}, opts?: pulumi.CustomResourceOptions) {
-    super(dynamicProvider("Pool"), name, { ...outputSlots(["uuid", "master", "hosts", "liveName"]), ...args, identity: identityOf(name) }, opts, "xenserver", "Pool");
+    super(dynamicProvider("Pool"), name, { ...propertySlots(inputSchema, outputSchema), ...args, identity: identityOf(name) }, opts, "xenserver", "Pool");
   }
 
   static get(name: string, uuid: pulumi.Input<string>, options: { connection?: string } = {}, opts?: pulumi.CustomResourceOptions): Pool {
-    return new Pool(name, options, { ...opts, id: uuid });
+    return new Pool(name, { ...options, ...referenceOnly } as PoolArgs, { ...opts, id: uuid });
   }
 }

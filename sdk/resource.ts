@@ -10,7 +10,14 @@ export function identityOf(name: string): string {
   return `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
 }
 
-/** Seeds output properties so Pulumi exposes them (dynamic resources learn outputs from props). */
-export function outputSlots(names: string[]): Record<string, undefined> {
-  return Object.fromEntries(names.map((n) => [n, undefined]));
+/**
+ * Seeds every input and output property as undefined: a dynamic resource only
+ * exposes the properties present in its props, so unset inputs (mtu, tags…)
+ * would otherwise be missing on the object. Undefined values are not sent as inputs.
+ */
+export function propertySlots(...schemas: Array<{ shape: Record<string, unknown> }>): Record<string, undefined> {
+  return Object.fromEntries(schemas.flatMap((s) => Object.keys(s.shape)).map((n) => [n, undefined]));
 }
+
+/** Marks a static get(): the provider fails when the object does not exist. */
+export const referenceOnly = { referenceOnly: true } as const;

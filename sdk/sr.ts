@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
-import type { inputSchema } from "../provider/resources/sr";
-import { identityOf, outputSlots, type ArgsOf } from "./resource";
+import { inputSchema, outputSchema } from "../provider/resources/sr";
+import { identityOf, propertySlots, referenceOnly, type ArgsOf } from "./resource";
 
 export type SrArgs = ArgsOf<z.input<typeof inputSchema>>;
 
@@ -23,13 +23,13 @@ export class Sr extends pulumi.dynamic.Resource {
   declare readonly tags: pulumi.Output<string[]>;
 
   constructor(name: string, args: SrArgs, opts?: pulumi.CustomResourceOptions) {
-    const props = { ...outputSlots(["uuid", "physicalSize", "physicalUtilisation", "virtualAllocation", "pbds", "secrets"]), ...args, identity: identityOf(name) };
+    const props = { ...propertySlots(inputSchema, outputSchema), ...args, identity: identityOf(name) };
     // Passwords live in deviceConfig: keep it encrypted in state, as input and as output.
     if (args.deviceConfig !== undefined) props.deviceConfig = pulumi.secret(args.deviceConfig);
     super(dynamicProvider("Sr"), name, props, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["deviceConfig"] }), "xenserver", "Sr");
   }
 
   static get(name: string, uuid: pulumi.Input<string>, options: { connection?: string } = {}, opts?: pulumi.CustomResourceOptions): Sr {
-    return new Sr(name, { type: "", name: "", ...options } as SrArgs, { ...opts, id: uuid });
+    return new Sr(name, { ...options, ...referenceOnly } as unknown as SrArgs, { ...opts, id: uuid });
   }
 }

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
-import type { inputSchema } from "../provider/resources/vdi";
-import { identityOf, outputSlots, type ArgsOf } from "./resource";
+import { inputSchema, outputSchema } from "../provider/resources/vdi";
+import { identityOf, propertySlots, referenceOnly, type ArgsOf } from "./resource";
 
 export type VdiArgs = ArgsOf<z.input<typeof inputSchema>>;
 
@@ -22,10 +22,10 @@ export class Vdi extends pulumi.dynamic.Resource {
   declare readonly tags: pulumi.Output<string[]>;
 
   constructor(name: string, args: VdiArgs, opts?: pulumi.CustomResourceOptions) {
-    super(dynamicProvider("Vdi"), name, { ...outputSlots(["uuid", "virtualSize", "physicalUtilisation", "sourceHash"]), ...args, identity: identityOf(name) }, opts, "xenserver", "Vdi");
+    super(dynamicProvider("Vdi"), name, { ...propertySlots(inputSchema, outputSchema), ...args, identity: identityOf(name) }, opts, "xenserver", "Vdi");
   }
 
   static get(name: string, uuid: pulumi.Input<string>, options: { connection?: string } = {}, opts?: pulumi.CustomResourceOptions): Vdi {
-    return new Vdi(name, { sr: "", name: "", ...options } as VdiArgs, { ...opts, id: uuid });
+    return new Vdi(name, { ...options, ...referenceOnly } as unknown as VdiArgs, { ...opts, id: uuid });
   }
 }

@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, liveOwned, pickInputs, recordByUuid } from "./common/objects";
+import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, sameAdoption } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { isUnknown } from "./common/unknowns";
@@ -65,11 +65,17 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
   const nics = [...(value.nic ? [value.nic] : []), ...(value.bond?.nics ?? [])];
   if (nics.length && !nics.some(isUnknown)) {
     const xapi = await xapiFor(ctx.config, value.connection);
-    const known = await physicalNics(xapi);
+    const perHost = await physicalNics(xapi);
+    const known = new Set([...perHost.values()].flatMap((s) => [...s]));
+    const field = (bad: string[]) => (value.nic && bad.includes(value.nic) ? "nic" : "bond.nics");
     const bad = nics.filter((n) => !known.has(nicDevice(n)));
     if (bad.length) {
-      const field = value.nic && bad.includes(value.nic) ? "nic" : "bond.nics";
-      return { failures: [{ property: field, reason: `${field}: unknown NIC ${bad.map((b) => `"${b}"`).join(", ")}; this pool's NICs are ${[...known].sort().join(", ")}` }] };
+      return { failures: [{ property: field(bad), reason: `${field(bad)}: unknown NIC ${bad.map((b) => `"${b}"`).join(", ")}; this pool's NICs are ${[...known].sort().join(", ")}` }] };
+    }
+    // The VLAN or bond is made on every host: each host needs the NICs.
+    for (const [host, devices] of perHost) {
+      const missing = nics.filter((n) => !devices.has(nicDevice(n)));
+      if (missing.length) return { failures: [{ property: field(missing), reason: `${field(missing)}: host ${host} has no NIC ${missing.map((m) => `"${m}"`).join(", ")} (it has ${[...devices].sort().join(", ")})` }] };
     }
     if (value.bond && new Set(value.bond.nics.map(nicDevice)).size !== value.bond.nics.length) {
       return { failures: [{ property: "bond.nics", reason: "bond.nics: a NIC is listed twice" }] };
@@ -78,9 +84,13 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
   return { inputs: value as Record<string, unknown> };
 }
 
-async function physicalNics(xapi: Xapi): Promise<Set<string>> {
+/** Physical NIC device names per host (by host name). */
+async function physicalNics(xapi: Xapi): Promise<Map<string, Set<string>>> {
   const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
-  return new Set(Object.values(pifs).filter((p) => p.physical && p.VLAN === -1).map((p) => p.device));
+  const hosts = await xapi.call<Record<string, { name_label: string }>>("host.get_all_records");
+  const out = new Map<string, Set<string>>(Object.values(hosts).map((h) => [h.name_label, new Set<string>()]));
+  for (const p of Object.values(pifs)) if (p.physical && p.VLAN === -1) out.get(hosts[p.host]?.name_label ?? p.host)?.add(p.device);
+  return out;
 }
 
 export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
@@ -90,9 +100,11 @@ export async function diff(_id: string, olds: Record<string, unknown>, news: Rec
   const differs = (a: unknown, b: unknown) => isUnknown(b) || a !== b;
   if (differs(o.connection, n.connection)) replaces.push("connection");
   if (differs(o.adopt, n.adopt)) replaces.push("adopt");
-  if (differs(o.vlan, n.vlan)) replaces.push("vlan");
-  if (differs(o.nic && nicDevice(o.nic), n.nic && (isUnknown(n.nic) ? n.nic : nicDevice(n.nic)))) replaces.push("nic");
-  if (!!o.bond !== !!n.bond || (o.bond && n.bond && (!sameSet(o.bond.nics.map(nicDevice), n.bond.nics.map(nicDevice)) || o.bond.mode !== n.bond.mode))) replaces.push("bond");
+  if (!sameAdoption(o, n)) {
+    if (differs(o.vlan, n.vlan)) replaces.push("vlan");
+    if (differs(o.nic && nicDevice(o.nic), n.nic && (isUnknown(n.nic) ? n.nic : nicDevice(n.nic)))) replaces.push("nic");
+    if (!!o.bond !== !!n.bond || (o.bond && n.bond && (!sameSet(o.bond.nics.map(nicDevice), n.bond.nics.map(nicDevice)) || o.bond.mode !== n.bond.mode))) replaces.push("bond");
+  }
   const updates = o.name !== n.name || o.description !== n.description || o.mtu !== n.mtu || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
     // A NIC can be in one bond only: the old bond must go before the new one is made.
   return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: replaces.includes("bond") };
@@ -142,7 +154,7 @@ async function createBonds(xapi: Xapi, network: string, devices: string[], mode:
   const hosts = await xapi.call<string[]>("host.get_all");
   for (const host of hosts) {
     const members = devices.map((d) => Object.entries(pifs).find(([, p]) => p.host === host && p.device === d && p.physical && p.VLAN === -1)?.[0]);
-    if (members.some((m) => !m)) continue; // a host without these NICs gets no bond
+    if (members.some((m) => !m)) throw new Error(`bond.nics: host ${host} lacks one of ${devices.join(", ")}`);
     await xapi.call("Bond.create", network, members, "", mode, {});
   }
 }
@@ -164,7 +176,7 @@ async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
 
 async function converge(xapi: Xapi, ref: string, live: NetworkRecord, n: Inputs, previous: { otherConfig: Record<string, string>; tags: string[] }): Promise<void> {
   await convergeNames(xapi, "network", ref, live, n.name, n.description);
-  if (live.MTU !== n.mtu) await xapi.call("network.set_MTU", ref, n.mtu);
+  if (n.mtu !== undefined && live.MTU !== n.mtu) await xapi.call("network.set_MTU", ref, n.mtu);
   const desired = { ...n.otherConfig, ...identityEntries(n.identity) };
   await convergeOwnedMap(xapi, "network", ref, "other_config", live.other_config, desired, Object.keys(previous.otherConfig));
   await convergeOwnedTags(xapi, "network", ref, live.tags, n.tags, previous.tags);
@@ -177,6 +189,23 @@ async function outputs(xapi: Xapi, ref: string, n: Inputs): Promise<Record<strin
   return out as unknown as Record<string, unknown>;
 }
 
+/** What kind of network it is, from its PIFs: VLAN tag and NIC, or bond NICs and mode. */
+async function liveKind(xapi: Xapi, live: NetworkRecord): Promise<Partial<Inputs>> {
+  for (const pifRef of live.PIFs) {
+    const pif = await xapi.call<PIFRecord>("PIF.get_record", pifRef);
+    if (pif.VLAN >= 0) {
+      const vlan = await xapi.call<{ tagged_PIF: string }>("VLAN.get_record", pif.VLAN_master_of);
+      return { vlan: Number(pif.VLAN), nic: await xapi.call<string>("PIF.get_device", vlan.tagged_PIF) };
+    }
+    if (pif.bond_master_of.length) {
+      const bond = await xapi.call<{ slaves: string[]; mode: (typeof bondModes)[number] }>("Bond.get_record", pif.bond_master_of[0]);
+      const nics = await Promise.all(bond.slaves.map((p) => xapi.call<string>("PIF.get_device", p)));
+      return { bond: { nics: nics.sort(), mode: bond.mode } };
+    }
+  }
+  return {};
+}
+
 export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
@@ -184,7 +213,9 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   if (!found) return { id: "" };
   const live = found.record;
   // The live values of what the program owns: a refresh then shows drift, and `up` repairs it.
-  const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...liveOwned(live, o), mtu: live.MTU };
+  const all = !!ctx.referenceOnly;
+  const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...liveOwned(live, o, all), ...ifStated(o, "mtu", Number(live.MTU), all) };
+  if (all) Object.assign(inputs, await liveKind(xapi, live));
   return { id, props: await outputs(xapi, found.ref, inputs), inputs: inputs as unknown as Record<string, unknown> };
 }
 

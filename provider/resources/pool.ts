@@ -6,8 +6,8 @@ import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, identityKeys, refByUuid } from "./common/objects";
-import { ownedView, sameMap, sameSet } from "./common/owned-map";
+import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, identityKeys, liveOwned, pickInputs, refByUuid } from "./common/objects";
+import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { isUnknown } from "./common/unknowns";
 
@@ -124,16 +124,10 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   const xapi = await xapiFor(ctx.config, o.connection);
   const { record } = await thePool(xapi);
   if (record.uuid !== id) return { id: "" };
-  const inputs: Inputs = {
-    ...(o.connection ? { connection: o.connection } : {}),
-    ...(o.identity ? { identity: o.identity } : {}),
-    ...(o.name !== undefined && o.name !== null ? { name: record.name_label } : {}),
-    ...(o.description !== undefined && o.description !== null ? { description: record.name_description } : {}),
-    otherConfig: ownedView(record.other_config, Object.keys(o.otherConfig ?? {})),
-    tags: (o.tags ?? []).filter((t) => record.tags.includes(t)),
-  };
+  const all = !!ctx.referenceOnly;
+  const inputs: Inputs = { ...pickInputs<Inputs>(o, ["connection", "identity"]), ...liveOwned(record, o, all) };
   for (const [k, field] of srFields) {
-    if (o[k] === undefined || o[k] === null) continue;
+    if (!all && (o[k] === undefined || o[k] === null)) continue;
     const live = await srUuid(xapi, record[field]);
     if (live) inputs[k] = live;
   }

@@ -8,6 +8,8 @@ import * as vdi from "./vdi";
 /** What a resource module receives besides its inputs. */
 export interface ResourceContext {
   config: ProviderConfig;
+  /** read() for a static get(): report every live field, not only those the program states. */
+  referenceOnly?: boolean;
 }
 
 export interface CheckFailure {

@@ -8,8 +8,9 @@ import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid } from "./common/objects";
+import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
+import { progressReporter } from "./common/progress";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
 
@@ -17,7 +18,7 @@ import { containsUnknown, isUnknown } from "./common/unknowns";
 export const srTypes: Record<string, { shared: boolean; contentType: string; required: string[]; optional: string[] }> = {
   nfs: { shared: true, contentType: "user", required: ["server", "serverpath"], optional: ["nfsversion", "nfsoptions", "useUDP"] },
   smb: { shared: true, contentType: "user", required: ["server"], optional: ["username", "password", "vers"] },
-  iso: { shared: true, contentType: "iso", required: ["location"], optional: ["type", "username", "cifspassword", "vers", "nfsversion", "legacy_mode"] },
+  iso: { shared: true, contentType: "iso", required: ["location"], optional: ["type", "username", "cifspassword", "vers", "nfsversion", "legacy_mode", "options"] },
   lvm: { shared: false, contentType: "user", required: ["device"], optional: [] },
   ext: { shared: false, contentType: "user", required: ["device"], optional: [] },
   lvmoiscsi: { shared: true, contentType: "user", required: ["target", "targetIQN", "SCSIid"], optional: ["port", "chapuser", "chappassword", "multihomed", "incoming_chapuser", "incoming_chappassword"] },
@@ -51,12 +52,12 @@ export const outputSchema = z.object({
   physicalUtilisation: z.number().describe("physical_utilisation in bytes"),
   virtualAllocation: z.number().describe("virtual_allocation in bytes"),
   pbds: z.array(z.string()).describe("UUIDs of the plugged PBDs, one per host that sees the SR"),
-  secrets: z.array(z.string()).describe("UUIDs of the XAPI secret objects holding deviceConfig passwords"),
+  secrets: z.record(z.string(), z.string()).describe("deviceConfig key → UUID of the XAPI secret object holding that password"),
 });
 
 export type Outputs = Inputs & z.infer<typeof outputSchema>;
 
-interface SRRecord { uuid: string; name_label: string; name_description: string; type: string; shared: boolean; PBDs: string[]; VDIs: string[]; physical_size: number; physical_utilisation: number; virtual_allocation: number; other_config: Record<string, string>; tags: string[] }
+interface SRRecord { uuid: string; name_label: string; name_description: string; type: string; shared: boolean; content_type: string; PBDs: string[]; VDIs: string[]; physical_size: number; physical_utilisation: number; virtual_allocation: number; other_config: Record<string, string>; tags: string[] }
 interface PBDRecord { uuid: string; host: string; currently_attached: boolean }
 interface HostRecord { uuid: string; name_label: string; hostname: string }
 
@@ -72,7 +73,7 @@ export function checkStatic(v: Inputs): CheckFailure[] {
   const known = srTypes[v.type];
   if (v.mode === "attach" && !v.existingUuid) failures.push({ property: "existingUuid", reason: 'existingUuid: mode "attach" needs the UUID of the existing SR' });
   if (v.mode === "create" && v.existingUuid) failures.push({ property: "existingUuid", reason: 'existingUuid: only with mode "attach" (a created SR gets a new UUID)' });
-  if (known && !containsUnknown(v.deviceConfig)) {
+  if (known && !v.adopt && !containsUnknown(v.deviceConfig)) {
     const missing = known.required.filter((k) => !v.deviceConfig[k] && !v.deviceConfig[`${k}_secret`]);
     if (missing.length) failures.push({ property: "deviceConfig", reason: `deviceConfig: a ${v.type} SR needs ${missing.map((m) => `"${m}"`).join(", ")} (allowed keys: ${[...known.required, ...known.optional].join(", ")})` });
     const allowed = new Set([...known.required, ...known.optional]);
@@ -115,18 +116,25 @@ export async function diff(_id: string, olds: Record<string, unknown>, news: Rec
   const n = news as unknown as Inputs;
   const replaces: string[] = [];
   const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-  for (const k of ["connection", "adopt", "type", "mode", "existingUuid", "host", "shared", "contentType"] as const) if (!same(o[k], n[k])) replaces.push(k);
-  if (containsUnknown(n.deviceConfig) || !sameMap(o.deviceConfig, n.deviceConfig)) replaces.push("deviceConfig");
-  if (!sameMap(o.smConfig, n.smConfig)) replaces.push("smConfig");
-  const updates = o.name !== n.name || o.description !== n.description || o.destroyOnDelete !== n.destroyOnDelete || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
+  for (const k of ["connection", "adopt"] as const) if (!same(o[k], n[k])) replaces.push(k);
+  let passwordsChanged = false;
+  if (!sameAdoption(o, n)) {
+    for (const k of ["type", "mode", "existingUuid", "host", "shared", "contentType"] as const) if (!same(o[k], n[k])) replaces.push(k);
+    // A new password is written into the secret the PBDs already reference; any other change needs a new SR.
+    const settings = (m: Record<string, string> | undefined) => Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !isPasswordKey(k)));
+    if (containsUnknown(n.deviceConfig) || !sameMap(settings(o.deviceConfig), settings(n.deviceConfig)) || !sameSet(Object.keys(o.deviceConfig ?? {}), Object.keys(n.deviceConfig ?? {}))) replaces.push("deviceConfig");
+    else passwordsChanged = !sameMap(o.deviceConfig, n.deviceConfig);
+    if (!sameMap(o.smConfig, n.smConfig)) replaces.push("smConfig");
+  }
+  const updates = passwordsChanged || o.name !== n.name || o.description !== n.description || o.destroyOnDelete !== n.destroyOnDelete || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
   const shared = n.shared ?? srTypes[n.type]?.shared ?? false;
   // An attached SR's UUID, or a local device, cannot be in use twice.
   return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: replaces.length > 0 && (n.mode === "attach" || !shared) };
 }
 
-async function storeSecrets(xapi: Xapi, deviceConfig: Record<string, string>): Promise<{ config: Record<string, string>; secrets: string[] }> {
+async function storeSecrets(xapi: Xapi, deviceConfig: Record<string, string>): Promise<{ config: Record<string, string>; secrets: Record<string, string> }> {
   const config: Record<string, string> = {};
-  const secrets: string[] = [];
+  const secrets: Record<string, string> = {};
   for (const [k, v] of Object.entries(deviceConfig)) {
     if (!isPasswordKey(k)) {
       config[k] = v;
@@ -134,16 +142,25 @@ async function storeSecrets(xapi: Xapi, deviceConfig: Record<string, string>): P
     }
     const ref = await xapi.call<string>("secret.create", { value: v, other_config: {} });
     const id = await xapi.call<string>("secret.get_uuid", ref);
-    secrets.push(id);
+    secrets[k] = id;
     config[`${k}_secret`] = id;
   }
   return { config, secrets };
 }
 
-async function destroySecrets(xapi: Xapi, secrets: string[]): Promise<void> {
-  for (const s of secrets) {
+async function destroySecrets(xapi: Xapi, secrets: Record<string, string>): Promise<void> {
+  for (const s of Object.values(secrets)) {
     const ref = await refByUuid(xapi, "secret", s);
     if (ref) await xapi.call("secret.destroy", ref);
+  }
+}
+
+/** Password rotation: the PBDs reference the secrets by UUID, so only their values change. */
+async function rotatePasswords(xapi: Xapi, secrets: Record<string, string>, desired: Record<string, string>): Promise<void> {
+  for (const [k, id] of Object.entries(secrets)) {
+    const ref = await refByUuid(xapi, "secret", id);
+    if (!ref) throw new Error(`deviceConfig.${k}: the XAPI secret ${id} holding this password is gone; replace the SR to store it again`);
+    if (desired[k] !== undefined && (await xapi.call<string>("secret.get_value", ref)) !== desired[k]) await xapi.call("secret.set_value", ref, desired[k]);
   }
 }
 
@@ -154,7 +171,7 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
     const found = await recordByUuid<SRRecord>(xapi, "SR", n.adopt);
     if (!found) throw new Error(`adopt: no SR with uuid ${n.adopt} in this pool`);
     await converge(xapi, found.ref, found.record, n, { otherConfig: {}, tags: [] });
-    return { id: found.record.uuid, outs: await outputs(xapi, found.ref, n, []) };
+    return { id: found.record.uuid, outs: await outputs(xapi, found.ref, n, {}) };
   }
   const known = srTypes[n.type];
   const shared = n.shared ?? known?.shared ?? false;
@@ -168,7 +185,7 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
   let ref: string | undefined;
   try {
     if (n.mode === "create") {
-      ref = await xapi.callAsync<string>("SR.create", [host, config, 0, n.name, n.description, n.type, contentType, shared, n.smConfig]);
+      ref = await xapi.callAsync<string>("SR.create", [host, config, 0, n.name, n.description, n.type, contentType, shared, n.smConfig], { onProgress: progressReporter(`creating ${n.type} SR "${n.name}"`) });
     } else {
       ref = await xapi.call<string>("SR.introduce", n.existingUuid, n.name, n.description, n.type, contentType, shared, n.smConfig);
       for (const h of shared ? [master, ...hosts.filter((x) => x !== master)] : [host]) {
@@ -194,7 +211,7 @@ async function converge(xapi: Xapi, ref: string, live: SRRecord, n: Inputs, prev
   await convergeOwnedTags(xapi, "SR", ref, live.tags, n.tags, previous.tags);
 }
 
-async function outputs(xapi: Xapi, ref: string, n: Inputs, secrets: string[]): Promise<Record<string, unknown>> {
+async function outputs(xapi: Xapi, ref: string, n: Inputs, secrets: Record<string, string>): Promise<Record<string, unknown>> {
   const live = await xapi.call<SRRecord>("SR.get_record", ref);
   const pbds: string[] = [];
   for (const p of live.PBDs) {
@@ -219,8 +236,10 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   const found = await recordByUuid<SRRecord>(xapi, "SR", id);
   if (!found) return { id: "" };
   const live = found.record;
-  const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...liveOwned(live, o) };
-  return { id, props: await outputs(xapi, found.ref, inputs, o.secrets ?? []), inputs: inputs as unknown as Record<string, unknown> };
+  const all = !!ctx.referenceOnly;
+  const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...liveOwned(live, o, all) };
+  if (all) Object.assign(inputs, { type: live.type, shared: live.shared, contentType: live.content_type });
+  return { id, props: await outputs(xapi, found.ref, inputs, o.secrets ?? {}), inputs: inputs as unknown as Record<string, unknown> };
 }
 
 
@@ -231,11 +250,17 @@ export async function update(id: string, olds: Record<string, unknown>, news: Re
   const found = await recordByUuid<SRRecord>(xapi, "SR", id);
   if (!found) throw new Error(`SR ${id} no longer exists; run \`pulumi refresh\` and \`pulumi up\` to re-create it`);
   await converge(xapi, found.ref, found.record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] });
-  return { outs: await outputs(xapi, found.ref, n, o.secrets ?? []) };
+  await rotatePasswords(xapi, o.secrets ?? {}, n.deviceConfig ?? {});
+  return { outs: await outputs(xapi, found.ref, n, o.secrets ?? {}) };
 }
 
+/** Unplugs every PBD, the pool master's last (as XenCenter does). */
 async function unplugAll(xapi: Xapi, ref: string): Promise<void> {
-  for (const pbd of await xapi.call<string[]>("SR.get_PBDs", ref)) await xapi.callAsync("PBD.unplug", [pbd]);
+  const [pool] = await xapi.call<string[]>("pool.get_all");
+  const master = await xapi.call<string>("pool.get_master", pool);
+  const pbds = await Promise.all((await xapi.call<string[]>("SR.get_PBDs", ref)).map(async (p) => ({ ref: p, host: await xapi.call<string>("PBD.get_host", p) })));
+  pbds.sort((a, b) => Number(a.host === master) - Number(b.host === master));
+  for (const pbd of pbds) await xapi.callAsync("PBD.unplug", [pbd.ref]);
 }
 
 async function forget(xapi: Xapi, ref: string): Promise<void> {
@@ -249,12 +274,16 @@ export async function delete_(id: string, props: Record<string, unknown>, ctx: R
   const found = await recordByUuid<SRRecord>(xapi, "SR", id);
   if (found) {
     if (o.destroyOnDelete) {
+      // Refuse before unplugging anything, so a refused destroy leaves the SR in service.
+      const vdis = await Promise.all(found.record.VDIs.map((v) => xapi.call<{ name_label: string; managed: boolean; is_a_snapshot: boolean }>("VDI.get_record", v)));
+      const disks = vdis.filter((v) => v.managed);
+      if (disks.length) throw new Error(`SR ${id} ("${found.record.name_label}") still holds ${disks.length} disk(s) (${disks.slice(0, 5).map((d) => `"${d.name_label}"`).join(", ")}); delete them first, or set destroyOnDelete: false to forget the SR and keep its data`);
       await unplugAll(xapi, found.ref);
-      await xapi.callAsync("SR.destroy", [found.ref]);
+      await xapi.callAsync("SR.destroy", [found.ref], { onProgress: progressReporter(`destroying SR "${o.name}"`) });
     } else {
       await forget(xapi, found.ref);
     }
   }
-  await destroySecrets(xapi, o.secrets ?? []);
+  await destroySecrets(xapi, o.secrets ?? {});
 }
 export { delete_ as delete };

@@ -10,9 +10,10 @@ import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
 import { fileSha256, imageVirtualSize } from "./common/files";
-import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid } from "./common/objects";
+import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
+import { progressReporter } from "./common/progress";
 import { formatSize, parseSize, sizeHelp } from "./common/sizes";
 import { containsUnknown, isUnknown } from "./common/unknowns";
 
@@ -107,16 +108,38 @@ export async function check(olds: Record<string, unknown>, news: Record<string, 
   return sizeFailures.length ? { failures: sizeFailures } : { inputs: out };
 }
 
-export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
+export async function diff(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx?: ResourceContext): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
   const replaces: string[] = [];
   const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-  for (const k of ["connection", "adopt", "sr", "type", "sourceHash"] as const) if (!same(o[k], n[k])) replaces.push(k);
-  if (!same(o.source?.format, n.source?.format)) replaces.push("source");
+  for (const k of ["connection", "adopt"] as const) if (!same(o[k], n[k])) replaces.push(k);
+  // An adopted disk stays where and what it is: only its mutable fields are compared.
+  if (!sameAdoption(o, n)) {
+    for (const k of ["sr", "type", "sourceHash"] as const) if (!same(o[k], n[k])) replaces.push(k);
+    if (!same(o.source?.format, n.source?.format)) replaces.push("source");
+  }
+  const grows = !replaces.length && typeof n.size === "number" && typeof o.size === "number" && n.size > o.size;
+  if (grows && ctx) await assertResizable(id, n, ctx);
   const updates =
     !same(o.size, n.size) || o.name !== n.name || o.description !== n.description || o.sharable !== n.sharable || o.readOnly !== n.readOnly || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
   return { changes: replaces.length > 0 || updates, replaces };
+}
+
+/**
+ * Growing a disk that a running VM uses needs the SR driver's VDI_RESIZE_ONLINE
+ * capability (the SMAPIv1 drivers lack it): say so at preview, not midway through `up`.
+ */
+async function assertResizable(id: string, n: Inputs, ctx: ResourceContext): Promise<void> {
+  const xapi = await xapiFor(ctx.config, n.connection);
+  const found = await recordByUuid<VDIRecord>(xapi, "VDI", id);
+  if (!found || !(await attachedToRunningVm(xapi, found.record))) return;
+  const sr = await xapi.call<SRRecord>("SR.get_record", found.record.SR);
+  const sms = await xapi.call<Record<string, { type: string; capabilities: string[] }>>("SM.get_all_records");
+  const caps = Object.values(sms).find((s) => s.type === sr.type)?.capabilities ?? [];
+  if (!caps.includes("VDI_RESIZE_ONLINE")) {
+    throw new Error(`size: disk "${n.name}" (${id}) is attached to a running VM and its ${sr.type} SR cannot resize disks online; shut the VM down (or unplug the disk) and run \`pulumi up\` again`);
+  }
 }
 
 export async function create(inputs: Record<string, unknown>, ctx: ResourceContext): Promise<{ id: string; outs: Record<string, unknown> }> {
@@ -126,7 +149,7 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
     const found = await recordByUuid<VDIRecord>(xapi, "VDI", n.adopt);
     if (!found) throw new Error(`adopt: no VDI with uuid ${n.adopt} in this pool`);
     await converge(xapi, found.ref, found.record, n, { otherConfig: {}, tags: [] }, ctx);
-    return { id: found.record.uuid, outs: await outputs(xapi, found.ref, { ...n, size: n.size ?? Number(found.record.virtual_size) }) };
+    return { id: found.record.uuid, outs: await outputs(xapi, found.ref, n) };
   }
   const sr = await refByUuid(xapi, "SR", n.sr);
   if (!sr) throw new Error(`sr: no SR with uuid ${n.sr} in this pool`);
@@ -145,17 +168,7 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
   });
   try {
     if (n.source) {
-      let shown = -1;
-      await xapi.importRawVdi(ref, n.source.path, {
-        format: n.source.format,
-        onProgress: (p) => {
-          const pct = Math.floor(p * 100);
-          if (pct >= shown + 10 || pct === 100) {
-            shown = pct;
-            progress(`uploading ${path.basename(n.source!.path)} to VDI "${n.name}": ${pct}%`);
-          }
-        },
-      });
+      await xapi.importRawVdi(ref, n.source.path, { format: n.source.format, onProgress: progressReporter(`uploading ${path.basename(n.source.path)} to VDI "${n.name}"`) });
       if (n.readOnly) await xapi.call("VDI.set_read_only", ref, true);
     }
   } catch (err) {
@@ -163,11 +176,6 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
     throw err;
   }
   return { id: await xapi.call<string>("VDI.get_uuid", ref), outs: await outputs(xapi, ref, n) };
-}
-
-/** Progress of long operations: the dynamic-provider process's stderr reaches Pulumi's log. */
-function progress(message: string): void {
-  process.stderr.write(`pulumi-xenserver: ${message}\n`);
 }
 
 async function attachedToRunningVm(xapi: Xapi, vdi: VDIRecord): Promise<boolean> {
@@ -181,11 +189,12 @@ async function converge(xapi: Xapi, ref: string, live: VDIRecord, n: Inputs, pre
   void ctx;
   await convergeNames(xapi, "VDI", ref, live, n.name, n.description);
   if (n.size !== undefined && n.size > Number(live.virtual_size)) {
-    if (await attachedToRunningVm(xapi, live)) await xapi.callAsync("VDI.resize_online", [ref, n.size]);
-    else await xapi.callAsync("VDI.resize", [ref, n.size]);
+    const onProgress = progressReporter(`resizing VDI "${n.name}" to ${formatSize(n.size)}`);
+    if (await attachedToRunningVm(xapi, live)) await xapi.callAsync("VDI.resize_online", [ref, n.size], { onProgress });
+    else await xapi.callAsync("VDI.resize", [ref, n.size], { onProgress });
   }
-  if (live.sharable !== n.sharable) await xapi.call("VDI.set_sharable", ref, n.sharable);
-  if (live.read_only !== n.readOnly) await xapi.call("VDI.set_read_only", ref, n.readOnly);
+  if (n.sharable !== undefined && live.sharable !== n.sharable) await xapi.call("VDI.set_sharable", ref, n.sharable);
+  if (n.readOnly !== undefined && live.read_only !== n.readOnly) await xapi.call("VDI.set_read_only", ref, n.readOnly);
   await convergeOwnedMap(xapi, "VDI", ref, "other_config", live.other_config, { ...n.otherConfig, ...identityEntries(n.identity) }, Object.keys(previous.otherConfig));
   await convergeOwnedTags(xapi, "VDI", ref, live.tags, n.tags, previous.tags);
 }
@@ -203,14 +212,16 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   if (!found) return { id: "" };
   const live = found.record;
   const liveSize = Number(live.virtual_size);
+  const all = !!ctx.referenceOnly;
   const inputs: Inputs = {
     ...pickInputs<Inputs>(o, [...Object.keys(inputSchema.shape), "sourceHash"]),
-    ...liveOwned(live, o),
+    ...liveOwned(live, o, all),
     sr: await xapi.call<string>("SR.get_uuid", live.SR),
     // The driver rounds sizes up: the program's size stands while the disk was not resized elsewhere.
-    size: liveSize === o.virtualSize ? o.size : liveSize,
-    sharable: live.sharable,
-    readOnly: live.read_only,
+    ...ifStated(o, "size", liveSize === o.virtualSize ? o.size : liveSize, all),
+    ...ifStated(o, "sharable", live.sharable, all),
+    ...ifStated(o, "readOnly", live.read_only, all),
+    ...ifStated(o, "type", live.type as Inputs["type"], all),
   };
   return { id, props: await outputs(xapi, found.ref, inputs), inputs: inputs as unknown as Record<string, unknown> };
 }

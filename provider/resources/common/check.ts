@@ -21,5 +21,16 @@ export function checkInputs<S extends z.ZodType>(schema: S, news: Record<string,
       failures.push({ property: "connection", reason: `connection: ${err.message}` });
     }
   }
-  return failures.length ? { failures } : { value, failures };
+  if (failures.length) return { failures };
+  if (value && news.adopt !== undefined) stripDefaults(value as Record<string, unknown>, news);
+  return { value, failures };
+}
+
+/**
+ * An adopted object keeps what the program does not state: schema defaults
+ * (description "", MTU 1500, readOnly false…) must not overwrite its live values.
+ * The owned maps keep their empty defaults: owning no key changes nothing.
+ */
+function stripDefaults(value: Record<string, unknown>, news: Record<string, unknown>): void {
+  for (const k of Object.keys(value)) if (news[k] === undefined && k !== "otherConfig" && k !== "tags") delete value[k];
 }

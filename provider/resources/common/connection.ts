@@ -103,7 +103,9 @@ type Connector = (s: ConnectionSettings) => Promise<Xapi>;
 
 const defaultConnector: Connector = async (s) => {
   const { XapiClient } = require("../../xapi") as typeof import("../../xapi");
-  return (await XapiClient.connect({ url: s.url, username: s.username, password: s.password, tls: s.tls })) as unknown as Xapi;
+  // Warnings (e.g. TLS verification switched off) go to stderr, which reaches Pulumi's output.
+  const logger = { debug: () => undefined, warn: (m: string) => void process.stderr.write(`pulumi-xenserver: warning: ${m}\n`) };
+  return (await XapiClient.connect({ url: s.url, username: s.username, password: s.password, tls: s.tls, logger })) as unknown as Xapi;
 };
 
 let connector: Connector = defaultConnector;

@@ -65,12 +65,27 @@ export function pickInputs<T>(o: object, keys: string[]): T {
   return out as T;
 }
 
-/** The live values of the fields every resource owns: what a refresh reports, so `up` repairs drift. */
-export function liveOwned(live: { name_label: string; name_description: string; other_config: StringMap; tags: string[] }, owned: { otherConfig?: StringMap; tags?: string[] }) {
+/**
+ * The live values of the fields every resource owns, limited to those the program
+ * states: what a refresh reports, so `up` repairs drift and an adopted object's
+ * unstated fields never show as changes.
+ */
+export function liveOwned(live: { name_label: string; name_description: string; other_config: StringMap; tags: string[] }, owned: { name?: string; description?: string; otherConfig?: StringMap; tags?: string[] }, all = false) {
   return {
-    name: live.name_label,
-    description: live.name_description,
+    ...ifStated(owned, "name", live.name_label, all),
+    ...ifStated(owned, "description", live.name_description, all),
     otherConfig: ownedView(live.other_config, Object.keys(owned.otherConfig ?? {})),
     tags: (owned.tags ?? []).filter((t) => live.tags.includes(t)),
   };
+}
+
+/** `value` when the program states the field (present in `owned`) or `all` is set (a get()), else nothing. */
+export function ifStated<K extends string, V>(owned: object, key: K, value: V, all = false): Partial<Record<K, V>> {
+  const v = (owned as Record<string, unknown>)[key];
+  return !all && (v === undefined || v === null) ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/** For an adopted object, fields that only matter when creating are not compared. */
+export function sameAdoption(o: { adopt?: string | null }, n: { adopt?: string | null }): boolean {
+  return !!o.adopt && o.adopt === n.adopt;
 }

@@ -147,14 +147,44 @@ describe("Sr", () => {
 
   it("stores SMB passwords as XAPI secrets and removes them on delete", async () => {
     const { id, outs } = await createWith(sr, { type: "smb", name: "share", deviceConfig: { server: "//192.0.2.20/vms", username: "svc", password: "hunter2" } });
-    const secrets = outs.secrets as string[];
+    const secrets = Object.values(outs.secrets as Record<string, string>);
     expect(secrets).toHaveLength(1);
     const pbd = await xapi.call<string>("PBD.get_by_uuid", (outs.pbds as string[])[0]);
     const dc = await xapi.call<Record<string, string>>("PBD.get_device_config", pbd);
     expect(dc).not.toHaveProperty("password");
     expect(dc.password_secret).toBe(secrets[0]);
+
+    // Rotating the password updates the secret in place; the SR is not replaced.
+    const rotate = await updateWith(sr, id, outs, { type: "smb", name: "share", deviceConfig: { server: "//192.0.2.20/vms", username: "svc", password: "correct-horse" } });
+    expect(rotate.diff).toMatchObject({ changes: true, replaces: [] });
+    await rotate.run();
+    const secretRef = await xapi.call<string>("secret.get_by_uuid", secrets[0]);
+    expect(await xapi.call("secret.get_value", secretRef)).toBe("correct-horse");
+    // A new server is a different SR.
+    const moved = await updateWith(sr, id, outs, { type: "smb", name: "share", deviceConfig: { server: "//192.0.2.21/vms", username: "svc", password: "correct-horse" } });
+    expect(moved.diff).toMatchObject({ changes: true, replaces: ["deviceConfig"] });
     await sr.delete(id, outs, ctx);
     await expect(xapi.call("secret.get_by_uuid", secrets[0])).rejects.toMatchObject({ code: "UUID_INVALID" });
+  });
+
+  it("adopts an SR of a well-known type without restating its device config", async () => {
+    const { id: made, outs: madeOuts } = await createWith(sr, nfs);
+    const adopted = await createWith(sr, { type: "nfs", name: "adopted", adopt: made });
+    expect(adopted.id).toBe(made);
+    expect(await sr.diff(made, adopted.outs, adopted.checked)).toMatchObject({ changes: false });
+    await sr.delete(made, madeOuts, ctx);
+  });
+
+  it("refuses destroyOnDelete while the SR holds disks, leaving it plugged", async () => {
+    const { id, outs } = await createWith(sr, { ...nfs, destroyOnDelete: true });
+    const srRef = await xapi.call<string>("SR.get_by_uuid", id);
+    const disk = await xapi.call<string>("VDI.create", { SR: srRef, virtual_size: GiB, type: "user", sharable: false, read_only: false, other_config: {}, name_label: "keep-me" });
+    await expect(sr.delete(id, outs, ctx)).rejects.toThrow(/still holds 1 disk\(s\) \("keep-me"\); delete them first, or set destroyOnDelete: false/);
+    const pbds = await xapi.call<string[]>("SR.get_PBDs", srRef);
+    for (const p of pbds) expect(await xapi.call("PBD.get_currently_attached", p)).toBe(true);
+    await xapi.call("VDI.destroy", disk);
+    await sr.delete(id, outs, ctx);
+    await expect(xapi.call("SR.get_by_uuid", id)).rejects.toMatchObject({ code: "UUID_INVALID" });
   });
 
   it("rejects an SR type the pool has no driver for, listing the supported ones", async () => {
@@ -182,6 +212,45 @@ describe("Vdi", () => {
     expect(shrink.failures?.[0].reason).toMatch(/shrinking a disk from 2 GiB to 512 MiB would destroy data/);
     await vdi.delete(id, grown.outs, ctx);
     expect(await vdi.read(id, grown.outs, ctx)).toEqual({ id: "" });
+  });
+
+  it("refuses at preview to grow a disk a running VM uses on an SR without online resize, then grows it offline", async () => {
+    const srUuid = await localSrUuid();
+    const { id, outs, checked } = await createWith(vdi, { sr: srUuid, name: "hot", size: "1GiB" });
+    const templates = await xapi.call<Record<string, { name_label: string; is_a_template: boolean }>>("VM.get_all_records_where", 'field "is_a_template"="true"');
+    const template = Object.entries(templates).find(([, t]) => t.name_label === "Debian Bookworm 12")![0];
+    const vm = await xapi.call<string>("VM.clone", template, "resize-target");
+    await xapi.call("VM.set_is_a_template", vm, false);
+    const vdiRef = await xapi.call<string>("VDI.get_by_uuid", id);
+    await xapi.call("VBD.create", { VM: vm, VDI: vdiRef, userdevice: "autodetect", bootable: false, mode: "RW", type: "Disk", empty: false, other_config: {}, qos_algorithm_type: "", qos_algorithm_params: {} });
+    await xapi.call("VM.start", vm, false, false);
+    // The local LVM driver cannot resize online: the diff (run at preview) says so, before anything changes.
+    const news = (await vdi.check(outs, { ...checked, size: "3GiB" }, ctx)).inputs!;
+    await expect(vdi.diff(id, outs, news, ctx)).rejects.toThrow(/attached to a running VM and its lvm SR cannot resize disks online; shut the VM down/);
+    // Deleting a disk in use is refused with a message that says what to do.
+    await expect(vdi.delete(id, outs, ctx)).rejects.toThrow(/attached to a running VM; detach it \(or stop the VM\)/);
+    await xapi.call("VM.hard_shutdown", vm);
+    expect(await vdi.diff(id, outs, news, ctx)).toMatchObject({ changes: true, replaces: [] });
+    sim.resetCallCounts();
+    const grown = await vdi.update(id, outs, news, ctx);
+    expect(grown.outs.virtualSize).toBe(3 * GiB);
+    expect(sim.callCounts()["Async.VDI.resize"]).toBe(1);
+    await vdi.delete(id, grown.outs, ctx);
+  });
+
+  it("adopts a read-only disk without changing what the program does not state", async () => {
+    const srUuid = await localSrUuid();
+    const srRef = await xapi.call<string>("SR.get_by_uuid", srUuid);
+    const ref = await xapi.call<string>("VDI.create", { SR: srRef, virtual_size: GiB, type: "user", sharable: false, read_only: true, other_config: {}, name_label: "golden", name_description: "base image" });
+    const uuid = await xapi.call<string>("VDI.get_uuid", ref);
+    const { id, outs, checked } = await createWith(vdi, { adopt: uuid, sr: srUuid, name: "golden-managed" });
+    expect(await xapi.call("VDI.get_read_only", ref)).toBe(true);
+    expect(await xapi.call("VDI.get_name_description", ref)).toBe("base image");
+    // Settled: a refresh and the same program plan nothing; a different sr does not replace an adopted disk.
+    const refreshed = await vdi.read(id, outs, ctx);
+    expect((await vdi.diff(id, refreshed.props!, checked, ctx)).changes).toBe(false);
+    expect(await vdi.diff(id, outs, { ...checked, sr: "00000000-0000-0000-0000-000000000000" }, ctx)).toMatchObject({ changes: false, replaces: [] });
+    await vdi.delete(id, outs, ctx);
   });
 
   it("rejects a size below the SR's minimum and a disk on an ISO library", async () => {
