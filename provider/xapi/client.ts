@@ -14,19 +14,7 @@ import { Session, parseXapiUrl } from "./session";
 import { TaskWatcher, taskOutcome, type RpcCallOptions } from "./tasks";
 import type { Logger, TlsOptions } from "./tls";
 import type { TransportKind } from "./transport";
-
-// Read at run time so the compiled client reports the package version it ships in.
-const VERSION: string = (() => {
-  try {
-    return (require("../../package.json") as { version: string }).version;
-  } catch {
-    try {
-      return (require("../../../package.json") as { version: string }).version;
-    } catch {
-      return "0.0.0";
-    }
-  }
-})();
+import { USER_AGENT } from "./version";
 
 export interface XapiClientOptions {
   /** `https://host[:port]` of the pool master (a member works too: HOST_IS_SLAVE is followed). */
@@ -115,7 +103,7 @@ export class XapiClient {
       password: opts.password,
       transport: opts.transport ?? "auto",
       tls: opts.tls ?? {},
-      originator: opts.originator ?? `pulumi-xenserver/${VERSION}`,
+      originator: opts.originator ?? USER_AGENT,
       logger: scrubbed,
       redactor,
       connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,

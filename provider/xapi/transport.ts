@@ -6,6 +6,7 @@ import { CodecError, type RpcOutcome } from "./codec-xmlrpc";
 import { Redactor, XapiError, XapiTransportError } from "./errors";
 import type { HttpEndpoint } from "./http";
 import { resultConverter } from "./normalize";
+import { USER_AGENT } from "./version";
 
 export type TransportKind = "jsonrpc" | "xmlrpc";
 
@@ -52,7 +53,7 @@ export async function exchange(
   const req = {
     method: "POST" as const,
     path: wire.path,
-    headers: { "content-type": wire.contentType, accept: wire.contentType },
+    headers: { "content-type": wire.contentType, accept: wire.contentType, "user-agent": USER_AGENT },
     body,
     timeoutMs: opts.timeoutMs,
     signal: opts.signal,
