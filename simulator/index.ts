@@ -51,6 +51,8 @@ export interface SimulatorOptions {
   operationDelayMs?: number;
   /** Completed tasks are destroyed after this long (xapi: 65 min). */
   taskGcMs?: number;
+  /** Period of the SR auto-scan thread (xapi: 30 s; the master's other_config:auto-scan-interval overrides it). */
+  srScanIntervalMs?: number;
   /** Delay before event.from gathers events after a change (xapi: 50 ms; default 0 so that tests run fast). */
   eventFromDelayMs?: number;
   /** API version reported by hosts (default 2.21, XenServer 8). */
@@ -112,6 +114,7 @@ function engineOptions(o: SimulatorOptions): EngineOptions {
     operationDelayMs: o.operationDelayMs ?? 0,
     taskGcMs: o.taskGcMs ?? 65 * 60_000,
     eventFromDelayMs: o.eventFromDelayMs ?? 0,
+    srScanIntervalMs: o.srScanIntervalMs ?? 30_000,
     apiVersionMajor: o.apiVersion?.major ?? 2,
     apiVersionMinor: o.apiVersion?.minor ?? 21,
   };

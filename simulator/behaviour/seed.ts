@@ -253,7 +253,8 @@ function seedIsoLibrary(x: Xapi, hosts: string[], extra: string[]): void {
     physical_size: 100 * GiB,
     physical_utilisation: 0,
     virtual_allocation: 0,
-    other_config: {},
+    // As XenCenter creates ISO libraries: rescanned by xapi's SR scanning thread.
+    other_config: { "auto-scan": "true" },
     sm_config: { iso_type: "nfs_iso" },
   });
   for (const h of hosts) s.create("PBD", { host: h, SR: sr, device_config: { location: "iso.sim.local:/isos", type: "nfs_iso" }, currently_attached: true, other_config: {} });

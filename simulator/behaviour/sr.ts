@@ -188,7 +188,28 @@ export function registerSeededBackends(x: Xapi): void {
   }
 }
 
+/**
+ * xapi's SR scanning thread (xapi_sr.ml scan_all): every `auto-scan-interval` seconds (master's
+ * other_config, default 30) it scans plugged SRs whose other_config has auto-scan=true or a dirty key.
+ */
+function scanner(x: Xapi): void {
+  const interval = (): number => {
+    const master = x.store.tryGet("host", x.store.table("pool").size ? x.masterRef() : undefined);
+    const fromHost = Number((master?.other_config as Record<string, string> | undefined)?.["auto-scan-interval"]);
+    return Number.isFinite(fromHost) && fromHost > 0 ? fromHost * 1000 : x.opts.srScanIntervalMs;
+  };
+  const tick = () => {
+    for (const [sr, row] of x.store.table("SR")) {
+      const oc = row.other_config as Record<string, string>;
+      if ((oc["auto-scan"] === "true" || "dirty" in oc) && srAttached(x, row)) scan(x, sr);
+    }
+    x.later(interval(), tick);
+  };
+  x.later(interval(), tick);
+}
+
 export function register(x: Xapi): void {
+  scanner(x);
   x.on("SR.create", (xx, _ctx, args) => {
     const [host, dc0, , nameLabel, nameDescription, type0, contentType, shared, smConfig] = args as [string, Record<string, string>, number, string, string, string, string, boolean, Record<string, string> | undefined];
     const s = xx.store;

@@ -16,6 +16,8 @@ export interface EngineOptions {
   operationDelayMs: number;
   /** Delay between a change and event.from gathering events (xapi: 50 ms, none for task-only subscriptions). */
   eventFromDelayMs: number;
+  /** Period of the SR scanning thread when the master's other_config has no auto-scan-interval (xapi: 30 s). */
+  srScanIntervalMs: number;
   /** Completed tasks are garbage-collected this long after finishing (xapi: 65 min). */
   taskGcMs: number;
   apiVersionMajor: number;

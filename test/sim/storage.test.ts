@@ -225,3 +225,21 @@ describe("the tools SR", () => {
     await expectError(c.call("VDI.destroy", iso), "SR_OPERATION_NOT_SUPPORTED", [tools]);
   });
 });
+
+describe("the SR scanning thread", () => {
+  it("scans plugged SRs with other_config auto-scan=true every interval", async () => {
+    const quick = await startSimulator({ password: "pw", loginFailureDelayMs: 0, srScanIntervalMs: 50 });
+    try {
+      const k = await new Client(quick.url).login();
+      const h = await k.call<string>("pool.get_master", (await k.call<string[]>("pool.get_all"))[0]);
+      const plain = await k.call<string>("SR.create", h, { location: "isos.lab:/a", type: "nfs_iso" }, 0, "plain", "", "iso", "iso", true, {});
+      const auto = await k.call<string>("SR.create", h, { location: "isos.lab:/b", type: "nfs_iso" }, 0, "auto", "", "iso", "iso", true, {});
+      await k.call("SR.add_to_other_config", auto, "auto-scan", "true");
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await k.call<string[]>("SR.get_VDIs", auto)).length).toBeGreaterThan(0);
+      expect(await k.call("SR.get_VDIs", plain)).toEqual([]);
+    } finally {
+      await quick.close();
+    }
+  });
+});
