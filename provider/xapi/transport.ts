@@ -62,6 +62,14 @@ export async function exchange(
   const res = await endpoint.send(req);
   const ct = res.contentType;
   if (wire.unsupported(res.statusCode, ct)) throw new UnsupportedProtocol(`${endpoint.host} does not serve ${wire.path}`);
+  if (res.statusCode === 404 || res.statusCode === 405 || res.statusCode === 501) {
+    // xapi serves RPC on every POST path: a server that has no such route is something else.
+    throw new XapiTransportError("XAPI_NOT_XAPI", `${method} on ${endpoint.host}: HTTP ${res.statusCode} for an RPC call: not an XAPI server`, {
+      method,
+      host: endpoint.host,
+      status: res.statusCode,
+    });
+  }
   if (res.statusCode < 200 || res.statusCode >= 300) {
     // The body of a 500 can quote the request (credentials, session): it is never included.
     throw new XapiTransportError("XAPI_HTTP_STATUS", `${method} on ${endpoint.host}: HTTP ${res.statusCode}`, {

@@ -59,6 +59,16 @@ describe("bad input and faults", () => {
     expect(err.message).toMatch(/HTML/);
   });
 
+  it("reports a web server without XAPI (404 on every POST) as not XAPI", async () => {
+    fake = await startFake((_req, res) => {
+      res.writeHead(404, { "content-type": "text/html" }).end("<html><body>Not Found</body></html>");
+      return "handled";
+    });
+    const err = (await XapiClient.connect({ url: fake.url, ...creds }).catch((e) => e)) as XapiTransportError;
+    expect(err.code).toBe("XAPI_NOT_XAPI");
+    expect(err.status).toBe(404);
+  });
+
   it("reports a garbage body", async () => {
     fake = await startFake((_req, res) => {
       res.writeHead(200, { "content-type": "application/octet-stream" }).end("\u0000\u0001garbage");
