@@ -346,6 +346,7 @@ export class XapiClient {
       sessionRef: () => this.session.sessionRef,
       call: (m, a) => this.invoke(m, a, {}),
       waitTask: (t) => this.tasks.wait(t),
+      forgetTask: (t) => this.tasks.forget(t),
       relogin: (stale) => this.session.relogin(stale),
     };
   }

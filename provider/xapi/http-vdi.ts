@@ -34,6 +34,8 @@ export interface VdiHttpContext {
   sessionRef(): string;
   call(method: string, args: unknown[]): Promise<unknown>;
   waitTask(taskRef: string): Promise<TaskRecord>;
+  /** Stops waiting for a task (the upload failed before it could finish). */
+  forgetTask(taskRef: string): void;
   /** Logs in again after an HTTP 401. */
   relogin(stale: string): Promise<void>;
 }
@@ -81,6 +83,7 @@ export async function importRawVdi(ctx: VdiHttpContext, vdiRef: string, filePath
     const session = ctx.sessionRef();
     const task = (await ctx.call("task.create", [`pulumi-xenserver: import ${format} VDI`, ""])) as string;
     let destroyTask = true;
+    let settled = false;
     try {
       const done = ctx.waitTask(task);
       done.catch(() => undefined);
@@ -120,10 +123,12 @@ export async function importRawVdi(ctx: VdiHttpContext, vdiRef: string, filePath
       await failOnStatus(res, "PUT /import_raw_vdi", ctx.endpoint().host);
       await res.body.dump().catch(() => undefined);
       const rec = await done;
+      settled = true;
       taskOutcome(rec, "PUT /import_raw_vdi", task);
       if (opts.onProgress && size === 0) opts.onProgress(1);
       return;
     } finally {
+      if (!settled) ctx.forgetTask(task);
       if (destroyTask) await ctx.call("task.destroy", [task]).catch(() => undefined);
     }
   }
