@@ -10,6 +10,7 @@ import { destroyVifRecord } from "./network";
 import { destroyVbdRecord } from "./sr";
 import { deviceNumber } from "./vbd";
 import { lc, newVmMetrics } from "./vm-common";
+import { addToMap } from "../engine/generic";
 import * as power from "./vm-power";
 import * as copies from "./vm-copies";
 import * as resources from "./vm-resources";
@@ -64,6 +65,15 @@ export function destroyVm(x: Xapi, ref: string): void {
 export function register(x: Xapi): void {
   x.on("VM.create", (xx, _ctx, [rec]) => createVm(xx, rec as Row));
   x.on("VM.destroy", (xx, _ctx, [self]) => destroyVm(xx, self as string));
+  // Custom in xapi (xapi_vm.ml): blocking or unblocking an operation recomputes allowed_operations.
+  x.on("VM.set_blocked_operations", (xx, _ctx, [ref, value]) => (xx.store.get("VM", ref), xx.store.set("VM", ref as string, "blocked_operations", value), refreshVm(xx, ref as string)));
+  x.on("VM.add_to_blocked_operations", (xx, _ctx, [ref, key, value]) => (addToMap(xx, "VM", ref as string, "blocked_operations", key as string, value), refreshVm(xx, ref as string)));
+  x.on("VM.remove_from_blocked_operations", (xx, _ctx, [ref, key]) => {
+    const ops = { ...(xx.store.get("VM", ref).blocked_operations as Record<string, string>) };
+    delete ops[key as string];
+    xx.store.set("VM", ref as string, "blocked_operations", ops);
+    refreshVm(xx, ref as string);
+  });
   power.register(x);
   copies.register(x);
   resources.register(x);
