@@ -29,15 +29,18 @@ export function loadState(x: Xapi, file: string): Record<string, unknown> | unde
   return state.extra;
 }
 
-/** Saves at most every `ms` after a change. */
+/** Saves after a change, at most every `ms` — or every twice the last write's duration, for big databases. */
 export function autosave(x: Xapi, file: string, extra: () => Record<string, unknown>, ms = 50): () => void {
   let pending = false;
+  let lastWriteMs = 0;
   const off = x.store.onChange(() => {
     if (pending) return;
     pending = true;
-    x.later(ms, () => {
+    x.later(Math.max(ms, 2 * lastWriteMs), () => {
       pending = false;
+      const t0 = Date.now();
       saveState(x, file, extra());
+      lastWriteMs = Date.now() - t0;
     });
   });
   return () => {

@@ -67,6 +67,7 @@ export function eventFrom(x: Xapi, session: string, classes: string[], token: st
       if (done) return;
       done = true;
       unsubscribe();
+      cancelCloseHook();
       x.sessionListeners.delete(onLogout);
       if (timer) clearTimeout(timer);
       if (r instanceof XapiError) reject(r);
@@ -86,7 +87,9 @@ export function eventFrom(x: Xapi, session: string, classes: string[], token: st
       setTimeout(() => finish(batch()), delay);
     });
     x.sessionListeners.add(onLogout);
+    const cancelCloseHook = x.onClose(() => finish(batch()));
     timer = setTimeout(() => finish(batch()), ms);
+    timer.unref?.();
   });
 }
 

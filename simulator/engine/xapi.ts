@@ -84,9 +84,19 @@ export class Xapi {
     return new Promise((resolve) => (ms <= 0 ? setImmediate(resolve) : this.later(ms, resolve)));
   }
 
+  private readonly closeHooks = new Set<() => void>();
+
+  /** Runs `fn` when the simulator closes (to end blocked calls); returns a function that cancels it. */
+  onClose(fn: () => void): () => void {
+    this.closeHooks.add(fn);
+    return () => this.closeHooks.delete(fn);
+  }
+
   close(): void {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const fn of [...this.closeHooks]) fn();
+    this.closeHooks.clear();
   }
 }

@@ -171,3 +171,17 @@ describe("event.from gathering delay (eventFromDelayMs)", () => {
     }
   });
 });
+
+describe("closing the simulator", () => {
+  it("ends blocked event.from calls instead of keeping them (and the process) waiting", async () => {
+    const s = await startSimulator({ password: "pw", loginFailureDelayMs: 0 });
+    const k = await new Client(s.url).login();
+    const { token } = await k.call<Batch>("event.from", ["network"], "", 0);
+    const waiting = k.call<Batch>("event.from", ["network"], token, 60).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 30));
+    const t0 = Date.now();
+    await s.close();
+    await waiting;
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
