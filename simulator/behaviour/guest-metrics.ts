@@ -1,6 +1,6 @@
 /**
- * The guest agent: after a start, a VM whose other_config says it has tools reports VM_guest_metrics
- * with deterministic addresses per VIF (`<dev>/ip`, `<dev>/ipv4/0`, `<dev>/ipv6/0`). Others never report.
+ * The guest agent: after a start, a VM whose other_config says it has tools reports VM_guest_metrics,
+ * then its addresses per VIF (`<dev>/ip`, `<dev>/ipv4/0`, `<dev>/ipv6/0`, deterministic). Others never report.
  */
 import { NULL_REF } from "../engine/datamodel";
 import { nowDatetime } from "../engine/time";
@@ -43,16 +43,6 @@ export function scheduleGuestMetrics(x: Xapi, vm: string): void {
   x.later(x.opts.guestMetricsDelayMs, () => {
     const now = x.store.tryGet("VM", vm);
     if (!now || now.power_state !== "Running" || now.domid !== domid || now.guest_metrics !== NULL_REF) return;
-    const networks: Record<string, string> = {};
-    for (const v of now.VIFs as string[]) {
-      const vif = x.store.get("VIF", v);
-      if (!vif.currently_attached) continue;
-      const d = String(vif.device);
-      const ip = ipv4For(String(vif.MAC));
-      networks[`${d}/ip`] = ip;
-      networks[`${d}/ipv4/0`] = ip;
-      networks[`${d}/ipv6/0`] = ipv6For(String(vif.MAC));
-    }
     const gm = x.store.create("VM_guest_metrics", {
       os_version: { name: String(now.name_label), distro: "linux", major: "6", minor: "1", uname: "6.1.0-sim" },
       PV_drivers_version: { major: "9", minor: "4", micro: "0", build: "sim" },
@@ -60,7 +50,7 @@ export function scheduleGuestMetrics(x: Xapi, vm: string): void {
       PV_drivers_detected: true,
       memory: {},
       disks: {},
-      networks,
+      networks: {},
       other: { "feature-shutdown": "1", "feature-poweroff": "1", "feature-reboot": "1", "feature-suspend": "1", "feature-vcpu-hotplug": "1", "has-vendor-device": "0", "platform-feature-multiprocessor-suspend": "1" },
       last_updated: nowDatetime(),
       live: true,
@@ -68,5 +58,25 @@ export function scheduleGuestMetrics(x: Xapi, vm: string): void {
       can_use_hotplug_vif: "yes",
     });
     x.store.set("VM", vm, "guest_metrics", gm);
+    // The agent reports addresses once the guest's network is up: a later VM_guest_metrics mod (SEMANTICS §6.9.5).
+    x.later(Math.max(1, Math.floor(x.opts.guestMetricsDelayMs / 4)), () => {
+      const row = x.store.tryGet("VM", vm);
+      if (!row || row.guest_metrics !== gm || !x.store.has("VM_guest_metrics", gm)) return;
+      x.store.update("VM_guest_metrics", gm, { networks: networksOf(x, row.VIFs as string[]), last_updated: nowDatetime() });
+    });
   });
+}
+
+function networksOf(x: Xapi, vifs: string[]): Record<string, string> {
+  const networks: Record<string, string> = {};
+  for (const v of vifs) {
+    const vif = x.store.get("VIF", v);
+    if (!vif.currently_attached) continue;
+    const d = String(vif.device);
+    const ip = ipv4For(String(vif.MAC));
+    networks[`${d}/ip`] = ip;
+    networks[`${d}/ipv4/0`] = ip;
+    networks[`${d}/ipv6/0`] = ipv6For(String(vif.MAC));
+  }
+  return networks;
 }

@@ -313,7 +313,8 @@ describe("guest agent", () => {
     await c.call("VM.start", vm, false, false);
     expect(await c.call("VM.get_guest_metrics", vm)).toBe("OpaqueRef:NULL");
     const gm = await waitFor(() => c.call<string>("VM.get_guest_metrics", vm), (g) => g !== "OpaqueRef:NULL");
-    const networks = await c.call<Record<string, string>>("VM_guest_metrics.get_networks", gm);
+    // The metrics object appears first, the addresses follow in a later mod.
+    const networks = await waitFor(() => c.call<Record<string, string>>("VM_guest_metrics.get_networks", gm), (n) => "0/ip" in n);
     expect(networks["0/ip"]).toMatch(/^10\.\d+\.\d+\.\d+$/);
     expect(networks["0/ipv4/0"]).toBe(networks["0/ip"]);
     expect(networks["0/ipv6/0"]).toMatch(/^fe80::/);
@@ -321,7 +322,7 @@ describe("guest agent", () => {
     await c.call("VM.hard_reboot", vm);
     expect(await c.call("VM.get_guest_metrics", vm)).toBe("OpaqueRef:NULL");
     const gm2 = await waitFor(() => c.call<string>("VM.get_guest_metrics", vm), (g) => g !== "OpaqueRef:NULL");
-    expect(await c.call("VM_guest_metrics.get_networks", gm2)).toEqual(networks);
+    expect(await waitFor(() => c.call<Record<string, string>>("VM_guest_metrics.get_networks", gm2), (n) => "0/ip" in n)).toEqual(networks);
   });
 
   it("never reports for a VM without tools", async () => {
