@@ -9,7 +9,7 @@ import { encodeValue } from "../wire/xmlrpc";
 import { account } from "./sr";
 import { newVdi } from "./vdi";
 import { vdiData } from "./vdi-data";
-import { readVhd, VhdError } from "./vhd";
+import { readVhd, VhdError, VhdImage } from "./vhd";
 
 const FORMATS = new Set(["raw", "vhd", "tar", "qcow2"]);
 const MAX_VHD = 2040 * 1024 * 1024 * 1024;
@@ -55,6 +55,20 @@ function taskFor(x: Xapi, req: IncomingMessage, url: URL, label: string, host: s
 function notFound(res: ServerResponse, task: string, headersTask = true): void {
   res.writeHead(404, { "content-length": "0", ...(headersTask ? { "task-id": task } : {}) });
   res.end();
+}
+
+/** Writes over the disk's current contents. */
+function write(x: Xapi, vdi: string, writes: { offset: number; data: Buffer }[]): void {
+  if (writes.length === 0) return;
+  const old = vdiData(x).get(vdi);
+  const end = Math.max(old?.length ?? 0, ...writes.map((w) => w.offset + w.data.length));
+  const out = Buffer.alloc(end);
+  old?.copy(out);
+  for (const w of writes) w.data.copy(out, w.offset);
+  vdiData(x).set(vdi, out);
+  const v = x.store.get("VDI", vdi);
+  if ((v.physical_utilisation as number) < end) x.store.set("VDI", vdi, "physical_utilisation", Math.min(v.virtual_size as number, end));
+  account(x, v.SR as string);
 }
 
 const importRawVdi: SideChannel = async (x, host, req, res, url) => {
@@ -108,28 +122,30 @@ const importRawVdi: SideChannel = async (x, host, req, res, url) => {
     req.on("error", () => resolve());
   });
   const complete = Number.isFinite(length) ? received >= length : true;
-  if (tooBig) failTask(x, task, new XapiError("VDI_IO_ERROR", ["Device I/O errors"]));
-  else if (!complete) failTask(x, task, new XapiError("VDI_IO_ERROR", ["Device I/O errors"]));
-  else if (!x.store.has("VDI", vdi)) failTask(x, task, new XapiError("HANDLE_INVALID", ["VDI", vdi]));
-  else {
-    let data: Buffer = Buffer.concat(chunks);
-    if (format === "vhd") {
-      try {
-        const image = readVhd(data);
-        if (image.virtualSize > size) throw new VhdError("image larger than the VDI");
-        data = image.data;
-      } catch {
-        // A bad or oversized VHD fails the copy as a device error, like any write failure.
-        failTask(x, task, new XapiError("VDI_IO_ERROR", ["Device I/O errors"]));
-        if (!res.writableEnded) res.end();
-        return;
-      }
+  const body: Buffer = Buffer.concat(chunks);
+  if (tooBig) {
+    // A raw image larger than the VDI fails while writing past its end (import_raw_vdi.ml).
+    if (format === "raw" && x.store.has("VDI", vdi)) write(x, vdi, [{ offset: 0, data: body.subarray(0, size) }]);
+    failTask(x, task, new XapiError("VDI_IO_ERROR", ["Device I/O errors"]));
+  } else if (!x.store.has("VDI", vdi)) failTask(x, task, new XapiError("HANDLE_INVALID", ["VDI", vdi]));
+  else if (format === "vhd") {
+    let image: VhdImage | undefined;
+    try {
+      image = readVhd(body);
+      if (image.virtualSize > size) throw new VhdError("image larger than the VDI");
+    } catch {
+      // A truncated, bad or oversized VHD fails the copy as a device error, like any write failure.
+      image = undefined;
     }
-    vdiData(x).set(vdi, data);
-    const v = x.store.get("VDI", vdi);
-    if ((v.physical_utilisation as number) < data.length) x.store.set("VDI", vdi, "physical_utilisation", Math.min(size, data.length));
-    account(x, v.SR as string);
-    completeTask(x, task, encodeValue(vdi, { kind: "ref", cls: "VDI" }));
+    if (image && complete) {
+      write(x, vdi, image.writes);
+      completeTask(x, task, encodeValue(vdi, { kind: "ref", cls: "VDI" }));
+    } else failTask(x, task, new XapiError("VDI_IO_ERROR", ["Device I/O errors"]));
+  } else {
+    // Raw data is streamed onto the disk: what arrived before a cut connection stays written.
+    write(x, vdi, [{ offset: 0, data: body }]);
+    if (complete) completeTask(x, task, encodeValue(vdi, { kind: "ref", cls: "VDI" }));
+    else failTask(x, task, new XapiError("VDI_IO_ERROR", ["Device I/O errors"]));
   }
   if (!res.writableEnded) res.end();
 };

@@ -8,8 +8,8 @@ const SECTOR = 512;
 
 export interface VhdImage {
   virtualSize: number;
-  /** The disk's bytes up to the last allocated block; anything beyond reads as zeros. */
-  data: Buffer;
+  /** What the image holds, as writes at disk offsets (unallocated blocks leave the disk as it was). */
+  writes: { offset: number; data: Buffer }[];
 }
 
 function footerAt(buf: Buffer, at: number): Buffer | undefined {
@@ -23,7 +23,7 @@ export function readVhd(buf: Buffer): VhdImage {
   if (!footer) throw new VhdError("no VHD footer");
   const virtualSize = Number(footer.readBigUInt64BE(48));
   const diskType = footer.readUInt32BE(60);
-  if (diskType === 2) return { virtualSize, data: buf.subarray(0, Math.min(virtualSize, buf.length - SECTOR)) };
+  if (diskType === 2) return { virtualSize, writes: [{ offset: 0, data: buf.subarray(0, Math.min(virtualSize, buf.length - SECTOR)) }] };
   if (diskType !== 3 && diskType !== 4) throw new VhdError(`unsupported VHD disk type ${diskType}`);
   if (diskType === 4) throw new VhdError("differencing VHDs need their parent");
   const headerOffset = Number(footer.readBigUInt64BE(16));
@@ -33,15 +33,14 @@ export function readVhd(buf: Buffer): VhdImage {
   const entries = header.readUInt32BE(28);
   const blockSize = header.readUInt32BE(32);
   const bitmapBytes = Math.ceil(blockSize / SECTOR / 8 / SECTOR) * SECTOR;
-  let last = -1;
-  for (let i = 0; i < entries; i++) if (buf.readUInt32BE(batOffset + 4 * i) !== 0xffffffff) last = i;
-  const data = Buffer.alloc(Math.min(virtualSize, (last + 1) * blockSize));
-  for (let i = 0; i <= last; i++) {
+  const writes: { offset: number; data: Buffer }[] = [];
+  for (let i = 0; i < entries; i++) {
     const sector = buf.readUInt32BE(batOffset + 4 * i);
     if (sector === 0xffffffff) continue;
     const start = sector * SECTOR + bitmapBytes;
-    if (start + blockSize > buf.length - SECTOR) throw new VhdError(`block ${i} is truncated`);
-    buf.copy(data, i * blockSize, start, start + Math.min(blockSize, data.length - i * blockSize));
+    const length = Math.min(blockSize, virtualSize - i * blockSize);
+    if (start + length > buf.length - SECTOR) throw new VhdError(`block ${i} is truncated`);
+    writes.push({ offset: i * blockSize, data: buf.subarray(start, start + length) });
   }
-  return { virtualSize, data };
+  return { virtualSize, writes };
 }
