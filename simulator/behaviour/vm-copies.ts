@@ -23,18 +23,33 @@ function copyRecord(vm: Row): Row {
 
 type DiskCopy = (vdi: string) => string;
 
+function copyMetrics(x: Xapi, vm: Row): string {
+  const m = x.store.tryGet("VM_metrics", vm.metrics);
+  const ref = newVmMetrics(x, vm);
+  if (m) x.store.update("VM_metrics", ref, { memory_actual: m.memory_actual, VCPUs_number: m.VCPUs_number, install_time: m.install_time, current_domain_type: m.current_domain_type });
+  return ref;
+}
+
+function copyGuestMetrics(x: Xapi, vm: Row): string {
+  const gm = x.store.tryGet("VM_guest_metrics", vm.guest_metrics);
+  if (!gm) return NULL_REF;
+  const copy: Row = {};
+  for (const [k, v] of Object.entries(gm)) if (k !== "uuid") copy[k] = v && typeof v === "object" ? { ...(v as object) } : v;
+  return x.store.create("VM_guest_metrics", copy);
+}
+
 export function cloneInto(x: Xapi, src: string, name: string, kind: "clone" | "copy" | "snapshot", disk: DiskCopy, ignore: string[] = []): string {
   const s = x.store;
   const vm = s.get("VM", src);
   const rec = copyRecord(vm);
   const other = { ...(vm.other_config as Record<string, string>) };
   const snapshot = kind === "snapshot";
-  if (!snapshot) {
-    other.mac_seed = randomUUID();
-    delete other.default_template;
-    delete other.xensource_internal;
-    if (vm.is_a_template) other.base_template_name = vm.name_label as string;
-  }
+  // xapi_vm_clone.copy_vm_record: a fresh mac_seed except for snapshots; default_template and
+  // xensource_internal dropped; base_template_name kept, or set from a template's name.
+  if (!snapshot) other.mac_seed = randomUUID();
+  delete other.default_template;
+  delete other.xensource_internal;
+  if (vm.is_a_template && other.base_template_name === undefined) other.base_template_name = vm.name_label as string;
   const ref = s.create("VM", {
     ...rec,
     name_label: name,
@@ -44,7 +59,8 @@ export function cloneInto(x: Xapi, src: string, name: string, kind: "clone" | "c
     is_a_snapshot: snapshot,
     snapshot_of: snapshot ? src : NULL_REF,
     snapshot_time: snapshot ? nowDatetime() : EPOCH,
-    parent: snapshot ? NULL_REF : NULL_REF,
+    // Clones and copies are new top-level VMs; a snapshot takes the source's parent (CA-52668).
+    parent: snapshot ? vm.parent : NULL_REF,
     power_state: "Halted",
     resident_on: NULL_REF,
     scheduled_to_be_resident_on: NULL_REF,
@@ -56,8 +72,9 @@ export function cloneInto(x: Xapi, src: string, name: string, kind: "clone" | "c
     metrics: NULL_REF,
     suspend_VDI: NULL_REF,
   });
-  if (!snapshot) s.set("VM", ref, "metrics", newVmMetrics(x, s.get("VM", ref)));
-  if (snapshot) s.set("VM", src, "parent", vm.parent);
+  // copy_metrics / copy_guest_metrics: the new VM gets copies of the source's metrics objects.
+  s.update("VM", ref, { metrics: copyMetrics(x, vm), guest_metrics: copyGuestMetrics(x, vm) });
+  if (snapshot) s.set("VM", src, "parent", ref);
   for (const b of vm.VBDs as string[]) {
     const vbd = s.get("VBD", b);
     const isDisk = vbd.type === "Disk" && !vbd.empty && s.has("VDI", vbd.VDI);
@@ -72,7 +89,8 @@ export function cloneInto(x: Xapi, src: string, name: string, kind: "clone" | "c
       type: vbd.type,
       empty: vbd.empty,
       unpluggable: vbd.unpluggable,
-      other_config: isDisk && !snapshot ? { ...(vbd.other_config as object), owner: "" } : { ...(vbd.other_config as object) },
+      // CA-58405: the new VM owns the new disks (owner="" unless the VBD already says).
+      other_config: vbd.type === "Disk" ? { owner: "", ...(vbd.other_config as object) } : { ...(vbd.other_config as object) },
       qos_algorithm_type: vbd.qos_algorithm_type,
       qos_algorithm_params: { ...(vbd.qos_algorithm_params as object) },
     });

@@ -204,6 +204,10 @@ describe("power states", () => {
     expect(await c.call<Rec>("VM.get_record", snap)).toMatchObject({ is_a_snapshot: true, is_a_template: true, snapshot_of: vm });
     expect(await c.call<string>("VIF.get_MAC", (await c.call<string[]>("VM.get_VIFs", snap))[0])).toBe(mac);
     expect(await c.call("VM.get_snapshots", vm)).toEqual([snap]);
+    // The VM's parent becomes its latest snapshot; the snapshot has metrics of its own.
+    expect(await c.call("VM.get_parent", vm)).toBe(snap);
+    expect(await c.call("VM.get_children", snap)).toEqual([vm]);
+    expect(await c.call("VM.get_metrics", snap)).not.toBe("OpaqueRef:NULL");
     await expectError(c.call("VM.start", snap, false, false), "VM_IS_SNAPSHOT", [snap, "start"]);
     await expectError(c.call("VM.revert", vm), "REVERT_ONLY_ALLOWED_ON_SNAPSHOT", []);
     await c.call("VM.set_name_description", vm, "changed");
