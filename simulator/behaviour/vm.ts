@@ -58,7 +58,6 @@ export function destroyVm(x: Xapi, ref: string): void {
   if (s.has("VM_metrics", vm.metrics)) s.destroy("VM_metrics", vm.metrics as string);
   if (s.has("VM_guest_metrics", vm.guest_metrics)) s.destroy("VM_guest_metrics", vm.guest_metrics as string);
   for (const c of [...(vm.children as string[])]) s.set("VM", c, "parent", vm.parent);
-  for (const snap of [...(vm.snapshots as string[])]) s.set("VM", snap, "snapshot_of", NULL_REF);
   s.destroy("VM", ref);
 }
 
