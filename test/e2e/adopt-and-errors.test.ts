@@ -41,10 +41,14 @@ module.exports = (a) => {
   const adopted = new xen.Network("legacy", { adopt: a.legacy, name: "legacy-managed", mtu: 9000 });
   const pool = xen.Pool.get("existing-pool", a.pool);
   const share = new xen.Sr("share", { type: "smb", name: "share", deviceConfig: { server: "//192.0.2.20/vms", username: "svc", password: "Smb-Secret-123" } });
-  return { adopted: adopted.uuid, poolHosts: pool.hosts, share: share.uuid };
+  return { adopted: adopted.uuid, adoptedMtu: adopted.mtu, adoptedTags: adopted.tags, poolHosts: pool.hosts, poolName: pool.liveName, share: share.uuid };
 };`;
     const [up, preview] = await stack.run(["up", "preview"], { programSource: program, config, programArgs: { legacy, pool: poolUuid } });
     expect(up.outputs?.adopted.value).toBe(legacy);
+    // Properties the program sets or leaves to defaults are all exposed on the objects.
+    expect(up.outputs?.adoptedMtu.value).toBe(9000);
+    expect(up.outputs?.adoptedTags.value).toEqual([]);
+    expect(typeof up.outputs?.poolName.value).toBe("string");
     expect((up.outputs?.poolHosts.value as string[]).length).toBe(1);
     expect(Object.keys(preview.changes)).toEqual(["same"]);
     expect(await xapi.call("network.get_name_label", ref)).toBe("legacy-managed");
@@ -57,5 +61,13 @@ module.exports = (a) => {
     expect(destroy.changes.delete).toBeGreaterThanOrEqual(3);
     // A read-only reference is not deleted: the pool is still there.
     expect(await xapi.call<string[]>("pool.get_all")).toEqual([poolRef]);
+  });
+
+  it("fails when get() names an object that does not exist", async () => {
+    const program = `const xen = require("pulumi-xenserver");
+module.exports = () => { const n = xen.Network.get("ghost", "00000000-0000-4000-8000-000000000000"); return { name: n.name }; };`;
+    const [preview] = await stack.run(["preview-expect-failure"], { programSource: program, config });
+    expect(preview.failed).toBe(true);
+    expect(preview.message).toMatch(/Network.get: no Network with uuid 00000000-0000-4000-8000-000000000000 in this pool/);
   });
 });
