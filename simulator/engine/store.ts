@@ -28,6 +28,8 @@ export interface Change {
 export const NOT_PERSISTED = new Set(["session", "task"]);
 export const NO_EVENTS = new Set(["session", "event", "user"]);
 
+const MAX_TOMBSTONES = 10_000;
+
 export function newRef(): string {
   return `OpaqueRef:${randomUUID()}`;
 }
@@ -180,12 +182,24 @@ export class Store {
     }
   }
 
-  /** Keeps only the latest change per object: any token still sees every object changed after it. */
+  /**
+   * Keeps only the latest change per object (any token still sees every object changed after it) and the
+   * newest 10,000 deletions: like xapi, which trims its list of deleted rows, a very old token misses older
+   * deletions, which is what valid_ref_counts lets clients detect.
+   */
   private compact(): void {
     const last = new Map<string, Change>();
     for (const c of this.log) last.set(c.ref, c);
-    this.log = [...last.values()].sort((a, b) => a.gen - b.gen);
     for (const [ref, t] of this.tombstones) if (!last.has(ref) || last.get(ref)!.gen !== t.deleted) this.tombstones.delete(ref);
+    const excess = this.tombstones.size - MAX_TOMBSTONES;
+    if (excess > 0) {
+      const oldest = [...this.tombstones].sort((a, b) => a[1].deleted - b[1].deleted).slice(0, excess);
+      for (const [ref] of oldest) {
+        this.tombstones.delete(ref);
+        last.delete(ref);
+      }
+    }
+    this.log = [...last.values()].sort((a, b) => a.gen - b.gen);
   }
 
   /** Changes after `since`, one per object (the latest), each tagged add / mod / del as event.from reports them. */
