@@ -58,6 +58,16 @@ function finish(x: Xapi, task: string, patch: Record<string, unknown>): void {
   x.later(x.opts.taskGcMs, () => {
     if (x.store.has("task", task)) x.store.destroy("task", task);
   });
+  trimTasks(x);
+}
+
+/** Beyond 200 tasks, xapi's GC deletes the oldest completed ones first (db_gc_util.ml timeout_tasks). */
+const MAX_TASKS = 200;
+function trimTasks(x: Xapi): void {
+  const table = x.store.table("task");
+  if (table.size <= MAX_TASKS) return;
+  const done = [...table].filter(([, t]) => t.status !== "pending").sort((a, b) => String(a[1].finished).localeCompare(String(b[1].finished)));
+  for (const [ref] of done.slice(0, table.size - MAX_TASKS)) x.store.destroy("task", ref);
 }
 
 /** Raised inside operations that notice a cancellation request. */
@@ -87,6 +97,7 @@ export function register(x: Xapi): void {
     const patch: Record<string, unknown> = { status };
     if (status !== "pending") Object.assign(patch, { finished: nowDatetime(), progress: 1 });
     xx.store.update("task", task as string, patch);
+    if (status !== "pending") trimTasks(xx);
   });
   x.on("task.set_progress", (xx, _ctx, [task, p]) => xx.store.update("task", xx.store.get("task", task) && (task as string), { progress: p }));
   x.on("task.set_result", (xx, _ctx, [task, r]) => xx.store.update("task", xx.store.get("task", task) && (task as string), { result: r }));

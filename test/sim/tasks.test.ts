@@ -72,3 +72,15 @@ describe("Async.* and tasks", () => {
     expect(await c.call("task.get_status", task)).toBe("success");
   });
 });
+
+describe("task garbage collection", () => {
+  it("keeps at most 200 tasks, deleting the oldest completed ones first", async () => {
+    const pending = await c.call<string>("task.create", "still running", "");
+    for (let i = 0; i < 210; i++) {
+      const t = await c.call<string>("task.create", `t${i}`, "");
+      await c.call("task.set_status", t, "success");
+    }
+    expect((await c.call<string[]>("task.get_all")).length).toBeLessThanOrEqual(201);
+    expect(await c.call("task.get_status", pending)).toBe("pending");
+  });
+});
