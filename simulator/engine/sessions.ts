@@ -63,8 +63,10 @@ export async function loginWithPassword(x: Xapi, ctx: CallCtx, args: unknown[]):
   });
   uses(x).set(ref, Date.now());
   // Oldest sessions of the same originator are destroyed beyond the cap (db_gc_util.ml timeout_sessions).
+  // The anonymous bucket (root, no originator) is capped by max_sessions = 2 × max_tasks = 400 (SEMANTICS §2.2, inferred).
+  const cap = orig === "" ? Math.min(400, x.opts.maxSessionsPerOriginator) : x.opts.maxSessionsPerOriginator;
   const same = [...x.store.table("session")].filter(([, s]) => s.originator === orig);
-  for (let i = 0; i < same.length - x.opts.maxSessionsPerOriginator; i++) destroySession(x, same[i][0]);
+  for (let i = 0; i < same.length - cap; i++) destroySession(x, same[i][0]);
   return ref;
 }
 
