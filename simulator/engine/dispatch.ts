@@ -15,7 +15,6 @@ export type Outcome =
   | { ok: false; error: XapiError }
   | { bare: true; value: string[] };
 
-const stringSet: XType = { kind: "set", of: { kind: "string" } };
 const taskRefType: XType = { kind: "ref", cls: "task" };
 
 function lookup(name: string): MessageDef | undefined {
@@ -139,5 +138,3 @@ function notImplemented(m: MessageDef): Handler {
     throw new XapiError("NOT_IMPLEMENTED", [m.wireName]);
   };
 }
-
-export { stringSet };

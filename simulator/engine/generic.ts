@@ -1,5 +1,5 @@
 /** Messages generated from the datamodel: getters, setters, map/set helpers, lookups, constructors, destructors. */
-import { ClassDef, MessageDef, NULL_REF } from "./datamodel";
+import { ClassDef, MessageDef } from "./datamodel";
 import { XapiError, fail } from "./errors";
 import { evaluate, parseFilter } from "./filter";
 import { Row } from "./store";
@@ -86,5 +86,3 @@ export function addToMap(x: Xapi, cls: string, self: string, field: string, key:
   if (key in map) fail("MAP_DUPLICATE_KEY", cls, field, self, key);
   x.store.set(cls, self, field, { ...map, [key]: value });
 }
-
-export { NULL_REF };

@@ -1,6 +1,6 @@
 /** The object database: one table per class, uuid index, back-references, and a change log for events. */
 import { randomUUID } from "crypto";
-import { classes, getClass, NULL_REF, zeroValue } from "./datamodel";
+import { classes, getClass, zeroValue } from "./datamodel";
 import { fail } from "./errors";
 import { relationsByChild, relationsByParent } from "./relations";
 
@@ -258,5 +258,3 @@ export function structuredCloneValue<T>(v: T): T {
   if (v && typeof v === "object") return { ...(v as object) } as T;
   return v;
 }
-
-export { NULL_REF };
