@@ -65,6 +65,11 @@ export function makeHandler(x: Xapi, host: () => string, conns: Connections, sid
       }
       const channel = side.get(`${req.method} ${url.pathname}`);
       if (channel) return await channel(x, host(), req, res, url);
+      if (req.method === "GET" && url.pathname === "/") {
+        // xapi serves its welcome page from /opt/xensource/www on GET /.
+        send(res, 200, "text/html", "<html><head><title>XCP-ng</title></head><body><h1>XCP-ng (xapi-sim)</h1></body></html>");
+        return;
+      }
       if (req.method !== "POST") {
         send(res, 404, "text/html", "<html><body><h1>HTTP 404 not found</h1></body></html>");
         return;

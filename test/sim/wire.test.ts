@@ -158,6 +158,11 @@ describe("JSON-RPC", () => {
     expect(r.text).toMatch(/<value>OpaqueRef:[0-9a-f-]{36}<\/value>/);
   });
 
+  it("answers GET / with a welcome page and other GETs with 404", async () => {
+    expect((await fetch(`${sim.url}/`)).status).toBe(200);
+    expect((await fetch(`${sim.url}/nothing-here`)).status).toBe(404);
+  });
+
   it("sends CORS headers and answers OPTIONS", async () => {
     const res = await fetch(`${sim.url}/jsonrpc`, { method: "OPTIONS" });
     expect(res.status).toBe(200);
