@@ -54,8 +54,11 @@ describe("resources through the real engine", () => {
   }
 
   it("runs the whole lifecycle", async () => {
+    const sessionsBefore = sim.store.table("session").size;
     const [up, preview] = await run(["up", "preview"]);
     expect(up.changes).toEqual({ create: 6 });
+    // The provider processes logged their XAPI sessions out when the engine stopped them.
+    expect(sim.store.table("session").size).toBe(sessionsBefore);
     expect(up.outputs?.diskSize.value).toBe(1024 ** 3);
     expect(preview.changes).toEqual({ same: 6 });
     expect(await ownedObjects()).toHaveLength(4);
