@@ -11,18 +11,45 @@ export function memoryOverhead(vm: Row): number {
   return Math.ceil((pages + (vm.VCPUs_max as number) * 1.5 * MiB + MiB) / MiB) * MiB;
 }
 
-/** What a VM occupies on its host while Running or Paused. */
+/** What a running VM occupies now: its balloon target (dynamic_max here) plus overhead. */
 export function vmFootprint(vm: Row): number {
   return (vm.memory_dynamic_max as number) + memoryOverhead(vm);
 }
 
+/**
+ * Memory a VM needs to start (xapi_vm_helpers.assert_enough_memory_available): dynamic_min plus overhead,
+ * or static_max for pv_in_pvh guests.
+ */
+export function vmStartMemory(vm: Row): number {
+  return ((vm.domain_type === "pv_in_pvh" ? vm.memory_static_max : vm.memory_dynamic_min) as number) + memoryOverhead(vm);
+}
+
+function hostTotal(x: Xapi, h: Row): number {
+  return (x.store.tryGet("host_metrics", h.metrics)?.memory_total as number) ?? 0;
+}
+
+/** Free memory as host_metrics reports it: every resident domain at its current size. */
 export function hostFreeMemory(x: Xapi, host: string): number {
   const h = x.store.get("host", host);
-  const m = x.store.tryGet("host_metrics", h.metrics);
-  let free = (m?.memory_total as number) ?? 0;
+  let free = hostTotal(x, h);
   for (const v of h.resident_VMs as string[]) {
     const vm = x.store.get("VM", v);
     free -= vm.is_control_domain ? (vm.memory_dynamic_max as number) : vmFootprint(vm);
+  }
+  // Ballooning (squeezed) keeps guests within the host: targets shrink towards dynamic_min.
+  return Math.max(0, free);
+}
+
+/**
+ * Memory available for a new VM "with maximum compression" (memory_check.ml): every resident VM
+ * ballooned down to dynamic_min.
+ */
+export function hostAvailableForStart(x: Xapi, host: string): number {
+  const h = x.store.get("host", host);
+  let free = hostTotal(x, h);
+  for (const v of h.resident_VMs as string[]) {
+    const vm = x.store.get("VM", v);
+    free -= vm.is_control_domain ? (vm.memory_dynamic_max as number) : (vm.memory_dynamic_min as number) + memoryOverhead(vm);
   }
   return free;
 }
@@ -34,7 +61,7 @@ export function refreshHostMemory(x: Xapi, host: string): void {
 }
 
 export function register(x: Xapi): void {
-  x.on("host.compute_free_memory", (xx, _ctx, [host]) => hostFreeMemory(xx, host as string));
+  x.on("host.compute_free_memory", (xx, _ctx, [host]) => hostAvailableForStart(xx, host as string));
   x.on("host.compute_memory_overhead", (xx, _ctx, [host]) => (xx.store.get("host", host), 96 * MiB));
   x.on("host.get_servertime", (xx, _ctx, [host]) => (xx.store.get("host", host), nowDatetime()));
   x.on("host.get_server_localtime", (xx, _ctx, [host]) => (xx.store.get("host", host), nowDatetime().slice(0, -1)));

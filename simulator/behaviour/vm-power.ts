@@ -6,7 +6,7 @@ import { nowDatetime } from "../engine/time";
 import { Xapi } from "../engine/xapi";
 import { refreshVbd, refreshVdi, refreshVif } from "./allowed-ops";
 import { scheduleGuestMetrics, clearGuestMetrics } from "./guest-metrics";
-import { hostFreeMemory, refreshHostMemory, vmFootprint } from "./host";
+import { hostAvailableForStart, refreshHostMemory, vmStartMemory } from "./host";
 import { createConsole, destroyConsoles } from "./console";
 import { createMessage } from "./pool";
 import { deviceName, deviceNumber } from "./vbd";
@@ -51,8 +51,8 @@ export function bootError(x: Xapi, ref: string, host: string, checkMemory: boole
     if (pifs.length > 0 && !pifs.some((p) => s.get("PIF", p).host === host)) return new XapiError("VM_REQUIRES_NETWORK", [ref, s.get("VIF", v).network as string]);
   }
   if (checkMemory) {
-    const need = vmFootprint(vm);
-    const free = hostFreeMemory(x, host);
+    const need = vmStartMemory(vm);
+    const free = hostAvailableForStart(x, host);
     if (need > free) return new XapiError("HOST_NOT_ENOUGH_FREE_MEMORY", [String(need), String(free)]);
   }
   return undefined;
@@ -62,7 +62,7 @@ export function chooseHost(x: Xapi, ref: string, exclude?: string): string {
   const vm = x.store.get("VM", ref);
   const hosts = [...x.store.table("host").keys()].filter((h) => h !== exclude);
   const affinity = vm.affinity as string;
-  const ordered = hosts.includes(affinity) ? [affinity, ...hosts.filter((h) => h !== affinity)] : hosts.sort((a, b) => hostFreeMemory(x, b) - hostFreeMemory(x, a));
+  const ordered = hosts.includes(affinity) ? [affinity, ...hosts.filter((h) => h !== affinity)] : hosts.sort((a, b) => hostAvailableForStart(x, b) - hostAvailableForStart(x, a));
   const fit = ordered.find((h) => !bootError(x, ref, h, true));
   if (fit) return fit;
   const withoutMemory = ordered.find((h) => !bootError(x, ref, h, false));

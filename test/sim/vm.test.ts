@@ -167,6 +167,14 @@ describe("power states", () => {
     expect(await c.call<number>("host_metrics.get_memory_free", metrics)).toBe(free0);
   });
 
+  it("starts a VM when its dynamic_min fits even if its dynamic_max does not (start needs dynamic_min)", async () => {
+    const vm = await installed("balloon", other);
+    await c.call("VM.set_memory_limits", vm, 512 * MiB, 40 * GiB, 512 * MiB, 40 * GiB);
+    await c.call("VM.start", vm, false, false);
+    expect(await c.call("VM.get_power_state", vm)).toBe("Running");
+    await c.call("VM.hard_shutdown", vm);
+  });
+
   it("validates VCPUs and memory in setters; VM.start collapses bad settings into NO_HOSTS_AVAILABLE, start_on is specific", async () => {
     const vm = await installed("vcpus", other);
     await expectError(c.call("VM.set_VCPUs_at_startup", vm, 0), "INVALID_VALUE", ["VCPU values must satisfy: 0 < VCPUs_at_startup ≤ VCPUs_max", "0"]);
