@@ -1,9 +1,15 @@
 // What every resource class shares: Pulumi inputs derived from the zod schemas
 // (the single source of truth), the identity tag and the static get().
 import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
 
 /** Pulumi inputs for a schema's input type, without the fields the sdk sets itself. */
 export type ArgsOf<T> = { [K in keyof Omit<T, "identity">]: pulumi.Input<T[K]> };
+
+/** The Output properties of a resource object: every input (as checked) and output field of its schemas. */
+export type PropertiesOf<I extends z.ZodType, O extends z.ZodType> = {
+  readonly [K in Exclude<keyof (z.output<I> & z.output<O>), "identity">]-?: pulumi.Output<(z.output<I> & z.output<O>)[K]>;
+};
 
 /** "project/stack/name": tags created objects so they can be found again. */
 export function identityOf(name: string): string {

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
 import { inputSchema, outputSchema } from "../provider/resources/sr";
-import { identityOf, propertySlots, referenceOnly, type ArgsOf } from "./resource";
+import { identityOf, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
 
 export type SrArgs = ArgsOf<z.input<typeof inputSchema>>;
 
@@ -11,17 +11,12 @@ export type SrArgs = ArgsOf<z.input<typeof inputSchema>>;
  * `mode: "attach"` introduces an existing SR without touching its data. Delete forgets it (data kept)
  * unless destroyOnDelete is true. deviceConfig is always a secret in state.
  */
-export class Sr extends pulumi.dynamic.Resource {
-  declare readonly uuid: pulumi.Output<string>;
-  declare readonly name: pulumi.Output<string>;
-  declare readonly type: pulumi.Output<string>;
-  declare readonly physicalSize: pulumi.Output<number>;
-  declare readonly physicalUtilisation: pulumi.Output<number>;
-  declare readonly virtualAllocation: pulumi.Output<number>;
-  declare readonly pbds: pulumi.Output<string[]>;
-  declare readonly otherConfig: pulumi.Output<Record<string, string>>;
-  declare readonly tags: pulumi.Output<string[]>;
+// The class's Output properties come from the zod schemas (the single source of truth) through this merged interface.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
+export interface Sr extends PropertiesOf<typeof inputSchema, typeof outputSchema> {}
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class Sr extends pulumi.dynamic.Resource {
   constructor(name: string, args: SrArgs, opts?: pulumi.CustomResourceOptions) {
     const props = { ...propertySlots(inputSchema, outputSchema), ...args, identity: identityOf(name) };
     // Passwords live in deviceConfig: keep it encrypted in state, as input and as output.

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
 import { inputSchema, outputSchema } from "../provider/resources/vdi";
-import { identityOf, propertySlots, referenceOnly, type ArgsOf } from "./resource";
+import { identityOf, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
 
 export type VdiArgs = ArgsOf<z.input<typeof inputSchema>>;
 
@@ -10,17 +10,12 @@ export type VdiArgs = ArgsOf<z.input<typeof inputSchema>>;
  * A virtual disk on an SR, empty or filled from a local raw/VHD image.
  * Growing `size` resizes in place; shrinking is refused; a new SR or a changed image replaces it.
  */
-export class Vdi extends pulumi.dynamic.Resource {
-  declare readonly uuid: pulumi.Output<string>;
-  declare readonly sr: pulumi.Output<string>;
-  declare readonly size: pulumi.Output<number>;
-  declare readonly virtualSize: pulumi.Output<number>;
-  declare readonly physicalUtilisation: pulumi.Output<number>;
-  declare readonly sourceHash: pulumi.Output<string | undefined>;
-  declare readonly name: pulumi.Output<string>;
-  declare readonly otherConfig: pulumi.Output<Record<string, string>>;
-  declare readonly tags: pulumi.Output<string[]>;
+// The class's Output properties come from the zod schemas (the single source of truth) through this merged interface.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
+export interface Vdi extends PropertiesOf<typeof inputSchema, typeof outputSchema> {}
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class Vdi extends pulumi.dynamic.Resource {
   constructor(name: string, args: VdiArgs, opts?: pulumi.CustomResourceOptions) {
     super(dynamicProvider("Vdi"), name, { ...propertySlots(inputSchema, outputSchema), ...args, identity: identityOf(name) }, opts, "xenserver", "Vdi");
   }

@@ -151,10 +151,10 @@ async function createVlan(xapi: Xapi, network: string, tag: number, device: stri
 
 async function createBonds(xapi: Xapi, network: string, devices: string[], mode: string): Promise<void> {
   const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
-  const hosts = await xapi.call<string[]>("host.get_all");
-  for (const host of hosts) {
+  const hosts = await xapi.call<Record<string, { name_label: string }>>("host.get_all_records");
+  for (const [host, { name_label }] of Object.entries(hosts)) {
     const members = devices.map((d) => Object.entries(pifs).find(([, p]) => p.host === host && p.device === d && p.physical && p.VLAN === -1)?.[0]);
-    if (members.some((m) => !m)) throw new Error(`bond.nics: host ${host} lacks one of ${devices.join(", ")}`);
+    if (members.some((m) => !m)) throw new Error(`bond.nics: host ${name_label} lacks one of ${devices.join(", ")}`);
     await xapi.call("Bond.create", network, members, "", mode, {});
   }
 }

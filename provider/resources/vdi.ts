@@ -119,7 +119,9 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
     for (const k of ["sr", "type", "sourceHash"] as const) if (!same(o[k], n[k])) replaces.push(k);
     if (!same(o.source?.format, n.source?.format)) replaces.push("source");
   }
-  const grows = !replaces.length && typeof n.size === "number" && typeof o.size === "number" && n.size > o.size;
+  // An adopted disk may have no stated size yet: its live size is the reference.
+  const oldSize = typeof o.size === "number" ? o.size : o.virtualSize;
+  const grows = !replaces.length && typeof n.size === "number" && typeof oldSize === "number" && n.size > oldSize;
   if (grows && ctx) await assertResizable(id, n, ctx);
   const updates =
     !same(o.size, n.size) || o.name !== n.name || o.description !== n.description || o.sharable !== n.sharable || o.readOnly !== n.readOnly || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
@@ -201,7 +203,8 @@ async function converge(xapi: Xapi, ref: string, live: VDIRecord, n: Inputs, pre
 
 async function outputs(xapi: Xapi, ref: string, n: Inputs): Promise<Record<string, unknown>> {
   const live = await xapi.call<VDIRecord>("VDI.get_record", ref);
-  const out: Outputs = { ...n, uuid: live.uuid, virtualSize: Number(live.virtual_size), physicalUtilisation: Number(live.physical_utilisation) };
+  const sr = await xapi.call<string>("SR.get_uuid", live.SR);
+  const out: Outputs = { ...n, sr, uuid: live.uuid, virtualSize: Number(live.virtual_size), physicalUtilisation: Number(live.physical_utilisation) };
   return out as unknown as Record<string, unknown>;
 }
 

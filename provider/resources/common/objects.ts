@@ -74,8 +74,8 @@ export function liveOwned(live: { name_label: string; name_description: string; 
   return {
     ...ifStated(owned, "name", live.name_label, all),
     ...ifStated(owned, "description", live.name_description, all),
-    otherConfig: ownedView(live.other_config, Object.keys(owned.otherConfig ?? {})),
-    tags: (owned.tags ?? []).filter((t) => live.tags.includes(t)),
+    otherConfig: all ? { ...live.other_config } : ownedView(live.other_config, Object.keys(owned.otherConfig ?? {})),
+    tags: all ? [...live.tags] : (owned.tags ?? []).filter((t) => live.tags.includes(t)),
   };
 }
 
