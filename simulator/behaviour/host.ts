@@ -4,11 +4,19 @@ import { nowDatetime } from "../engine/time";
 import { Xapi } from "../engine/xapi";
 import { MiB } from "./units";
 
-/** Memory a domain takes beyond its own (xapi computes it from static_max and VCPUs; this is a close model). */
+/**
+ * Memory a domain needs beyond its own: memory_check.vm_compute_memory_overhead with xapi-idl's memory
+ * models (HVM/PVH, Linux PV, PV-in-PVH): extra MiBs, shadow pages, per-vCPU pages and the PVH shim.
+ */
 export function memoryOverhead(vm: Row): number {
-  const staticMax = vm.memory_static_max as number;
-  const pages = Math.ceil(staticMax / (4096 * 512)) * 4096;
-  return Math.ceil((pages + (vm.VCPUs_max as number) * 1.5 * MiB + MiB) / MiB) * MiB;
+  const staticMaxMib = Math.ceil((vm.memory_static_max as number) / MiB);
+  const vcpus = Math.max(0, vm.VCPUs_max as number);
+  const multiplier = (vm.HVM_shadow_multiplier as number) || 1;
+  const type = vm.domain_type === "unspecified" ? (vm.HVM_boot_policy ? "hvm" : "pv") : vm.domain_type;
+  const [internal, external, shim] = type === "pv" ? [0, 1, 0] : type === "pv_in_pvh" ? [1, 1, 23 + Math.floor(staticMaxMib / 90)] : [1, 1, 0];
+  const mibOfPages = (pages: number) => Math.ceil(pages / 256);
+  const shadow = Math.max(1, Math.floor(mibOfPages(256 * vcpus + 2 * staticMaxMib) * multiplier));
+  return (internal + external + shadow + mibOfPages(38 * vcpus) + shim) * MiB;
 }
 
 /** What a running VM occupies now: its balloon target (dynamic_max here) plus overhead. */

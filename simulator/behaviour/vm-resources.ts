@@ -51,6 +51,7 @@ export function register(x: Xapi): void {
     const vm = xx.store.get("VM", ref);
     if ((v as number) < 1 || (v as number) < (vm.VCPUs_at_startup as number)) fail("INVALID_VALUE", VCPU_RULE, String(v));
     xx.store.set("VM", ref, "VCPUs_max", v);
+    xx.store.set("VM", ref, "memory_overhead", memoryOverhead(xx.store.get("VM", ref)));
   });
   x.on("VM.set_VCPUs_at_startup", (xx, _ctx, [ref, v]) => {
     const vm = xx.store.get("VM", ref);

@@ -167,6 +167,15 @@ describe("power states", () => {
     expect(await c.call<number>("host_metrics.get_memory_free", metrics)).toBe(free0);
   });
 
+  it("computes memory_overhead with xapi's HVM model: 1 + 1 + shadow + per-vCPU pages (MiB)", async () => {
+    const vm = await installed("overhead", other);
+    await c.call("VM.set_VCPUs_max", vm, 2);
+    await c.call("VM.set_memory_limits", vm, GiB, GiB, GiB, GiB);
+    // shadow = ceil((256*2 + 1024 + 1024) pages / 256) = 10 MiB; 38 pages per vCPU -> 1 MiB.
+    expect(await c.call("VM.compute_memory_overhead", vm)).toBe((1 + 1 + 10 + 1) * MiB);
+    expect(await c.call("VM.get_memory_overhead", vm)).toBe((1 + 1 + 10 + 1) * MiB);
+  });
+
   it("starts a VM when its dynamic_min fits even if its dynamic_max does not (start needs dynamic_min)", async () => {
     const vm = await installed("balloon", other);
     await c.call("VM.set_memory_limits", vm, 512 * MiB, 40 * GiB, 512 * MiB, 40 * GiB);
