@@ -7,7 +7,7 @@ function usage(msg?: string): never {
   process.stderr.write(
     "usage: xapi-sim --port <n|0> --user <u> --password <p> [--hosts N] [--tls] [--state FILE] [--host ADDR] [--addressing ports|loopback] [--nfs] [--login-delay MS] [--guest-metrics-delay MS]\n",
   );
-  process.exit(2);
+  process.exit(msg ? 2 : 0);
 }
 
 export function parseArgs(argv: string[]): SimulatorOptions {
