@@ -4,6 +4,7 @@
 // a changed VLAN tag, NIC or bond plans a replacement.
 import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
+import { XapiError } from "../xapi/errors";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
 import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, sameAdoption } from "./common/objects";
@@ -165,6 +166,13 @@ async function masterHost(xapi: Xapi): Promise<string> {
 }
 
 async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
+  // network.destroy refuses a network with attached VIFs, but VLAN.destroy and
+  // Bond.destroy do not: refuse before tearing down the PIFs, so a network that
+  // running VMs use is not left without its VLANs or bonds (and the VMs offline).
+  const vifs = await xapi.call<string[]>("network.get_VIFs", ref);
+  const attached: string[] = [];
+  for (const vif of vifs) if (await xapi.call<boolean>("VIF.get_currently_attached", vif)) attached.push(vif);
+  if (attached.length) throw new XapiError("NETWORK_CONTAINS_VIF", attached, "network.destroy");
   const pifRefs = await xapi.call<string[]>("network.get_PIFs", ref);
   for (const pif of pifRefs) {
     const p = await xapi.call<PIFRecord>("PIF.get_record", pif);
