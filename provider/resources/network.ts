@@ -10,7 +10,7 @@ import { xapiFor, type Xapi } from "./common/connection";
 import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, sameAdoption } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
-import { isUnknown } from "./common/unknowns";
+import { containsUnknown, isUnknown } from "./common/unknowns";
 
 export const bondModes = ["balance-slb", "active-backup", "lacp"] as const;
 
@@ -104,7 +104,8 @@ export async function diff(_id: string, olds: Record<string, unknown>, news: Rec
   if (!sameAdoption(o, n)) {
     if (differs(o.vlan, n.vlan)) replaces.push("vlan");
     if (differs(o.nic && nicDevice(o.nic), n.nic && (isUnknown(n.nic) ? n.nic : nicDevice(n.nic)))) replaces.push("nic");
-    if (!!o.bond !== !!n.bond || (o.bond && n.bond && (!sameSet(o.bond.nics.map(nicDevice), n.bond.nics.map(nicDevice)) || o.bond.mode !== n.bond.mode))) replaces.push("bond");
+    // During preview the bond, or its NICs, may be unknown: that may be a new bond.
+    if (containsUnknown(n.bond) || !!o.bond !== !!n.bond || (o.bond && n.bond && (!sameSet(o.bond.nics.map(nicDevice), n.bond.nics.map(nicDevice)) || o.bond.mode !== n.bond.mode))) replaces.push("bond");
   }
   const updates = o.name !== n.name || o.description !== n.description || o.mtu !== n.mtu || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
     // A NIC can be in one bond only: the old bond must go before the new one is made.

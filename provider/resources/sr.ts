@@ -84,7 +84,7 @@ export function checkStatic(v: Inputs): CheckFailure[] {
     }
   }
   const shared = v.shared ?? known?.shared ?? false;
-  if (v.host && shared) failures.push({ property: "host", reason: `host: a shared ${v.type} SR is plugged on every host; host is only for local SRs` });
+  if (v.host && shared && !isUnknown(v.shared)) failures.push({ property: "host", reason: `host: a shared ${v.type} SR is plugged on every host; host is only for local SRs` });
   return failures;
 }
 

@@ -87,7 +87,7 @@ export async function check(olds: Record<string, unknown>, news: Record<string, 
     out.source = { path: file, format: value.source.format };
     out.sourceHash = await fileSha256(file);
   }
-  if (size === undefined && !isUnknown(value.size) && !value.adopt) return { failures: [{ property: "size", reason: `size: required for an empty disk (${sizeHelp})` }] };
+  if (size === undefined && !isUnknown(value.size) && !containsUnknown(value.source) && !value.adopt) return { failures: [{ property: "size", reason: `size: required for an empty disk (${sizeHelp})` }] };
   if (size !== undefined) out.size = size;
 
   const sizeFailures: CheckFailure[] = [];

@@ -1,7 +1,7 @@
 // Turns zod issues into Pulumi check failures that name the field and what is allowed.
 import { z } from "zod";
 import type { CheckFailure } from "../registry";
-import { isUnknown } from "./unknowns";
+import { containsUnknown, isUnknown } from "./unknowns";
 
 export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
   let out = "";
@@ -51,5 +51,27 @@ export function validate<S extends z.ZodType>(schema: S, news: unknown): { value
     const base = issue.code === "unrecognized_keys" ? "" : fieldPath(issue.path);
     failures.push({ property: base || "(inputs)", reason: `${base || "inputs"}: ${reasonOf(issue, valueAt(news, issue.path))}` });
   }
+  if (!failures.length) {
+    const value = parseAroundUnknowns(schema, news);
+    if (value) return { value, failures };
+  }
   return { failures };
+}
+
+/**
+ * Only unknown values failed: the rest is still parsed (defaults filled in, sizes
+ * normalized by the caller…) and the unknown fields are kept as they are.
+ * Otherwise the host would hand diff() the raw program values, and preview would
+ * show replacements (e.g. a missing default compared with the state) that `up`
+ * does not make.
+ */
+function parseAroundUnknowns<S extends z.ZodType>(schema: S, news: unknown): z.infer<S> | undefined {
+  if (!(schema instanceof z.ZodObject) || !news || typeof news !== "object") return undefined;
+  const all = news as Record<string, unknown>;
+  const unknownKeys = Object.keys(all).filter((k) => containsUnknown(all[k]) && k in schema.shape);
+  const known = Object.fromEntries(Object.entries(all).filter(([k]) => !unknownKeys.includes(k)));
+  const mask = Object.fromEntries(unknownKeys.map((k) => [k, true])) as Record<string, true> & Record<number, never>;
+  const r = schema.omit(mask).safeParse(known);
+  if (!r.success) return undefined;
+  return { ...(r.data as Record<string, unknown>), ...Object.fromEntries(unknownKeys.map((k) => [k, all[k]])) } as z.infer<S>;
 }
