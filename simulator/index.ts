@@ -201,7 +201,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const scheme = tls ? "https" : "http";
   const hostPart = (a: string) => (a.includes(":") ? `[${a}]` : a);
   const urls = ports.map((p, i) => `${scheme}://${hostPart(addresses[i])}:${p}`);
-  const setAddresses = () => hostRefs().forEach((ref, i) => x.hostAddress.set(ref, addresses[i] ?? bind));
+  const setAddresses = () =>
+    hostRefs().forEach((ref, i) => {
+      x.hostAddress.set(ref, addresses[i] ?? bind);
+      x.hostUrl.set(ref, urls[i]);
+    });
   setAddresses();
 
   const sim: Simulator = {

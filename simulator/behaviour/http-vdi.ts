@@ -47,6 +47,23 @@ function resolveVdi(x: Xapi, v: string | undefined): string | undefined {
   }
 }
 
+/**
+ * When the VDI's SR is not attached on the host that got the request but is on another, xapi answers
+ * 302 Found with the same path and query on that host (importexport.ml return_302_redirect).
+ */
+function redirected(x: Xapi, host: string, vdi: string | undefined, req: IncomingMessage, res: ServerResponse): boolean {
+  if (!vdi) return false;
+  const sr = x.store.tryGet("SR", x.store.get("VDI", vdi).SR);
+  if (!sr) return false;
+  const hosts = (sr.PBDs as string[]).map((p) => x.store.get("PBD", p)).filter((p) => p.currently_attached).map((p) => p.host as string);
+  if (hosts.length === 0 || hosts.includes(host)) return false;
+  const target = x.hostUrl.get(hosts[0]);
+  if (!target) return false;
+  res.writeHead(302, { location: `${target}${req.url ?? "/"}`, "content-length": "0" });
+  res.end();
+  return true;
+}
+
 function taskFor(x: Xapi, req: IncomingMessage, url: URL, label: string, host: string): string {
   const t = arg(req, url, "task_id");
   return t && x.store.has("task", t) ? t : createTask(x, label, "", host);
@@ -73,6 +90,7 @@ function write(x: Xapi, vdi: string, writes: { offset: number; data: Buffer }[])
 
 const importRawVdi: SideChannel = async (x, host, req, res, url) => {
   if (!authorised(x, req, res, url)) return;
+  if (redirected(x, host, resolveVdi(x, arg(req, url, "vdi")), req, res)) return;
   const task = taskFor(x, req, url, "VDI import", host);
   const format = (arg(req, url, "format") ?? "raw").toLowerCase();
   if (!FORMATS.has(format)) {
@@ -179,6 +197,7 @@ export function vhdFooter(size: number): Buffer {
 
 const exportRawVdi: SideChannel = async (x, host, req, res, url) => {
   if (!authorised(x, req, res, url)) return;
+  if (redirected(x, host, resolveVdi(x, arg(req, url, "vdi")), req, res)) return;
   const task = taskFor(x, req, url, "VDI export", host);
   const format = (arg(req, url, "format") ?? "raw").toLowerCase();
   const vdi = resolveVdi(x, arg(req, url, "vdi"));

@@ -54,6 +54,8 @@ export class Xapi {
   readonly sessionListeners = new Set<(session: string) => void>();
   /** Host ref -> the address clients use to reach it. */
   readonly hostAddress = new Map<string, string>();
+  /** Host ref -> the base URL it serves on (scheme, address, port), for HTTP redirects. */
+  readonly hostUrl = new Map<string, string>();
   closed = false;
 
   constructor(readonly opts: EngineOptions) {}

@@ -66,6 +66,23 @@ describe("a pool of two hosts", () => {
     for (const v of await c.call<string[]>("VM.get_all_where", 'field "power_state" = "Running" and field "is_control_domain" = "false"')) await c.call("VM.hard_shutdown", v);
   });
 
+  it("redirects disk uploads and downloads to the host that has the SR: 302 with the same path and query", async () => {
+    const srs = await c.call<Record<string, Rec>>("SR.get_all_records_where", 'field "name__label" = "Local storage"');
+    const local2 = (await Promise.all(Object.keys(srs).map(async (ref) => [ref, await c.call<string>("PBD.get_host", (srs[ref].PBDs as string[])[0])] as const))).find(([, h]) => h === hosts[1])![0];
+    const vdi = await c.call<string>("VDI.create", { SR: local2, virtual_size: 2 * 1024 * 1024, type: "user", sharable: false, read_only: false, other_config: {} });
+    const path = `/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=raw`;
+    const redirect = await fetch(`${sim.url}${path}`, { method: "PUT", body: Buffer.alloc(16, 7), redirect: "manual" });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get("location")).toBe(`${sim.urls[1]}${path}`);
+    const put = await fetch(redirect.headers.get("location")!, { method: "PUT", body: Buffer.alloc(16, 7) });
+    expect(put.status).toBe(200);
+    await put.arrayBuffer();
+    const get = await fetch(`${sim.url}/export_raw_vdi?session_id=${c.session}&vdi=${vdi}`, { redirect: "manual" });
+    expect(get.status).toBe(302);
+    const data = Buffer.from(await (await fetch(get.headers.get("location")!)).arrayBuffer());
+    expect(data.subarray(0, 16).every((b) => b === 7)).toBe(true);
+  });
+
   it("checkpoints: a suspended snapshot with a suspend image; needs guest cooperation", async () => {
     const plain = await runningOn(hosts[1], "no-tools-checkpoint", GiB / 2);
     await expectError(c.call("VM.checkpoint", plain, "cp"), "VM_LACKS_FEATURE", [plain]);
