@@ -63,8 +63,9 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
     return { failures: [{ property: missing, reason: `${missing}: a VLAN network needs both vlan (the tag) and nic (the physical NIC)` }] };
   }
   if (value.bond && value.vlan !== undefined) return { failures: [{ property: "bond", reason: "bond: a network is either a VLAN network (vlan + nic) or a bond network, not both" }] };
-  const nics = [...(value.nic ? [value.nic] : []), ...(value.bond?.nics ?? [])];
-  if (nics.length && !nics.some(isUnknown)) {
+  const nics = [...(value.nic ? [value.nic] : []), ...(Array.isArray(value.bond?.nics) ? value.bond.nics : [])];
+  // During preview the NICs, or the whole bond, may be unknown: checked at `up`.
+  if (nics.length && !nics.some(isUnknown) && !containsUnknown(value.bond)) {
     const xapi = await xapiFor(ctx.config, value.connection);
     const perHost = await physicalNics(xapi);
     const known = new Set([...perHost.values()].flatMap((s) => [...s]));

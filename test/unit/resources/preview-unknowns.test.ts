@@ -57,6 +57,11 @@ describe("unknown values during preview", () => {
     expect(r.failures ?? []).toEqual([]);
   });
 
+  it("a bond network whose NICs are unknown passes check", async () => {
+    const r = await network.check({}, { name: "n", bond: { nics: unknown } }, ctx);
+    expect(r.failures ?? []).toEqual([]);
+  });
+
   it("a bond network whose bond is unknown plans a replacement instead of throwing", async () => {
     const state = { name: "n", description: "", mtu: 1500, otherConfig: {}, tags: [], uuid: "u", bridge: "xapi1", pifs: [], bond: { nics: ["eth1", "eth2"], mode: "balance-slb" } };
     await expect(network.diff("u", state, { ...state, bond: unknown })).resolves.toMatchObject({ changes: true, replaces: ["bond"] });
