@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { XapiError } from "../xapi/errors";
 import { checkInputs } from "./common/check";
-import { xapiFor, type Xapi } from "./common/connection";
+import { profileOf, xapiFor, type Xapi } from "./common/connection";
 import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, sameAdoption } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
@@ -100,7 +100,7 @@ export async function diff(_id: string, olds: Record<string, unknown>, news: Rec
   const n = news as unknown as Inputs;
   const replaces: string[] = [];
   const differs = (a: unknown, b: unknown) => isUnknown(b) || a !== b;
-  if (differs(o.connection, n.connection)) replaces.push("connection");
+  if (differs(profileOf(o.connection), profileOf(n.connection))) replaces.push("connection");
   if (differs(o.adopt, n.adopt)) replaces.push("adopt");
   if (!sameAdoption(o, n)) {
     if (differs(o.vlan, n.vlan)) replaces.push("vlan");

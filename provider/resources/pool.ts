@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
-import { xapiFor, type Xapi } from "./common/connection";
+import { profileOf, xapiFor, type Xapi } from "./common/connection";
 import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, identityKeys, liveOwned, pickInputs, refByUuid } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
@@ -69,7 +69,7 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
 export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
-  if (o.connection !== n.connection) return { changes: true, replaces: ["connection"] };
+  if (profileOf(o.connection) !== profileOf(n.connection)) return { changes: true, replaces: ["connection"] };
   const changes =
     o.name !== n.name ||
     o.description !== n.description ||

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
-import { xapiFor, type Xapi } from "./common/connection";
+import { profileOf, xapiFor, type Xapi } from "./common/connection";
 import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { progressReporter } from "./common/progress";
@@ -116,7 +116,8 @@ export async function diff(_id: string, olds: Record<string, unknown>, news: Rec
   const n = news as unknown as Inputs;
   const replaces: string[] = [];
   const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-  for (const k of ["connection", "adopt"] as const) if (!same(o[k], n[k])) replaces.push(k);
+  if (!same(profileOf(o.connection), profileOf(n.connection))) replaces.push("connection");
+  if (!same(o.adopt, n.adopt)) replaces.push("adopt");
   let passwordsChanged = false;
   if (!sameAdoption(o, n)) {
     for (const k of ["type", "mode", "existingUuid", "host", "shared", "contentType"] as const) if (!same(o[k], n[k])) replaces.push(k);

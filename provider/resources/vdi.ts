@@ -8,7 +8,7 @@ import { z } from "zod";
 import { isXapiError } from "../xapi/errors";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
-import { xapiFor, type Xapi } from "./common/connection";
+import { profileOf, xapiFor, type Xapi } from "./common/connection";
 import { fileSha256, imageVirtualSize } from "./common/files";
 import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
@@ -113,7 +113,8 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
   const n = news as unknown as Inputs;
   const replaces: string[] = [];
   const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-  for (const k of ["connection", "adopt"] as const) if (!same(o[k], n[k])) replaces.push(k);
+  if (!same(profileOf(o.connection), profileOf(n.connection))) replaces.push("connection");
+  if (!same(o.adopt, n.adopt)) replaces.push("adopt");
   // An adopted disk stays where and what it is: only its mutable fields are compared.
   if (!sameAdoption(o, n)) {
     for (const k of ["sr", "type", "sourceHash"] as const) if (!same(o[k], n[k])) replaces.push(k);

@@ -26,6 +26,11 @@ export interface Xapi {
 
 export const defaultProfile = "default";
 
+/** The profile a `connection` input names: none means "default", so the two compare equal. */
+export function profileOf(connection: unknown): unknown {
+  return connection === undefined || connection === null ? defaultProfile : connection;
+}
+
 export class ConnectionConfigError extends Error {
   override readonly name = "ConnectionConfigError";
 }
