@@ -7,7 +7,7 @@ import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./reg
 import { XapiError } from "../xapi/errors";
 import { checkInputs } from "./common/check";
 import { profileOf, xapiFor, type Xapi } from "./common/connection";
-import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, sameAdoption } from "./common/objects";
+import { adoptedConnectionChange, convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, goneMessage, recordByUuid, sameAdoption } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
@@ -100,7 +100,9 @@ export async function diff(_id: string, olds: Record<string, unknown>, news: Rec
   const n = news as unknown as Inputs;
   const replaces: string[] = [];
   const differs = (a: unknown, b: unknown) => isUnknown(b) || a !== b;
-  if (differs(profileOf(o.connection), profileOf(n.connection))) replaces.push("connection");
+  const connectionChanged = differs(profileOf(o.connection), profileOf(n.connection));
+  const adoptedMoved = adoptedConnectionChange(o, n, connectionChanged);
+  if (connectionChanged && !adoptedMoved) replaces.push("connection");
   if (differs(o.adopt, n.adopt)) replaces.push("adopt");
   if (!sameAdoption(o, n)) {
     if (differs(o.vlan, n.vlan)) replaces.push("vlan");
@@ -108,7 +110,7 @@ export async function diff(_id: string, olds: Record<string, unknown>, news: Rec
     // During preview the bond, or its NICs, may be unknown: that may be a new bond.
     if (containsUnknown(n.bond) || !!o.bond !== !!n.bond || (o.bond && n.bond && (!sameSet(o.bond.nics.map(nicDevice), n.bond.nics.map(nicDevice)) || o.bond.mode !== n.bond.mode))) replaces.push("bond");
   }
-  const updates = o.name !== n.name || o.description !== n.description || o.mtu !== n.mtu || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
+  const updates = adoptedMoved || o.name !== n.name || o.description !== n.description || o.mtu !== n.mtu || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
     // A NIC can be in one bond only: the old bond must go before the new one is made.
   return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: replaces.includes("bond") };
 }
@@ -235,7 +237,7 @@ export async function update(id: string, olds: Record<string, unknown>, news: Re
   const n = news as unknown as Inputs;
   const xapi = await xapiFor(ctx.config, n.connection);
   const found = await recordByUuid<NetworkRecord>(xapi, "network", id);
-  if (!found) throw new Error(`network ${id} no longer exists; run \`pulumi refresh\` and \`pulumi up\` to re-create it`);
+  if (!found) throw new Error(goneMessage("network", id, o, n));
   await converge(xapi, found.ref, found.record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] });
   return { outs: await outputs(xapi, found.ref, n) };
 }

@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { profileOf, xapiFor, type Xapi } from "./common/connection";
-import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
+import { adoptedConnectionChange, convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, liveOwned, pickInputs, goneMessage, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { progressReporter } from "./common/progress";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
@@ -83,6 +83,9 @@ export function checkStatic(v: Inputs): CheckFailure[] {
       failures.push({ property: "deviceConfig.nfsversion", reason: 'deviceConfig.nfsversion: must be one of "3", "4", "4.0", "4.1"' });
     }
   }
+  if (v.destroyOnDelete && (v.type === "iso" || v.contentType === "iso")) {
+    failures.push({ property: "destroyOnDelete", reason: "destroyOnDelete: an ISO library is a share of files that XenServer does not own; it is always forgotten, never destroyed" });
+  }
   const shared = v.shared ?? known?.shared ?? false;
   if (v.host && shared && !isUnknown(v.shared)) failures.push({ property: "host", reason: `host: a shared ${v.type} SR is plugged on every host; host is only for local SRs` });
   return failures;
@@ -116,7 +119,9 @@ export async function diff(_id: string, olds: Record<string, unknown>, news: Rec
   const n = news as unknown as Inputs;
   const replaces: string[] = [];
   const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-  if (!same(profileOf(o.connection), profileOf(n.connection))) replaces.push("connection");
+  const connectionChanged = !same(profileOf(o.connection), profileOf(n.connection));
+  const adoptedMoved = adoptedConnectionChange(o, n, connectionChanged);
+  if (connectionChanged && !adoptedMoved) replaces.push("connection");
   if (!same(o.adopt, n.adopt)) replaces.push("adopt");
   let passwordsChanged = false;
   if (!sameAdoption(o, n)) {
@@ -127,7 +132,7 @@ export async function diff(_id: string, olds: Record<string, unknown>, news: Rec
     else passwordsChanged = !sameMap(o.deviceConfig, n.deviceConfig);
     if (!sameMap(o.smConfig, n.smConfig)) replaces.push("smConfig");
   }
-  const updates = passwordsChanged || o.name !== n.name || o.description !== n.description || o.destroyOnDelete !== n.destroyOnDelete || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
+  const updates = adoptedMoved || passwordsChanged || o.name !== n.name || o.description !== n.description || o.destroyOnDelete !== n.destroyOnDelete || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
   const shared = n.shared ?? srTypes[n.type]?.shared ?? false;
   // An attached SR's UUID, or a local device, cannot be in use twice.
   return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: replaces.length > 0 && (n.mode === "attach" || !shared) };
@@ -194,6 +199,8 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
         await xapi.callAsync("PBD.plug", [pbd]);
       }
     }
+    // Plugging does not scan: an attached SR (or a new ISO library) shows its disks only after SR.scan.
+    if (n.mode === "attach" || contentType === "iso") await xapi.callAsync("SR.scan", [ref]);
     await converge(xapi, ref, await xapi.call<SRRecord>("SR.get_record", ref), n, { otherConfig: {}, tags: [] });
   } catch (err) {
     // Leave nothing behind that the engine will not know about.
@@ -249,7 +256,7 @@ export async function update(id: string, olds: Record<string, unknown>, news: Re
   const n = news as unknown as Inputs;
   const xapi = await xapiFor(ctx.config, n.connection);
   const found = await recordByUuid<SRRecord>(xapi, "SR", id);
-  if (!found) throw new Error(`SR ${id} no longer exists; run \`pulumi refresh\` and \`pulumi up\` to re-create it`);
+  if (!found) throw new Error(goneMessage("SR", id, o, n));
   await converge(xapi, found.ref, found.record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] });
   await rotatePasswords(xapi, o.secrets ?? {}, n.deviceConfig ?? {});
   return { outs: await outputs(xapi, found.ref, n, o.secrets ?? {}) };

@@ -10,7 +10,7 @@ import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext
 import { checkInputs } from "./common/check";
 import { profileOf, xapiFor, type Xapi } from "./common/connection";
 import { fileSha256, imageVirtualSize } from "./common/files";
-import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
+import { adoptedConnectionChange, convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, goneMessage, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { progressReporter } from "./common/progress";
@@ -113,7 +113,9 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
   const n = news as unknown as Inputs;
   const replaces: string[] = [];
   const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-  if (!same(profileOf(o.connection), profileOf(n.connection))) replaces.push("connection");
+  const connectionChanged = !same(profileOf(o.connection), profileOf(n.connection));
+  const adoptedMoved = adoptedConnectionChange(o, n, connectionChanged);
+  if (connectionChanged && !adoptedMoved) replaces.push("connection");
   if (!same(o.adopt, n.adopt)) replaces.push("adopt");
   // An adopted disk stays where and what it is: only its mutable fields are compared.
   if (!sameAdoption(o, n)) {
@@ -125,6 +127,7 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
   const grows = !replaces.length && typeof n.size === "number" && typeof oldSize === "number" && n.size > oldSize;
   if (grows && ctx) await assertResizable(id, n, ctx);
   const updates =
+    adoptedMoved ||
     !same(o.size, n.size) || o.name !== n.name || o.description !== n.description || o.sharable !== n.sharable || o.readOnly !== n.readOnly || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
   return { changes: replaces.length > 0 || updates, replaces };
 }
@@ -236,7 +239,7 @@ export async function update(id: string, olds: Record<string, unknown>, news: Re
   const n = news as unknown as Inputs;
   const xapi = await xapiFor(ctx.config, n.connection);
   const found = await recordByUuid<VDIRecord>(xapi, "VDI", id);
-  if (!found) throw new Error(`VDI ${id} no longer exists; run \`pulumi refresh\` and \`pulumi up\` to re-create it`);
+  if (!found) throw new Error(goneMessage("VDI", id, o, n));
   await converge(xapi, found.ref, found.record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] }, ctx);
   return { outs: await outputs(xapi, found.ref, n) };
 }

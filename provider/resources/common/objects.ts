@@ -89,3 +89,20 @@ export function ifStated<K extends string, V>(owned: object, key: K, value: V, a
 export function sameAdoption(o: { adopt?: string | null }, n: { adopt?: string | null }): boolean {
   return !!o.adopt && o.adopt === n.adopt;
 }
+
+/**
+ * Whether the connection profile changed for an object the stack adopted: the
+ * adopted object stays the same object, so that is an update (a replacement
+ * would adopt it again and then delete it).
+ */
+export function adoptedConnectionChange(o: { adopt?: string | null; connection?: string | null }, n: { adopt?: string | null; connection?: string | null }, changed: boolean): boolean {
+  return changed && sameAdoption(o, n);
+}
+
+/** update() found no object: for an adopted object reached through a new profile, say why. */
+export function goneMessage(kind: string, id: string, o: { connection?: string | null }, n: { adopt?: string | null; connection?: string | null }): string {
+  if (n.adopt && (o.connection ?? "default") !== (n.connection ?? "default")) {
+    return `adopt: no ${kind} with uuid ${id} through connection "${n.connection ?? "default"}"; an adopted ${kind} cannot move to another pool: change adopt as well (or keep connection "${o.connection ?? "default"}")`;
+  }
+  return `${kind} ${id} no longer exists; run \`pulumi refresh\` and \`pulumi up\` to re-create it`;
+}

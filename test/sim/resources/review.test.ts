@@ -4,6 +4,8 @@ import { XapiClient } from "../../../provider/xapi";
 import { closeAll } from "../../../provider/resources/common/connection";
 import type { ResourceContext, ResourceModule } from "../../../provider/resources/registry";
 import * as network from "../../../provider/resources/network";
+import * as sr from "../../../provider/resources/sr";
+import * as vdi from "../../../provider/resources/vdi";
 
 let sim: Simulator;
 let xapi: XapiClient;
@@ -48,5 +50,71 @@ describe("Network delete while a running VM uses it", () => {
     // The network is still in service: its VLAN PIFs are still there and plugged.
     const pifs = await xapi.call<string[]>("network.get_PIFs", ref);
     expect(pifs).toHaveLength(2);
+  });
+});
+
+describe("an adopted object whose connection profile changes", () => {
+  // A second profile for the same pool (e.g. a renamed profile, or the pool's new master address).
+  const lab = () => {
+    const pools = JSON.stringify({ lab: { url: sim.url, username: "root", password: "pw" } });
+    return { config: { get: (k: string) => (k === "xenserver:pools" ? pools : ctx.config.get(k)) } } as ResourceContext;
+  };
+
+  /** What the engine does for one `up`: check, diff, then update or create-before-delete (or delete-before-create). */
+  async function up(mod: ResourceModule, id: string, state: Record<string, unknown>, news: Record<string, unknown>, c: ResourceContext) {
+    const checked = await mod.check({}, news, c);
+    expect(checked.failures).toBeUndefined();
+    const d = await mod.diff(id, state, checked.inputs!, c);
+    if (!d.changes) return state;
+    if (!d.replaces?.length) return (await mod.update(id, state, checked.inputs!, c)).outs;
+    if (d.deleteBeforeReplace) {
+      await mod.delete(id, state, c);
+      return (await mod.create(checked.inputs!, c)).outs;
+    }
+    const made = await mod.create(checked.inputs!, c);
+    await mod.delete(id, state, c);
+    return made.outs;
+  }
+
+  it("is an update that keeps the adopted disk, network and SR (a replacement adopted them again, then deleted them)", async () => {
+    const srs = await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records");
+    const local = Object.values(srs).find((s) => s.type === "lvm")!.uuid;
+    const vdiRef = await xapi.call<string>("VDI.create", { SR: await xapi.call("SR.get_by_uuid", local), virtual_size: GiB, type: "user", sharable: false, read_only: false, other_config: {}, name_label: "precious" });
+    const vdiUuid = await xapi.call<string>("VDI.get_uuid", vdiRef);
+    const d = await createWith(vdi, { adopt: vdiUuid, sr: local, name: "precious", identity: "p/s/precious" });
+    await up(vdi, d.id, d.outs, { adopt: vdiUuid, sr: local, name: "precious", identity: "p/s/precious", connection: "lab" }, lab());
+    expect(await xapi.call("VDI.get_name_label", vdiRef)).toBe("precious");
+
+    const netRef = await xapi.call<string>("network.create", { name_label: "shared-net", other_config: {} });
+    const netUuid = await xapi.call<string>("network.get_uuid", netRef);
+    const n = await createWith(network, { adopt: netUuid, name: "shared-net", identity: "p/s/net" });
+    await up(network, n.id, n.outs, { adopt: netUuid, name: "shared-net", identity: "p/s/net", connection: "lab" }, lab());
+    expect(await xapi.call("network.get_name_label", netRef)).toBe("shared-net");
+
+    const s = await createWith(sr, { adopt: local, type: "lvm", name: "Local storage", identity: "p/s/local" });
+    const moved = await up(sr, s.id, s.outs, { adopt: local, type: "lvm", name: "Local storage", identity: "p/s/local", connection: "lab" }, lab());
+    expect(moved.connection).toBe("lab");
+    const srRef = await xapi.call<string>("SR.get_by_uuid", local);
+    for (const pbd of await xapi.call<string[]>("SR.get_PBDs", srRef)) expect(await xapi.call("PBD.get_currently_attached", pbd)).toBe(true);
+  });
+});
+
+describe("an adopted object moved to another pool", () => {
+  it("fails the update with a clear message and deletes nothing", async () => {
+    const other = await startSimulator({ port: 0, username: "root", password: "pw2" });
+    try {
+      const pools = JSON.stringify({ other: { url: other.url, username: "root", password: "pw2" } });
+      const c = { config: { get: (k: string) => (k === "xenserver:pools" ? pools : ctx.config.get(k)) } } as ResourceContext;
+      const netRef = await xapi.call<string>("network.create", { name_label: "keep-me", other_config: {} });
+      const netUuid = await xapi.call<string>("network.get_uuid", netRef);
+      const n = await createWith(network, { adopt: netUuid, name: "keep-me" });
+      const news = (await network.check({}, { adopt: netUuid, name: "keep-me", connection: "other" }, c)).inputs!;
+      expect(await network.diff(n.id, n.outs, news)).toMatchObject({ changes: true, replaces: [] });
+      await expect(network.update(n.id, n.outs, news, c)).rejects.toThrow(/an adopted network cannot move to another pool: change adopt as well/);
+      expect(await xapi.call("network.get_name_label", netRef)).toBe("keep-me");
+    } finally {
+      await closeAll();
+      await other.close();
+    }
   });
 });
