@@ -286,6 +286,8 @@ export async function delete_(id: string, props: Record<string, unknown>, ctx: R
       const vdis = await Promise.all(found.record.VDIs.map((v) => xapi.call<{ name_label: string; managed: boolean; is_a_snapshot: boolean }>("VDI.get_record", v)));
       const disks = vdis.filter((v) => v.managed);
       if (disks.length) throw new Error(`SR ${id} ("${found.record.name_label}") still holds ${disks.length} disk(s) (${disks.slice(0, 5).map((d) => `"${d.name_label}"`).join(", ")}); delete them first, or set destroyOnDelete: false to forget the SR and keep its data`);
+      // SR.destroy checks this only once the PBDs are unplugged.
+      if (found.record.other_config.indestructible === "true") throw new Error(`SR ${id} ("${found.record.name_label}") is marked indestructible (other_config:indestructible, SR_INDESTRUCTIBLE); remove that key, or set destroyOnDelete: false to forget the SR and keep its data`);
       await unplugAll(xapi, found.ref);
       await xapi.callAsync("SR.destroy", [found.ref], { onProgress: progressReporter(`destroying SR "${o.name}"`) });
     } else {

@@ -118,3 +118,13 @@ describe("an adopted object moved to another pool", () => {
     }
   });
 });
+
+describe("Sr destroyOnDelete on an indestructible SR", () => {
+  it("refuses before unplugging, so the SR stays in service", async () => {
+    const { id, outs } = await createWith(sr, { type: "nfs", name: "keep", deviceConfig: { server: "192.0.2.30", serverpath: "/exports/keep" }, destroyOnDelete: true });
+    const ref = await xapi.call<string>("SR.get_by_uuid", id);
+    await xapi.call("SR.add_to_other_config", ref, "indestructible", "true");
+    await expect(sr.delete(id, outs, ctx)).rejects.toThrow(/SR_INDESTRUCTIBLE|indestructible/);
+    for (const pbd of await xapi.call<string[]>("SR.get_PBDs", ref)) expect(await xapi.call("PBD.get_currently_attached", pbd)).toBe(true);
+  });
+});
