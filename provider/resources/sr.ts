@@ -6,6 +6,7 @@
 // objects and referenced with the driver's `<key>_secret` convention.
 import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
+import { XapiError } from "../xapi/errors";
 import { checkInputs } from "./common/check";
 import { profileOf, xapiFor, type Xapi } from "./common/connection";
 import { adoptedConnectionChange, convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, liveOwned, pickInputs, goneMessage, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
@@ -262,8 +263,28 @@ export async function update(id: string, olds: Record<string, unknown>, news: Re
   return { outs: await outputs(xapi, found.ref, n, o.secrets ?? {}) };
 }
 
+/**
+ * PBD.unplug fails with VDI_IN_USE on a host whose running VMs use a disk of the
+ * SR: check first, so a refused delete does not leave the SR unplugged on the
+ * hosts that came before.
+ */
+async function assertNoDiskInUse(xapi: Xapi, ref: string): Promise<void> {
+  const inUse: string[] = [];
+  for (const vdi of await xapi.call<string[]>("SR.get_VDIs", ref)) {
+    for (const vbd of await xapi.call<string[]>("VDI.get_VBDs", vdi)) {
+      const b = await xapi.call<{ currently_attached: boolean; VM: string }>("VBD.get_record", vbd);
+      if (b.currently_attached && (await xapi.call<string>("VM.get_resident_on", b.VM)) !== "OpaqueRef:NULL") {
+        inUse.push(vdi);
+        break;
+      }
+    }
+  }
+  if (inUse.length) throw new XapiError("VDI_IN_USE", inUse, "PBD.unplug");
+}
+
 /** Unplugs every PBD, the pool master's last (as XenCenter does). */
 async function unplugAll(xapi: Xapi, ref: string): Promise<void> {
+  await assertNoDiskInUse(xapi, ref);
   const [pool] = await xapi.call<string[]>("pool.get_all");
   const master = await xapi.call<string>("pool.get_master", pool);
   const pbds = await Promise.all((await xapi.call<string[]>("SR.get_PBDs", ref)).map(async (p) => ({ ref: p, host: await xapi.call<string>("PBD.get_host", p) })));

@@ -128,3 +128,19 @@ describe("Sr destroyOnDelete on an indestructible SR", () => {
     for (const pbd of await xapi.call<string[]>("SR.get_PBDs", ref)) expect(await xapi.call("PBD.get_currently_attached", pbd)).toBe(true);
   });
 });
+
+describe("Sr delete while a VM on the master uses one of its disks", () => {
+  it("refuses before unplugging any PBD, so the SR stays plugged on every host", async () => {
+    const { id, outs } = await createWith(sr, { type: "nfs", name: "busy", deviceConfig: { server: "192.0.2.40", serverpath: "/exports/busy" } });
+    const ref = await xapi.call<string>("SR.get_by_uuid", id);
+    const disk = await xapi.call<string>("VDI.create", { SR: ref, virtual_size: GiB, type: "user", sharable: false, read_only: false, other_config: {}, name_label: "in-use" });
+    const [tpl] = await xapi.call<string[]>("VM.get_by_name_label", "Other install media");
+    const vm = await xapi.call<string>("VM.clone", tpl, "db");
+    await xapi.call("VM.provision", vm);
+    await xapi.call("VBD.create", { VM: vm, VDI: disk, userdevice: "1", bootable: false, mode: "RW", type: "Disk", empty: false, unpluggable: true, other_config: {}, qos_algorithm_type: "", qos_algorithm_params: {} });
+    const [pool] = await xapi.call<string[]>("pool.get_all");
+    await xapi.call("VM.start_on", vm, await xapi.call<string>("pool.get_master", pool), false, false);
+    await expect(sr.delete(id, outs, ctx)).rejects.toThrow(/VDI_IN_USE/);
+    for (const pbd of await xapi.call<string[]>("SR.get_PBDs", ref)) expect(await xapi.call("PBD.get_currently_attached", pbd)).toBe(true);
+  });
+});
