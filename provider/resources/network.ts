@@ -135,6 +135,7 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
     try {
       if (n.vlan !== undefined && n.nic) await createVlan(xapi, ref, n.vlan, nicDevice(n.nic));
       if (n.bond) await createBonds(xapi, ref, n.bond.nics.map(nicDevice), n.bond.mode);
+      return { id: await xapi.call<string>("network.get_uuid", ref), outs: await outputs(xapi, ref, n) };
     } catch (err) {
       // Nothing half-made is left behind: the engine will not know about it.
       await destroyNetwork(xapi, ref).catch(() => undefined);

@@ -203,6 +203,7 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
     // Plugging does not scan: an attached SR (or a new ISO library) shows its disks only after SR.scan.
     if (n.mode === "attach" || contentType === "iso") await xapi.callAsync("SR.scan", [ref]);
     await converge(xapi, ref, await xapi.call<SRRecord>("SR.get_record", ref), n, { otherConfig: {}, tags: [] });
+    return { id: await xapi.call<string>("SR.get_uuid", ref), outs: await outputs(xapi, ref, n, secrets) };
   } catch (err) {
     // Leave nothing behind that the engine will not know about.
     // A new SR is destroyed (it holds nothing yet); an attached one is only forgotten.
@@ -211,7 +212,6 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
     await destroySecrets(xapi, secrets).catch(() => undefined);
     throw err;
   }
-  return { id: await xapi.call<string>("SR.get_uuid", ref), outs: await outputs(xapi, ref, n, secrets) };
 }
 
 async function converge(xapi: Xapi, ref: string, live: SRRecord, n: Inputs, previous: { otherConfig: Record<string, string>; tags: string[] }): Promise<void> {

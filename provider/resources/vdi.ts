@@ -177,11 +177,12 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
       await xapi.importRawVdi(ref, n.source.path, { format: n.source.format, onProgress: progressReporter(`uploading ${path.basename(n.source.path)} to VDI "${n.name}"`) });
       if (n.readOnly) await xapi.call("VDI.set_read_only", ref, true);
     }
+    // Inside the try: a failure here too must not leave a disk the engine never learns about.
+    return { id: await xapi.call<string>("VDI.get_uuid", ref), outs: await outputs(xapi, ref, n) };
   } catch (err) {
     await xapi.call("VDI.destroy", ref).catch(() => undefined);
     throw err;
   }
-  return { id: await xapi.call<string>("VDI.get_uuid", ref), outs: await outputs(xapi, ref, n) };
 }
 
 async function attachedToRunningVm(xapi: Xapi, vdi: VDIRecord): Promise<boolean> {

@@ -144,3 +144,26 @@ describe("Sr delete while a VM on the master uses one of its disks", () => {
     for (const pbd of await xapi.call<string[]>("SR.get_PBDs", ref)) expect(await xapi.call("PBD.get_currently_attached", pbd)).toBe(true);
   });
 });
+
+describe("a create that fails after the object was made", () => {
+  async function count(cls: string, name: string): Promise<number> {
+    return (await xapi.call<string[]>(`${cls}.get_by_name_label`, name)).length;
+  }
+  const srUuid = async () => {
+    const srs = await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records");
+    return Object.values(srs).find((s) => s.type === "lvm")!.uuid;
+  };
+
+  it.each([
+    ["network", "network.get_uuid", async () => ({ mod: network as ResourceModule, news: { name: "half-net", vlan: 88, nic: "eth1" } })],
+    ["VDI", "VDI.get_uuid", async () => ({ mod: vdi as ResourceModule, news: { name: "half-disk", sr: await srUuid(), size: "1GiB" } })],
+    ["SR", "SR.get_uuid", async () => ({ mod: sr as ResourceModule, news: { name: "half-sr", type: "nfs", deviceConfig: { server: "192.0.2.50", serverpath: "/exports/half" } } })],
+  ] as const)("leaves no %s behind (the engine never learns about it, and the next up makes another)", async (cls, failing, make) => {
+    const { mod, news } = await make();
+    const checked = await mod.check({}, news, ctx);
+    expect(checked.failures).toBeUndefined();
+    sim.faults.failNext(failing, 1, "INTERNAL_ERROR", ["injected"]);
+    await expect(mod.create(checked.inputs!, ctx)).rejects.toThrow(/injected/);
+    expect(await count(cls, news.name)).toBe(0);
+  });
+});
