@@ -7,7 +7,7 @@ import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./reg
 import { XapiError } from "../xapi/errors";
 import { checkInputs } from "./common/check";
 import { profileOf, xapiFor, type Xapi } from "./common/connection";
-import { adoptedConnectionChange, convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, goneMessage, recordByUuid, sameAdoption } from "./common/objects";
+import { adoptedConnectionChange, adoptsItself, convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, goneMessage, recordByUuid, sameAdoption } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
@@ -95,7 +95,7 @@ async function physicalNics(xapi: Xapi): Promise<Map<string, Set<string>>> {
   return out;
 }
 
-export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
+export async function diff(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
   const replaces: string[] = [];
@@ -103,14 +103,15 @@ export async function diff(_id: string, olds: Record<string, unknown>, news: Rec
   const connectionChanged = differs(profileOf(o.connection), profileOf(n.connection));
   const adoptedMoved = adoptedConnectionChange(o, n, connectionChanged);
   if (connectionChanged && !adoptedMoved) replaces.push("connection");
-  if (differs(o.adopt, n.adopt)) replaces.push("adopt");
-  if (!sameAdoption(o, n)) {
+  const selfAdopted = adoptsItself(id, o, n);
+  if (differs(o.adopt, n.adopt) && !selfAdopted) replaces.push("adopt");
+  if (!sameAdoption(o, n, id)) {
     if (differs(o.vlan, n.vlan)) replaces.push("vlan");
     if (differs(o.nic && nicDevice(o.nic), n.nic && (isUnknown(n.nic) ? n.nic : nicDevice(n.nic)))) replaces.push("nic");
     // During preview the bond, or its NICs, may be unknown: that may be a new bond.
     if (containsUnknown(n.bond) || !!o.bond !== !!n.bond || (o.bond && n.bond && (!sameSet(o.bond.nics.map(nicDevice), n.bond.nics.map(nicDevice)) || o.bond.mode !== n.bond.mode))) replaces.push("bond");
   }
-  const updates = adoptedMoved || o.name !== n.name || o.description !== n.description || o.mtu !== n.mtu || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
+  const updates = adoptedMoved || selfAdopted || o.name !== n.name || o.description !== n.description || o.mtu !== n.mtu || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
     // A NIC can be in one bond only: the old bond must go before the new one is made.
   return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: replaces.includes("bond") };
 }

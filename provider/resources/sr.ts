@@ -9,7 +9,7 @@ import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext
 import { XapiError } from "../xapi/errors";
 import { checkInputs } from "./common/check";
 import { profileOf, xapiFor, type Xapi } from "./common/connection";
-import { adoptedConnectionChange, convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, liveOwned, pickInputs, goneMessage, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
+import { adoptedConnectionChange, adoptsItself, convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, liveOwned, pickInputs, goneMessage, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { progressReporter } from "./common/progress";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
@@ -115,7 +115,7 @@ async function findHost(xapi: Xapi, name: string): Promise<string | undefined> {
   return Object.entries(hosts).find(([, h]) => h.uuid === name || h.name_label === name || h.hostname === name)?.[0];
 }
 
-export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
+export async function diff(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
   const replaces: string[] = [];
@@ -123,9 +123,10 @@ export async function diff(_id: string, olds: Record<string, unknown>, news: Rec
   const connectionChanged = !same(profileOf(o.connection), profileOf(n.connection));
   const adoptedMoved = adoptedConnectionChange(o, n, connectionChanged);
   if (connectionChanged && !adoptedMoved) replaces.push("connection");
-  if (!same(o.adopt, n.adopt)) replaces.push("adopt");
+  const selfAdopted = adoptsItself(id, o, n);
+  if (!same(o.adopt, n.adopt) && !selfAdopted) replaces.push("adopt");
   let passwordsChanged = false;
-  if (!sameAdoption(o, n)) {
+  if (!sameAdoption(o, n, id)) {
     for (const k of ["type", "mode", "existingUuid", "host", "shared", "contentType"] as const) if (!same(o[k], n[k])) replaces.push(k);
     // A new password is written into the secret the PBDs already reference; any other change needs a new SR.
     const settings = (m: Record<string, string> | undefined) => Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !isPasswordKey(k)));
@@ -133,7 +134,7 @@ export async function diff(_id: string, olds: Record<string, unknown>, news: Rec
     else passwordsChanged = !sameMap(o.deviceConfig, n.deviceConfig);
     if (!sameMap(o.smConfig, n.smConfig)) replaces.push("smConfig");
   }
-  const updates = adoptedMoved || passwordsChanged || o.name !== n.name || o.description !== n.description || o.destroyOnDelete !== n.destroyOnDelete || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
+  const updates = adoptedMoved || selfAdopted || passwordsChanged || o.name !== n.name || o.description !== n.description || o.destroyOnDelete !== n.destroyOnDelete || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
   const shared = n.shared ?? srTypes[n.type]?.shared ?? false;
   // An attached SR's UUID, or a local device, cannot be in use twice.
   return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: replaces.length > 0 && (n.mode === "attach" || !shared) };

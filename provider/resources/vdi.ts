@@ -10,7 +10,7 @@ import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext
 import { checkInputs } from "./common/check";
 import { profileOf, xapiFor, type Xapi } from "./common/connection";
 import { fileSha256, imageVirtualSize } from "./common/files";
-import { adoptedConnectionChange, convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, goneMessage, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
+import { adoptedConnectionChange, adoptsItself, convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, goneMessage, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { progressReporter } from "./common/progress";
@@ -116,9 +116,10 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
   const connectionChanged = !same(profileOf(o.connection), profileOf(n.connection));
   const adoptedMoved = adoptedConnectionChange(o, n, connectionChanged);
   if (connectionChanged && !adoptedMoved) replaces.push("connection");
-  if (!same(o.adopt, n.adopt)) replaces.push("adopt");
+  const selfAdopted = adoptsItself(id, o, n);
+  if (!same(o.adopt, n.adopt) && !selfAdopted) replaces.push("adopt");
   // An adopted disk stays where and what it is: only its mutable fields are compared.
-  if (!sameAdoption(o, n)) {
+  if (!sameAdoption(o, n, id)) {
     for (const k of ["sr", "type", "sourceHash"] as const) if (!same(o[k], n[k])) replaces.push(k);
     if (!same(o.source?.format, n.source?.format)) replaces.push("source");
   }
@@ -128,6 +129,7 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
   if (grows && ctx) await assertResizable(id, n, ctx);
   const updates =
     adoptedMoved ||
+    selfAdopted ||
     !same(o.size, n.size) || o.name !== n.name || o.description !== n.description || o.sharable !== n.sharable || o.readOnly !== n.readOnly || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
   return { changes: replaces.length > 0 || updates, replaces };
 }

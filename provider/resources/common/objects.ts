@@ -85,9 +85,18 @@ export function ifStated<K extends string, V>(owned: object, key: K, value: V, a
   return !all && (v === undefined || v === null) ? {} : ({ [key]: value } as Record<K, V>);
 }
 
-/** For an adopted object, fields that only matter when creating are not compared. */
-export function sameAdoption(o: { adopt?: string | null }, n: { adopt?: string | null }): boolean {
-  return !!o.adopt && o.adopt === n.adopt;
+/**
+ * For an adopted object, fields that only matter when creating are not compared.
+ * With `id`, adopting the very object the resource already is (its own uuid)
+ * counts too: it stays the same object.
+ */
+export function sameAdoption(o: { adopt?: string | null }, n: { adopt?: string | null }, id?: string): boolean {
+  return !!n.adopt && (o.adopt === n.adopt || n.adopt === id);
+}
+
+/** Whether `adopt` changes to the object the resource already is: an update, not a replacement (which would adopt it, then delete it). */
+export function adoptsItself(id: string, o: { adopt?: string | null }, n: { adopt?: string | null }): boolean {
+  return !!n.adopt && n.adopt === id && o.adopt !== n.adopt;
 }
 
 /**

@@ -41,6 +41,22 @@ async function runningVmOn(net: string, name: string): Promise<string> {
   return vm;
 }
 
+/** What the engine does for one `up`: check, diff, then update or create-before-delete (or delete-before-create). */
+async function up(mod: ResourceModule, id: string, state: Record<string, unknown>, news: Record<string, unknown>, c: ResourceContext) {
+  const checked = await mod.check({}, news, c);
+  expect(checked.failures).toBeUndefined();
+  const d = await mod.diff(id, state, checked.inputs!, c);
+  if (!d.changes) return state;
+  if (!d.replaces?.length) return (await mod.update(id, state, checked.inputs!, c)).outs;
+  if (d.deleteBeforeReplace) {
+    await mod.delete(id, state, c);
+    return (await mod.create(checked.inputs!, c)).outs;
+  }
+  const made = await mod.create(checked.inputs!, c);
+  await mod.delete(id, state, c);
+  return made.outs;
+}
+
 describe("Network delete while a running VM uses it", () => {
   it("refuses without tearing down the VLANs first", async () => {
     const { id, outs } = await createWith(network, { name: "guests", vlan: 77, nic: "eth1", identity: "p/s/guests" });
@@ -59,22 +75,6 @@ describe("an adopted object whose connection profile changes", () => {
     const pools = JSON.stringify({ lab: { url: sim.url, username: "root", password: "pw" } });
     return { config: { get: (k: string) => (k === "xenserver:pools" ? pools : ctx.config.get(k)) } } as ResourceContext;
   };
-
-  /** What the engine does for one `up`: check, diff, then update or create-before-delete (or delete-before-create). */
-  async function up(mod: ResourceModule, id: string, state: Record<string, unknown>, news: Record<string, unknown>, c: ResourceContext) {
-    const checked = await mod.check({}, news, c);
-    expect(checked.failures).toBeUndefined();
-    const d = await mod.diff(id, state, checked.inputs!, c);
-    if (!d.changes) return state;
-    if (!d.replaces?.length) return (await mod.update(id, state, checked.inputs!, c)).outs;
-    if (d.deleteBeforeReplace) {
-      await mod.delete(id, state, c);
-      return (await mod.create(checked.inputs!, c)).outs;
-    }
-    const made = await mod.create(checked.inputs!, c);
-    await mod.delete(id, state, c);
-    return made.outs;
-  }
 
   it("is an update that keeps the adopted disk, network and SR (a replacement adopted them again, then deleted them)", async () => {
     const srs = await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records");
@@ -165,5 +165,26 @@ describe("a create that fails after the object was made", () => {
     sim.faults.failNext(failing, 1, "INTERNAL_ERROR", ["injected"]);
     await expect(mod.create(checked.inputs!, ctx)).rejects.toThrow(/injected/);
     expect(await count(cls, news.name)).toBe(0);
+  });
+});
+
+describe("a created object that the program then adopts by its own uuid", () => {
+  it("is kept (a replacement adopted it, then deleted it)", async () => {
+    const srs = await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records");
+    const local = Object.values(srs).find((s) => s.type === "lvm")!.uuid;
+    const d = await createWith(vdi, { sr: local, name: "mine", size: "1GiB", identity: "p/s/mine" });
+    const after = await up(vdi, d.id, d.outs, { adopt: d.id, sr: local, name: "mine", identity: "p/s/mine" }, ctx);
+    expect(await xapi.call("VDI.get_name_label", await xapi.call<string>("VDI.get_by_uuid", d.id))).toBe("mine");
+    expect(after.adopt).toBe(d.id);
+
+    const n = await createWith(network, { name: "mine-net", identity: "p/s/mine-net" });
+    await up(network, n.id, n.outs, { adopt: n.id, name: "mine-net", identity: "p/s/mine-net" }, ctx);
+    expect(await xapi.call("network.get_name_label", await xapi.call<string>("network.get_by_uuid", n.id))).toBe("mine-net");
+
+    const nfs = { type: "nfs", name: "mine-sr", deviceConfig: { server: "192.0.2.60", serverpath: "/exports/mine" }, identity: "p/s/mine-sr" };
+    const s = await createWith(sr, { ...nfs, destroyOnDelete: true });
+    await up(sr, s.id, s.outs, { adopt: s.id, type: "nfs", name: "mine-sr", identity: "p/s/mine-sr" }, ctx);
+    const ref = await xapi.call<string>("SR.get_by_uuid", s.id);
+    for (const pbd of await xapi.call<string[]>("SR.get_PBDs", ref)) expect(await xapi.call("PBD.get_currently_attached", pbd)).toBe(true);
   });
 });
