@@ -138,10 +138,16 @@ describe("Sr", () => {
 
   it("attaches an existing SR by uuid, touching no data", async () => {
     const { id, outs } = await createWith(sr, nfs);
+    const srRef = await xapi.call<string>("SR.get_by_uuid", id);
+    const disk = await xapi.call<string>("VDI.create", { SR: srRef, virtual_size: GiB, type: "user", sharable: false, read_only: false, other_config: {}, name_label: "survivor" });
+    const diskUuid = await xapi.call<string>("VDI.get_uuid", disk);
     await sr.delete(id, outs, ctx); // forgotten: storage kept
+    await expect(xapi.call("VDI.get_by_uuid", diskUuid)).rejects.toMatchObject({ code: "UUID_INVALID" });
     const attached = await createWith(sr, { ...nfs, name: "again", mode: "attach", existingUuid: id });
     expect(attached.id).toBe(id);
     expect((attached.outs.pbds as string[]).length).toBe(2);
+    // The disk that was on the storage is back after the attach (the provider scans it).
+    expect(await xapi.call("VDI.get_name_label", await xapi.call<string>("VDI.get_by_uuid", diskUuid))).toBe("survivor");
     await sr.delete(attached.id, attached.outs, ctx);
   });
 

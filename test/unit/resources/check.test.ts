@@ -42,6 +42,7 @@ const cases: Array<[string, ResourceModule, Record<string, unknown>, string, Reg
   ["sr: host on a shared SR", sr, { ...nfs, host: "xs1" }, "host", /host is only for local SRs/],
   ["sr: iSCSI without target IQN and SCSI id", sr, { type: "lvmoiscsi", name: "i", deviceConfig: { target: "10.0.0.9" } }, "deviceConfig", /needs "targetIQN", "SCSIid"/],
   ["sr: local LVM without a device", sr, { type: "lvm", name: "l", deviceConfig: {} }, "deviceConfig", /a lvm SR needs "device"/],
+  ["sr: destroying an ISO library", sr, { type: "iso", name: "isos", deviceConfig: { location: "192.0.2.5:/isos" }, destroyOnDelete: true }, "destroyOnDelete", /always forgotten, never destroyed/],
   ["sr: adopt with device config", sr, { ...nfs, adopt: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21" }, "deviceConfig", /deviceConfig: cannot be combined with adopt/],
   ["vdi: size that does not parse", vdi, { sr: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", name: "d", size: "20 gigs" }, "size", /size: "20 gigs" is not a size; use bytes/],
   ["vdi: empty disk without a size", vdi, { sr: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", name: "d" }, "size", /size: required for an empty disk/],
