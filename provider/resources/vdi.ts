@@ -120,7 +120,11 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
   if (!same(o.adopt, n.adopt) && !selfAdopted) replaces.push("adopt");
   // An adopted disk stays where and what it is: only its mutable fields are compared.
   if (!sameAdoption(o, n, id)) {
-    for (const k of ["sr", "type", "sourceHash"] as const) if (!same(o[k], n[k])) replaces.push(k);
+    for (const k of ["type", "sourceHash"] as const) if (!same(o[k], n[k])) replaces.push(k);
+    // An SR uuid that is unknown (the SR is being replaced) is not a reason to replace the disk: when the
+    // engine asks whether dependents of a delete-before-replace SR must go first, "yes" would destroy disks
+    // that an attach-mode SR brings back under the same uuid. The known uuid decides during `up`.
+    if (!isUnknown(n.sr) && !same(o.sr, n.sr)) replaces.push("sr");
     if (!same(o.source?.format, n.source?.format)) replaces.push("source");
   }
   // An adopted disk may have no stated size yet: its live size is the reference.
@@ -128,6 +132,7 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
   const grows = !replaces.length && typeof n.size === "number" && typeof oldSize === "number" && n.size > oldSize;
   if (grows && ctx) await assertResizable(id, n, ctx);
   const updates =
+    isUnknown(n.sr) ||
     adoptedMoved ||
     selfAdopted ||
     !same(o.size, n.size) || o.name !== n.name || o.description !== n.description || o.sharable !== n.sharable || o.readOnly !== n.readOnly || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);

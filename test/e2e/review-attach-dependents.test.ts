@@ -1,8 +1,7 @@
-// KNOWN DEFECT (open, hence it.failing): replacing an SR in mode "attach" (delete
-// first, same SR uuid after) also replaces the disks on it. The engine marks the
-// disks' `sr` unknown for the delete-before-replace, Vdi.diff plans a replacement,
-// and the disks (data included) are destroyed before the SR is forgotten, then
-// re-created empty. Here: an attached NFS SR gains deviceConfig.nfsversion.
+// Replacing an SR in mode "attach" (delete first, same SR uuid after) must keep the
+// disks on it. The engine asks Vdi.diff, with the disks' `sr` unknown, whether they
+// must be replaced first; answering yes destroyed them (data included) before the SR
+// was forgotten. Here: an attached NFS SR gains deviceConfig.nfsversion.
 import { startSimulator, type Simulator } from "../../simulator";
 import { XapiClient } from "../../provider/xapi";
 import { E2EStack } from "./harness";
@@ -30,7 +29,7 @@ describe("an attached SR replaced under its disks", () => {
     stack.dispose();
   });
 
-  it.failing("keeps the disk when the attached SR is replaced", async () => {
+  it("keeps the disk when the attached SR is replaced", async () => {
     const [pool] = await xapi.call<string[]>("pool.get_all");
     const master = await xapi.call<string>("pool.get_master", pool);
     const dc = { server: "192.0.2.10", serverpath: "/exports/vms" };

@@ -57,6 +57,10 @@ describe("diff", () => {
   });
 
   it("plans a replacement when a replace-only field is unknown during preview", async () => {
-    expect(await vdi.diff("u", disk, { ...disk, sr: unknown })).toMatchObject({ changes: true, replaces: ["sr"] });
+    expect(await vdi.diff("u", disk, { ...disk, type: unknown })).toMatchObject({ changes: true, replaces: ["type"] });
+  });
+
+  it("does not replace a disk whose SR uuid is unknown (its SR is being replaced): the known uuid decides at up", async () => {
+    expect(await vdi.diff("u", disk, { ...disk, sr: unknown })).toMatchObject({ changes: true, replaces: [] });
   });
 });
