@@ -94,6 +94,26 @@ describe("Network", () => {
     expect(r.failures?.[0].reason).toMatch(/unknown NIC "eth9"; this pool's NICs are eth0, eth1, eth2, eth3/);
   });
 
+  it("rejects a bond over a NIC that one host lacks, naming the host", async () => {
+    const solo = await startSimulator({ port: 0, username: "root", password: "s3cret-pw", hosts: 2 });
+    try {
+      const settings: Record<string, string> = { "xenserver:url": solo.url, "xenserver:username": "root", "xenserver:password": "s3cret-pw" };
+      const soloCtx: ResourceContext = { config: { get: (k: string) => settings[k] } };
+      const c = await XapiClient.connect({ url: solo.url, username: "root", password: "s3cret-pw" });
+      const pifs = await c.call<Record<string, { device: string; host: string }>>("PIF.get_all_records");
+      const hosts = await c.call<Record<string, { name_label: string }>>("host.get_all_records");
+      const [ref, pif] = Object.entries(pifs).find(([, p]) => p.device === "eth3" && hosts[p.host].name_label === "sim-host-2")!;
+      void pif;
+      await c.call("PIF.forget", ref);
+      await c.close();
+      const r = await network.check({}, { name: "b", bond: { nics: ["eth2", "eth3"] } }, soloCtx);
+      expect(r.failures?.[0].reason).toMatch(/bond.nics: host sim-host-2 has no NIC "eth3" \(it has eth0, eth1, eth2\)/);
+    } finally {
+      await closeAll();
+      await solo.close();
+    }
+  });
+
   it("adopts an existing network and converges its name", async () => {
     const ref = await xapi.call<string>("network.create", { name_label: "legacy", name_description: "", MTU: 1500, other_config: {}, tags: ["keep"] });
     const uuid = await xapi.call<string>("network.get_uuid", ref);
