@@ -4,6 +4,7 @@
  */
 import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
 import { Redactor, XapiTransportError, type TransportErrorCode } from "./errors";
+import { Http1Pool } from "./http1";
 import { makeConnector, type Logger, type PinSet, type TlsOptions } from "./tls";
 
 export interface HttpRequest {
@@ -36,6 +37,8 @@ export class HttpEndpoint {
   readonly origin: string;
   readonly host: string;
   private readonly pool: Pool;
+  /** The RPC path (send): a lean HTTP/1.1 client over the same connector; see http1.ts. */
+  private readonly rpc: Http1Pool;
   private closed = false;
 
   constructor(
@@ -48,8 +51,10 @@ export class HttpEndpoint {
   ) {
     this.origin = url.origin;
     this.host = url.host;
+    const connect = makeConnector(tls, pins, logger, connectTimeoutMs);
+    this.rpc = new Http1Pool(url, connect, { keepAliveTimeout: 10_000, keepAliveMaxTimeout: 30_000 });
     this.pool = new Pool(url.origin, {
-      connect: makeConnector(tls, pins, logger, connectTimeoutMs),
+      connect,
       // Idle sockets are dropped before a server is likely to close them (a POST on a socket the server
       // just closed fails as XAPI_CONNECTION_CLOSED); a server's Keep-Alive hint still applies, up to 30 s.
       keepAliveTimeout: 10_000,
@@ -78,67 +83,13 @@ export class HttpEndpoint {
   }
 
   /**
-   * Sends a request and reads the whole answer as UTF-8 text. Uses undici's dispatcher directly, without a
-   * body stream: an RPC answer is consumed whole, and this is the path every call takes.
+   * Sends a POST with a text body and reads the whole answer as UTF-8 text: the path every RPC call takes
+   * (see http1.ts). Failures are mapped as for request().
    */
-  send(req: HttpRequest): Promise<TextResponse> {
+  send(req: HttpRequest & { method: "POST"; body: string }): Promise<TextResponse> {
     if (this.closed) return Promise.reject(new XapiTransportError("XAPI_CLIENT_CLOSED", "the client is closed", { method: req.rpcMethod, host: this.host }));
-    return new Promise<TextResponse>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let statusCode = 0;
-      let contentType = "";
-      let done = false;
-      let controller: Dispatcher.DispatchController | undefined;
-      const signal = req.signal;
-      const onAbort = (): void => controller?.abort(signal?.reason ?? new Error("aborted"));
-      const finish = (err: unknown, value?: TextResponse): void => {
-        if (done) return;
-        done = true;
-        signal?.removeEventListener("abort", onAbort);
-        if (err !== undefined) reject(this.mapError(err, req));
-        else resolve(value!);
-      };
-      if (signal?.aborted) {
-        finish(signal.reason ?? new Error("aborted"));
-        return;
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
-      try {
-        this.pool.dispatch(
-          {
-            method: req.method,
-            path: req.path,
-            headers: req.headers,
-            body: req.body as Dispatcher.DispatchOptions["body"],
-            headersTimeout: req.timeoutMs,
-            bodyTimeout: req.timeoutMs,
-          },
-          {
-            onRequestStart(c) {
-              controller = c;
-              if (signal?.aborted) c.abort(signal.reason ?? new Error("aborted"));
-            },
-            onResponseStart(_c, status, headers) {
-              if (status < 200) return; // 1xx informational
-              statusCode = status;
-              const ct = headers["content-type"];
-              contentType = Array.isArray(ct) ? ct.join(", ") : (ct ?? "");
-            },
-            onResponseData(_c, chunk) {
-              chunks.push(chunk);
-            },
-            onResponseEnd() {
-              const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-              finish(undefined, { statusCode, contentType, text: buf.toString("utf8") });
-            },
-            onResponseError(_c, err) {
-              finish(err);
-            },
-          },
-        );
-      } catch (e) {
-        finish(e);
-      }
+    return this.rpc.request({ path: req.path, headerLines: headerLines(req.headers), body: req.body, timeoutMs: req.timeoutMs, signal: req.signal }).catch((e: unknown) => {
+      throw this.mapError(e, req);
     });
   }
 
@@ -187,6 +138,25 @@ export class HttpEndpoint {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.rpc.close();
     await this.pool.destroy().catch(() => undefined);
   }
+}
+
+const serialized = new WeakMap<Record<string, string>, string>();
+
+/** `name: value\r\n` lines; RPC callers pass one constant object per wire format, so this is cached. */
+function headerLines(headers: Record<string, string> | undefined): string {
+  if (!headers) return "";
+  let s = serialized.get(headers);
+  if (s === undefined) {
+    s = "";
+    for (const k of Object.keys(headers)) {
+      const v = headers[k];
+      if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new XapiTransportError("XAPI_INVALID_PARAMETER", `invalid HTTP header ${JSON.stringify(k)}`);
+      s += `${k}: ${v}\r\n`;
+    }
+    serialized.set(headers, s);
+  }
+  return s;
 }

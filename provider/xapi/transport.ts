@@ -35,6 +35,15 @@ export interface WireExchange {
   typed: boolean;
 }
 
+const rpcHeaders = new Map<string, Record<string, string>>();
+
+/** The request headers of an RPC POST: one constant object per content type (the endpoint caches their serialization). */
+function headersFor(contentType: string): Record<string, string> {
+  let h = rpcHeaders.get(contentType);
+  if (!h) rpcHeaders.set(contentType, (h = Object.freeze({ "content-type": contentType, accept: contentType, "user-agent": USER_AGENT }) as Record<string, string>));
+  return h;
+}
+
 export async function exchange(
   endpoint: HttpEndpoint,
   wire: WireExchange,
@@ -53,7 +62,7 @@ export async function exchange(
   const req = {
     method: "POST" as const,
     path: wire.path,
-    headers: { "content-type": wire.contentType, accept: wire.contentType, "user-agent": USER_AGENT },
+    headers: headersFor(wire.contentType),
     body,
     timeoutMs: opts.timeoutMs,
     signal: opts.signal,
