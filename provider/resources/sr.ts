@@ -148,10 +148,18 @@ async function storeSecrets(xapi: Xapi, deviceConfig: Record<string, string>): P
       config[k] = v;
       continue;
     }
-    const ref = await xapi.call<string>("secret.create", { value: v, other_config: {} });
-    const id = await xapi.call<string>("secret.get_uuid", ref);
-    secrets[k] = id;
-    config[`${k}_secret`] = id;
+    let ref: string | undefined;
+    try {
+      ref = await xapi.call<string>("secret.create", { value: v, other_config: {} });
+      const id = await xapi.call<string>("secret.get_uuid", ref);
+      secrets[k] = id;
+      config[`${k}_secret`] = id;
+    } catch (err) {
+      // The secrets stored so far (and this one, if it was made) would be orphans: nothing refers to them.
+      if (ref && secrets[k] === undefined) await xapi.call("secret.destroy", ref).catch(() => undefined);
+      await destroySecrets(xapi, secrets).catch(() => undefined);
+      throw err;
+    }
   }
   return { config, secrets };
 }

@@ -75,6 +75,12 @@ export async function check(olds: Record<string, unknown>, news: Record<string, 
   }
   if (value.source && !containsUnknown(value.source)) {
     const file = path.resolve(value.source.path);
+    const previous = olds as Partial<Inputs>;
+    if (!fs.existsSync(file) && previous.source?.path === file && typeof previous.sourceHash === "string" && typeof previous.size === "number") {
+      // The image only fills the disk when it is created: once the disk exists, a removed file
+      // (a CI workspace, a cleaned cache) changes nothing. A different path still plans a replacement.
+      return { inputs: { ...out, source: { path: file, format: value.source.format }, sourceHash: previous.sourceHash, size: size ?? previous.size } };
+    }
     if (!fs.existsSync(file)) return { failures: [{ property: "source.path", reason: `source.path: no such file ${file}` }] };
     let imageSize: number;
     try {

@@ -213,6 +213,14 @@ describe("Sr", () => {
     await expect(xapi.call("SR.get_by_uuid", id)).rejects.toMatchObject({ code: "UUID_INVALID" });
   });
 
+  it("leaves no XAPI secret behind when storing the passwords fails", async () => {
+    const before = (await xapi.call<string[]>("secret.get_all")).length;
+    sim.faults.failNext("secret.get_uuid", 1, "INTERNAL_ERROR", ["injected"]);
+    const checked = (await sr.check({}, { type: "smb", name: "s", deviceConfig: { server: "//192.0.2.20/x", username: "u", password: "p" } }, ctx)).inputs!;
+    await expect(sr.create(checked, ctx)).rejects.toMatchObject({ code: "INTERNAL_ERROR" });
+    expect((await xapi.call<string[]>("secret.get_all")).length).toBe(before);
+  });
+
   it("rejects an SR type the pool has no driver for, listing the supported ones", async () => {
     const r = await sr.check({}, { type: "zfs", name: "z", deviceConfig: { location: "/tank" } }, ctx);
     expect(r.failures?.[0].reason).toMatch(/unknown SR type "zfs"; this pool supports ext, iso, lvm, lvmoiscsi, nfs, smb/);
@@ -297,8 +305,15 @@ describe("Vdi", () => {
     expect(outs.sourceHash).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(outs.size).toBe(2 * MiB);
     fs.writeFileSync(file, Buffer.alloc(2 * MiB, 8));
-    const again = await vdi.check(outs, { sr: checked.sr, name: "seeded", source: { path: file } }, ctx);
+    const again = await vdi.check(checked, { sr: checked.sr, name: "seeded", source: { path: file } }, ctx);
     expect((await vdi.diff(id, outs, again.inputs!)).replaces).toContain("sourceHash");
+    // Once the disk exists, the image file may go away (a CI workspace): nothing changes.
+    fs.rmSync(file);
+    const gone = await vdi.check(checked, { sr: checked.sr, name: "seeded", source: { path: file } }, ctx);
+    expect(gone.failures).toBeUndefined();
+    expect(await vdi.diff(id, outs, gone.inputs!)).toMatchObject({ changes: false, replaces: [] });
+    // A new disk still needs its file.
+    expect((await vdi.check({}, { sr: checked.sr, name: "seeded", source: { path: file } }, ctx)).failures?.[0].reason).toMatch(/no such file/);
     await vdi.delete(id, outs, ctx);
     fs.rmSync(dir, { recursive: true, force: true });
   });
