@@ -270,7 +270,13 @@ export class XapiClient {
         : undefined;
     try {
       if (ctl.signal.aborted) throw ctl.signal.reason;
-      const task = (await this.invoke(`Async.${base}`, args, { signal: ctl.signal })) as string;
+      // The Async call itself is not aborted: it answers at once with the task ref, and a task created on
+      // the server whose ref the client never read could not be cancelled (it would run on, leaked).
+      const task = (await this.invoke(`Async.${base}`, args, {})) as string;
+      if (ctl.signal.aborted) {
+        await this.cancelTask(task);
+        throw ctl.signal.reason;
+      }
       let rec: TaskRecord;
       try {
         rec = await raceAbort(this.tasks.wait(task, opts.onProgress), ctl.signal);
