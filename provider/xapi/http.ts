@@ -88,9 +88,9 @@ export class HttpEndpoint {
    */
   send(req: HttpRequest & { method: "POST"; body: string }): Promise<TextResponse> {
     if (this.closed) return Promise.reject(new XapiTransportError("XAPI_CLIENT_CLOSED", "the client is closed", { method: req.rpcMethod, host: this.host }));
-    return this.rpc.request({ path: req.path, headerLines: headerLines(req.headers), body: req.body, timeoutMs: req.timeoutMs, signal: req.signal }).catch((e: unknown) => {
-      throw this.mapError(e, req);
-    });
+    return this.rpc.request({ path: req.path, headerLines: headerLines(req.headers), body: req.body, timeoutMs: req.timeoutMs, signal: req.signal }, (e) =>
+      this.mapError(e, req),
+    );
   }
 
   /** Reads a whole body as UTF-8 text, mapping mid-body failures. */

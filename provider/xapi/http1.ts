@@ -8,6 +8,7 @@
  * reported as the undici errors they replace (SocketError, HeadersTimeoutError, ClientDestroyedError…), so
  * HttpEndpoint.mapError maps them to the same XAPI codes. Streams (VDI import/export) still use undici.
  */
+import { isAscii } from "buffer";
 import type { Socket } from "net";
 import { errors as undiciErrors, type buildConnector } from "undici";
 
@@ -60,9 +61,8 @@ const enum Chunk {
 interface Pending {
   resolve(r: Http1Response): void;
   reject(e: unknown): void;
+  /** Counted from when the request is written, re-armed by every chunk (as undici's headersTimeout/bodyTimeout; connecting has its own). */
   timeoutMs: number;
-  /** Started when the request is written (as undici's headersTimeout/bodyTimeout; connecting has its own). */
-  timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   done: boolean;
@@ -73,6 +73,9 @@ class Connection {
   /** Closes the connection once idle for idleMs; created once, re-armed (refresh) at every release. */
   private idleTimer: NodeJS.Timeout | undefined;
   private idleMs = 0;
+  /** The call timeout of the request in flight; created once per duration, re-armed (refresh) by each send and chunk. */
+  private callTimer: NodeJS.Timeout | undefined;
+  private callMs = 0;
   private state = State.Head;
   private head: Buffer | undefined;
   private chunks: Buffer[] = [];
@@ -103,11 +106,18 @@ class Connection {
   send(req: Http1Request, host: string, p: Pending): void {
     this.pending = p;
     this.state = State.Head;
-    p.timer = setTimeout(() => {
-      if (this.pending === p) this.destroy(this.state === State.Head ? new undiciErrors.HeadersTimeoutError() : new undiciErrors.BodyTimeoutError());
-    }, p.timeoutMs);
+    if (this.callTimer && this.callMs === p.timeoutMs) this.callTimer.refresh();
+    else {
+      if (this.callTimer) clearTimeout(this.callTimer);
+      this.callMs = p.timeoutMs;
+      // Firing with no request in flight (it finished) does nothing; the socket keeps the process alive meanwhile.
+      this.callTimer = setTimeout(() => {
+        if (this.pending) this.destroy(this.state === State.Head ? new undiciErrors.HeadersTimeoutError() : new undiciErrors.BodyTimeoutError());
+      }, p.timeoutMs).unref();
+    }
     this.socket.ref();
-    this.socket.write(`POST ${req.path} HTTP/1.1\r\nhost: ${host}\r\n${req.headerLines}content-length: ${Buffer.byteLength(req.body)}\r\n\r\n${req.body}`);
+    // The same request head as undici's (xapi keeps the connection open on `connection: keep-alive`).
+    this.socket.write(`POST ${req.path} HTTP/1.1\r\nhost: ${host}\r\nconnection: keep-alive\r\n${req.headerLines}content-length: ${Buffer.byteLength(req.body)}\r\n\r\n${req.body}`);
   }
 
   /** Destroys the socket; a request in flight fails with `err`. */
@@ -129,6 +139,7 @@ class Connection {
   private onClose(): void {
     this.pool.forget(this);
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.callTimer) clearTimeout(this.callTimer);
     if (this.pending && this.state === State.UntilClose) this.complete();
     else this.fail(new undiciErrors.SocketError("other side closed"));
   }
@@ -140,7 +151,7 @@ class Connection {
       this.socket.destroy();
       return;
     }
-    p.timer?.refresh();
+    this.callTimer?.refresh();
     try {
       if (this.state === State.Head) {
         const buf: Buffer = this.head ? Buffer.concat([this.head, d]) : d;
@@ -329,7 +340,9 @@ class Connection {
     this.chunks = [];
     let text: string;
     if (this.body) {
-      text = this.body.toString("utf8", 0, this.filled);
+      const body = this.filled === this.body.length ? this.body : this.body.subarray(0, this.filled);
+      // Pure ASCII (the usual xapi answer) decodes faster as latin1, to the same string.
+      text = isAscii(body) ? body.toString("latin1") : body.toString("utf8");
       this.body = undefined;
     } else text = chunks.length === 0 ? "" : chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks).toString("utf8");
     const res: Http1Response = { statusCode: this.statusCode, contentType: this.contentType, text };
@@ -361,11 +374,10 @@ function parserError(message: string, code: string): Error {
   return e;
 }
 
-/** Marks a request finished (timer and abort listener dropped); false when it already was. */
+/** Marks a request finished (abort listener dropped); false when it already was. */
 function settle(p: Pending): boolean {
   if (p.done) return false;
   p.done = true;
-  if (p.timer) clearTimeout(p.timer);
   if (p.onAbort) p.signal!.removeEventListener("abort", p.onAbort);
   return true;
 }
@@ -389,8 +401,10 @@ export class Http1Pool {
 
   private readonly host: string;
 
-  request(req: Http1Request): Promise<Http1Response> {
-    return new Promise<Http1Response>((resolve, reject) => {
+  /** Sends one request; failures are passed through `mapError` (the endpoint's mapping to XAPI errors). */
+  request(req: Http1Request, mapError: (e: unknown) => unknown = (e) => e): Promise<Http1Response> {
+    return new Promise<Http1Response>((resolve, rejectRaw) => {
+      const reject = (e: unknown): void => rejectRaw(mapError(e));
       const signal = req.signal;
       if (signal?.aborted) {
         reject(new undiciErrors.RequestAbortedError());
@@ -401,7 +415,7 @@ export class Http1Pool {
         return;
       }
       let conn: Connection | undefined;
-      const p: Pending = { resolve, reject, timeoutMs: req.timeoutMs, timer: undefined, signal, onAbort: undefined, done: false };
+      const p: Pending = { resolve, reject, timeoutMs: req.timeoutMs, signal, onAbort: undefined, done: false };
       if (signal) {
         p.onAbort = () => {
           if (conn?.pending === p) conn.destroy(new undiciErrors.RequestAbortedError());
