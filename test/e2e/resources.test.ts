@@ -83,6 +83,25 @@ describe("resources through the real engine", () => {
     expect(again.changes).toEqual({ same: 5, create: 1 });
     expect(quiet.changes).toEqual({ same: 6 });
 
+    // A refresh of unchanged objects changes nothing.
+    const [calm] = await run(["refresh"], final);
+    expect(calm.changes).toEqual({ same: 6 });
+
+    // Out-of-band changes: refresh reports them as drift, up puts the program's values back,
+    // and keys other tools add to other_config are not drift.
+    const netRef = await xapi.call<string>("network.get_by_uuid", again.outputs!.backend.value as string);
+    await xapi.call("network.set_MTU", netRef, 1500);
+    await xapi.call("network.add_to_other_config", netRef, "xo:owner", "someone-else");
+    const srRef = await xapi.call<string>("SR.get_by_uuid", again.outputs!.store.value as string);
+    await xapi.call("SR.set_name_label", srRef, "renamed-by-hand");
+    const [drift, repair, settled] = await run(["refresh", "up", "preview"], final);
+    expect(drift.changes).toEqual({ same: 4, update: 2 });
+    expect(repair.changes).toEqual({ same: 4, update: 2 });
+    expect(settled.changes).toEqual({ same: 6 });
+    expect(await xapi.call("network.get_MTU", netRef)).toBe(9000);
+    expect(await xapi.call("SR.get_name_label", srRef)).toBe("store-renamed");
+    expect(await xapi.call<Record<string, string>>("network.get_other_config", netRef)).toMatchObject({ "xo:owner": "someone-else" });
+
     // Credentials never reach the state in plain text.
     await run(["export"], final);
     expect(stack.stateText()).not.toContain(password);
