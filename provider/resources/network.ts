@@ -180,8 +180,14 @@ async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
   for (const vif of vifs) if (await xapi.call<boolean>("VIF.get_currently_attached", vif)) attached.push(vif);
   if (attached.length) throw new XapiError("NETWORK_CONTAINS_VIF", attached, "network.destroy");
   const pifRefs = await xapi.call<string[]>("network.get_PIFs", ref);
-  for (const pif of pifRefs) {
-    const p = await xapi.call<PIFRecord>("PIF.get_record", pif);
+  const pifs = await Promise.all(pifRefs.map(async (pif) => ({ pif, p: await xapi.call<PIFRecord>("PIF.get_record", pif) })));
+  // VLAN.destroy refuses a management PIF: find that out before any host's VLAN or bond is removed.
+  const management = pifs.filter(({ p }) => p.management);
+  if (management.length) {
+    const hosts = await Promise.all(management.map(({ p }) => xapi.call<string>("host.get_name_label", p.host)));
+    throw new Error(`network ${await xapi.call<string>("network.get_uuid", ref)} carries the management interface of ${hosts.join(", ")}; move management to another network (host.management_reconfigure) before deleting it`);
+  }
+  for (const { p } of pifs) {
     if (p.VLAN >= 0 && p.VLAN_master_of && p.VLAN_master_of !== "OpaqueRef:NULL") await xapi.call("VLAN.destroy", p.VLAN_master_of);
     else if (p.bond_master_of.length) for (const b of p.bond_master_of) await xapi.call("Bond.destroy", b);
   }

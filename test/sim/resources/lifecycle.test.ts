@@ -88,6 +88,18 @@ describe("Network", () => {
     expect(Object.keys(await xapi.call("Bond.get_all_records"))).toHaveLength(0);
   });
 
+  it("refuses to delete a VLAN network that carries management, before removing any host's VLAN", async () => {
+    const { id, outs } = await createWith(network, { name: "mgmt-vlan", vlan: 77, nic: "eth1" });
+    const ref = await xapi.call<string>("network.get_by_uuid", id);
+    const [pif] = await xapi.call<string[]>("network.get_PIFs", ref);
+    sim.store.set("PIF", pif, "management", true); // as if host.management_reconfigure had moved it here
+    await expect(network.delete(id, outs, ctx)).rejects.toThrow(/carries the management interface of sim-host-\d; move management to another network/);
+    const vlans = await xapi.call<Record<string, { tag: number }>>("VLAN.get_all_records");
+    expect(Object.values(vlans).filter((v) => v.tag === 77)).toHaveLength(2);
+    sim.store.set("PIF", pif, "management", false);
+    await network.delete(id, outs, ctx);
+  });
+
   it("rejects an unknown NIC at check, listing the pool's NICs", async () => {
     const r = await network.check({}, { name: "x", vlan: 5, nic: "eth9" }, ctx);
     expect(r.failures?.[0]).toMatchObject({ property: "nic" });
