@@ -106,11 +106,25 @@ export function resolveConnection(config: ProviderConfig, profile: string | unde
 
 type Connector = (s: ConnectionSettings) => Promise<Xapi>;
 
+/** The client speaks of its options (tls.fingerprint…); a provider user sets stack config keys. */
+export function inConfigTerms(message: string, profile: string): string {
+  const key = (k: string) => (profile === defaultProfile ? `xenserver:${k}` : `xenserver:pools.${profile}.${k}`);
+  return message
+    .replace(/\btls\.fingerprint\b/g, key("tlsFingerprint"))
+    .replace(/\btls\.ca\b/g, key("caCert"))
+    .replace(/\btls\.insecure: true\b|\binsecure: true\b/g, `${key("insecure")}: true`);
+}
+
 const defaultConnector: Connector = async (s) => {
   const { XapiClient } = require("../../xapi") as typeof import("../../xapi");
   // Warnings (e.g. TLS verification switched off) go to stderr, which reaches Pulumi's output.
-  const logger = { debug: () => undefined, warn: (m: string) => void process.stderr.write(`pulumi-xenserver: warning: ${m}\n`) };
-  return (await XapiClient.connect({ url: s.url, username: s.username, password: s.password, tls: s.tls, logger })) as unknown as Xapi;
+  const logger = { debug: () => undefined, warn: (m: string) => void process.stderr.write(`pulumi-xenserver: warning: ${inConfigTerms(m, s.profile)}\n`) };
+  try {
+    return (await XapiClient.connect({ url: s.url, username: s.username, password: s.password, tls: s.tls, logger })) as unknown as Xapi;
+  } catch (err) {
+    if (err instanceof Error) err.message = inConfigTerms(err.message, s.profile);
+    throw err;
+  }
 };
 
 let connector: Connector = defaultConnector;
