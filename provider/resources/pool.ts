@@ -69,7 +69,10 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
 export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
-  if (profileOf(o.connection) !== profileOf(n.connection)) return { changes: true, replaces: ["connection"] };
+  // The pool is always adopted: a new profile for the same pool is an update of the same object (a
+  // replacement would tag it, then the old resource's delete would strip the tags again). update()
+  // refuses a profile that leads to another pool.
+  if (profileOf(o.connection) !== profileOf(n.connection)) return { changes: true, replaces: [] };
   const changes =
     o.name !== n.name ||
     o.description !== n.description ||
@@ -134,11 +137,14 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   return { id, props: await outputs(xapi, inputs), inputs: inputs as unknown as Record<string, unknown> };
 }
 
-export async function update(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<{ outs: Record<string, unknown> }> {
+export async function update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<{ outs: Record<string, unknown> }> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
   const xapi = await xapiFor(ctx.config, n.connection);
   const { ref, record } = await thePool(xapi);
+  if (record.uuid !== id) {
+    throw new Error(`connection: profile "${n.connection ?? "default"}" leads to pool ${record.uuid}, not to this resource's pool ${id}; a Pool resource cannot move to another pool: give the other pool a Pool resource of its own (or keep connection "${o.connection ?? "default"}")`);
+  }
   await converge(xapi, ref, record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] });
   return { outs: await outputs(xapi, n) };
 }

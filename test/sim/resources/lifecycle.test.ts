@@ -152,6 +152,24 @@ describe("Pool", () => {
     expect(await xapi.call<string[]>("pool.get_all")).toEqual([ref]);
   });
 
+  it("keeps the pool (and its identity keys) when the connection profile changes, and refuses another pool", async () => {
+    const { id, outs, checked } = await createWith(pool, { otherConfig: { env: "lab" }, identity: "lab/dev/pool" });
+    const other = await startSimulator({ port: 0, username: "root", password: "s3cret-pw" });
+    try {
+      const pools = JSON.stringify({ alias: { url: sim.url, username: "root", password: "s3cret-pw" }, elsewhere: { url: other.url, username: "root", password: "s3cret-pw" } });
+      const withPools: ResourceContext = { config: { get: (k: string) => (k === "xenserver:pools" ? pools : ctx.config.get(k)) } };
+      const news = { ...checked, connection: "alias" };
+      expect(await pool.diff(id, outs, news)).toMatchObject({ changes: true, replaces: [] });
+      const moved = await pool.update(id, outs, news, withPools);
+      const [ref] = await xapi.call<string[]>("pool.get_all");
+      expect(await xapi.call<Record<string, string>>("pool.get_other_config", ref)).toMatchObject({ env: "lab", "pulumi-xenserver:stack": "lab/dev" });
+      await expect(pool.update(id, moved.outs, { ...checked, connection: "elsewhere" }, withPools)).rejects.toThrow(/leads to pool [0-9a-f-]{36}, not to this resource's pool .*cannot move to another pool/);
+      await pool.delete(id, moved.outs, withPools);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("refuses a local default SR in a multi-host pool", async () => {
     const r = await pool.check({}, { defaultSr: await localSrUuid() }, ctx);
     expect(r.failures?.[0].reason).toMatch(/defaultSr: SR "Local storage" is local to one host; a pool of 2 hosts needs a shared SR/);
