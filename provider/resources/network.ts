@@ -112,8 +112,11 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
     if (containsUnknown(n.bond) || !!o.bond !== !!n.bond || (o.bond && n.bond && (!sameSet(o.bond.nics.map(nicDevice), n.bond.nics.map(nicDevice)) || o.bond.mode !== n.bond.mode))) replaces.push("bond");
   }
   const updates = adoptedMoved || selfAdopted || o.name !== n.name || o.description !== n.description || o.mtu !== n.mtu || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
-    // A NIC can be in one bond only: the old bond must go before the new one is made.
-  return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: replaces.includes("bond") };
+  // A NIC can be in one bond only, and a NIC carries a given VLAN tag once: when the new network may sit on
+  // the same NICs (a bond change, or a VLAN network reached through another profile, perhaps of the same
+  // pool), the old one must go first.
+  const sameNicsPossible = replaces.includes("bond") || (replaces.includes("connection") && (n.vlan !== undefined || !!n.bond));
+  return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: sameNicsPossible };
 }
 
 export async function create(inputs: Record<string, unknown>, ctx: ResourceContext): Promise<{ id: string; outs: Record<string, unknown> }> {

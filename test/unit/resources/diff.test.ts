@@ -34,6 +34,11 @@ describe("diff", () => {
     expect(await network.diff("u", vlanNet, { ...vlanNet, nic: "NIC 1" })).toMatchObject({ changes: false, replaces: [] });
   });
 
+  it("deletes a VLAN network first when it moves to another connection profile (the same NIC and tag may be reused)", async () => {
+    expect(await network.diff("u", vlanNet, { ...vlanNet, connection: "lab" })).toMatchObject({ changes: true, replaces: ["connection"], deleteBeforeReplace: true });
+    expect(await network.diff("u", net, { ...net, connection: "lab" })).toMatchObject({ changes: true, replaces: ["connection"], deleteBeforeReplace: false });
+  });
+
   it("replaces a bond whose mode changes, deleting the old bond first", async () => {
     const d = await network.diff("u", bondNet, { ...bondNet, bond: { nics: ["eth2", "eth1"], mode: "lacp" } });
     expect(d).toMatchObject({ changes: true, replaces: ["bond"], deleteBeforeReplace: true });
