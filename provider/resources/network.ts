@@ -6,8 +6,8 @@ import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { XapiError } from "../xapi/errors";
 import { checkInputs } from "./common/check";
-import { profileOf, xapiFor, type Xapi } from "./common/connection";
-import { adoptedConnectionChange, adoptsItself, convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, goneMessage, recordByUuid, sameAdoption } from "./common/objects";
+import { xapiFor, type Xapi } from "./common/connection";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
@@ -98,20 +98,16 @@ async function physicalNics(xapi: Xapi): Promise<Map<string, Set<string>>> {
 export async function diff(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
-  const replaces: string[] = [];
+  const which = connectionAndAdoption(id, o, n);
+  const replaces = which.replaces;
   const differs = (a: unknown, b: unknown) => isUnknown(b) || a !== b;
-  const connectionChanged = differs(profileOf(o.connection), profileOf(n.connection));
-  const adoptedMoved = adoptedConnectionChange(o, n, connectionChanged);
-  if (connectionChanged && !adoptedMoved) replaces.push("connection");
-  const selfAdopted = adoptsItself(id, o, n);
-  if (differs(o.adopt, n.adopt) && !selfAdopted) replaces.push("adopt");
-  if (!sameAdoption(o, n, id)) {
+  if (!which.keepsAdoption) {
     if (differs(o.vlan, n.vlan)) replaces.push("vlan");
     if (differs(o.nic && nicDevice(o.nic), n.nic && (isUnknown(n.nic) ? n.nic : nicDevice(n.nic)))) replaces.push("nic");
     // During preview the bond, or its NICs, may be unknown: that may be a new bond.
     if (containsUnknown(n.bond) || !!o.bond !== !!n.bond || (o.bond && n.bond && (!sameSet(o.bond.nics.map(nicDevice), n.bond.nics.map(nicDevice)) || o.bond.mode !== n.bond.mode))) replaces.push("bond");
   }
-  const updates = adoptedMoved || selfAdopted || o.name !== n.name || o.description !== n.description || o.mtu !== n.mtu || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
+  const updates = which.updates || o.name !== n.name || o.description !== n.description || o.mtu !== n.mtu || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
   // A NIC can be in one bond only, and a NIC carries a given VLAN tag once: when the new network may sit on
   // the same NICs (a bond change, or a VLAN network reached through another profile, perhaps of the same
   // pool), the old one must go first.

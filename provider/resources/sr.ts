@@ -8,8 +8,8 @@ import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { XapiError } from "../xapi/errors";
 import { checkInputs } from "./common/check";
-import { profileOf, xapiFor, type Xapi } from "./common/connection";
-import { adoptedConnectionChange, adoptsItself, convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, liveOwned, pickInputs, goneMessage, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
+import { xapiFor, type Xapi } from "./common/connection";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { progressReporter } from "./common/progress";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
@@ -118,15 +118,11 @@ async function findHost(xapi: Xapi, name: string): Promise<string | undefined> {
 export async function diff(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
-  const replaces: string[] = [];
+  const which = connectionAndAdoption(id, o, n);
+  const replaces = which.replaces;
   const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-  const connectionChanged = !same(profileOf(o.connection), profileOf(n.connection));
-  const adoptedMoved = adoptedConnectionChange(o, n, connectionChanged);
-  if (connectionChanged && !adoptedMoved) replaces.push("connection");
-  const selfAdopted = adoptsItself(id, o, n);
-  if (!same(o.adopt, n.adopt) && !selfAdopted) replaces.push("adopt");
   let passwordsChanged = false;
-  if (!sameAdoption(o, n, id)) {
+  if (!which.keepsAdoption) {
     for (const k of ["type", "mode", "existingUuid", "host", "shared", "contentType"] as const) if (!same(o[k], n[k])) replaces.push(k);
     // A new password is written into the secret the PBDs already reference; any other change needs a new SR.
     const settings = (m: Record<string, string> | undefined) => Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !isPasswordKey(k)));
@@ -134,7 +130,7 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
     else passwordsChanged = !sameMap(o.deviceConfig, n.deviceConfig);
     if (!sameMap(o.smConfig, n.smConfig)) replaces.push("smConfig");
   }
-  const updates = adoptedMoved || selfAdopted || passwordsChanged || o.name !== n.name || o.description !== n.description || o.destroyOnDelete !== n.destroyOnDelete || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
+  const updates = which.updates || passwordsChanged || o.name !== n.name || o.description !== n.description || o.destroyOnDelete !== n.destroyOnDelete || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
   const shared = n.shared ?? srTypes[n.type]?.shared ?? false;
   // An attached SR's UUID, or a local device, cannot be in use twice.
   return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: replaces.length > 0 && (n.mode === "attach" || !shared) };

@@ -8,9 +8,9 @@ import { z } from "zod";
 import { isXapiError } from "../xapi/errors";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
-import { profileOf, xapiFor, type Xapi } from "./common/connection";
+import { xapiFor, type Xapi } from "./common/connection";
 import { fileSha256, imageVirtualSize } from "./common/files";
-import { adoptedConnectionChange, adoptsItself, convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, ifStated, liveOwned, pickInputs, goneMessage, recordByUuid, refByUuid, sameAdoption } from "./common/objects";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { progressReporter } from "./common/progress";
@@ -117,15 +117,11 @@ export async function check(olds: Record<string, unknown>, news: Record<string, 
 export async function diff(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx?: ResourceContext): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
-  const replaces: string[] = [];
+  const which = connectionAndAdoption(id, o, n);
+  const replaces = which.replaces;
   const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-  const connectionChanged = !same(profileOf(o.connection), profileOf(n.connection));
-  const adoptedMoved = adoptedConnectionChange(o, n, connectionChanged);
-  if (connectionChanged && !adoptedMoved) replaces.push("connection");
-  const selfAdopted = adoptsItself(id, o, n);
-  if (!same(o.adopt, n.adopt) && !selfAdopted) replaces.push("adopt");
   // An adopted disk stays where and what it is: only its mutable fields are compared.
-  if (!sameAdoption(o, n, id)) {
+  if (!which.keepsAdoption) {
     for (const k of ["type", "sourceHash"] as const) if (!same(o[k], n[k])) replaces.push(k);
     // An SR uuid that is unknown (the SR is being replaced) is not a reason to replace the disk: when the
     // engine asks whether dependents of a delete-before-replace SR must go first, "yes" would destroy disks
@@ -139,8 +135,7 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
   if (grows && ctx) await assertResizable(id, n, ctx);
   const updates =
     isUnknown(n.sr) ||
-    adoptedMoved ||
-    selfAdopted ||
+    which.updates ||
     !same(o.size, n.size) || o.name !== n.name || o.description !== n.description || o.sharable !== n.sharable || o.readOnly !== n.readOnly || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
   return { changes: replaces.length > 0 || updates, replaces };
 }

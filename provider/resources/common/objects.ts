@@ -1,6 +1,7 @@
 // XAPI helpers shared by the resources: find by uuid, converge names, owned maps and tags.
 import { isXapiError } from "../../xapi/errors";
-import type { Xapi } from "./connection";
+import { profileOf, type Xapi } from "./connection";
+import { containsUnknown } from "./unknowns";
 import { ownedMapChanges, ownedView, type StringMap } from "./owned-map";
 
 /** The object's ref, or undefined when no object has this uuid (deleted out of band). */
@@ -106,6 +107,23 @@ export function adoptsItself(id: string, o: { adopt?: string | null }, n: { adop
  */
 export function adoptedConnectionChange(o: { adopt?: string | null; connection?: string | null }, n: { adopt?: string | null; connection?: string | null }, changed: boolean): boolean {
   return changed && sameAdoption(o, n);
+}
+
+/**
+ * The part of every diff about which pool and which object: a changed connection or
+ * adopt plans a replacement, except where the object stays the same one (an adopted
+ * object reached through another profile, or adopt set to the object itself), which
+ * is an update. `keepsAdoption`: the creation-only fields are then not compared.
+ */
+export function connectionAndAdoption(id: string, o: { adopt?: string | null; connection?: string | null }, n: { adopt?: string | null; connection?: string | null }): { replaces: string[]; updates: boolean; keepsAdoption: boolean } {
+  const same = (a: unknown, b: unknown) => !containsUnknown(b) && (a ?? null) === (b ?? null);
+  const connectionChanged = !same(profileOf(o.connection), profileOf(n.connection));
+  const adoptedMoved = adoptedConnectionChange(o, n, connectionChanged);
+  const selfAdopted = adoptsItself(id, o, n);
+  const replaces: string[] = [];
+  if (connectionChanged && !adoptedMoved) replaces.push("connection");
+  if (!same(o.adopt, n.adopt) && !selfAdopted) replaces.push("adopt");
+  return { replaces, updates: adoptedMoved || selfAdopted, keepsAdoption: sameAdoption(o, n, id) };
 }
 
 /** update() found no object: for an adopted object reached through a new profile, say why. */
