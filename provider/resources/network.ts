@@ -7,7 +7,7 @@ import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./reg
 import { XapiError } from "../xapi/errors";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid } from "./common/objects";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, withId } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
@@ -135,14 +135,14 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
     try {
       if (n.vlan !== undefined && n.nic) await createVlan(xapi, ref, n.vlan, nicDevice(n.nic));
       if (n.bond) await createBonds(xapi, ref, n.bond.nics.map(nicDevice), n.bond.mode);
-      return { id: await xapi.call<string>("network.get_uuid", ref), outs: await outputs(xapi, ref, n) };
+      return withId(await outputs(xapi, ref, n));
     } catch (err) {
       // Nothing half-made is left behind: the engine will not know about it.
       await destroyNetwork(xapi, ref).catch(() => undefined);
       throw err;
     }
   }
-  return { id: await xapi.call<string>("network.get_uuid", ref), outs: await outputs(xapi, ref, n) };
+  return withId(await outputs(xapi, ref, n));
 }
 
 async function createVlan(xapi: Xapi, network: string, tag: number, device: string): Promise<void> {
@@ -201,8 +201,9 @@ async function converge(xapi: Xapi, ref: string, live: NetworkRecord, n: Inputs,
   await convergeOwnedTags(xapi, "network", ref, live.tags, n.tags, previous.tags);
 }
 
-async function outputs(xapi: Xapi, ref: string, n: Inputs): Promise<Record<string, unknown>> {
-  const live = await xapi.call<NetworkRecord>("network.get_record", ref);
+/** `live`: a record read in this same call (read()); otherwise it is read after the changes. */
+async function outputs(xapi: Xapi, ref: string, n: Inputs, known?: NetworkRecord): Promise<Record<string, unknown>> {
+  const live = known ?? (await xapi.call<NetworkRecord>("network.get_record", ref));
   const pifs = await Promise.all(live.PIFs.map((p) => xapi.call<string>("PIF.get_uuid", p)));
   const out: Outputs = { ...n, uuid: live.uuid, bridge: live.bridge, pifs: pifs.sort() };
   return out as unknown as Record<string, unknown>;
@@ -235,7 +236,7 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   const all = !!ctx.referenceOnly;
   const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...liveOwned(live, o, all), ...ifStated(o, "mtu", Number(live.MTU), all) };
   if (all) Object.assign(inputs, await liveKind(xapi, live));
-  return { id, props: await outputs(xapi, found.ref, inputs), inputs: inputs as unknown as Record<string, unknown> };
+  return { id, props: await outputs(xapi, found.ref, inputs, live), inputs: inputs as unknown as Record<string, unknown> };
 }
 
 

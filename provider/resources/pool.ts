@@ -102,8 +102,9 @@ async function converge(xapi: Xapi, ref: string, live: PoolRecord, n: Inputs, pr
   await convergeOwnedTags(xapi, "pool", ref, live.tags, n.tags, previous.tags);
 }
 
-async function outputs(xapi: Xapi, n: Inputs): Promise<Record<string, unknown>> {
-  const { record } = await thePool(xapi);
+/** `known`: the pool record read in this same call (read()); otherwise it is read after the changes. */
+async function outputs(xapi: Xapi, n: Inputs, known?: PoolRecord): Promise<Record<string, unknown>> {
+  const record = known ?? (await thePool(xapi)).record;
   const hosts = await xapi.call<Record<string, { uuid: string }>>("host.get_all_records");
   const hostUuids = Object.values(hosts).map((h) => h.uuid);
   const out: Outputs = { ...n, uuid: record.uuid, master: hosts[record.master]?.uuid ?? "", hosts: hostUuids.sort(), liveName: record.name_label };
@@ -134,7 +135,7 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
     const live = await srUuid(xapi, record[field]);
     if (live) inputs[k] = live;
   }
-  return { id, props: await outputs(xapi, inputs), inputs: inputs as unknown as Record<string, unknown> };
+  return { id, props: await outputs(xapi, inputs, record), inputs: inputs as unknown as Record<string, unknown> };
 }
 
 export async function update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<{ outs: Record<string, unknown> }> {

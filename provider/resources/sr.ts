@@ -9,7 +9,7 @@ import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext
 import { XapiError } from "../xapi/errors";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid } from "./common/objects";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, withId } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { progressReporter } from "./common/progress";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
@@ -208,7 +208,7 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
     // Plugging does not scan: an attached SR (or a new ISO library) shows its disks only after SR.scan.
     if (n.mode === "attach" || contentType === "iso") await xapi.callAsync("SR.scan", [ref]);
     await converge(xapi, ref, await xapi.call<SRRecord>("SR.get_record", ref), n, { otherConfig: {}, tags: [] });
-    return { id: await xapi.call<string>("SR.get_uuid", ref), outs: await outputs(xapi, ref, n, secrets) };
+    return withId(await outputs(xapi, ref, n, secrets));
   } catch (err) {
     // Leave nothing behind that the engine will not know about.
     // A new SR is destroyed (it holds nothing yet); an attached one is only forgotten.
@@ -225,8 +225,9 @@ async function converge(xapi: Xapi, ref: string, live: SRRecord, n: Inputs, prev
   await convergeOwnedTags(xapi, "SR", ref, live.tags, n.tags, previous.tags);
 }
 
-async function outputs(xapi: Xapi, ref: string, n: Inputs, secrets: Record<string, string>): Promise<Record<string, unknown>> {
-  const live = await xapi.call<SRRecord>("SR.get_record", ref);
+/** `known`: a record read in this same call (read()); otherwise it is read after the changes. */
+async function outputs(xapi: Xapi, ref: string, n: Inputs, secrets: Record<string, string>, known?: SRRecord): Promise<Record<string, unknown>> {
+  const live = known ?? (await xapi.call<SRRecord>("SR.get_record", ref));
   const pbds: string[] = [];
   for (const p of live.PBDs) {
     const pbd = await xapi.call<PBDRecord>("PBD.get_record", p);
@@ -253,7 +254,7 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   const all = !!ctx.referenceOnly;
   const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...liveOwned(live, o, all) };
   if (all) Object.assign(inputs, { type: live.type, shared: live.shared, contentType: live.content_type });
-  return { id, props: await outputs(xapi, found.ref, inputs, o.secrets ?? {}), inputs: inputs as unknown as Record<string, unknown> };
+  return { id, props: await outputs(xapi, found.ref, inputs, o.secrets ?? {}, live), inputs: inputs as unknown as Record<string, unknown> };
 }
 
 

@@ -10,7 +10,7 @@ import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
 import { fileSha256, imageVirtualSize } from "./common/files";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid } from "./common/objects";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid, withId } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { progressReporter } from "./common/progress";
@@ -162,7 +162,7 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
   if (n.adopt) {
     const found = await recordByUuid<VDIRecord>(xapi, "VDI", n.adopt);
     if (!found) throw new Error(`adopt: no VDI with uuid ${n.adopt} in this pool`);
-    await converge(xapi, found.ref, found.record, n, { otherConfig: {}, tags: [] }, ctx);
+    await converge(xapi, found.ref, found.record, n, { otherConfig: {}, tags: [] });
     return { id: found.record.uuid, outs: await outputs(xapi, found.ref, n) };
   }
   const sr = await refByUuid(xapi, "SR", n.sr);
@@ -186,7 +186,7 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
       if (n.readOnly) await xapi.call("VDI.set_read_only", ref, true);
     }
     // Inside the try: a failure here too must not leave a disk the engine never learns about.
-    return { id: await xapi.call<string>("VDI.get_uuid", ref), outs: await outputs(xapi, ref, n) };
+    return withId(await outputs(xapi, ref, n));
   } catch (err) {
     await xapi.call("VDI.destroy", ref).catch(() => undefined);
     throw err;
@@ -200,8 +200,7 @@ async function attachedToRunningVm(xapi: Xapi, vdi: VDIRecord): Promise<boolean>
   return false;
 }
 
-async function converge(xapi: Xapi, ref: string, live: VDIRecord, n: Inputs, previous: { otherConfig: Record<string, string>; tags: string[] }, ctx: ResourceContext): Promise<void> {
-  void ctx;
+async function converge(xapi: Xapi, ref: string, live: VDIRecord, n: Inputs, previous: { otherConfig: Record<string, string>; tags: string[] }): Promise<void> {
   await convergeNames(xapi, "VDI", ref, live, n.name, n.description);
   if (n.size !== undefined && n.size > Number(live.virtual_size)) {
     const onProgress = progressReporter(`resizing VDI "${n.name}" to ${formatSize(n.size)}`);
@@ -214,9 +213,10 @@ async function converge(xapi: Xapi, ref: string, live: VDIRecord, n: Inputs, pre
   await convergeOwnedTags(xapi, "VDI", ref, live.tags, n.tags, previous.tags);
 }
 
-async function outputs(xapi: Xapi, ref: string, n: Inputs): Promise<Record<string, unknown>> {
-  const live = await xapi.call<VDIRecord>("VDI.get_record", ref);
-  const sr = await xapi.call<string>("SR.get_uuid", live.SR);
+/** `known`: the record and SR uuid read in this same call (read()); otherwise both are read after the changes. */
+async function outputs(xapi: Xapi, ref: string, n: Inputs, known?: { live: VDIRecord; sr: string }): Promise<Record<string, unknown>> {
+  const live = known?.live ?? (await xapi.call<VDIRecord>("VDI.get_record", ref));
+  const sr = known?.sr ?? (await xapi.call<string>("SR.get_uuid", live.SR));
   const out: Outputs = { ...n, sr, uuid: live.uuid, virtualSize: Number(live.virtual_size), physicalUtilisation: Number(live.physical_utilisation) };
   return out as unknown as Record<string, unknown>;
 }
@@ -229,17 +229,18 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   const live = found.record;
   const liveSize = Number(live.virtual_size);
   const all = !!ctx.referenceOnly;
+  const sr = await xapi.call<string>("SR.get_uuid", live.SR);
   const inputs: Inputs = {
     ...pickInputs<Inputs>(o, [...Object.keys(inputSchema.shape), "sourceHash"]),
     ...liveOwned(live, o, all),
-    sr: await xapi.call<string>("SR.get_uuid", live.SR),
+    sr,
     // The driver rounds sizes up: the program's size stands while the disk was not resized elsewhere.
     ...ifStated(o, "size", liveSize === o.virtualSize ? o.size : liveSize, all),
     ...ifStated(o, "sharable", live.sharable, all),
     ...ifStated(o, "readOnly", live.read_only, all),
     ...ifStated(o, "type", live.type as Inputs["type"], all),
   };
-  return { id, props: await outputs(xapi, found.ref, inputs), inputs: inputs as unknown as Record<string, unknown> };
+  return { id, props: await outputs(xapi, found.ref, inputs, { live, sr }), inputs: inputs as unknown as Record<string, unknown> };
 }
 
 
@@ -249,7 +250,7 @@ export async function update(id: string, olds: Record<string, unknown>, news: Re
   const xapi = await xapiFor(ctx.config, n.connection);
   const found = await recordByUuid<VDIRecord>(xapi, "VDI", id);
   if (!found) throw new Error(goneMessage("VDI", id, o, n));
-  await converge(xapi, found.ref, found.record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] }, ctx);
+  await converge(xapi, found.ref, found.record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] });
   return { outs: await outputs(xapi, found.ref, n) };
 }
 

@@ -133,3 +133,8 @@ export function goneMessage(kind: string, id: string, o: { connection?: string |
   }
   return `${kind} ${id} no longer exists; run \`pulumi refresh\` and \`pulumi up\` to re-create it`;
 }
+
+/** create()'s result: the id is the uuid the outputs already read back (no second round trip). */
+export function withId(outs: Record<string, unknown>): { id: string; outs: Record<string, unknown> } {
+  return { id: String(outs.uuid), outs };
+}

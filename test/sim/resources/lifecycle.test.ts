@@ -7,7 +7,8 @@ import * as path from "node:path";
 import { startSimulator, type Simulator } from "../../../simulator";
 import { XapiClient } from "../../../provider/xapi";
 import { closeAll } from "../../../provider/resources/common/connection";
-import type { ResourceContext, ResourceModule } from "../../../provider/resources/registry";
+import type { ResourceContext } from "../../../provider/resources/registry";
+import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 import * as network from "../../../provider/resources/network";
 import * as pool from "../../../provider/resources/pool";
 import * as sr from "../../../provider/resources/sr";
@@ -16,35 +17,18 @@ import * as vdi from "../../../provider/resources/vdi";
 let sim: Simulator;
 let xapi: XapiClient;
 let ctx: ResourceContext;
+let lab: SimulatedPool | undefined;
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0, username: "root", password: "s3cret-pw", hosts: 2 });
-  const settings: Record<string, string> = { "xenserver:url": sim.url, "xenserver:username": "root", "xenserver:password": "s3cret-pw" };
-  ctx = { config: { get: (k: string) => settings[k] } };
-  xapi = await XapiClient.connect({ url: sim.url, username: "root", password: "s3cret-pw" });
+  lab = await startPool("s3cret-pw", { hosts: 2 });
+  ({ sim, xapi, ctx } = lab);
 });
 
-afterAll(async () => {
-  await closeAll();
-  await xapi.close();
-  await sim.close();
-});
+afterAll(() => stopPool(lab));
 
-/** check + create as the engine does, failing the test on check failures. */
-async function createWith(mod: ResourceModule, news: Record<string, unknown>) {
-  const checked = await mod.check({}, news, ctx);
-  expect(checked.failures).toBeUndefined();
-  return { checked: checked.inputs!, ...(await mod.create(checked.inputs!, ctx)) };
-}
-
-async function updateWith(mod: ResourceModule, id: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
-  const checked = await mod.check(olds, news, ctx);
-  expect(checked.failures).toBeUndefined();
-  const d = await mod.diff(id, olds, checked.inputs!, ctx);
-  return { diff: d, checked: checked.inputs!, run: () => mod.update(id, olds, checked.inputs!, ctx) };
-}
+const { createWith, updateWith } = resourceSteps(() => ctx);
 
 async function localSrUuid(): Promise<string> {
   const srs = await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records");

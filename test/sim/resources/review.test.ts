@@ -3,6 +3,7 @@ import { startSimulator, type Simulator } from "../../../simulator";
 import { XapiClient } from "../../../provider/xapi";
 import { closeAll } from "../../../provider/resources/common/connection";
 import type { ResourceContext, ResourceModule } from "../../../provider/resources/registry";
+import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 import * as network from "../../../provider/resources/network";
 import * as sr from "../../../provider/resources/sr";
 import * as vdi from "../../../provider/resources/vdi";
@@ -10,26 +11,17 @@ import * as vdi from "../../../provider/resources/vdi";
 let sim: Simulator;
 let xapi: XapiClient;
 let ctx: ResourceContext;
+let lab: SimulatedPool | undefined;
 const GiB = 1024 ** 3;
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0, username: "root", password: "pw", hosts: 2, seed: { hostMemory: 16 * GiB } });
-  const settings: Record<string, string> = { "xenserver:url": sim.url, "xenserver:username": "root", "xenserver:password": "pw" };
-  ctx = { config: { get: (k: string) => settings[k] } };
-  xapi = await XapiClient.connect({ url: sim.url, username: "root", password: "pw" });
+  lab = await startPool("pw", { hosts: 2, seed: { hostMemory: 16 * GiB } });
+  ({ sim, xapi, ctx } = lab);
 });
 
-afterAll(async () => {
-  await closeAll();
-  await xapi.close();
-  await sim.close();
-});
+afterAll(() => stopPool(lab));
 
-async function createWith(mod: ResourceModule, news: Record<string, unknown>) {
-  const checked = await mod.check({}, news, ctx);
-  expect(checked.failures).toBeUndefined();
-  return { checked: checked.inputs!, ...(await mod.create(checked.inputs!, ctx)) };
-}
+const { createWith } = resourceSteps(() => ctx);
 
 /** A running VM with a VIF on `net`. */
 async function runningVmOn(net: string, name: string): Promise<string> {
@@ -155,9 +147,9 @@ describe("a create that fails after the object was made", () => {
   };
 
   it.each([
-    ["network", "network.get_uuid", async () => ({ mod: network as ResourceModule, news: { name: "half-net", vlan: 88, nic: "eth1" } })],
-    ["VDI", "VDI.get_uuid", async () => ({ mod: vdi as ResourceModule, news: { name: "half-disk", sr: await srUuid(), size: "1GiB" } })],
-    ["SR", "SR.get_uuid", async () => ({ mod: sr as ResourceModule, news: { name: "half-sr", type: "nfs", deviceConfig: { server: "192.0.2.50", serverpath: "/exports/half" } } })],
+    ["network", "network.get_record", async () => ({ mod: network as ResourceModule, news: { name: "half-net", vlan: 88, nic: "eth1" } })],
+    ["VDI", "VDI.get_record", async () => ({ mod: vdi as ResourceModule, news: { name: "half-disk", sr: await srUuid(), size: "1GiB" } })],
+    ["SR", "SR.get_record", async () => ({ mod: sr as ResourceModule, news: { name: "half-sr", type: "nfs", deviceConfig: { server: "192.0.2.50", serverpath: "/exports/half" } } })],
   ] as const)("leaves no %s behind (the engine never learns about it, and the next up makes another)", async (cls, failing, make) => {
     const { mod, news } = await make();
     const checked = await mod.check({}, news, ctx);
