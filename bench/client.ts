@@ -6,8 +6,14 @@
  *   - VM.get_all_records with 1,000 VMs
  * Prints calls/s, p50/p99 latency, CPU time per call and ours/theirs, then one line:
  *   throughput ratio (ours/xen-api): <lowest ratio across the workloads>
+ *
+ * Over JSON-RPC a third subject runs too, "floor": no client at all, only what any JSON-RPC client must do —
+ * one keep-alive socket, a prebuilt request, the bytes read up to Content-Length and one JSON.parse. Its ratio
+ * against xen-api is the most any client that hands back decoded records can reach on this server and machine
+ * (the simulator's own time is in every subject's wall clock).
  */
 import { fork } from "child_process";
+import * as net from "net";
 import * as path from "path";
 import { XapiClient } from "../provider/xapi";
 import { BENCH_PASSWORD, BENCH_USER } from "./client-sim";
@@ -58,6 +64,54 @@ async function theirs(url: string, transport: "jsonrpc" | "xmlrpc"): Promise<Sub
   return { name: "xen-api", call: (m, ...a) => x.call(m, ...a), close: () => x.disconnect() };
 }
 
+/** The least a JSON-RPC client can do per call (see the header). Not a client: no errors, no redirects, no TLS. */
+async function floor(url: string): Promise<Subject> {
+  const u = new URL(url);
+  const socket = net.connect(Number(u.port), u.hostname);
+  socket.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  let pending: { resolve(b: Buffer): void; chunks: Buffer[]; have: number; need: number; headEnd: number } | undefined;
+  socket.on("data", (d: Buffer) => {
+    const p = pending!;
+    p.chunks.push(d);
+    p.have += d.length;
+    if (p.need < 0) {
+      const buf = Buffer.concat(p.chunks);
+      p.chunks = [buf];
+      const end = buf.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const len = /content-length: *(\d+)/i.exec(buf.toString("latin1", 0, end));
+      if (!len) throw new Error("floor: the simulator answered without Content-Length");
+      p.headEnd = end + 4;
+      p.need = p.headEnd + Number(len[1]);
+    }
+    if (p.have >= p.need) {
+      pending = undefined;
+      p.resolve(Buffer.concat(p.chunks).subarray(p.headEnd, p.need));
+    }
+  });
+  const post = (body: string): Promise<Buffer> =>
+    new Promise((resolve) => {
+      pending = { resolve, chunks: [], have: 0, need: -1, headEnd: 0 };
+      socket.write(`POST /jsonrpc HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    });
+  let id = 0;
+  const rpc = async (method: string, params: unknown[]): Promise<unknown> => {
+    const doc = JSON.parse((await post(JSON.stringify({ jsonrpc: "2.0", method, params, id: ++id }))).toString("latin1")) as { result: unknown };
+    return doc.result;
+  };
+  const session = await rpc("session.login_with_password", [BENCH_USER, BENCH_PASSWORD, "1.0", "bench-floor"]);
+  let queue = Promise.resolve<unknown>(undefined); // one socket: calls go one after the other
+  return {
+    name: "floor",
+    call: (m, ...a) => (queue = queue.then(() => rpc(m, [session, ...a]))),
+    close: async () => {
+      await rpc("session.logout", [session]);
+      socket.destroy();
+    },
+  };
+}
+
 async function measure(n: number, inFlight: number, op: () => Promise<unknown>): Promise<Stats> {
   const latenciesMs: number[] = new Array(n);
   let next = 0;
@@ -100,23 +154,27 @@ async function main(): Promise<void> {
   let lowest = Infinity;
   let worstP99 = -Infinity;
   let lowestCpu = Infinity;
+  const ceilings: string[] = [];
   try {
     for (const transport of ["jsonrpc", "xmlrpc"] as const) {
       const subjects = [await ours(sim.url, transport), await theirs(sim.url, transport)];
+      if (transport === "jsonrpc") subjects.push(await floor(sim.url));
       const vms = (await subjects[0].call("VM.get_all")) as string[];
       let k = 0;
       const aVm = (): string => vms[k++ % vms.length];
       const workloads: Workload[] = [
         { name: "VM.get_record ×1", n: 1500 * SCALE, inFlight: 1, op: (s) => () => s.call("VM.get_record", aVm()) },
+        // (the floor subject has one socket, so its 16 calls queue up: its ×16 figure is no ceiling and is not printed)
         { name: "VM.get_record ×16", n: 4000 * SCALE, inFlight: 16, op: (s) => () => s.call("VM.get_record", aVm()) },
         { name: `VM.get_all_records (${vms.length} VMs)`, n: 16 * SCALE, inFlight: 1, op: (s) => () => s.call("VM.get_all_records") },
       ];
       for (const w of workloads) {
         const results = new Map<string, Stats>();
-        for (const s of subjects) await measure(Math.max(5, Math.ceil(w.n / 10)), w.inFlight, w.op(s)); // warm-up
+        const here = w.inFlight === 1 ? subjects : subjects.filter((s) => s.name !== "floor");
+        for (const s of here) await measure(Math.max(5, Math.ceil(w.n / 10)), w.inFlight, w.op(s)); // warm-up
         // Alternating order (AB BA AB BA) spreads drift and background load evenly over both clients.
         for (let round = 0; round < ROUNDS; round++) {
-          for (const s of round % 2 === 0 ? subjects : [...subjects].reverse()) {
+          for (const s of round % 2 === 0 ? here : [...here].reverse()) {
             const st = await measure(Math.ceil(w.n / ROUNDS), w.inFlight, w.op(s));
             results.set(s.name, results.has(s.name) ? merge(results.get(s.name)!, st) : st);
           }
@@ -127,7 +185,12 @@ async function main(): Promise<void> {
         lowest = Math.min(lowest, ratio);
         lowestCpu = Math.min(lowestCpu, t.cpuUs / t.calls / (o.cpuUs / o.calls));
         worstP99 = Math.max(worstP99, pct(o.latenciesMs, 99) / pct(t.latenciesMs, 99));
-        for (const [name, st] of [["ours", o], ["xen-api", t]] as const) {
+        const f = results.get("floor");
+        if (f) {
+          const ceiling = f.calls / f.seconds / (t.calls / t.seconds);
+          ceilings.push(`${transport} ${w.name}: floor/xen-api ${ceiling.toFixed(2)}×, ours reach ${((ratio / ceiling) * 100).toFixed(0)}% of it`);
+        }
+        for (const [name, st] of [["ours", o], ["xen-api", t], ...(f ? [["floor", f] as const] : [])] as const) {
           rows.push([
             transport,
             w.name,
@@ -136,7 +199,7 @@ async function main(): Promise<void> {
             pct(st.latenciesMs, 50).toFixed(2),
             pct(st.latenciesMs, 99).toFixed(2),
             (st.cpuUs / st.calls).toFixed(0),
-            name === "ours" ? `${ratio.toFixed(2)}×` : "",
+            name === "ours" ? `${ratio.toFixed(2)}×` : name === "floor" ? `(${(f!.calls / f!.seconds / (t.calls / t.seconds)).toFixed(2)}×)` : "",
           ]);
         }
       }
@@ -151,6 +214,8 @@ async function main(): Promise<void> {
   console.log(line(head));
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const r of rows) console.log(line(r));
+  console.log("ceiling (what no client can beat here: one socket, bytes up to Content-Length, one JSON.parse):");
+  for (const c of ceilings) console.log(`  ${c}`);
   console.log(`worst p99 ratio (ours/xen-api, lower is better): ${worstP99.toFixed(2)}`);
   // Wall-clock throughput includes the simulator's own time, the same for both clients; CPU is each client's own.
   console.log(`lowest client CPU advantage (xen-api CPU per call / ours): ${lowestCpu.toFixed(2)}`);
