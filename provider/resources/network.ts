@@ -4,10 +4,9 @@
 // a changed VLAN tag, NIC or bond plans a replacement.
 import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
-import { XapiError } from "../xapi/errors";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, withId } from "./common/objects";
+import { connectionAndAdoption, convergeNames, describeVms, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, withId } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
@@ -174,10 +173,12 @@ async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
   // network.destroy refuses a network with attached VIFs, but VLAN.destroy and
   // Bond.destroy do not: refuse before tearing down the PIFs, so a network that
   // running VMs use is not left without its VLANs or bonds (and the VMs offline).
-  const vifs = await xapi.call<string[]>("network.get_VIFs", ref);
-  const attached: string[] = [];
-  for (const vif of vifs) if (await xapi.call<boolean>("VIF.get_currently_attached", vif)) attached.push(vif);
-  if (attached.length) throw new XapiError("NETWORK_CONTAINS_VIF", attached, "network.destroy");
+  const vifs = await Promise.all((await xapi.call<string[]>("network.get_VIFs", ref)).map((v) => xapi.call<{ currently_attached: boolean; VM: string }>("VIF.get_record", v)));
+  const users = vifs.filter((v) => v.currently_attached).map((v) => v.VM);
+  if (users.length) {
+    const net = await xapi.call<{ uuid: string; name_label: string }>("network.get_record", ref);
+    throw new Error(`network ${net.uuid} ("${net.name_label}") is in use by running VMs: ${(await describeVms(xapi, users)).join(", ")}; shut them down or move their VIFs to another network before deleting it (NETWORK_CONTAINS_VIF)`);
+  }
   const pifRefs = await xapi.call<string[]>("network.get_PIFs", ref);
   const pifs = await Promise.all(pifRefs.map(async (pif) => ({ pif, p: await xapi.call<PIFRecord>("PIF.get_record", pif) })));
   // VLAN.destroy refuses a management PIF: find that out before any host's VLAN or bond is removed.

@@ -6,10 +6,9 @@
 // objects and referenced with the driver's `<key>_secret` convention.
 import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
-import { XapiError } from "../xapi/errors";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, withId } from "./common/objects";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, describeVms, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, withId } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { progressReporter } from "./common/progress";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
@@ -277,15 +276,17 @@ export async function update(id: string, olds: Record<string, unknown>, news: Re
 async function assertNoDiskInUse(xapi: Xapi, ref: string): Promise<void> {
   const inUse: string[] = [];
   for (const vdi of await xapi.call<string[]>("SR.get_VDIs", ref)) {
+    const users: string[] = [];
     for (const vbd of await xapi.call<string[]>("VDI.get_VBDs", vdi)) {
       const b = await xapi.call<{ currently_attached: boolean; VM: string }>("VBD.get_record", vbd);
-      if (b.currently_attached && (await xapi.call<string>("VM.get_resident_on", b.VM)) !== "OpaqueRef:NULL") {
-        inUse.push(vdi);
-        break;
-      }
+      if (b.currently_attached && (await xapi.call<string>("VM.get_resident_on", b.VM)) !== "OpaqueRef:NULL") users.push(b.VM);
     }
+    if (users.length) inUse.push(`"${await xapi.call<string>("VDI.get_name_label", vdi)}" (used by ${(await describeVms(xapi, users)).join(", ")})`);
   }
-  if (inUse.length) throw new XapiError("VDI_IN_USE", inUse, "PBD.unplug");
+  if (inUse.length) {
+    const sr = await xapi.call<{ uuid: string; name_label: string }>("SR.get_record", ref);
+    throw new Error(`SR ${sr.uuid} ("${sr.name_label}") has disks in use by running VMs: ${inUse.join("; ")}; shut the VMs down or detach the disks before removing the SR (VDI_IN_USE)`);
+  }
 }
 
 /** Unplugs every PBD, the pool master's last (as XenCenter does). */

@@ -138,3 +138,13 @@ export function goneMessage(kind: string, id: string, o: { connection?: string |
 export function withId(outs: Record<string, unknown>): { id: string; outs: Record<string, unknown> } {
   return { id: String(outs.uuid), outs };
 }
+
+/** `"web" (uuid …)` for each VM, for messages that would otherwise list OpaqueRefs. */
+export async function describeVms(xapi: Xapi, vms: string[]): Promise<string[]> {
+  return Promise.all(
+    [...new Set(vms)].map(async (vm) => {
+      const r = await xapi.call<{ name_label: string; uuid: string }>("VM.get_record", vm);
+      return `"${r.name_label}" (${r.uuid})`;
+    }),
+  );
+}

@@ -53,8 +53,13 @@ describe("Network delete while a running VM uses it", () => {
   it("refuses without tearing down the VLANs first", async () => {
     const { id, outs } = await createWith(network, { name: "guests", vlan: 77, nic: "eth1", identity: "p/s/guests" });
     const ref = await xapi.call<string>("network.get_by_uuid", id);
-    await runningVmOn(ref, "web");
-    await expect(network.delete(id, outs, ctx)).rejects.toThrow(/NETWORK_CONTAINS_VIF/);
+    const vmUuid = await xapi.call<string>("VM.get_uuid", await runningVmOn(ref, "web"));
+    const err = await network.delete(id, outs, ctx).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/NETWORK_CONTAINS_VIF/);
+    // The message names the VM (name and uuid) and the network, never an OpaqueRef.
+    expect(err?.message).toContain(`"web" (${vmUuid})`);
+    expect(err?.message).toContain(`network ${id} ("guests")`);
+    expect(err?.message).not.toMatch(/OpaqueRef/);
     // The network is still in service: its VLAN PIFs are still there and plugged.
     const pifs = await xapi.call<string[]>("network.get_PIFs", ref);
     expect(pifs).toHaveLength(2);
@@ -132,7 +137,10 @@ describe("Sr delete while a VM on the master uses one of its disks", () => {
     await xapi.call("VBD.create", { VM: vm, VDI: disk, userdevice: "1", bootable: false, mode: "RW", type: "Disk", empty: false, unpluggable: true, other_config: {}, qos_algorithm_type: "", qos_algorithm_params: {} });
     const [pool] = await xapi.call<string[]>("pool.get_all");
     await xapi.call("VM.start_on", vm, await xapi.call<string>("pool.get_master", pool), false, false);
-    await expect(sr.delete(id, outs, ctx)).rejects.toThrow(/VDI_IN_USE/);
+    const err = await sr.delete(id, outs, ctx).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/VDI_IN_USE/);
+    expect(err?.message).toContain(`"in-use" (used by "db" (${await xapi.call<string>("VM.get_uuid", vm)}))`);
+    expect(err?.message).not.toMatch(/OpaqueRef/);
     for (const pbd of await xapi.call<string[]>("SR.get_PBDs", ref)) expect(await xapi.call("PBD.get_currently_attached", pbd)).toBe(true);
   });
 });
