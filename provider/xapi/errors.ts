@@ -109,25 +109,37 @@ export function isTransportError(e: unknown, code?: TransportErrorCode): e is Xa
  * Every error and log line built by the client passes through it.
  */
 export class Redactor {
+  /** Every secret and the label shown in its place. */
+  private readonly labels = new Map<string, string>();
+  /** Secrets of 4 characters or more: replaced wherever they appear. */
   private readonly secrets = new Map<string, string>();
+  /** Shorter secrets (a short password): replaced where they stand as a whole token, not inside words. */
+  private readonly short = new Map<string, RegExp>();
 
   add(secret: string | undefined, label: string): void {
-    if (secret && secret.length >= 4) this.secrets.set(secret, label);
+    if (!secret) return;
+    if (secret.length >= 4) this.secrets.set(secret, label);
+    else this.short.set(secret, new RegExp(`(?<![A-Za-z0-9])${secret.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![A-Za-z0-9])`, "g"));
+    this.labels.set(secret, label);
   }
 
   remove(secret: string | undefined): void {
-    if (secret) this.secrets.delete(secret);
+    if (!secret) return;
+    this.secrets.delete(secret);
+    this.short.delete(secret);
+    this.labels.delete(secret);
   }
 
   text(s: string): string {
-    if (this.secrets.size === 0 || !s) return s;
+    if (this.labels.size === 0 || !s) return s;
     for (const [secret, label] of this.secrets) if (s.includes(secret)) s = s.split(secret).join(label);
+    for (const [secret, re] of this.short) if (s.includes(secret)) s = s.replace(re, this.labels.get(secret)!);
     // A session_id query argument of an unknown (older) session is still a secret.
     return s.replace(/(session_id=)[^&\s"']+/g, "$1<session>");
   }
 
   params(params: string[]): string[] {
-    return this.secrets.size === 0 ? params : params.map((p) => this.text(p));
+    return this.labels.size === 0 ? params : params.map((p) => this.text(p));
   }
 
   /** Rebuilds an error with its message and params scrubbed. */

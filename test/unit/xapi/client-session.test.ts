@@ -92,6 +92,18 @@ describe("XapiClient sessions", () => {
     expect(JSON.stringify([err.message, err.stack, err.params, log.lines])).not.toMatch(/secret-pw-123|5e55104e/);
   });
 
+  it("hides a password shorter than 4 characters where it stands as a token, and leaves words that contain it", async () => {
+    const log = recordingLogger();
+    const s = await start(async (req, res) => {
+      if (req.method === "session.login_with_password") return { result: SESSION };
+      return standard(() => ({ error: ["INTERNAL_ERROR", "pw=ab1 (ab1) in tab1e"] }))(req, res);
+    });
+    const c = await connect({ url: s.url, username: "root", password: "ab1", logger: log });
+    const err = (await c.call("VM.get_all").catch((e) => e)) as XapiError;
+    expect(err.params[0]).toBe("pw=<password> (<password>) in tab1e");
+    expect(JSON.stringify([err.message, log.lines])).not.toMatch(/[^a-z]ab1[^a-z]/);
+  });
+
   it("hides credentials passed in call parameters (SR device_config, secret values) when the server echoes them", async () => {
     const s = await start(standard((req) => ({ error: ["SR_BACKEND_FAILURE_73", "", `mount failed: ${JSON.stringify(req.params)}`] })));
     const c = await connect({ url: s.url, ...creds });
@@ -115,7 +127,7 @@ describe("XapiClient sessions", () => {
     await expect(c.call("pool.get_all")).resolves.toBe("master");
   });
 
-  it("caps calls in flight at maxConcurrency", async () => {
+  it("caps calls in flight at maxConcurrency (default 8)", async () => {
     let inFlight = 0;
     let peak = 0;
     const s = await start(
@@ -129,6 +141,11 @@ describe("XapiClient sessions", () => {
     const c = await connect({ url: s.url, ...creds, maxConcurrency: 3 });
     await Promise.all(Array.from({ length: 12 }, () => c.call("VM.get_all")));
     expect(peak).toBe(3);
+    // Without the option: 8 in flight.
+    peak = 0;
+    const d = await connect({ url: s.url, ...creds });
+    await Promise.all(Array.from({ length: 20 }, () => d.call("VM.get_all")));
+    expect(peak).toBe(8);
   });
 
   it("logs out on close()", async () => {

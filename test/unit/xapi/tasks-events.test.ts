@@ -200,11 +200,12 @@ describe("watch", () => {
     const w = client.watch(["VM"], (e) => void seen.push(e), { backoffMs: [20, 100] });
     await w.ready;
     seen.length = 0;
-    dropPolls = 4;
+    dropPolls = 8; // the client repeats a read-only call once after a drop: 8 drops fail 4 polls
     ev.change("VM", "OpaqueRef:vm-9", "add", { name_label: "nine" });
     await waitFor(() => seen.some((e) => e.kind === "add" && e.ref === "OpaqueRef:vm-9"));
     expect(seen.some((e) => e.kind === "synced")).toBe(false); // no resync was needed
-    expect(log.some((l) => /retrying in \d+ ms/.test(l))).toBe(true);
+    // One retry per dropped poll, each delay twice the one before, up to the maximum.
+    expect(log.map((l) => /retrying in (\d+) ms/.exec(l)?.[1]).filter(Boolean).map(Number)).toEqual([20, 40, 80, 100]);
     await w.stop();
   });
 
