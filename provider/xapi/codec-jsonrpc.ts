@@ -13,6 +13,8 @@ function checkParam(v: unknown, path: string): void {
       return;
     case "number":
       if (!Number.isFinite(v)) throw new CodecError("invalid-parameter", `cannot encode the number ${v} at ${path}`);
+      // Past 2^53 a JS number has lost digits already (and prints as 1e+21, which xapi reads as a float).
+      if (Number.isInteger(v) && !Number.isSafeInteger(v)) throw new CodecError("invalid-parameter", `the integer ${v} at ${path} is too large to be sent exactly over JSON-RPC`);
       return;
     case "object":
       if (v === null) break;

@@ -21,11 +21,26 @@ export class CodecError extends Error {
 /** What a response body decodes to. */
 export type RpcOutcome = { ok: true; value: unknown } | { ok: false; error: unknown[] };
 
-const XML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;" };
-const NEEDS_ESCAPE = /[&<>]/;
+// CR is written as a character reference: a parser turns a literal CR LF (or lone CR) into LF (XML 1.0 §2.11).
+const XML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;" };
+const NEEDS_ESCAPE = /[&<>\r]/;
+// Characters XML 1.0 does not allow in a document at all, even as references (§2.2): a parser refuses them.
+const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export function escapeXmlText(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? s.replace(/[&<>]/g, (c) => XML_ESCAPES[c]) : s;
+  const bad = NOT_XML.exec(s);
+  if (bad) {
+    const code = bad[0].charCodeAt(0).toString(16).padStart(4, "0");
+    // The text itself is not shown: it may be a password.
+    throw new CodecError("invalid-parameter", `a text parameter holds the character U+${code.toUpperCase()} at position ${bad.index}, which XML-RPC cannot carry; remove it (or use the JSON-RPC transport)`);
+  }
+  return NEEDS_ESCAPE.test(s) ? s.replace(/[&<>\r]/g, (c) => XML_ESCAPES[c]) : s;
+}
+
+/** xapi's ints are int64; past 2^53 a JS number has lost digits already, so a bigint is required. */
+function checkInteger(v: number | bigint): void {
+  if (typeof v === "bigint" ? v < -(2n ** 63n) || v >= 2n ** 63n : !Number.isSafeInteger(v))
+    throw new CodecError("invalid-parameter", typeof v === "bigint" ? `the integer ${v} does not fit in xapi's int64` : `the integer ${v} is too large to be sent exactly; pass it as a bigint`);
 }
 
 /** Encodes one value. `type` is the datamodel type of a top-level parameter, when known. */
@@ -38,8 +53,10 @@ export function encodeXmlValue(v: unknown, type?: string): string {
     case "number":
       if (!Number.isFinite(v)) throw new CodecError("invalid-parameter", `cannot encode the number ${v}`);
       if (type === "float" || !Number.isInteger(v)) return `<value><double>${v}</double></value>`;
+      checkInteger(v);
       return `<value><int>${v}</int></value>`;
     case "bigint":
+      checkInteger(v);
       return `<value><int>${v}</int></value>`;
     case "object": {
       if (v === null) break;

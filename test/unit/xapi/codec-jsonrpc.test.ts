@@ -29,6 +29,20 @@ describe("JSON-RPC request encoding", () => {
     );
   });
 
+  it("sends doubles, nested maps, the null ref and empty containers exactly", () => {
+    expect(encodeJsonCall("event.from", [SESSION, ["VM", "task"], "", 60.1], 4)).toBe(
+      `{"jsonrpc":"2.0","method":"event.from","params":["${SESSION}",["VM","task"],"",60.1],"id":4}`,
+    );
+    expect(encodeJsonCall("VM.create", [SESSION, { affinity: "OpaqueRef:NULL", other_config: { "xo:a": "1", nested: "{}" }, platform: { "cores-per-socket": "2" }, tags: [], VCPUs_params: {} }], 5)).toBe(
+      `{"jsonrpc":"2.0","method":"VM.create","params":["${SESSION}",{"affinity":"OpaqueRef:NULL","other_config":{"xo:a":"1","nested":"{}"},"platform":{"cores-per-socket":"2"},"tags":[],"VCPUs_params":{}}],"id":5}`,
+    );
+  });
+
+  it("refuses integers a JS number cannot hold exactly (1e21 would reach xapi as a float)", () => {
+    expect(() => encodeJsonCall("VDI.resize", [SESSION, VM, 1e21], 1)).toThrow(/the integer 1e\+21 at parameter 3 is too large/);
+    expect(encodeJsonCall("VDI.resize", [SESSION, VM, 2 ** 53 - 1], 1)).toContain(",9007199254740991]");
+  });
+
   it("refuses null, undefined and non-finite numbers", () => {
     expect(() => encodeJsonCall("x.y", [null], 1)).toThrow(/cannot encode/);
     expect(() => encodeJsonCall("x.y", [{ a: Infinity }], 1)).toThrow(/parameter 1\.a/);
@@ -67,6 +81,29 @@ describe("JSON-RPC response decoding", () => {
 
   it("reads a v2 error without data as a code without params", () => {
     expect(decodeJsonResponse(`{"jsonrpc":"2.0","error":{"code":1,"message":"EVENTS_LOST"},"id":3}`)).toEqual({ ok: false, error: ["EVENTS_LOST"] });
+  });
+
+  it("decodes a whole record: float, bool, int, empty array and object, nested map, escaped and raw non-ASCII text", () => {
+    const body =
+      `{"jsonrpc":"2.0","result":{"uuid":"a","name_label":"caf\\u00e9 \\ud83d\\ude80 日本","name_description":"tab\\there \\"q\\" \\\\","is_a_template":false,` +
+      `"memory_static_max":4294967296,"VCPUs_utilisation":{"0":0.25},"other_config":{"a":"1","b":""},"tags":[],"blocked_operations":{},` +
+      `"affinity":"OpaqueRef:NULL","progress":1.0},"id":9}`;
+    expect(decodeJsonResponse(body)).toEqual({
+      ok: true,
+      value: {
+        uuid: "a",
+        name_label: "café 🚀 日本",
+        name_description: 'tab\there "q" \\',
+        is_a_template: false,
+        memory_static_max: 4294967296,
+        VCPUs_utilisation: { "0": 0.25 },
+        other_config: { a: "1", b: "" },
+        tags: [],
+        blocked_operations: {},
+        affinity: "OpaqueRef:NULL",
+        progress: 1,
+      },
+    });
   });
 
   it("treats void (\"\") as a value", () => {

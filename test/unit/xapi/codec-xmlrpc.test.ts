@@ -63,6 +63,34 @@ describe("XML-RPC request encoding", () => {
     expect(encodeXmlValue(`a<b>&"c" é 日本`)).toBe(`<value>a&lt;b&gt;&amp;"c" é 日本</value>`);
   });
 
+  it("writes CR as a character reference, so CR LF text is not turned into LF by the server's parser", () => {
+    expect(encodeXmlValue("line1\r\nline2\tend")).toBe("<value>line1&#13;\nline2\tend</value>");
+  });
+
+  it("refuses characters XML 1.0 cannot carry, without showing the text (it may be a password)", () => {
+    for (const bad of ["pass\u0001word", "x\u000by", "\ufffe", "lone \ud800 surrogate"]) {
+      const err = (() => {
+        try {
+          encodeXmlValue(bad);
+        } catch (e) {
+          return e as Error & { kind: string };
+        }
+      })();
+      expect(err?.kind).toBe("invalid-parameter");
+      expect(err?.message).toMatch(/U\+[0-9A-F]{4} at position \d+/);
+      expect(err?.message).not.toContain(bad.replace(/[^a-z ]/g, "").slice(0, 4) || "\u0000");
+    }
+    expect(encodeXmlValue("emoji 🚀")).toBe("<value>emoji 🚀</value>"); // a surrogate pair is fine
+  });
+
+  it("refuses integers a JS number cannot hold exactly, and sends bigints within int64", () => {
+    expect(() => encodeXmlValue(1e21)).toThrow(/too large to be sent exactly; pass it as a bigint/);
+    expect(() => encodeXmlValue(2 ** 53)).toThrow(/bigint/);
+    expect(encodeXmlValue(2 ** 53 - 1)).toBe("<value><int>9007199254740991</int></value>");
+    expect(encodeXmlValue(9223372036854775807n)).toBe("<value><int>9223372036854775807</int></value>");
+    expect(() => encodeXmlValue(2n ** 63n)).toThrow(/does not fit in xapi's int64/);
+  });
+
   it("refuses values XAPI has no encoding for", () => {
     expect(() => encodeXmlValue(null)).toThrow(/cannot encode/);
     expect(() => encodeXmlValue(undefined)).toThrow(/cannot encode/);
