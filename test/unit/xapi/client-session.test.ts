@@ -53,6 +53,30 @@ describe("XapiClient sessions", () => {
     await expect(c.call("VM.get_all")).resolves.toEqual([]);
   });
 
+  it("falls back to XML-RPC when /jsonrpc answers 200 with an XML body (a host that routes every path to XML-RPC)", async () => {
+    const inner = standard(() => ({ result: ["xml"] }));
+    const s = await start((req, res) => {
+      if (req.protocol === "jsonrpc") {
+        res.writeHead(200, { "content-type": "text/xml" }).end(`<?xml version="1.0"?><methodResponse><fault></fault></methodResponse>`);
+        return "handled";
+      }
+      return inner(req, res);
+    });
+    const c = await connect({ url: s.url, ...creds, transport: "auto" });
+    expect(c.transport).toBe("xmlrpc");
+    await expect(c.call("VM.get_all")).resolves.toEqual(["xml"]);
+  });
+
+  it("sends event.from's timeout as <double> on the wire over XML-RPC, and the datamodel's types for other calls", async () => {
+    const s = await start(standard((req) => ({ result: req.method === "event.from" ? { events: [], valid_ref_counts: {}, token: "1" } : "" })));
+    const c = await connect({ url: s.url, ...creds, transport: "xmlrpc" });
+    await c.call("event.from", ["VM"], "", 60);
+    await c.call("VM.set_VCPUs_max", "OpaqueRef:vm", 4);
+    const raw = (m: string) => s.calls.find((r: RpcRequest) => r.method === m)!.raw;
+    expect(raw("event.from")).toContain("<param><value><double>60</double></value></param></params>");
+    expect(raw("VM.set_VCPUs_max")).toContain("<param><value><int>4</int></value></param></params>");
+  });
+
   it("logs in again on SESSION_INVALID and retries the call once", async () => {
     let logins = 0;
     let expired = true;
