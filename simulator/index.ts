@@ -6,7 +6,7 @@ import { X509Certificate } from "crypto";
 import { Xapi, EngineOptions } from "./engine/xapi";
 import { registerAll } from "./behaviour";
 import { seedPool, SeedOptions } from "./behaviour/seed";
-import { makeHandler, Connections } from "./wire/http";
+import { makeHandler, Connections, type BadAnswer } from "./wire/http";
 import { sideChannels } from "./behaviour/http-vdi";
 import { autosave, loadState } from "./persistence";
 import { expireAllSessions } from "./engine/sessions";
@@ -67,6 +67,17 @@ export interface Faults {
   failNext(method: string, count: number, code: string, params?: string[]): void;
   /** The next `count` HTTP requests (any host) have their connection destroyed without an answer. */
   dropConnections(count?: number): void;
+  /**
+   * The next `count` RPC requests (XML-RPC or JSON-RPC, any host) get a non-XAPI answer: "html" a 200
+   * text/html page, "garbage" a 200 body neither XML nor JSON, a number (400-599) that HTTP status with a short
+   * HTML page (these three never run the call), "truncated" the call runs and its answer is cut in half, with a
+   * Content-Length that matches what is sent. Queued after earlier respondWith/closeMidResponse faults.
+   */
+  respondWith(kind: "html" | "garbage" | "truncated" | number, count?: number): void;
+  /** The next `count` RPC requests run, then get their headers (full Content-Length) and half the body, and the socket is destroyed. */
+  closeMidResponse(count?: number): void;
+  /** Faults not yet consumed: connections to drop and queued RPC answers, in order. */
+  pending(): { dropConnections: number; answers: BadAnswer[] };
   /** Every live session becomes invalid (SESSION_INVALID on next use). */
   expireSessions(): void;
   /** The next Async task of `method` fails midway (progress 0.5, then INTERNAL_ERROR in error_info). */
@@ -138,7 +149,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const addresses = Array.from({ length: Math.max(1, options.hosts ?? 1) }, (_, i) => (loopback ? `127.0.0.${i + 1}` : bind));
   const nHosts = Math.max(1, options.hosts ?? 1);
   const tls = options.tls ? await makeCert(bind, addresses) : undefined;
-  const conns: Connections = { drop: 0 };
+  const conns: Connections = { drop: 0, answers: [] };
   const down = new Set<number>();
   let memoryState: ReturnType<Store["dump"]> | undefined;
   let memoryStorage: StorageSnapshot | undefined;
@@ -227,6 +238,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       latency: (ms) => void (x.faults.latencyMs = ms),
       failNext: (method, count, code, params = []) => void x.faults.failNext.set(method, { count, code, params }),
       dropConnections: (count = 1) => void (conns.drop += count),
+      respondWith(kind, count = 1) {
+        const ok = kind === "html" || kind === "garbage" || kind === "truncated" || (Number.isInteger(kind) && (kind as number) >= 400 && (kind as number) <= 599);
+        if (!ok) throw new Error(`respondWith: unknown answer ${JSON.stringify(kind)} (html, garbage, truncated or an HTTP status 400-599)`);
+        for (let i = 0; i < count; i++) conns.answers.push(kind);
+      },
+      closeMidResponse: (count = 1) => {
+        for (let i = 0; i < count; i++) conns.answers.push("close-mid-response");
+      },
+      pending: () => ({ dropConnections: conns.drop, answers: [...conns.answers] }),
       expireSessions: () => expireAllSessions(x),
       failTaskMidway: (method) => void x.faults.failTaskMidway.add(method),
       failover(newMaster = 1, opts = {}) {
@@ -277,3 +297,4 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 export { Xapi } from "./engine/xapi";
 export { XapiError } from "./engine/errors";
 export type { Store } from "./engine/store";
+export type { BadAnswer } from "./wire/http";

@@ -7,17 +7,54 @@ import { bareResponse, encodeValue, failureResponse, parseCall, ParseError, succ
 
 export type SideChannel = (x: Xapi, host: string, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 
+/**
+ * A non-XAPI answer to one RPC request (fault injection): "html" a 200 text/html page (a proxy or captive
+ * portal), "garbage" a 200 body that is neither XML nor JSON, a number an HTTP error status with a short page,
+ * "truncated" the real answer cut in half (Content-Length says so: the document itself is incomplete),
+ * "close-mid-response" the real headers (full Content-Length) and half the body, then the socket is destroyed.
+ */
+export type BadAnswer = "html" | "garbage" | "truncated" | "close-mid-response" | number;
+
 export interface Connections {
   /** Number of upcoming requests whose connection is dropped without an answer (fault injection). */
   drop: number;
+  /** Answers for the upcoming RPC requests (XML-RPC or JSON-RPC, any host), first in first out. */
+  answers: BadAnswer[];
 }
+
+/** The real answer is still computed (the call runs) for these; the others never reach dispatch. */
+const cutsRealAnswer = (a: BadAnswer | undefined): a is "truncated" | "close-mid-response" => a === "truncated" || a === "close-mid-response";
 
 const CORS = { "access-control-allow-origin": "*", "access-control-allow-headers": "X-Requested-With" };
 
-function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+function send(res: ServerResponse, status: number, contentType: string, body: string, cut?: "truncated" | "close-mid-response"): void {
   const buf = Buffer.from(body, "utf8");
+  if (!cut) {
+    res.writeHead(status, { "content-type": contentType, "content-length": String(buf.length), ...CORS });
+    res.end(buf);
+    return;
+  }
+  const half = buf.subarray(0, Math.floor(buf.length / 2));
+  if (cut === "truncated") {
+    res.writeHead(status, { "content-type": contentType, "content-length": String(half.length), ...CORS });
+    res.end(half);
+    return;
+  }
+  // Full Content-Length, half the body, then the connection goes away (once the bytes are on the wire).
   res.writeHead(status, { "content-type": contentType, "content-length": String(buf.length), ...CORS });
-  res.end(buf);
+  res.write(half, () => res.socket?.destroy());
+}
+
+/** Sends an injected answer that does not come from dispatch. */
+function sendBad(res: ServerResponse, answer: "html" | "garbage" | number): void {
+  if (answer === "html") {
+    send(res, 200, "text/html", "<html><head><title>Sign in</title></head><body><h1>Network access requires sign-in</h1></body></html>");
+  } else if (answer === "garbage") {
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": "16", ...CORS });
+    res.end(Buffer.from([0, 1, 2, 3, 0xff, 0xfe, 0x67, 0x61, 0x72, 0x62, 0x61, 0x67, 0x65, 0x0d, 0x0a, 0x00]));
+  } else {
+    send(res, answer, "text/html", `<html><body><h1>HTTP ${answer}</h1>xapi-sim: injected fault</body></html>`);
+  }
 }
 
 function internalError(res: ServerResponse, detail: string): void {
@@ -75,8 +112,11 @@ export function makeHandler(x: Xapi, host: () => string, conns: Connections, sid
         return;
       }
       const body = await readBody(req);
-      if (url.pathname.startsWith("/jsonrpc")) await serveJson(x, host(), body.text, res, body.badUtf8);
-      else await serveXml(x, host(), body.text, res, body.badUtf8);
+      const answer = conns.answers.shift();
+      if (answer !== undefined && !cutsRealAnswer(answer)) return sendBad(res, answer);
+      const cut = cutsRealAnswer(answer) ? answer : undefined;
+      if (url.pathname.startsWith("/jsonrpc")) await serveJson(x, host(), body.text, res, body.badUtf8, cut);
+      else await serveXml(x, host(), body.text, res, body.badUtf8, cut);
     } catch (e) {
       if (!res.headersSent) internalError(res, String((e as Error).message));
       else res.destroy();
@@ -84,7 +124,9 @@ export function makeHandler(x: Xapi, host: () => string, conns: Connections, sid
   };
 }
 
-async function serveXml(x: Xapi, host: string, body: string, res: ServerResponse, badUtf8: boolean): Promise<void> {
+type Cut = "truncated" | "close-mid-response" | undefined;
+
+async function serveXml(x: Xapi, host: string, body: string, res: ServerResponse, badUtf8: boolean, cut: Cut): Promise<void> {
   let call;
   try {
     call = parseCall(body);
@@ -95,12 +137,12 @@ async function serveXml(x: Xapi, host: string, body: string, res: ServerResponse
   x.transportCalls.xmlrpc++;
   const out: Outcome = await dispatch(x, call.method, call.params, host, badUtf8);
   if (x.closed) return void res.destroy();
-  if ("bare" in out) return send(res, 200, "text/xml", bareResponse(encodeValue(out.value, { kind: "set", of: { kind: "string" } })));
-  if (out.ok) return send(res, 200, "text/xml", successResponse(encodeValue(out.value, out.type)));
-  send(res, 200, "text/xml", failureResponse(out.error.description));
+  if ("bare" in out) return send(res, 200, "text/xml", bareResponse(encodeValue(out.value, { kind: "set", of: { kind: "string" } })), cut);
+  if (out.ok) return send(res, 200, "text/xml", successResponse(encodeValue(out.value, out.type)), cut);
+  send(res, 200, "text/xml", failureResponse(out.error.description), cut);
 }
 
-async function serveJson(x: Xapi, host: string, body: string, res: ServerResponse, badUtf8: boolean): Promise<void> {
+async function serveJson(x: Xapi, host: string, body: string, res: ServerResponse, badUtf8: boolean, cut: Cut): Promise<void> {
   let call;
   try {
     call = parseJsonCall(body);
@@ -114,8 +156,8 @@ async function serveJson(x: Xapi, host: string, body: string, res: ServerRespons
   if ("bare" in out) {
     // system.listMethods skips the v2 translation (SEMANTICS §1.4).
     const payload = call.v2 ? { jsonrpc: "2.0", result: out.value, id: call.id } : { result: out.value, error: null, id: call.id };
-    return send(res, 200, "application/json", JSON.stringify(payload));
+    return send(res, 200, "application/json", JSON.stringify(payload), cut);
   }
-  if (out.ok) return send(res, 200, "application/json", jsonSuccess(call, out.value, out.type));
-  send(res, 200, "application/json", jsonFailure(call, out.error.description));
+  if (out.ok) return send(res, 200, "application/json", jsonSuccess(call, out.value, out.type), cut);
+  send(res, 200, "application/json", jsonFailure(call, out.error.description), cut);
 }
