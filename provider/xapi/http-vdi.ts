@@ -1,7 +1,9 @@
 /**
  * The VDI HTTP side channels (SEMANTICS §8): `PUT /import_raw_vdi` streams a file into a VDI with an exact
  * Content-Length and reads the outcome from the task; `GET /export_raw_vdi` returns the disk as a stream.
- * Both follow a 302 to the pool member that can reach the SR.
+ * Both follow a 302 to the pool member that can reach the SR. Both run in a task of ours (`task_id`): xapi fails it
+ * with the real error (INTERNAL_ERROR "Unknown format …", VDI_IO_ERROR, …) before answering 404/500, so a non-2xx
+ * answer waits briefly for that task and throws its XapiError rather than a bare HTTP status.
  */
 import { createReadStream, promises as fsp } from "fs";
 import { Readable, Transform } from "stream";
@@ -19,12 +21,16 @@ export interface ImportRawVdiOptions {
   signal?: AbortSignal;
   /** Inactivity timeout of the upload and of the wait for the task (default 10 min). */
   timeoutMs?: number;
+  /** After a non-2xx answer, how long to wait for the task's error before reporting the HTTP status (default 5 s). */
+  taskGraceMs?: number;
 }
 
 export interface ExportRawVdiOptions {
   format?: VdiFormat;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** After a non-2xx answer, how long to wait for the task's error before reporting the HTTP status (default 5 s). */
+  taskGraceMs?: number;
 }
 
 /** What the side channels need from the client. */
@@ -41,6 +47,7 @@ export interface VdiHttpContext {
 }
 
 const MAX_REDIRECTS = 3;
+const TASK_GRACE_MS = 5_000;
 
 function query(params: Record<string, string>): string {
   return Object.entries(params)
@@ -69,9 +76,36 @@ async function followRedirects(
   }
 }
 
-async function failOnStatus(res: HttpResponse, what: string, host: string): Promise<void> {
+/** The task's record if it finishes within `ms`; undefined if it is still pending then or the wait failed. */
+async function finishedWithin(ctx: VdiHttpContext, task: string, done: Promise<TaskRecord>, ms: number): Promise<TaskRecord | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  const rec = await Promise.race([done.catch(() => undefined), late]);
+  clearTimeout(timer);
+  if (!rec) ctx.forgetTask(task);
+  return rec;
+}
+
+/**
+ * A non-2xx answer: the task's error when xapi failed it within `graceMs` (the event.from wait of the client, no
+ * polling), the HTTP status otherwise (task still pending, or it succeeded). The URL, which holds the session id,
+ * never goes into the message.
+ */
+async function failOnStatus(
+  ctx: VdiHttpContext,
+  res: HttpResponse,
+  what: string,
+  host: string,
+  task: string,
+  done: () => Promise<TaskRecord>,
+  graceMs: number,
+): Promise<void> {
   if (res.statusCode >= 200 && res.statusCode < 300) return;
   await res.body.dump().catch(() => undefined);
+  const rec = await finishedWithin(ctx, task, done(), graceMs);
+  if (rec && rec.status !== "success" && rec.status !== "pending") taskOutcome(rec, what, task);
   throw new XapiTransportError("XAPI_HTTP_STATUS", `${what} on ${host}: HTTP ${res.statusCode}`, { status: res.statusCode, host, method: what });
 }
 
@@ -120,7 +154,7 @@ export async function importRawVdi(ctx: VdiHttpContext, vdiRef: string, filePath
         await ctx.relogin(session);
         continue;
       }
-      await failOnStatus(res, "PUT /import_raw_vdi", ctx.endpoint().host);
+      await failOnStatus(ctx, res, "PUT /import_raw_vdi", ctx.endpoint().host, task, () => done, opts.taskGraceMs ?? TASK_GRACE_MS);
       await res.body.dump().catch(() => undefined);
       const rec = await done;
       settled = true;
@@ -161,18 +195,31 @@ export async function exportRawVdi(ctx: VdiHttpContext, vdiRef: string, opts: Ex
   const format = opts.format ?? "raw";
   for (let attempt = 0; ; attempt++) {
     const session = ctx.sessionRef();
-    const path = `/export_raw_vdi?${query({ session_id: session, vdi: vdiRef, format })}`;
-    const res = await followRedirects(
-      ctx,
-      (ep, p) => ep.request({ method: "GET", path: p, timeoutMs: opts.timeoutMs ?? 600_000, signal: opts.signal, rpcMethod: "GET /export_raw_vdi" }),
-      path,
-    );
-    if (res.statusCode === 401 && attempt === 0) {
-      await res.body.dump().catch(() => undefined);
-      await ctx.relogin(session);
-      continue;
+    // Our own task, so that a refusal (unknown VDI or format) can be read from it: xapi's 404 carries no task-id.
+    const task = (await ctx.call("task.create", [`pulumi-xenserver: export ${format} VDI`, ""])) as string;
+    let destroyTask = true;
+    try {
+      const path = `/export_raw_vdi?${query({ session_id: session, vdi: vdiRef, format, task_id: task })}`;
+      const res = await followRedirects(
+        ctx,
+        (ep, p) => ep.request({ method: "GET", path: p, timeoutMs: opts.timeoutMs ?? 600_000, signal: opts.signal, rpcMethod: "GET /export_raw_vdi" }),
+        path,
+      );
+      if (res.statusCode === 401 && attempt === 0) {
+        await res.body.dump().catch(() => undefined);
+        destroyTask = false; // created with the old session: gone with it
+        await ctx.relogin(session);
+        continue;
+      }
+      // Only a refusal waits for the task: a successful export is judged by its stream.
+      await failOnStatus(ctx, res, "GET /export_raw_vdi", ctx.endpoint().host, task, () => ctx.waitTask(task), opts.taskGraceMs ?? TASK_GRACE_MS);
+      const body = await guardBody(res.body as unknown as Readable, ctx.endpoint().host);
+      // xapi completes the task once the stream is sent; destroying it earlier would only mark it.
+      destroyTask = false;
+      body.once("close", () => void ctx.call("task.destroy", [task]).catch(() => undefined));
+      return body;
+    } finally {
+      if (destroyTask) await ctx.call("task.destroy", [task]).catch(() => undefined);
     }
-    await failOnStatus(res, "GET /export_raw_vdi", ctx.endpoint().host);
-    return guardBody(res.body as unknown as Readable, ctx.endpoint().host);
   }
 }

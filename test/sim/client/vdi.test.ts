@@ -90,6 +90,54 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("VDI import/export over %s", (tran
     expect(ours).toEqual([]);
   });
 
+  const ourTasks = (): unknown[] => [...s.store.table("task").values()].filter((t) => /pulumi-xenserver/.test((t as { name_label: string }).name_label));
+  const missing = "OpaqueRef:00000000-dead-4000-8000-000000000000" as Ref<"VDI">;
+
+  // The simulator fails the task, then answers 404 (import_raw_vdi.ml / export_raw_vdi.ml): the task's error is reported.
+  it("reports the task's HANDLE_INVALID for an import into a VDI that does not exist", async () => {
+    const file = path.join(dir, "small.raw");
+    fs.writeFileSync(file, randomBytes(4096));
+    const err = (await c.importRawVdi(missing, file).catch((e) => e)) as XapiError;
+    expect(err).toBeInstanceOf(XapiError);
+    expect(err.code).toBe("HANDLE_INVALID");
+    expect(err.params).toEqual(["VDI", missing]);
+    expect(err.method).toBe("PUT /import_raw_vdi");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ourTasks()).toEqual([]);
+  });
+
+  it("reports the task's INTERNAL_ERROR for an import with an unknown format", async () => {
+    const vdi = await newVdi(MiB);
+    const file = path.join(dir, "small.raw");
+    fs.writeFileSync(file, randomBytes(4096));
+    const err = (await c.importRawVdi(vdi, file, { format: "qcow" as never }).catch((e) => e)) as XapiError;
+    expect(err).toBeInstanceOf(XapiError);
+    expect(err.code).toBe("INTERNAL_ERROR");
+    expect(err.params).toEqual(["Unknown format qcow"]);
+  });
+
+  it("reports the task's error for an export of a VDI that does not exist, or in an unknown format", async () => {
+    const err = (await c.exportRawVdi(missing).catch((e) => e)) as XapiError;
+    expect(err).toBeInstanceOf(XapiError);
+    expect(err.code).toBe("HANDLE_INVALID");
+    expect(err.params).toEqual(["VDI", missing]);
+    expect(err.method).toBe("GET /export_raw_vdi");
+    const vdi = await newVdi(MiB);
+    const bad = (await c.exportRawVdi(vdi, { format: "qcow" as never }).catch((e) => e)) as XapiError;
+    expect(bad).toBeInstanceOf(XapiError);
+    expect(bad.code).toBe("INTERNAL_ERROR");
+    expect(bad.params).toEqual(["Unknown format qcow"]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ourTasks()).toEqual([]);
+  });
+
+  it("destroys its export task once the stream is read", async () => {
+    const vdi = await newVdi(MiB);
+    await readAll(await c.exportRawVdi(vdi));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ourTasks()).toEqual([]);
+  });
+
   it("never leaks the session id in HTTP errors", async () => {
     const err = (await c.exportRawVdi("OpaqueRef:NULL" as Ref<"VDI">).catch((e) => e)) as Error;
     expect(err).toBeInstanceOf(Error);

@@ -1,10 +1,13 @@
-/** VDI side channels against stand-in servers: redirects to another member, xapi's "500 inside a 200" quirk. */
+/**
+ * VDI side channels against stand-in servers: redirects to another member, xapi's "500 inside a 200" quirk, and what
+ * a non-2xx answer reports (the task's error, or the HTTP status when the task does not fail in time).
+ */
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import type { AddressInfo } from "net";
-import { XapiClient, XapiTransportError } from "../../../provider/xapi";
+import { XapiClient, XapiError, XapiTransportError } from "../../../provider/xapi";
 import { MiniEvents } from "./mini-events";
 import { encodeAnswer, parseRequest, type RpcAnswer } from "./fake-xapi";
 
@@ -26,7 +29,7 @@ async function serve(onRequest: http.RequestListener): Promise<Server> {
 }
 
 /** A master answering RPC; `http` handles every other request. */
-function master(ev: MiniEvents, onHttp: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void): http.RequestListener {
+function master(ev: MiniEvents, onHttp: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void, seen: string[] = []): http.RequestListener {
   let tasks = 0;
   return (req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
@@ -35,6 +38,7 @@ function master(ev: MiniEvents, onHttp: (req: http.IncomingMessage, res: http.Se
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
       const rpc = parseRequest(req.url ?? "/", Buffer.concat(chunks).toString());
+      seen.push(rpc.method);
       let a: RpcAnswer;
       switch (rpc.method) {
         case "session.login_with_password":
@@ -129,5 +133,93 @@ describe("VDI side channels", () => {
     } finally {
       await c.close();
     }
+  });
+
+  describe("a non-2xx answer", () => {
+    let file: string;
+    beforeAll(() => {
+      file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "xapi-vdi-")), "disk.raw");
+      fs.writeFileSync(file, Buffer.from("hello disk"));
+    });
+
+    it("falls back to the HTTP status when the task is still pending after the bound, and destroys the task", async () => {
+      const ev = new MiniEvents();
+      const seen: string[] = [];
+      const m = await serve(
+        master(
+          ev,
+          (req, res) => {
+            req.resume();
+            res.writeHead(404, { "content-length": "0" }).end(); // the task stays pending
+          },
+          seen,
+        ),
+      );
+      servers.push(m);
+      const c = await XapiClient.connect({ url: m.url, ...creds });
+      try {
+        const t0 = Date.now();
+        const err = (await c.importRawVdi("OpaqueRef:vdi", file, { taskGraceMs: 300 }).catch((e) => e)) as XapiTransportError;
+        const took = Date.now() - t0;
+        expect(err).toBeInstanceOf(XapiTransportError);
+        expect(err.code).toBe("XAPI_HTTP_STATUS");
+        expect(err.status).toBe(404);
+        expect(`${err.message}${err.stack}`).not.toContain(SESSION);
+        // It waited for the task, but no longer than the bound.
+        expect(took).toBeGreaterThanOrEqual(250);
+        expect(took).toBeLessThan(3000);
+        expect(seen).toContain("task.destroy");
+        // The export falls back in the same way.
+        const e2 = (await c.exportRawVdi("OpaqueRef:vdi", { taskGraceMs: 100 }).catch((e) => e)) as XapiTransportError;
+        expect(e2).toBeInstanceOf(XapiTransportError);
+        expect(e2.status).toBe(404);
+      } finally {
+        await c.close();
+      }
+    });
+
+    it("falls back to the HTTP status when the task succeeded", async () => {
+      const ev = new MiniEvents();
+      const m = await serve(
+        master(ev, (req, res, url) => {
+          req.resume();
+          ev.change("task", url.searchParams.get("task_id")!, "mod", { status: "success", progress: 1, result: "", error_info: [] });
+          res.writeHead(500, { "content-length": "0" }).end();
+        }),
+      );
+      servers.push(m);
+      const c = await XapiClient.connect({ url: m.url, ...creds });
+      try {
+        const err = (await c.exportRawVdi("OpaqueRef:vdi", { taskGraceMs: 2000 }).catch((e) => e)) as XapiTransportError;
+        expect(err).toBeInstanceOf(XapiTransportError);
+        expect(err.status).toBe(500);
+      } finally {
+        await c.close();
+      }
+    });
+
+    it("throws the task's error when xapi failed the task before answering", async () => {
+      const ev = new MiniEvents();
+      const m = await serve(
+        master(ev, (req, res, url) => {
+          req.resume();
+          const task = url.searchParams.get("task_id")!;
+          ev.change("task", task, "mod", { status: "failure", progress: 1, result: "", error_info: ["INTERNAL_ERROR", "Unknown format qcow"] });
+          res.writeHead(404, { "content-length": "0" }).end();
+        }),
+      );
+      servers.push(m);
+      const c = await XapiClient.connect({ url: m.url, ...creds });
+      try {
+        for (const run of [() => c.importRawVdi("OpaqueRef:vdi", file), () => c.exportRawVdi("OpaqueRef:vdi")]) {
+          const err = (await run().catch((e) => e)) as XapiError;
+          expect(err).toBeInstanceOf(XapiError);
+          expect(err.code).toBe("INTERNAL_ERROR");
+          expect(err.params).toEqual(["Unknown format qcow"]);
+        }
+      } finally {
+        await c.close();
+      }
+    });
   });
 });
