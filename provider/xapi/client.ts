@@ -232,12 +232,16 @@ export class XapiClient {
             await this.session.relogin(stale);
           } else if (isXapiError(e, "HOST_IS_SLAVE") && e.params[0]) {
             await this.session.followMaster(e.params[0], stale);
-          } else if (Session.isMasterDown(e) || isTransportError(e, "XAPI_CONNECTION_CLOSED")) {
+          } else if (Session.isMasterDown(e)) {
             this.logger.warn(`${this.session.masterUrl.host} is not answering (${(e as XapiTransportError).code}); looking for the pool master`);
             await this.session.failover(stale, Date.now() + this.failoverTimeoutMs);
             this.refreshMembers().catch(() => undefined);
+          } else if (isTransportError(e, "XAPI_CONNECTION_CLOSED")) {
+            // One dropped connection is not a master change: the session asks the master again over a new
+            // connection, and looks for another master only when that does not answer either.
+            if (await this.session.checkMaster(stale, Date.now() + this.failoverTimeoutMs)) this.refreshMembers().catch(() => undefined);
             // A call whose connection broke mid-way may have run: only repeat what is safe to repeat.
-            if (!Session.isMasterDown(e) && !isReadOnly(method)) throw e;
+            if (!isReadOnly(method)) throw e;
           } else {
             throw e;
           }

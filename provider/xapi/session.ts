@@ -56,11 +56,18 @@ export function memberUrl(address: string, base: URL): URL {
   return url;
 }
 
+/** How long the master has to answer the check after a dropped connection. */
+const PROBE_TIMEOUT_MS = 10_000;
+/** Timeout of the background logout of a session replaced by a new login. */
+const BACKGROUND_LOGOUT_TIMEOUT_MS = 5000;
+
 export class Session {
   private endpoint!: HttpEndpoint;
   private transport!: RpcTransport;
   private ref: string | undefined;
   private loggingIn: Promise<void> | undefined;
+  /** The check of the master after a dropped connection, shared by concurrent callers (see checkMaster). */
+  private checking: Promise<boolean> | undefined;
   private readonly endpoints = new Map<string, HttpEndpoint>();
   /** Known pool member URLs (from host records), used to find a new master. */
   private members: URL[] = [];
@@ -220,12 +227,49 @@ export class Session {
     if (stale !== undefined && stale !== this.ref) return;
     if (!this.loggingIn) {
       const current = this.endpoint.origin;
+      const previous = this.ref;
       const master = this.masterCandidates(address).find((u) => u.origin !== current) ?? memberUrl(address, this.masterUrl);
       this.opts.logger.debug(`HOST_IS_SLAVE: moving to the master ${master.host}`);
       this.use(master, this.transport.kind);
-      this.loggingIn = this.loginFollowingMaster(4).finally(() => (this.loggingIn = undefined));
+      this.loggingIn = this.loginFollowingMaster(4)
+        .then(() => this.logoutInBackground(previous))
+        .finally(() => (this.loggingIn = undefined));
     }
     await this.loggingIn;
+  }
+
+  /**
+   * The connection of a call on `stale` dropped (XAPI_CONNECTION_CLOSED). One dropped connection is not a
+   * master change: the current master is asked once, over a new connection, whether it still answers; only
+   * when it does not are the other members searched (failover). Concurrent callers share one check.
+   * Resolves true when a failover logged in again.
+   */
+  async checkMaster(stale: string | undefined, deadline: number): Promise<boolean> {
+    if (this.closed) throw new XapiTransportError("XAPI_CLIENT_CLOSED", "the client is closed");
+    if (stale !== undefined && stale !== this.ref) return false;
+    if (this.loggingIn) {
+      await this.loggingIn;
+      return true;
+    }
+    if (!this.checking) this.checking = this.probeMaster(deadline).finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private async probeMaster(deadline: number): Promise<boolean> {
+    const ref = this.ref;
+    if (!ref) return false;
+    try {
+      await this.send("pool.get_all", [ref], { timeoutMs: Math.min(this.opts.loginTimeoutMs, PROBE_TIMEOUT_MS) });
+      return false;
+    } catch (e) {
+      // Any answer, even an error (SESSION_INVALID, HOST_IS_SLAVE…), means the host is there: the next
+      // call deals with it as usual.
+      if (!Session.isMasterDown(e) && !isTransportError(e, "XAPI_CONNECTION_CLOSED") && !isTransportError(e, "XAPI_TIMEOUT")) return false;
+      if (this.closed) return false;
+      this.opts.logger.warn(`${this.endpoint.host} is not answering (${(e as XapiTransportError).code}); looking for the pool master`);
+      await this.failover(ref, deadline);
+      return true;
+    }
   }
 
   /**
@@ -240,6 +284,7 @@ export class Session {
 
   private async findMaster(deadline: number): Promise<void> {
     const dead = this.endpoint.origin;
+    const previous = this.ref;
     const kind = this.transport.kind;
     let lastError: unknown;
     for (let round = 0; Date.now() < deadline && !this.closed; round++) {
@@ -250,7 +295,9 @@ export class Session {
         this.use(url, kind);
         try {
           await this.loginFollowingMaster(2);
-          this.opts.logger.warn(`the pool master changed: now ${this.endpoint.host}`);
+          if (this.endpoint.origin !== dead) this.opts.logger.warn(`the pool master changed: now ${this.endpoint.host}`);
+          else this.opts.logger.warn(`the pool master ${this.endpoint.host} answers again; logged in again`);
+          this.logoutInBackground(previous);
           return;
         } catch (e) {
           lastError = e;
@@ -262,6 +309,19 @@ export class Session {
     throw new XapiTransportError("XAPI_NO_MASTER", `no pool member answered as master (tried ${this.members.length || 1})`, {
       cause: lastError,
     });
+  }
+
+  /**
+   * After a new login replaced `previous`, logs that session out on the (pool-wide) master so that it does
+   * not stay open on the server until it times out. Best effort: in the background, errors ignored (a
+   * session lost with an old master answers SESSION_INVALID), short timeout.
+   */
+  private logoutInBackground(previous: string | undefined): void {
+    if (!previous || previous === this.ref || this.closed) return;
+    this.send("session.logout", [previous], { timeoutMs: BACKGROUND_LOGOUT_TIMEOUT_MS }).then(
+      () => this.opts.logger.debug("logged out the previous session"),
+      (e) => this.opts.logger.debug(`could not log out the previous session: ${(e as Error).message}`),
+    );
   }
 
   async logout(): Promise<void> {
