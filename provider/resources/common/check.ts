@@ -13,7 +13,8 @@ export function checkInputs<S extends z.ZodType>(schema: S, news: Record<string,
       if (news[f] !== undefined) failures.push({ property: f, reason: `${f}: cannot be combined with adopt (an adopted object keeps how it was made; remove ${f} or adopt)` });
     }
   }
-  if (news.connection === undefined || !isUnknown(news.connection)) {
+  // An empty profile name already failed the schema ("must not be empty"): one failure is enough.
+  if (news.connection === undefined || (typeof news.connection === "string" && news.connection !== "")) {
     try {
       resolveConnection(ctx.config, news.connection as string | undefined);
     } catch (err) {

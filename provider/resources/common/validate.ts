@@ -30,8 +30,12 @@ function reasonOf(issue: z.core.$ZodIssue, input: unknown): string {
     case "invalid_type":
       return input === undefined ? `is required (${issue.expected})` : `must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`}`;
     case "too_small":
+      if (issue.origin === "string") return Number(issue.minimum) === 1 ? "must not be empty" : `must be at least ${issue.minimum} characters long`;
+      if (issue.origin === "array" || issue.origin === "set") return `must have at least ${issue.minimum} item${Number(issue.minimum) === 1 ? "" : "s"}`;
       return `must be ≥ ${issue.minimum}`;
     case "too_big":
+      if (issue.origin === "string") return `must be at most ${issue.maximum} characters long`;
+      if (issue.origin === "array" || issue.origin === "set") return `must have at most ${issue.maximum} item${Number(issue.maximum) === 1 ? "" : "s"}`;
       return `must be ≤ ${issue.maximum}`;
     default:
       return issue.message;

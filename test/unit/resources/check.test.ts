@@ -6,6 +6,9 @@ import * as pool from "../../../provider/resources/pool";
 import * as sr from "../../../provider/resources/sr";
 import * as vdi from "../../../provider/resources/vdi";
 import type { ResourceContext, ResourceModule } from "../../../provider/resources/registry";
+import { uuid } from "../../../provider/resources/common/schema-parts";
+import { validate } from "../../../provider/resources/common/validate";
+import { z } from "zod";
 
 const ctx: ResourceContext = {
   config: {
@@ -23,7 +26,9 @@ const cases: Array<[string, ResourceModule, Record<string, unknown>, string, Reg
   ["network: VLAN tag that is not an integer", network, { name: "n", vlan: 10.5, nic: "eth1" }, "vlan", /vlan: must be an integer/],
   ["network: VLAN without a NIC", network, { name: "n", vlan: 10 }, "nic", /needs both vlan .* and nic/],
   ["network: NIC without a VLAN", network, { name: "n", nic: "eth1" }, "vlan", /needs both vlan .* and nic/],
-  ["network: bond of one NIC", network, { name: "n", bond: { nics: ["eth1"] } }, "bond.nics", /bond.nics: must be ≥ 2/],
+  ["network: bond of one NIC", network, { name: "n", bond: { nics: ["eth1"] } }, "bond.nics", /bond.nics: must have at least 2 items/],
+  ["network: empty name", network, { name: "" }, "name", /^name: must not be empty$/],
+  ["network: empty tag", network, { name: "n", tags: ["ok", ""] }, "tags[1]", /^tags\[1\]: must not be empty$/],
   ["network: unknown bond mode", network, { name: "n", bond: { nics: ["eth1", "eth2"], mode: "round-robin" } }, "bond.mode", /must be one of "balance-slb", "active-backup", "lacp"/],
   ["network: both VLAN and bond", network, { name: "n", vlan: 5, nic: "eth1", bond: { nics: ["eth1", "eth2"] } }, "bond", /either a VLAN network .* or a bond network/],
   ["network: adopt with a creation-only field", network, { name: "n", adopt: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", vlan: 5, nic: "eth1" }, "vlan", /cannot be combined with adopt/],
@@ -72,6 +77,17 @@ describe("check rejects bad input, naming the field and what is allowed", () => 
     const r = await network.check({}, { name: "backend" }, ctx);
     expect(r.failures).toBeUndefined();
     expect(r.inputs).toMatchObject({ name: "backend", description: "", mtu: 1500, otherConfig: {}, tags: [] });
+  });
+
+  it("reports an empty connection name once, as empty", async () => {
+    const r = await network.check({}, { name: "n", connection: "" }, ctx);
+    expect(r.failures).toEqual([{ property: "connection", reason: "connection: must not be empty" }]);
+  });
+
+  it("lowercases a UUID pasted in capitals (XAPI looks UUIDs up exactly)", async () => {
+    const r = validate(z.object({ sr: uuid }), { sr: "5B7C7C3E-6F1A-4C7E-9A0E-2F7C9D1E4B21" });
+    expect(r.failures).toEqual([]);
+    expect(r.value?.sr).toBe("5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21");
   });
 
   it("ignores values that are unknown during preview", async () => {
