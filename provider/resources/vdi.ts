@@ -10,7 +10,7 @@ import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
 import { fileSha256, imageVirtualSize } from "./common/files";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid, withId } from "./common/objects";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, withId } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { progressReporter } from "./common/progress";
@@ -188,8 +188,7 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
     // Inside the try: a failure here too must not leave a disk the engine never learns about.
     return withId(await outputs(xapi, ref, n));
   } catch (err) {
-    await xapi.call("VDI.destroy", ref).catch(() => undefined);
-    throw err;
+    return undoCreate(err, { kind: "disk", cli: "vdi", name: n.name, identity: n.identity }, () => xapi.call("VDI.destroy", ref), () => xapi.call<string>("VDI.get_uuid", ref));
   }
 }
 

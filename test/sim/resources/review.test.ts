@@ -168,6 +168,23 @@ describe("a create that fails after the object was made", () => {
   });
 });
 
+describe("a create whose undo fails too", () => {
+  it("says the disk is left behind, with its uuid and how to delete it", async () => {
+    const srs = await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records");
+    const checked = await vdi.check({}, { name: "orphan-disk", sr: Object.values(srs).find((s) => s.type === "lvm")!.uuid, size: "1GiB", identity: "p/s/orphan-disk" }, ctx);
+    sim.faults.failNext("VDI.get_record", 1, "INTERNAL_ERROR", ["injected"]);
+    sim.faults.failNext("VDI.destroy", 1, "INTERNAL_ERROR", ["undo refused"]);
+    const err = (await vdi.create(checked.inputs!, ctx).catch((e) => e)) as Error;
+    const [left] = await xapi.call<string[]>("VDI.get_by_name_label", "orphan-disk");
+    const uuid = await xapi.call<string>("VDI.get_uuid", left);
+    expect(err.message).toMatch(/injected/);
+    expect(err.message).toMatch(/undo refused/);
+    expect(err.message).toContain(`left behind, not in the stack's state. Find it as uuid ${uuid}`);
+    expect(err.message).toContain(`xe vdi-destroy uuid=${uuid}`);
+    await xapi.call("VDI.destroy", left);
+  });
+});
+
 describe("a created object that the program then adopts by its own uuid", () => {
   it("is kept (a replacement adopted it, then deleted it)", async () => {
     const srs = await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records");
