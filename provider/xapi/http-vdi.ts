@@ -2,8 +2,10 @@
  * The VDI HTTP side channels (SEMANTICS §8): `PUT /import_raw_vdi` streams a file into a VDI with an exact
  * Content-Length and reads the outcome from the task; `GET /export_raw_vdi` returns the disk as a stream.
  * Both follow a 302 to the pool member that can reach the SR. Both run in a task of ours (`task_id`): xapi fails it
- * with the real error (INTERNAL_ERROR "Unknown format …", VDI_IO_ERROR, …) before answering 404/500, so a non-2xx
- * answer waits briefly for that task and throws its XapiError rather than a bare HTTP status.
+ * with the real error (INTERNAL_ERROR "Unknown format …", VDI_MISSING, …) before answering 400/404, so a non-2xx
+ * answer waits briefly for that task and throws its XapiError rather than a bare HTTP status. An exception that
+ * escapes xapi's handler (an unknown VDI ref/uuid: vdi_of_req runs outside its try) is a bare HTTP 500 that leaves the
+ * task pending: after the grace period the status is reported and the task is ended and destroyed.
  */
 import { createReadStream, promises as fsp } from "fs";
 import { Readable, Transform } from "stream";
@@ -106,6 +108,9 @@ async function failOnStatus(
   await res.body.dump().catch(() => undefined);
   const rec = await finishedWithin(ctx, task, done(), graceMs);
   if (rec && rec.status !== "success" && rec.status !== "pending") taskOutcome(rec, what, task);
+  // xapi answered without touching the task (an exception that escaped to Http_svr, HTTP 500): nothing will ever
+  // finish it, and task.destroy only marks a pending task. Ending it first lets the caller's destroy remove it.
+  if (!rec) await ctx.call("task.set_status", [task, "cancelled"]).catch(() => undefined);
   throw new XapiTransportError("XAPI_HTTP_STATUS", `${what} on ${host}: HTTP ${res.statusCode}`, { status: res.statusCode, host, method: what });
 }
 

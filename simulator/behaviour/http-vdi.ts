@@ -47,21 +47,27 @@ function resolveVdi(x: Xapi, v: string | undefined): string | undefined {
   }
 }
 
+/** The hosts with a currently attached PBD of `sr` (Xapi_vm_helpers.which_specified_SRs_not_available_on_host). */
+function hostsSeeing(x: Xapi, sr: string): string[] {
+  const rec = x.store.tryGet("SR", sr);
+  if (!rec) return [];
+  return (rec.PBDs as string[]).map((p) => x.store.get("PBD", p)).filter((p) => p.currently_attached).map((p) => p.host as string);
+}
+
 /**
- * When the VDI's SR is not attached on the host that got the request but is on another, xapi answers
- * 302 Found with the same path and query on that host (importexport.ml return_302_redirect).
+ * Importexport.check_sr_availability then find_host_for_sr: "here" when this host sees the SR; otherwise xapi
+ * answers 302 Found with the same path and query on a host that does (return_302_redirect), or raises
+ * NO_HOSTS_AVAILABLE when none does.
  */
-function redirected(x: Xapi, host: string, vdi: string | undefined, req: IncomingMessage, res: ServerResponse): boolean {
-  if (!vdi) return false;
-  const sr = x.store.tryGet("SR", x.store.get("VDI", vdi).SR);
-  if (!sr) return false;
-  const hosts = (sr.PBDs as string[]).map((p) => x.store.get("PBD", p)).filter((p) => p.currently_attached).map((p) => p.host as string);
-  if (hosts.length === 0 || hosts.includes(host)) return false;
+function locate(x: Xapi, host: string, sr: string, req: IncomingMessage, res: ServerResponse): "here" | "redirected" | XapiError {
+  const hosts = hostsSeeing(x, sr);
+  if (hosts.includes(host)) return "here";
+  if (hosts.length === 0) return new XapiError("NO_HOSTS_AVAILABLE", []);
   const target = x.hostUrl.get(hosts[0]);
-  if (!target) return false;
-  res.writeHead(302, { location: `${target}${req.url ?? "/"}`, "content-length": "0" });
+  if (!target) return "here"; // simulator: no URL known for that host, serve it here
+  res.writeHead(302, { location: `${target}${req.url ?? "/"}`, connection: "close", "content-length": "0" });
   res.end();
-  return true;
+  return "redirected";
 }
 
 function taskFor(x: Xapi, req: IncomingMessage, url: URL, label: string, host: string): string {
@@ -69,9 +75,39 @@ function taskFor(x: Xapi, req: IncomingMessage, url: URL, label: string, host: s
   return t && x.store.has("task", t) ? t : createTask(x, label, "", host);
 }
 
-function notFound(res: ServerResponse, task: string, headersTask = true): void {
-  res.writeHead(404, { "content-length": "0", ...(headersTask ? { "task-id": task } : {}) });
-  res.end();
+/** The caller's task (`task_id`), if it names one; fail_task_in_request fails only that one. */
+function callerTask(x: Xapi, req: IncomingMessage, url: URL): string | undefined {
+  const t = arg(req, url, "task_id");
+  return t && x.store.has("task", t) ? t : undefined;
+}
+
+/**
+ * Http.http_404_missing / http_400_badrequest: a status line, Connection: close, no task-id. Nothing follows unless
+ * the handler then re-raises (`trailer`: the 500 page Http_svr writes after it).
+ */
+function refuse(res: ServerResponse, status: 400 | 404, trailer = ""): void {
+  res.writeHead(status, { connection: "close", "cache-control": "no-cache, no-store", "content-length": String(Buffer.byteLength(trailer)) });
+  res.end(trailer);
+}
+
+/**
+ * An exception that escapes the handler (Http_svr.handle_one -> response_internal_error): HTTP 500 with an HTML
+ * page. The caller's task is not touched: only xapi's internal task (exec_with_new_task) is failed.
+ */
+function internalError(res: ServerResponse, detail: string): void {
+  const body = errorPage(detail);
+  res.writeHead(500, { connection: "close", "cache-control": "no-cache, no-store", "content-type": "text/html", "content-length": String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+function errorPage(detail: string): string {
+  return `<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait a while and try again. If the problem persists, please contact your support representative.<h1> Additional information </h1>${detail}</body></html>`;
+}
+
+/** When the handler raises after it has sent its headers, Http_svr still writes its whole 500 response on the socket. */
+function late500(detail: string): string {
+  const body = errorPage(detail);
+  return `HTTP/1.1 500 Internal Error\r\ncontent-type: text/html\r\nconnection: close\r\ncache-control: no-cache, no-store\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
 /** Writes over the disk's current contents. */
@@ -90,35 +126,54 @@ function write(x: Xapi, vdi: string, writes: { offset: number; data: Buffer }[])
 
 const importRawVdi: SideChannel = async (x, host, req, res, url) => {
   if (!authorised(x, req, res, url)) return;
-  if (redirected(x, host, resolveVdi(x, arg(req, url, "vdi")), req, res)) return;
+  // Import_raw_vdi.handler: vdi_of_req runs outside any try, so an unknown ref/uuid escapes as HTTP 500 and the
+  // caller's task stays pending.
+  const vdiArg = arg(req, url, "vdi");
+  let vdi = resolveVdi(x, vdiArg);
+  if (vdiArg !== undefined && !vdi) return internalError(res, `Db_exn.Read_missing_uuid("VDI", "", "${vdiArg}")`);
+  // Import_raw_vdi.import: errors here fail the caller's task (fail_task_in_request) and answer 400.
+  const refuseImport = (e: XapiError, reraised: boolean): void => {
+    const t = callerTask(x, req, url);
+    if (t) failTask(x, t, e);
+    refuse(res, 400, reraised ? late500(e.message) : "");
+  };
+  // sr_of_req reads cookie @ query: sr_id (taken as a ref, unchecked) before sr_uuid.
+  const srId = cookie(req, "sr_id") ?? url.searchParams.get("sr_id") ?? undefined;
+  const srUuid = cookie(req, "sr_uuid") ?? url.searchParams.get("sr_uuid") ?? undefined;
+  let srOfReq: string | undefined = srId;
+  if (srOfReq === undefined && srUuid !== undefined) {
+    srOfReq = [...x.store.table("SR").entries()].find(([, r]) => r.uuid === srUuid)?.[0];
+    if (!srOfReq) return refuseImport(new XapiError("UUID_INVALID", ["SR", srUuid]), true);
+  }
+  const sr = vdi ? (x.store.get("VDI", vdi).SR as string) : srOfReq;
+  if (!sr) return refuseImport(new XapiError("VDI_MISSING", []), false);
+  const where = locate(x, host, sr, req, res);
+  if (where === "redirected") return;
+  if (where !== "here") return refuseImport(where, true);
+  // localhost_handler, in the caller's task (Xapi_http.with_context): HandleError fails it and sends its status.
   const task = taskFor(x, req, url, "VDI import", host);
-  const format = (arg(req, url, "format") ?? "raw").toLowerCase();
-  if (!FORMATS.has(format)) {
-    failTask(x, task, new XapiError("INTERNAL_ERROR", [`Unknown format ${format}`]));
-    return notFound(res, task);
-  }
-  if (req.headers["transfer-encoding"]) {
-    failTask(x, task, new XapiError("INTERNAL_ERROR", ["Chunked encoding not yet implemented"]));
-    return notFound(res, task);
-  }
-  let vdi = resolveVdi(x, arg(req, url, "vdi"));
-  const length = Number(req.headers["content-length"] ?? NaN);
-  if (!vdi && !arg(req, url, "vdi")) {
-    const srArg = arg(req, url, "sr_id") ?? arg(req, url, "sr_uuid");
-    let sr: string | undefined;
-    try {
-      sr = srArg && x.store.has("SR", srArg) ? srArg : srArg ? x.store.byUuid("SR", srArg) : undefined;
-      if (sr && format === "raw" && Number.isFinite(length)) {
-        vdi = newVdi(x, { SR: sr, virtual_size: length, type: "user", sharable: false, read_only: false, other_config: {}, name_label: "Imported VDI" });
-      }
-    } catch (e) {
-      failTask(x, task, e as XapiError);
-      return notFound(res, task);
-    }
-  }
+  const fail = (e: XapiError, status: 400 | 404): void => {
+    failTask(x, task, e);
+    refuse(res, status);
+  };
+  const formatArg = arg(req, url, "format") ?? "raw";
+  const format = formatArg.toLowerCase();
+  if (!FORMATS.has(format)) return fail(new XapiError("INTERNAL_ERROR", [`Unknown format ${formatArg}`]), 404);
+  if (format !== "raw" && arg(req, url, "chunked") !== undefined) return fail(new XapiError("INTERNAL_ERROR", ["Cannot handle chunked VHD"]), 404);
+  const te = req.headers["transfer-encoding"];
+  if (te) return fail(new XapiError("INTERNAL_ERROR", [`Cannot handle encoding: ${te}`]), 404);
+  const length = req.headers["content-length"] === undefined ? NaN : Number(req.headers["content-length"]);
   if (!vdi) {
-    failTask(x, task, new XapiError("HANDLE_INVALID", ["VDI", arg(req, url, "vdi") ?? ""]));
-    return notFound(res, task);
+    if (format === "qcow2") return fail(new XapiError("INTERNAL_ERROR", ["Importing a QCOW2 directly into an SR not yet supported"]), 400);
+    if (format === "vhd") return fail(new XapiError("INTERNAL_ERROR", ["Importing a VHD directly into an SR not yet supported"]), 400);
+    if (format !== "raw" || !Number.isFinite(length)) return fail(new XapiError("INTERNAL_ERROR", ["Not enough info supplied to import"]), 400);
+    try {
+      vdi = newVdi(x, { SR: sr, virtual_size: length, type: "user", sharable: false, read_only: false, other_config: {}, name_label: "Imported VDI" });
+    } catch (e) {
+      // Any other exception: the task is failed and it escapes to Http_svr (HTTP 500).
+      failTask(x, task, e as XapiError);
+      return internalError(res, (e as Error).message);
+    }
   }
   // xapi answers 200 with the task before it reads the body; errors then go into the task.
   res.writeHead(200, { "task-id": task, "content-type": "application/octet-stream" });
@@ -197,30 +252,38 @@ export function vhdFooter(size: number): Buffer {
 
 const exportRawVdi: SideChannel = async (x, host, req, res, url) => {
   if (!authorised(x, req, res, url)) return;
-  if (redirected(x, host, resolveVdi(x, arg(req, url, "vdi")), req, res)) return;
+  // Export_raw_vdi.handler/export_raw: a missing or unknown VDI and an SR no host sees escape as HTTP 500,
+  // leaving the caller's task pending.
+  const vdiArg = arg(req, url, "vdi");
+  if (vdiArg === undefined) return internalError(res, 'Failure("Missing vdi query parameter")');
+  const vdi = resolveVdi(x, vdiArg);
+  if (!vdi) return internalError(res, `Db_exn.Read_missing_uuid("VDI", "", "${vdiArg}")`);
+  const where = locate(x, host, x.store.get("VDI", vdi).SR as string, req, res);
+  if (where === "redirected") return;
+  if (where !== "here") return internalError(res, where.message);
   const task = taskFor(x, req, url, "VDI export", host);
-  const format = (arg(req, url, "format") ?? "raw").toLowerCase();
-  const vdi = resolveVdi(x, arg(req, url, "vdi"));
-  if (!vdi) {
-    failTask(x, task, new XapiError("HANDLE_INVALID", ["VDI", arg(req, url, "vdi") ?? ""]));
-    return notFound(res, task);
-  }
+  const formatArg = arg(req, url, "format") ?? "raw";
+  const format = formatArg.toLowerCase();
+  // xapi also exports "tar" and "qcow2"; the simulator does not, and refuses them like unknown formats.
   if (format !== "raw" && format !== "vhd") {
-    failTask(x, task, new XapiError("INTERNAL_ERROR", [`Unknown format ${format}`]));
-    return notFound(res, task);
+    failTask(x, task, new XapiError("INTERNAL_ERROR", [`Unknown format ${formatArg}`]));
+    return refuse(res, 404);
   }
   const v = x.store.get("VDI", vdi);
   const size = v.virtual_size as number;
-  if (format === "vhd" && size > MAX_VHD) {
-    failTask(x, task, new XapiError("VDI_TOO_LARGE", [vdi, String(MAX_VHD)]));
-    return notFound(res, task);
-  }
   res.writeHead(200, {
     "task-id": task,
     "content-type": format === "vhd" ? "application/vhd" : "application/octet-stream",
     "content-disposition": `attachment; filename="${v.uuid}.${format}"`,
     connection: "close",
   });
+  // The size is checked after the 200 headers: the task fails and Http_svr's 500 page becomes the body.
+  if (format === "vhd" && size > MAX_VHD) {
+    const e = new XapiError("VDI_TOO_LARGE", [vdi, String(MAX_VHD)]);
+    failTask(x, task, e);
+    res.end(late500(e.message));
+    return;
+  }
   const data = vdiData(x).get(vdi) ?? Buffer.alloc(0);
   const zero = Buffer.alloc(1024 * 1024);
   let sent = 0;

@@ -65,19 +65,55 @@ describe("PUT /import_raw_vdi", () => {
     expect((await put(`/import_raw_vdi?session_id=OpaqueRef:bad&vdi=${vdi}`, Buffer.alloc(10))).status).toBe(401);
   });
 
-  it("refuses chunked transfer encoding and unknown formats through the task, HTTP 404", async () => {
+  it("refuses chunked transfer encoding and unknown formats through the caller's task, HTTP 404 without task-id", async () => {
     const vdi = await newVdi();
-    const unknown = await put(`/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=zip`, Buffer.alloc(10));
+    const t1 = await c.call<string>("task.create", "upload", "");
+    const unknown = await put(`/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=Zip&task_id=${t1}`, Buffer.alloc(10));
     expect(unknown.status).toBe(404);
-    expect(await waitTask(unknown.headers["task-id"] as string)).toMatchObject({ status: "failure", error_info: ["INTERNAL_ERROR", "Unknown format zip"] });
+    expect(unknown.headers["task-id"]).toBeUndefined();
+    expect(await waitTask(t1)).toMatchObject({ status: "failure", error_info: ["INTERNAL_ERROR", "Unknown format Zip"] });
+    const t2 = await c.call<string>("task.create", "upload", "");
     const chunked = await new Promise<http.IncomingMessage>((resolve) => {
-      const req = http.request(`${sim.url}/import_raw_vdi?session_id=${c.session}&vdi=${vdi}`, { method: "PUT" }, resolve);
+      const req = http.request(`${sim.url}/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&task_id=${t2}`, { method: "PUT" }, resolve);
       req.write(Buffer.alloc(10));
       req.end();
     });
     chunked.resume();
     expect(chunked.statusCode).toBe(404);
-    expect(await waitTask(chunked.headers["task-id"] as string)).toMatchObject({ status: "failure", error_info: ["INTERNAL_ERROR", "Chunked encoding not yet implemented"] });
+    expect(await waitTask(t2)).toMatchObject({ status: "failure", error_info: ["INTERNAL_ERROR", "Cannot handle encoding: chunked"] });
+    const t3 = await c.call<string>("task.create", "upload", "");
+    const vhdChunked = await put(`/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=vhd&chunked=true&task_id=${t3}`, Buffer.alloc(10));
+    expect(vhdChunked.status).toBe(404);
+    expect(await waitTask(t3)).toMatchObject({ status: "failure", error_info: ["INTERNAL_ERROR", "Cannot handle chunked VHD"] });
+  });
+
+  it("answers 500 for a VDI that does not exist and leaves the caller's task pending (vdi_of_req outside the try)", async () => {
+    const task = await c.call<string>("task.create", "upload", "");
+    const r = await put(`/import_raw_vdi?session_id=${c.session}&vdi=OpaqueRef:00000000-dead-4000-8000-000000000000&task_id=${task}`, Buffer.alloc(10));
+    expect(r.status).toBe(500);
+    await new Promise((res) => setTimeout(res, 20));
+    expect(await c.call<Rec>("task.get_record", task)).toMatchObject({ status: "pending" });
+  });
+
+  it("fails the caller's task with VDI_MISSING (400) given neither vdi nor SR, and refuses VHD/QCOW2 into an SR (400)", async () => {
+    const t1 = await c.call<string>("task.create", "upload", "");
+    const none = await put(`/import_raw_vdi?session_id=${c.session}&format=zip&task_id=${t1}`, Buffer.alloc(10));
+    expect(none.status).toBe(400);
+    expect(await waitTask(t1)).toMatchObject({ status: "failure", error_info: ["VDI_MISSING"] });
+    for (const [format, name] of [["vhd", "VHD"], ["qcow2", "QCOW2"]]) {
+      const t = await c.call<string>("task.create", "upload", "");
+      const r = await put(`/import_raw_vdi?session_id=${c.session}&sr_id=${sr}&format=${format}&task_id=${t}`, Buffer.alloc(10));
+      expect(r.status).toBe(400);
+      expect(await waitTask(t)).toMatchObject({ status: "failure", error_info: ["INTERNAL_ERROR", `Importing a ${name} directly into an SR not yet supported`] });
+    }
+    const t4 = await c.call<string>("task.create", "upload", "");
+    const tar = await put(`/import_raw_vdi?session_id=${c.session}&sr_id=${sr}&format=tar&task_id=${t4}`, Buffer.alloc(10));
+    expect(tar.status).toBe(400);
+    expect(await waitTask(t4)).toMatchObject({ status: "failure", error_info: ["INTERNAL_ERROR", "Not enough info supplied to import"] });
+    const t5 = await c.call<string>("task.create", "upload", "");
+    const badSr = await put(`/import_raw_vdi?session_id=${c.session}&sr_uuid=no-such-sr&task_id=${t5}`, Buffer.alloc(10));
+    expect(badSr.status).toBe(400);
+    expect(await waitTask(t5)).toMatchObject({ status: "failure", error_info: ["UUID_INVALID", "SR", "no-such-sr"] });
   });
 
   it("fails the task with VDI_IO_ERROR when the image is larger than the VDI", async () => {
@@ -108,6 +144,30 @@ describe("PUT /import_raw_vdi", () => {
     const t = await waitTask(r.headers["task-id"] as string);
     const vdi = /<value>(.*)<\/value>/.exec(t.result as string)![1];
     expect(await c.call<Rec>("VDI.get_record", vdi)).toMatchObject({ name_label: "Imported VDI", virtual_size: 2 * MiB });
+  });
+});
+
+describe("GET /export_raw_vdi refusals", () => {
+  it("answers 500 without a vdi or for one that does not exist, leaving the caller's task pending", async () => {
+    const task = await c.call<string>("task.create", "download", "");
+    const absent = await fetch(`${sim.url}/export_raw_vdi?session_id=${c.session}&task_id=${task}`);
+    expect(absent.status).toBe(500);
+    await absent.arrayBuffer();
+    const unknown = await fetch(`${sim.url}/export_raw_vdi?session_id=${c.session}&vdi=OpaqueRef:NULL&task_id=${task}`);
+    expect(unknown.status).toBe(500);
+    expect(await unknown.text()).toContain("HTTP 500 internal server error");
+    await new Promise((res) => setTimeout(res, 20));
+    expect(await c.call<Rec>("task.get_record", task)).toMatchObject({ status: "pending" });
+  });
+
+  it("fails the caller's task with INTERNAL_ERROR for an unknown format, HTTP 404", async () => {
+    const vdi = await newVdi();
+    const task = await c.call<string>("task.create", "download", "");
+    const r = await fetch(`${sim.url}/export_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=Zip&task_id=${task}`);
+    expect(r.status).toBe(404);
+    expect(r.headers.get("task-id")).toBeNull();
+    await r.arrayBuffer();
+    expect(await waitTask(task)).toMatchObject({ status: "failure", error_info: ["INTERNAL_ERROR", "Unknown format Zip"] });
   });
 });
 

@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import type { Readable } from "stream";
 import type { Simulator } from "../../../simulator";
-import { XapiClient, XapiError, type Ref } from "../../../provider/xapi";
+import { XapiClient, XapiError, XapiTransportError, type Ref } from "../../../provider/xapi";
 import { connect, sim } from "./sim";
 
 const MiB = 1024 * 1024;
@@ -93,15 +93,18 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("VDI import/export over %s", (tran
   const ourTasks = (): unknown[] => [...s.store.table("task").values()].filter((t) => /pulumi-xenserver/.test((t as { name_label: string }).name_label));
   const missing = "OpaqueRef:00000000-dead-4000-8000-000000000000" as Ref<"VDI">;
 
-  // The simulator fails the task, then answers 404 (import_raw_vdi.ml / export_raw_vdi.ml): the task's error is reported.
-  it("reports the task's HANDLE_INVALID for an import into a VDI that does not exist", async () => {
+  // xapi resolves the VDI outside its try (Import_raw_vdi.handler / Export_raw_vdi.handler): an unknown ref is an
+  // HTTP 500 and the caller's task stays pending, so the client reports the status after its grace period.
+  it("reports HTTP 500 for an import into a VDI that does not exist, and destroys its pending task", async () => {
     const file = path.join(dir, "small.raw");
     fs.writeFileSync(file, randomBytes(4096));
-    const err = (await c.importRawVdi(missing, file).catch((e) => e)) as XapiError;
-    expect(err).toBeInstanceOf(XapiError);
-    expect(err.code).toBe("HANDLE_INVALID");
-    expect(err.params).toEqual(["VDI", missing]);
-    expect(err.method).toBe("PUT /import_raw_vdi");
+    const t0 = Date.now();
+    const err = (await c.importRawVdi(missing, file, { taskGraceMs: 100 }).catch((e) => e)) as XapiTransportError;
+    expect(err).toBeInstanceOf(XapiTransportError);
+    expect(err.code).toBe("XAPI_HTTP_STATUS");
+    expect(err.status).toBe(500);
+    expect(err.message).toContain("PUT /import_raw_vdi");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
     await new Promise((r) => setTimeout(r, 50));
     expect(ourTasks()).toEqual([]);
   });
@@ -116,12 +119,14 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("VDI import/export over %s", (tran
     expect(err.params).toEqual(["Unknown format qcow"]);
   });
 
-  it("reports the task's error for an export of a VDI that does not exist, or in an unknown format", async () => {
-    const err = (await c.exportRawVdi(missing).catch((e) => e)) as XapiError;
-    expect(err).toBeInstanceOf(XapiError);
-    expect(err.code).toBe("HANDLE_INVALID");
-    expect(err.params).toEqual(["VDI", missing]);
-    expect(err.method).toBe("GET /export_raw_vdi");
+  it("reports HTTP 500 for an export of a VDI that does not exist, the task's error for an unknown format", async () => {
+    const err = (await c.exportRawVdi(missing, { taskGraceMs: 100 }).catch((e) => e)) as XapiTransportError;
+    expect(err).toBeInstanceOf(XapiTransportError);
+    expect(err.code).toBe("XAPI_HTTP_STATUS");
+    expect(err.status).toBe(500);
+    expect(err.message).toContain("GET /export_raw_vdi");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ourTasks()).toEqual([]);
     const vdi = await newVdi(MiB);
     const bad = (await c.exportRawVdi(vdi, { format: "qcow" as never }).catch((e) => e)) as XapiError;
     expect(bad).toBeInstanceOf(XapiError);
@@ -139,7 +144,7 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("VDI import/export over %s", (tran
   });
 
   it("never leaks the session id in HTTP errors", async () => {
-    const err = (await c.exportRawVdi("OpaqueRef:NULL" as Ref<"VDI">).catch((e) => e)) as Error;
+    const err = (await c.exportRawVdi("OpaqueRef:NULL" as Ref<"VDI">, { taskGraceMs: 50 }).catch((e) => e)) as Error;
     expect(err).toBeInstanceOf(Error);
     for (const ref of s.store.table("session").keys()) expect(`${err.message}${err.stack}`).not.toContain(ref);
   });
