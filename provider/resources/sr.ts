@@ -2,8 +2,11 @@
 // `mode: "attach"` introduces an existing SR by its UUID and plugs it, touching no
 // data. Shared SRs get a PBD on every host, all plugged; local ones (lvm, ext)
 // one PBD on the named host. Delete unplugs and forgets (data kept) unless
-// destroyOnDelete is true. Passwords in deviceConfig are stored as XAPI secret
-// objects and referenced with the driver's `<key>_secret` convention.
+// destroyOnDelete is true. Passwords in deviceConfig are handed to XAPI as secret
+// objects (the driver's `<key>_secret` convention); xapi copies them into one
+// secret per PBD (Xapi_secret.duplicate_passwds), so the provider's own secret is
+// only a vehicle for SR.create / PBD.create and is destroyed once the PBDs exist.
+// A new password is written into the secret each PBD's device_config names.
 import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
@@ -52,7 +55,7 @@ export const outputSchema = z.object({
   physicalUtilisation: z.number().describe("physical_utilisation in bytes"),
   virtualAllocation: z.number().describe("virtual_allocation in bytes"),
   pbds: z.array(z.string()).describe("UUIDs of the plugged PBDs, one per host that sees the SR"),
-  secrets: z.record(z.string(), z.string()).describe("deviceConfig key → UUID of the XAPI secret object holding that password"),
+  secrets: z.record(z.string(), z.string()).describe("deviceConfig key → UUID of a XAPI secret this provider still owns for that password (destroyed on delete); {} once the PBDs hold their own copies, as they do after a create"),
 });
 
 export type Outputs = Inputs & z.infer<typeof outputSchema>;
@@ -159,6 +162,12 @@ async function storeSecrets(xapi: Xapi, deviceConfig: Record<string, string>): P
   return { config, secrets };
 }
 
+async function remainingSecrets(xapi: Xapi, secrets: Record<string, string>): Promise<Record<string, string>> {
+  const left: Record<string, string> = {};
+  for (const [k, id] of Object.entries(secrets)) if (await refByUuid(xapi, "secret", id).catch(() => id)) left[k] = id;
+  return left;
+}
+
 async function destroySecrets(xapi: Xapi, secrets: Record<string, string>): Promise<void> {
   for (const s of Object.values(secrets)) {
     const ref = await refByUuid(xapi, "secret", s);
@@ -166,13 +175,45 @@ async function destroySecrets(xapi: Xapi, secrets: Record<string, string>): Prom
   }
 }
 
-/** Password rotation: the PBDs reference the secrets by UUID, so only their values change. */
-async function rotatePasswords(xapi: Xapi, secrets: Record<string, string>, desired: Record<string, string>): Promise<void> {
-  for (const [k, id] of Object.entries(secrets)) {
-    const ref = await refByUuid(xapi, "secret", id);
-    if (!ref) throw new Error(`deviceConfig.${k}: the XAPI secret ${id} holding this password is gone; replace the SR to store it again`);
-    if (desired[k] !== undefined && (await xapi.call<string>("secret.get_value", ref)) !== desired[k]) await xapi.call("secret.set_value", ref, desired[k]);
+/**
+ * Password rotation. xapi gives every PBD its own secret (Xapi_pbd.create copies the one it is handed;
+ * SR.create then sets one PBD's device_config on all of them), so the new value is written into each
+ * secret a PBD's device_config names under `<key>_secret`. Every target is found before any is written.
+ */
+async function rotatePasswords(xapi: Xapi, srRef: string, olds: Record<string, string>, desired: Record<string, string>): Promise<void> {
+  const changed = Object.keys(desired).filter((k) => isPasswordKey(k) && olds[k] !== undefined && olds[k] !== desired[k]);
+  if (!changed.length) return;
+  const targets = new Map<string, { key: string; ref: string }>();
+  for (const p of await xapi.call<string[]>("SR.get_PBDs", srRef)) {
+    const pbd = await xapi.call<{ uuid: string; device_config: Record<string, string> }>("PBD.get_record", p);
+    for (const k of changed) {
+      const id = pbd.device_config[`${k}_secret`];
+      if (!id) throw new Error(`deviceConfig.${k}: PBD ${pbd.uuid} has no ${k}_secret in its device_config; replace the SR to store the password again`);
+      if (targets.has(id)) continue;
+      const ref = await refByUuid(xapi, "secret", id);
+      if (!ref) throw new Error(`deviceConfig.${k}: the XAPI secret ${id} holding this password (PBD ${pbd.uuid}) is gone; replace the SR to store it again`);
+      targets.set(id, { key: k, ref });
+    }
   }
+  for (const { key, ref } of targets.values()) {
+    if ((await xapi.call<string>("secret.get_value", ref)) !== desired[key]) await xapi.call("secret.set_value", ref, desired[key]);
+  }
+}
+
+/**
+ * The provider's own secrets (state written before the PBDs' copies were understood) that no PBD of the
+ * SR names any more are destroyed: one copy fewer of each password at rest. Returns those still in use.
+ */
+async function dropUnusedSecrets(xapi: Xapi, srRef: string, secrets: Record<string, string>): Promise<Record<string, string>> {
+  if (!Object.keys(secrets).length) return {};
+  const named = new Set<string>();
+  for (const p of await xapi.call<string[]>("SR.get_PBDs", srRef)) for (const v of Object.values(await xapi.call<Record<string, string>>("PBD.get_device_config", p))) named.add(v);
+  const kept: Record<string, string> = {};
+  for (const [k, id] of Object.entries(secrets)) {
+    if (named.has(id)) kept[k] = id;
+    else await destroySecrets(xapi, { [k]: id });
+  }
+  return kept;
 }
 
 export async function create(inputs: Record<string, unknown>, ctx: ResourceContext): Promise<{ id: string; outs: Record<string, unknown> }> {
@@ -204,10 +245,19 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
         await xapi.callAsync("PBD.plug", [pbd]);
       }
     }
+    // Each PBD now holds its own copy of every secret: the provider's are no longer needed.
+    // One that cannot be destroyed stays in the `secrets` output, for delete to try again.
+    let owned = secrets;
+    try {
+      await destroySecrets(xapi, secrets);
+      owned = {};
+    } catch {
+      owned = await remainingSecrets(xapi, secrets);
+    }
     // Plugging does not scan: an attached SR (or a new ISO library) shows its disks only after SR.scan.
     if (n.mode === "attach" || contentType === "iso") await xapi.callAsync("SR.scan", [ref]);
     await converge(xapi, ref, await xapi.call<SRRecord>("SR.get_record", ref), n, { otherConfig: {}, tags: [] });
-    return withId(await outputs(xapi, ref, n, secrets));
+    return withId(await outputs(xapi, ref, n, owned));
   } catch (err) {
     // Leave nothing behind that the engine will not know about.
     // A new SR is destroyed (it holds nothing yet); an attached one is only forgotten.
@@ -264,8 +314,9 @@ export async function update(id: string, olds: Record<string, unknown>, news: Re
   const found = await recordByUuid<SRRecord>(xapi, "SR", id);
   if (!found) throw new Error(goneMessage("SR", id, o, n));
   await converge(xapi, found.ref, found.record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] });
-  await rotatePasswords(xapi, o.secrets ?? {}, n.deviceConfig ?? {});
-  return { outs: await outputs(xapi, found.ref, n, o.secrets ?? {}) };
+  // An adopted SR's device config is not the program's (diff ignores it).
+  if (!n.adopt) await rotatePasswords(xapi, found.ref, o.deviceConfig ?? {}, n.deviceConfig ?? {});
+  return { outs: await outputs(xapi, found.ref, n, await dropUnusedSecrets(xapi, found.ref, o.secrets ?? {})) };
 }
 
 /**

@@ -36,7 +36,11 @@ export function freeSpace(x: Xapi, sr: string): number {
   return (row.physical_size as number) - (row.physical_utilisation as number);
 }
 
-/** Keys ending in "password" move into secret objects (Xapi_secret.move_passwds_to_secrets). */
+/**
+ * Keys ending in "password" move into new secret objects, `<key>_secret` = the new secret's uuid
+ * (Xapi_secret.move_passwds_to_secrets). message_forwarding.ml runs it first thing in SR.create,
+ * SR.probe and PBD.create; nothing ever destroys the secret it makes (PBD.create copies it).
+ */
 function movePasswordsToSecrets(x: Xapi, dc: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(dc)) {
@@ -46,6 +50,41 @@ function movePasswordsToSecrets(x: Xapi, dc: Record<string, string>): Record<str
     } else out[k] = v;
   }
   return out;
+}
+
+/**
+ * Every key ending in "password_secret" gets a new secret holding a copy of the referenced one's value
+ * (Xapi_secret.duplicate_passwds, called by Xapi_pbd.create_common: each PBD has its own secret).
+ * An unknown uuid fails like Db.Secret.get_by_uuid: UUID_INVALID [secret; uuid].
+ */
+function duplicatePasswords(x: Xapi, dc: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = { ...dc };
+  for (const [k, v] of Object.entries(dc)) {
+    if (!k.endsWith("password_secret")) continue;
+    const value = x.store.get("secret", x.store.byUuid("secret", v)).value;
+    const ref = x.store.create("secret", { value, other_config: {} });
+    out[k] = x.store.get("secret", ref).uuid as string;
+  }
+  return out;
+}
+
+/** Destroys the secrets that "password_secret" keys name, ignoring any already gone (Xapi_secret.clean_out_passwds). */
+function cleanOutPasswords(x: Xapi, map: Record<string, string>): void {
+  for (const [k, v] of Object.entries(map)) {
+    if (!k.endsWith("password_secret")) continue;
+    try {
+      x.store.destroy("secret", x.store.byUuid("secret", v));
+    } catch {
+      /* xapi swallows any failure here */
+    }
+  }
+}
+
+/** Xapi_pbd.destroy: the PBD record, then the secrets its device_config names. */
+function destroyPbd(x: Xapi, pbd: string): void {
+  const dc = x.store.get("PBD", pbd).device_config as Record<string, string>;
+  x.store.destroy("PBD", pbd);
+  cleanOutPasswords(x, dc);
 }
 
 /** device_config as the driver sees it: secrets resolved back to passwords. */
@@ -139,7 +178,8 @@ function forgetRecords(x: Xapi, sr: string, keepData: boolean): void {
     for (const vbd of [...(vdi.VBDs as string[])]) destroyVbdRecord(x, vbd);
     s.destroy("VDI", v);
   }
-  for (const p of [...(row.PBDs as string[])]) s.destroy("PBD", p);
+  // Xapi_sr.really_forget destroys the PBDs with Xapi_pbd.destroy, so their secrets go too.
+  for (const p of [...(row.PBDs as string[])]) destroyPbd(x, p);
   if (!keepData) for (const [k] of backs) backendsOf(x).delete(k);
   s.destroy("SR", sr);
 }
@@ -213,19 +253,12 @@ export function register(x: Xapi): void {
   x.on("SR.create", (xx, _ctx, args) => {
     const [host, dc0, , nameLabel, nameDescription, type0, contentType, shared, smConfig] = args as [string, Record<string, string>, number, string, string, string, string, boolean, Record<string, string> | undefined];
     const s = xx.store;
+    // message_forwarding.ml SR.create: plain passwords become secrets before anything else.
+    const dc = movePasswordsToSecrets(xx, dc0);
     s.get("host", host);
     const type = type0.toLowerCase();
     const d = DRIVERS.get(type);
-    if (!d) return fail("SR_UNKNOWN_DRIVER", type);
-    const location = d.check(dc0);
-    if (d.type === "lvm" || d.type === "ext" || d.type === "lvmoiscsi") {
-      const sameDevice = [...backendsOf(xx).values()].filter((b) => ["lvm", "ext", "lvmoiscsi"].includes(b.type) && b.location === location);
-      for (const b of sameDevice) {
-        const inUse = [...s.table("SR").values()].find((r) => r.uuid === b.srUuid);
-        if (inUse && srAttached(xx, inUse)) throw smError(16, "The SR device is currently in use");
-      }
-    }
-    const dc = movePasswordsToSecrets(xx, dc0);
+    // Xapi_sr.create: the SR record, then its PBDs (each copying the secrets, Xapi_pbd.create), then the driver.
     const sr = s.create("SR", {
       name_label: nameLabel,
       name_description: nameDescription,
@@ -238,15 +271,37 @@ export function register(x: Xapi): void {
       other_config: {},
       tags: [],
       // ISOSR.create records the share type (sm ISOSR.py).
-      sm_config: d.type === "iso" && dc0.type ? { ...(smConfig ?? {}), iso_type: dc0.type } : (smConfig ?? {}),
+      sm_config: d?.type === "iso" && dc0.type ? { ...(smConfig ?? {}), iso_type: dc0.type } : (smConfig ?? {}),
     });
+    // A failing copy (an unknown secret uuid) is not caught there: the SR record stays, as on xapi.
+    const pbds = (shared ? hostsMasterFirst(xx) : [host]).map((h) => s.create("PBD", { host: h, SR: sr, device_config: duplicatePasswords(xx, dc), currently_attached: false, other_config: {} }));
     const uuid = s.get("SR", sr).uuid as string;
-    if (d.type !== "nfs" && d.type !== "smb" && d.type !== "iso") {
-      // Formatting a local device or LUN wipes whatever SR was there before.
-      for (const [k, b] of backendsOf(xx)) if (b.location === location && b.type !== "nfs" && b.type !== "smb" && b.type !== "iso") backendsOf(xx).delete(k);
+    try {
+      if (!d) return fail("SR_UNKNOWN_DRIVER", type);
+      const location = d.check(dc0);
+      if (d.type === "lvm" || d.type === "ext" || d.type === "lvmoiscsi") {
+        const sameDevice = [...backendsOf(xx).values()].filter((b) => ["lvm", "ext", "lvmoiscsi"].includes(b.type) && b.location === location);
+        for (const b of sameDevice) {
+          const inUse = [...s.table("SR").values()].find((r) => r.uuid === b.srUuid);
+          if (inUse && srAttached(xx, inUse)) throw smError(16, "The SR device is currently in use");
+        }
+      }
+      if (d.type !== "nfs" && d.type !== "smb" && d.type !== "iso") {
+        // Formatting a local device or LUN wipes whatever SR was there before.
+        for (const [k, b] of backendsOf(xx)) if (b.location === location && b.type !== "nfs" && b.type !== "smb" && b.type !== "iso") backendsOf(xx).delete(k);
+      }
+      backendsOf(xx).set(backendKey(d.type, location, uuid), { type: d.type, location, srUuid: uuid, size: d.backendSize, vdis: d.type === "iso" ? isoFiles() : new Map() });
+    } catch (err) {
+      // Xapi_sr.create cleans up with Db.PBD.destroy, not Xapi_pbd.destroy: the PBDs' secret copies stay behind.
+      for (const p of pbds) s.destroy("PBD", p);
+      s.destroy("SR", sr);
+      throw err;
     }
-    backendsOf(xx).set(backendKey(d.type, location, uuid), { type: d.type, location, srUuid: uuid, size: d.backendSize, vdis: d.type === "iso" ? isoFiles() : new Map() });
-    for (const h of shared ? hostsMasterFirst(xx) : [host]) s.create("PBD", { host: h, SR: sr, device_config: dc, currently_attached: false, other_config: {} });
+    // Storage_access.create_sr returns the device_config of the PBD on the host that ran SR.create (the
+    // master for a shared SR; SMAPIv1 drops SRmaster), and Xapi_sr.create sets it on every PBD: they all
+    // end up naming that PBD's secrets, and the copies made for the other PBDs are left unreferenced.
+    const mine = s.get("PBD", pbds[0]).device_config as Record<string, string>;
+    for (const p of pbds.slice(1)) s.set("PBD", p, "device_config", { ...mine });
     for (const p of s.get("SR", sr).PBDs as string[]) plug(xx, p);
     account(xx, sr);
     refreshSr(xx, sr);
@@ -284,11 +339,13 @@ export function register(x: Xapi): void {
     if ((row.VDIs as string[]).some((v) => s.get("VDI", v).managed && s.get("VDI", v).type !== "rrd")) fail("SR_NOT_EMPTY");
     if (!DRIVERS.has(String(row.type))) fail("SR_OPERATION_NOT_SUPPORTED", sr as string);
     if ((row.other_config as Record<string, string>).indestructible === "true") fail("SR_INDESTRUCTIBLE", sr as string);
+    // Xapi_sr.destroy also cleans out secrets named in the SR's sm_config, before really_forget.
+    cleanOutPasswords(xx, row.sm_config as Record<string, string>);
     forgetRecords(xx, sr as string, false);
   });
   x.on("SR.scan", (xx, _ctx, [sr]) => scan(xx, sr as string));
   x.on("SR.update", (xx, _ctx, [sr]) => account(xx, sr as string));
-  x.on("SR.probe", (xx, _ctx, [host, dc, type]) => probe(xx, host as string, dc as Record<string, string>, type as string));
+  x.on("SR.probe", (xx, _ctx, [host, dc, type]) => probe(xx, host as string, movePasswordsToSecrets(xx, dc as Record<string, string>), type as string));
   x.on("SR.get_supported_types", () => [...DRIVERS.keys()]);
   x.on("SR.set_physical_size", (xx, _ctx, [sr, v]) => (xx.store.get("SR", sr), xx.store.set("SR", sr as string, "physical_size", v)));
   x.on("SR.set_shared", (xx, _ctx, [sr, v]) => (xx.store.get("SR", sr), xx.store.set("SR", sr as string, "shared", v)));
@@ -298,11 +355,13 @@ export function register(x: Xapi): void {
   x.on("PBD.create", (xx, _ctx, [rec]) => {
     const r = rec as Row;
     const s = xx.store;
+    // message_forwarding.ml PBD.create moves plain passwords first; Xapi_pbd.create_common then copies every secret.
+    const moved = movePasswordsToSecrets(xx, (r.device_config ?? {}) as Record<string, string>);
     s.get("host", r.host);
     const sr = s.get("SR", r.SR);
     const existing = (sr.PBDs as string[]).find((p) => s.get("PBD", p).host === r.host);
     if (existing) fail("PBD_EXISTS", r.SR as string, r.host as string, existing);
-    const pbd = s.create("PBD", { ...r, device_config: movePasswordsToSecrets(xx, r.device_config as Record<string, string>), currently_attached: false });
+    const pbd = s.create("PBD", { ...r, device_config: duplicatePasswords(xx, moved), currently_attached: false });
     refreshSr(xx, r.SR as string);
     return pbd;
   });
@@ -323,7 +382,7 @@ export function register(x: Xapi): void {
   x.on("PBD.destroy", (xx, _ctx, [pbd]) => {
     const p = xx.store.get("PBD", pbd);
     if (p.currently_attached) fail("OPERATION_NOT_ALLOWED", "PBD is currently attached");
-    xx.store.destroy("PBD", pbd as string);
+    destroyPbd(xx, pbd as string);
     refreshSr(xx, p.SR as string);
   });
   x.on("secret.create", (xx, _ctx, [rec]) => xx.store.create("secret", rec as Row));

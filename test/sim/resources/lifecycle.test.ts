@@ -187,24 +187,24 @@ describe("Sr", () => {
 
   it("stores SMB passwords as XAPI secrets and removes them on delete", async () => {
     const { id, outs } = await createWith(sr, { type: "smb", name: "share", deviceConfig: { server: "//192.0.2.20/vms", username: "svc", password: "hunter2" } });
-    const secrets = Object.values(outs.secrets as Record<string, string>);
-    expect(secrets).toHaveLength(1);
+    // xapi copies the provider's secret into the PBDs, so the provider keeps none of its own.
+    expect(outs.secrets).toEqual({});
     const pbd = await xapi.call<string>("PBD.get_by_uuid", (outs.pbds as string[])[0]);
     const dc = await xapi.call<Record<string, string>>("PBD.get_device_config", pbd);
     expect(dc).not.toHaveProperty("password");
-    expect(dc.password_secret).toBe(secrets[0]);
+    const secretRef = await xapi.call<string>("secret.get_by_uuid", dc.password_secret);
+    expect(await xapi.call("secret.get_value", secretRef)).toBe("hunter2");
 
-    // Rotating the password updates the secret in place; the SR is not replaced.
+    // Rotating the password updates the PBD's secret in place; the SR is not replaced.
     const rotate = await updateWith(sr, id, outs, { type: "smb", name: "share", deviceConfig: { server: "//192.0.2.20/vms", username: "svc", password: "correct-horse" } });
     expect(rotate.diff).toMatchObject({ changes: true, replaces: [] });
     await rotate.run();
-    const secretRef = await xapi.call<string>("secret.get_by_uuid", secrets[0]);
     expect(await xapi.call("secret.get_value", secretRef)).toBe("correct-horse");
     // A new server is a different SR.
     const moved = await updateWith(sr, id, outs, { type: "smb", name: "share", deviceConfig: { server: "//192.0.2.21/vms", username: "svc", password: "correct-horse" } });
     expect(moved.diff).toMatchObject({ changes: true, replaces: ["deviceConfig"] });
     await sr.delete(id, outs, ctx);
-    await expect(xapi.call("secret.get_by_uuid", secrets[0])).rejects.toMatchObject({ code: "UUID_INVALID" });
+    await expect(xapi.call("secret.get_by_uuid", dc.password_secret)).rejects.toMatchObject({ code: "UUID_INVALID" });
   });
 
   it("adopts an SR of a well-known type without restating its device config", async () => {
