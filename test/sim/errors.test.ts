@@ -46,9 +46,9 @@ describe("network errors", () => {
     await expectError(c.call("network.destroy", himn), "CANNOT_DESTROY_SYSTEM_NETWORK", [himn]);
   });
 
-  it("PIF_IS_PHYSICAL [pif] when destroying a physical PIF", async () => {
+  it("PIF_IS_PHYSICAL [] (no parameters: xapi_pif.ml destroy) when destroying a physical PIF", async () => {
     const [eth0] = await c.call<string[]>("PIF.get_all_where", 'field "device" = "eth0"');
-    await expectError(c.call("PIF.destroy", eth0), "PIF_IS_PHYSICAL", [eth0]);
+    await expectError(c.call("PIF.destroy", eth0), "PIF_IS_PHYSICAL", []);
   });
 });
 
