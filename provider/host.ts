@@ -2,6 +2,7 @@
 // loads inside the dynamic-provider process. It keeps the stack configuration
 // (connection settings, read in configure()) and routes each call to the module
 // of the resource kind. Nothing here imports @pulumi/pulumi.
+import { replaceOnChangesKey, replacedBy } from "./replace-on-changes";
 import { closeAll } from "./resources/common/connection";
 import { resourceKinds, type ResourceContext, type ResourceModule } from "./resources/registry";
 
@@ -51,11 +52,18 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
   switch (method) {
     case "check": {
       const [olds, news] = args as [Record<string, unknown>, Record<string, unknown>];
-      return mod.check(strip(olds), strip(news), ctx);
+      const r = await mod.check(strip(olds), strip(news), ctx);
+      // The replaceOnChanges option rides along with the checked inputs, so that diff() sees it.
+      const patterns = news?.[replaceOnChangesKey];
+      return r.inputs && Array.isArray(patterns) ? { ...r, inputs: { ...r.inputs, [replaceOnChangesKey]: patterns } } : r;
     }
     case "diff": {
       const [id, olds, news] = args as [string, Record<string, unknown>, Record<string, unknown>];
-      return mod.diff(id, strip(olds), strip(news), ctx);
+      const r = await mod.diff(id, strip(olds), strip(news), ctx);
+      const patterns = news?.[replaceOnChangesKey];
+      if (!r.changes || !Array.isArray(patterns) || !patterns.length) return r;
+      const extra = replacedBy(patterns as string[], strip(olds), strip(news)).filter((k) => !r.replaces?.includes(k));
+      return extra.length ? { ...r, replaces: [...(r.replaces ?? []), ...extra] } : r;
     }
     case "create":
       return jsonSafe(await mod.create(strip(args[0] as Record<string, unknown>), ctx));
@@ -77,7 +85,7 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
 }
 
 function strip(props: Record<string, unknown> | undefined): Record<string, unknown> {
-  const { [providerKey]: _provider, [referenceOnlyKey]: _ref, ...rest } = props ?? {};
+  const { [providerKey]: _provider, [referenceOnlyKey]: _ref, [replaceOnChangesKey]: _roc, ...rest } = props ?? {};
   return rest;
 }
 

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
 import { inputSchema, outputSchema } from "../provider/resources/network";
-import { identityOf, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
+import { internalProps, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
 
 export type NetworkArgs = ArgsOf<z.input<typeof inputSchema>>;
 
@@ -17,7 +17,7 @@ export interface Network extends PropertiesOf<typeof inputSchema, typeof outputS
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Network extends pulumi.dynamic.Resource {
   constructor(name: string, args: NetworkArgs, opts?: pulumi.CustomResourceOptions) {
-    super(dynamicProvider("Network"), name, { ...propertySlots(inputSchema, outputSchema), ...args, identity: identityOf(name) }, opts, "xenserver", "Network");
+    super(dynamicProvider("Network"), name, { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) }, opts, "xenserver", "Network");
   }
 
   /** A read-only reference to an existing network by UUID. */

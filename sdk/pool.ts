@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
 import { inputSchema, outputSchema } from "../provider/resources/pool";
-import { identityOf, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
+import { internalProps, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
 
 export type PoolArgs = ArgsOf<z.input<typeof inputSchema>>;
 
@@ -17,7 +17,7 @@ export interface Pool extends PropertiesOf<typeof inputSchema, typeof outputSche
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Pool extends pulumi.dynamic.Resource {
   constructor(name: string, args: PoolArgs = {}, opts?: pulumi.CustomResourceOptions) {
-    super(dynamicProvider("Pool"), name, { ...propertySlots(inputSchema, outputSchema), ...args, identity: identityOf(name) }, opts, "xenserver", "Pool");
+    super(dynamicProvider("Pool"), name, { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) }, opts, "xenserver", "Pool");
   }
 
   static get(name: string, uuid: pulumi.Input<string>, options: { connection?: string } = {}, opts?: pulumi.CustomResourceOptions): Pool {

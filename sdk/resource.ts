@@ -17,6 +17,16 @@ export function identityOf(name: string): string {
 }
 
 /**
+ * The props every resource adds to its inputs: the identity, and the `replaceOnChanges` resource option, which the
+ * engine cannot apply to a dynamic resource (it needs changed keys that the dynamic provider host never sends), so
+ * the provider applies it in diff (provider/host.ts).
+ */
+export function internalProps(name: string, opts: pulumi.CustomResourceOptions | undefined): { identity: string; __replaceOnChanges?: string[] } {
+  const r = opts?.replaceOnChanges;
+  return { identity: identityOf(name), ...(r && r.length ? { __replaceOnChanges: [...r] } : {}) };
+}
+
+/**
  * Seeds every input and output property as undefined: a dynamic resource only
  * exposes the properties present in its props, so unset inputs (mtu, tags…)
  * would otherwise be missing on the object. Undefined values are not sent as inputs.

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
 import { inputSchema, outputSchema } from "../provider/resources/sr";
-import { identityOf, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
+import { internalProps, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
 
 export type SrArgs = ArgsOf<z.input<typeof inputSchema>>;
 
@@ -18,7 +18,7 @@ export interface Sr extends PropertiesOf<typeof inputSchema, typeof outputSchema
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Sr extends pulumi.dynamic.Resource {
   constructor(name: string, args: SrArgs, opts?: pulumi.CustomResourceOptions) {
-    const props = { ...propertySlots(inputSchema, outputSchema), ...args, identity: identityOf(name) };
+    const props = { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) };
     // Passwords live in deviceConfig: keep it encrypted in state, as input and as output.
     if (args.deviceConfig !== undefined) props.deviceConfig = pulumi.secret(args.deviceConfig);
     super(dynamicProvider("Sr"), name, props, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["deviceConfig"] }), "xenserver", "Sr");

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
 import { inputSchema, outputSchema } from "../provider/resources/vdi";
-import { identityOf, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
+import { internalProps, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
 
 export type VdiArgs = ArgsOf<z.input<typeof inputSchema>>;
 
@@ -17,7 +17,7 @@ export interface Vdi extends PropertiesOf<typeof inputSchema, typeof outputSchem
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Vdi extends pulumi.dynamic.Resource {
   constructor(name: string, args: VdiArgs, opts?: pulumi.CustomResourceOptions) {
-    super(dynamicProvider("Vdi"), name, { ...propertySlots(inputSchema, outputSchema), ...args, identity: identityOf(name) }, opts, "xenserver", "Vdi");
+    super(dynamicProvider("Vdi"), name, { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) }, opts, "xenserver", "Vdi");
   }
 
   static get(name: string, uuid: pulumi.Input<string>, options: { connection?: string } = {}, opts?: pulumi.CustomResourceOptions): Vdi {
