@@ -169,27 +169,55 @@ async function masterHost(xapi: Xapi): Promise<string> {
   return xapi.call<string>("pool.get_master", pool);
 }
 
+interface TeardownPIF extends PIFRecord { managed: boolean; disallow_unplug: boolean; currently_attached: boolean }
+
+/**
+ * Removes the network's VLANs or bonds host by host, then the network. XAPI checks each VLAN.destroy or
+ * Bond.destroy on its own host, so a refusal on a later host would leave the earlier hosts already torn down:
+ * every refusal that the database predicts is looked for on every host first, and nothing is removed if any is found.
+ */
 async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
-  // network.destroy refuses a network with attached VIFs, but VLAN.destroy and
-  // Bond.destroy do not: refuse before tearing down the PIFs, so a network that
-  // running VMs use is not left without its VLANs or bonds (and the VMs offline).
-  const vifs = await Promise.all((await xapi.call<string[]>("network.get_VIFs", ref)).map((v) => xapi.call<{ currently_attached: boolean; VM: string }>("VIF.get_record", v)));
-  const users = vifs.filter((v) => v.currently_attached).map((v) => v.VM);
+  const whereNetwork = `field "network" = "${ref}"`;
+  const [net, vifs, pifs, hosts, metrics, pools] = await Promise.all([
+    xapi.call<{ uuid: string; name_label: string }>("network.get_record", ref),
+    xapi.call<Record<string, { currently_attached: boolean; VM: string }>>("VIF.get_all_records_where", whereNetwork),
+    xapi.call<Record<string, TeardownPIF>>("PIF.get_all_records_where", whereNetwork),
+    xapi.call<Record<string, { name_label: string; metrics: string }>>("host.get_all_records"),
+    xapi.call<Record<string, { live: boolean }>>("host_metrics.get_all_records"),
+    xapi.call<Record<string, { master: string; ha_enabled: boolean; redo_log_enabled: boolean }>>("pool.get_all_records"),
+  ]);
+  const network = `network ${net.uuid} ("${net.name_label}")`;
+  // network.destroy refuses attached VIFs; VLAN.destroy refuses those of VMs running on the VLAN's host
+  // (VIF_IN_USE, through PIF.unplug) and Bond.destroy moves them to the NICs' network: refuse before either.
+  const users = Object.values(vifs).filter((v) => v.currently_attached).map((v) => v.VM);
   if (users.length) {
-    const net = await xapi.call<{ uuid: string; name_label: string }>("network.get_record", ref);
-    throw new Error(`network ${net.uuid} ("${net.name_label}") is in use by running VMs: ${(await describeVms(xapi, users)).join(", ")}; shut them down or move their VIFs to another network before deleting it (NETWORK_CONTAINS_VIF)`);
+    throw new Error(`${network} is in use by running VMs: ${(await describeVms(xapi, users)).join(", ")}; shut them down or move their VIFs to another network before deleting it (NETWORK_CONTAINS_VIF)`);
   }
-  const pifRefs = await xapi.call<string[]>("network.get_PIFs", ref);
-  const pifs = await Promise.all(pifRefs.map(async (pif) => ({ pif, p: await xapi.call<PIFRecord>("PIF.get_record", pif) })));
-  // VLAN.destroy refuses a management PIF: find that out before any host's VLAN or bond is removed.
-  const management = pifs.filter(({ p }) => p.management);
+  const hostName = (h: string) => hosts[h]?.name_label ?? h;
+  const on = (list: TeardownPIF[]) => [...new Set(list.map((p) => hostName(p.host)))].join(", ");
+  const all = Object.values(pifs).filter((p) => p.VLAN >= 0 || p.bond_master_of.length > 0);
+  const management = Object.values(pifs).filter((p) => p.management);
   if (management.length) {
-    const hosts = await Promise.all(management.map(({ p }) => xapi.call<string>("host.get_name_label", p.host)));
-    throw new Error(`network ${await xapi.call<string>("network.get_uuid", ref)} carries the management interface of ${hosts.join(", ")}; move management to another network (host.management_reconfigure) before deleting it`);
+    throw new Error(`${network} carries the management interface of ${on(management)}; move management to another network (host.management_reconfigure) before deleting it (PIF_IS_MANAGEMENT_INTERFACE)`);
   }
-  for (const { p } of pifs) {
+  const pool = Object.values(pools)[0];
+  const refusals: string[] = [];
+  // Each VLAN.destroy and Bond.destroy is forwarded to the PIF's host, which must be live (the master always is).
+  const offline = all.filter((p) => p.host !== pool?.master && metrics[hosts[p.host]?.metrics]?.live !== true);
+  if (offline.length) refusals.push(`host ${on(offline)} is offline, so XAPI cannot remove the network's VLAN or bond there: bring it back online, or remove it from the pool, first (HOST_OFFLINE)`);
+  // VLAN.destroy unplugs the VLAN PIF (xapi_vlan.ml destroy, xapi_pif.ml unplug); Bond.destroy does not unplug.
+  const vlans = all.filter((p) => p.VLAN >= 0);
+  const attached = vlans.filter((p) => p.currently_attached);
+  if (attached.length && pool?.ha_enabled) refusals.push(`HA is enabled on the pool, and XAPI does not unplug a VLAN (on ${on(attached)}) while it is: disable HA first (HA_IS_ENABLED)`);
+  else if (attached.length && pool?.redo_log_enabled) refusals.push(`the pool's redo log is enabled, and XAPI does not unplug a VLAN (on ${on(attached)}) while it is: disable it (pool.disable_redo_log) first (REDO_LOG_IS_ENABLED)`);
+  const unmanaged = vlans.filter((p) => !p.managed);
+  if (unmanaged.length) refusals.push(`its VLAN PIF on ${on(unmanaged)} is not managed by XAPI (managed=false), which does not unplug it (PIF_UNMANAGED)`);
+  const pinned = vlans.filter((p) => p.disallow_unplug);
+  if (pinned.length) refusals.push(`its VLAN PIF on ${on(pinned)} has disallow_unplug set (clustering uses it, or an administrator set it): clear it (PIF.set_disallow_unplug false) first (PIF_DOES_NOT_ALLOW_UNPLUG)`);
+  if (refusals.length) throw new Error(`${network} cannot be deleted; nothing was removed on any host: ${refusals.join("; ")}`);
+  for (const p of all) {
     if (p.VLAN >= 0 && p.VLAN_master_of && p.VLAN_master_of !== "OpaqueRef:NULL") await xapi.call("VLAN.destroy", p.VLAN_master_of);
-    else if (p.bond_master_of.length) for (const b of p.bond_master_of) await xapi.call("Bond.destroy", b);
+    else for (const b of p.bond_master_of) await xapi.call("Bond.destroy", b);
   }
   await xapi.call("network.destroy", ref);
 }
