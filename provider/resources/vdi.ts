@@ -182,7 +182,12 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
   });
   try {
     if (n.source) {
-      await xapi.importRawVdi(ref, n.source.path, { format: n.source.format, onProgress: progressReporter(`uploading ${path.basename(n.source.path)} to VDI "${n.name}"`) });
+      const what = `uploading ${n.source.path} to disk "${n.name}"`;
+      await xapi.importRawVdi(ref, n.source.path, { format: n.source.format, onProgress: progressReporter(`uploading ${path.basename(n.source.path)} to VDI "${n.name}"`) }).catch((e: unknown) => {
+        // "PUT /import_raw_vdi on host: HTTP 500" alone names neither the disk nor the file.
+        if (e instanceof Error) e.message = `${what}: ${e.message}`;
+        throw e;
+      });
       if (n.readOnly) await xapi.call("VDI.set_read_only", ref, true);
     }
     // Inside the try: a failure here too must not leave a disk the engine never learns about.

@@ -1,7 +1,10 @@
 // Review findings: failure and ordering cases of the resource modules against the simulator.
 import { startSimulator, type Simulator } from "../../../simulator";
 import { XapiClient } from "../../../provider/xapi";
-import { closeAll } from "../../../provider/resources/common/connection";
+import { closeAll, setConnector, type Xapi } from "../../../provider/resources/common/connection";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import type { ResourceContext, ResourceModule } from "../../../provider/resources/registry";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 import * as network from "../../../provider/resources/network";
@@ -182,6 +185,31 @@ describe("a create whose undo fails too", () => {
     expect(err.message).toContain(`left behind, not in the stack's state. Find it as uuid ${uuid}`);
     expect(err.message).toContain(`xe vdi-destroy uuid=${uuid}`);
     await xapi.call("VDI.destroy", left);
+  });
+});
+
+describe("a disk whose upload fails", () => {
+  it("names the disk and the image in the error, and leaves no disk behind", async () => {
+    const image = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pxs-")), "golden.img");
+    fs.writeFileSync(image, Buffer.alloc(2 * 1024 * 1024, 7));
+    const srs = await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records");
+    const checked = await vdi.check({}, { name: "failing-upload", sr: Object.values(srs).find((s) => s.type === "lvm")!.uuid, source: { path: image } }, ctx);
+    expect(checked.failures).toBeUndefined();
+    // The upload itself fails as a 500 from xapi would reach the client.
+    setConnector(async (s) => {
+      const real = (await XapiClient.connect({ url: s.url, username: s.username, password: s.password })) as unknown as Xapi;
+      return new Proxy(real, {
+        get: (t, k) => (k === "importRawVdi" ? async () => Promise.reject(new Error("PUT /import_raw_vdi on sim-host-1: HTTP 500")) : Reflect.get(t, k)),
+      });
+    });
+    try {
+      const err = (await vdi.create(checked.inputs!, ctx).catch((e) => e)) as Error;
+      expect(err.message).toBe(`uploading ${image} to disk "failing-upload": PUT /import_raw_vdi on sim-host-1: HTTP 500`);
+      expect(await xapi.call<string[]>("VDI.get_by_name_label", "failing-upload")).toEqual([]);
+    } finally {
+      await closeAll();
+      setConnector(undefined);
+    }
   });
 });
 
