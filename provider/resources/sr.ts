@@ -114,10 +114,38 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
 
 async function findHost(xapi: Xapi, name: string): Promise<string | undefined> {
   const hosts = await xapi.call<Record<string, HostRecord>>("host.get_all_records");
-  return Object.entries(hosts).find(([, h]) => h.uuid === name || h.name_label === name || h.hostname === name)?.[0];
+  return Object.entries(hosts).find(([, h]) => h.uuid === name.toLowerCase() || h.name_label === name || h.hostname === name)?.[0];
 }
 
-export async function diff(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
+/** What `shared` and `contentType` are when the program leaves them out: the type's defaults, as create uses them. */
+function effectiveShared(x: { shared?: boolean; type?: string }): boolean {
+  return x.shared ?? srTypes[x.type ?? ""]?.shared ?? false;
+}
+function effectiveContentType(x: { contentType?: string; type?: string }): string {
+  return x.contentType ?? srTypes[x.type ?? ""]?.contentType ?? "user";
+}
+
+/**
+ * Whether a local SR's `host` names the host its PBD is on. The same host can be written as its name, hostname or
+ * UUID, or left out (the master): restating it must not replace — that is, wipe — the SR.
+ */
+async function sameLocalHost(id: string, o: Outputs, n: Inputs, ctx: ResourceContext | undefined): Promise<boolean> {
+  if (o.host === n.host) return true;
+  if (!ctx || isUnknown(n.host)) return false;
+  const xapi = await xapiFor(ctx.config, n.connection);
+  const wanted = n.host ? await findHost(xapi, n.host) : await masterOf(xapi);
+  const found = await recordByUuid<SRRecord>(xapi, "SR", id);
+  if (found?.record.PBDs.length) return wanted === (await xapi.call<string>("PBD.get_host", found.record.PBDs[0]));
+  // The SR is gone (a refresh will say so): compare with the host the state names.
+  return wanted === (o.host ? await findHost(xapi, o.host) : await masterOf(xapi));
+}
+
+async function masterOf(xapi: Xapi): Promise<string> {
+  const [pool] = await xapi.call<string[]>("pool.get_all");
+  return xapi.call<string>("pool.get_master", pool);
+}
+
+export async function diff(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx?: ResourceContext): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
   const which = connectionAndAdoption(id, o, n);
@@ -125,7 +153,11 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
   const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
   let passwordsChanged = false;
   if (!which.keepsAdoption) {
-    for (const k of ["type", "mode", "existingUuid", "host", "shared", "contentType"] as const) if (!same(o[k], n[k])) replaces.push(k);
+    for (const k of ["type", "mode", "existingUuid"] as const) if (!same(o[k], n[k])) replaces.push(k);
+    // Compared as the values create used: `shared: true` on an nfs SR, or `contentType: "user"`, changes nothing.
+    if (isUnknown(n.shared) || effectiveShared(o) !== effectiveShared(n)) replaces.push("shared");
+    if (isUnknown(n.contentType) || effectiveContentType(o) !== effectiveContentType(n)) replaces.push("contentType");
+    if (!effectiveShared(n) && !replaces.includes("type") && !(await sameLocalHost(id, o, n, ctx))) replaces.push("host");
     // A new password is written into the secret the PBDs already reference; any other change needs a new SR.
     const settings = (m: Record<string, string> | undefined) => Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !isPasswordKey(k)));
     if (containsUnknown(n.deviceConfig) || !sameMap(settings(o.deviceConfig), settings(n.deviceConfig)) || !sameSet(Object.keys(o.deviceConfig ?? {}), Object.keys(n.deviceConfig ?? {}))) replaces.push("deviceConfig");

@@ -24,7 +24,7 @@ beforeAll(async () => {
 
 afterAll(() => stopPool(lab));
 
-const { createWith } = resourceSteps(() => ctx);
+const { createWith, updateWith } = resourceSteps(() => ctx);
 
 /** A running VM with a VIF on `net`. */
 async function runningVmOn(net: string, name: string): Promise<string> {
@@ -210,6 +210,26 @@ describe("a disk whose upload fails", () => {
       await closeAll();
       setConnector(undefined);
     }
+  });
+});
+
+describe("a local SR whose host is written another way", () => {
+  it("is the same SR (restating it must not format the disk again); another host replaces it", async () => {
+    const hosts = await xapi.call<Record<string, { uuid: string; name_label: string; hostname: string }>>("host.get_all_records");
+    const [pool] = await xapi.call<string[]>("pool.get_all");
+    const master = hosts[await xapi.call<string>("pool.get_master", pool)];
+    const other = Object.values(hosts).find((h) => h.uuid !== master.uuid)!;
+    const made = await createWith(sr, { type: "ext", name: "scratch", host: other.name_label, deviceConfig: { device: "/dev/sdc" } });
+    for (const host of [other.uuid, other.hostname, other.uuid.toUpperCase()]) {
+      const { diff } = await updateWith(sr, made.id, made.outs, { type: "ext", name: "scratch", host, deviceConfig: { device: "/dev/sdc" } });
+      expect(diff).toMatchObject({ changes: false, replaces: [] });
+    }
+    const moved = await updateWith(sr, made.id, made.outs, { type: "ext", name: "scratch", host: master.name_label, deviceConfig: { device: "/dev/sdc" } });
+    expect(moved.diff).toMatchObject({ changes: true, replaces: ["host"], deleteBeforeReplace: true });
+    // Left out, the host is the master: an SR made on the master without naming it stays put when it is named.
+    const onMaster = await createWith(sr, { type: "ext", name: "scratch-m", deviceConfig: { device: "/dev/sdd" } });
+    const named = await updateWith(sr, onMaster.id, onMaster.outs, { type: "ext", name: "scratch-m", host: master.hostname, deviceConfig: { device: "/dev/sdd" } });
+    expect(named.diff).toMatchObject({ changes: false, replaces: [] });
   });
 });
 

@@ -51,6 +51,17 @@ describe("diff", () => {
     expect(await sr.diff("u", lvm, { ...lvm, deviceConfig: { device: "/dev/sdc" } })).toMatchObject({ changes: true, replaces: ["deviceConfig"], deleteBeforeReplace: true });
   });
 
+  it("does not replace an SR when the program states the type's defaults it had left out (or drops them)", async () => {
+    expect(await sr.diff("u", nfsSr, { ...nfsSr, shared: true, contentType: "user" })).toMatchObject({ changes: false, replaces: [] });
+    expect(await sr.diff("u", { ...nfsSr, shared: true, contentType: "user" }, nfsSr)).toMatchObject({ changes: false, replaces: [] });
+    const iso = { ...nfsSr, type: "iso", deviceConfig: { location: "h:/isos" } };
+    expect(await sr.diff("u", iso, { ...iso, contentType: "iso" })).toMatchObject({ changes: false });
+    // A real change still replaces.
+    expect(await sr.diff("u", nfsSr, { ...nfsSr, shared: false })).toMatchObject({ changes: true, replaces: ["shared"] });
+    expect(await sr.diff("u", nfsSr, { ...nfsSr, contentType: "iso" })).toMatchObject({ changes: true, replaces: ["contentType"] });
+    expect(await sr.diff("u", nfsSr, { ...nfsSr, shared: unknown })).toMatchObject({ changes: true, replaces: ["shared"] });
+  });
+
   it("updates an SR's name and destroyOnDelete in place", async () => {
     expect(await sr.diff("u", nfsSr, { ...nfsSr, name: "t", destroyOnDelete: true })).toMatchObject({ changes: true, replaces: [] });
   });
