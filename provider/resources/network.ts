@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, describeVms, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, withId } from "./common/objects";
+import { connectionAndAdoption, convergeNames, describeVms, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, undoCreate, withId } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
@@ -136,9 +136,8 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
       if (n.bond) await createBonds(xapi, ref, n.bond.nics.map(nicDevice), n.bond.mode);
       return withId(await outputs(xapi, ref, n));
     } catch (err) {
-      // Nothing half-made is left behind: the engine will not know about it.
-      await destroyNetwork(xapi, ref).catch(() => undefined);
-      throw err;
+      // Nothing half-made is left behind: the engine will not know about it (or the error says what is).
+      return undoCreate(err, { kind: "network", cli: "network", name: n.name, identity: n.identity }, () => destroyNetwork(xapi, ref), () => xapi.call<string>("network.get_uuid", ref));
     }
   }
   return withId(await outputs(xapi, ref, n));

@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, describeVms, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, withId } from "./common/objects";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, describeVms, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, withId } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { progressReporter } from "./common/progress";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
@@ -291,12 +291,13 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
     await converge(xapi, ref, await xapi.call<SRRecord>("SR.get_record", ref), n, { otherConfig: {}, tags: [] });
     return withId(await outputs(xapi, ref, n, owned));
   } catch (err) {
-    // Leave nothing behind that the engine will not know about.
+    // Leave nothing behind that the engine will not know about (or say what is left).
     // A new SR is destroyed (it holds nothing yet); an attached one is only forgotten.
-    if (ref && n.mode === "attach") await forget(xapi, ref).catch(() => undefined);
-    else if (ref) await unplugAll(xapi, ref).then(() => xapi.callAsync("SR.destroy", [ref])).catch(() => undefined);
     await destroySecrets(xapi, secrets).catch(() => undefined);
-    throw err;
+    if (!ref) throw err;
+    const made = ref;
+    const undo = n.mode === "attach" ? () => forget(xapi, made) : () => unplugAll(xapi, made).then(() => xapi.callAsync("SR.destroy", [made]));
+    return undoCreate(err, { kind: "SR", cli: "sr", name: n.name, identity: n.identity, verb: n.mode === "attach" ? "forget" : "destroy" }, undo, () => xapi.call<string>("SR.get_uuid", made));
   }
 }
 

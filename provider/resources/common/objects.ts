@@ -154,17 +154,18 @@ export async function describeVms(xapi: Xapi, vms: string[]): Promise<string[]> 
  * behind and the engine never learns of it, so the error says so, with what finds it again (uuid when XAPI still
  * answers, and the identity key every created object carries) and how to remove it. Always throws.
  */
-export async function undoCreate(err: unknown, what: { kind: string; cli: string; name: string; identity?: string }, undo: () => Promise<unknown>, uuid: () => Promise<string>): Promise<never> {
+export async function undoCreate(err: unknown, what: { kind: string; cli: string; name: string; identity?: string; verb?: "destroy" | "forget" }, undo: () => Promise<unknown>, uuid: () => Promise<string>): Promise<never> {
   try {
     await undo();
   } catch (undoErr) {
     const id = await uuid().catch(() => undefined);
     const tag = what.identity ? `other-config:${identityKeys.resource}="${what.identity}"` : undefined; // xe's spelling
     const find = id ? `uuid ${id}` : tag ? `the ${what.kind} tagged ${tag}` : `the ${what.kind} named "${what.name}"`;
-    const how = id ? `xe ${what.cli}-destroy uuid=${id}` : tag ? `xe ${what.cli}-list ${tag}` : `xe ${what.cli}-list name-label="${what.name}"`;
+    const verb = what.verb ?? "destroy";
+    const how = id ? `xe ${what.cli}-${verb} uuid=${id}` : tag ? `xe ${what.cli}-list ${tag}, then xe ${what.cli}-${verb}` : `xe ${what.cli}-list name-label="${what.name}", then xe ${what.cli}-${verb}`;
     const first = err instanceof Error ? err.message : String(err);
     throw new Error(
-      `${first}\nRemoving the half-made ${what.kind} "${what.name}" failed too (${undoErr instanceof Error ? undoErr.message : String(undoErr)}): it is left behind, not in the stack's state. Find it as ${find} and delete it by hand (${how}) before running up again.`,
+      `${first}\nRemoving the half-made ${what.kind} "${what.name}" failed too (${undoErr instanceof Error ? undoErr.message : String(undoErr)}): it is left behind, not in the stack's state. Find it as ${find} and ${verb === "forget" ? "forget it (its data stays on the storage)" : "delete it"} by hand (${how}) before running up again.`,
       { cause: err },
     );
   }

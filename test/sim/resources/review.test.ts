@@ -188,6 +188,24 @@ describe("a create whose undo fails too", () => {
   });
 });
 
+describe("an SR attach whose undo fails too", () => {
+  it("says to forget the SR (never to destroy it: the data on the storage is the user's)", async () => {
+    const nfs = { type: "nfs", name: "attach-undo", deviceConfig: { server: "192.0.2.70", serverpath: "/exports/undo" } };
+    const made = await createWith(sr, nfs);
+    await sr.delete(made.id, made.outs, ctx); // forgotten, storage kept
+    const checked = await sr.check({}, { ...nfs, mode: "attach", existingUuid: made.id }, ctx);
+    sim.faults.failNext("SR.get_record", 1, "INTERNAL_ERROR", ["injected"]);
+    sim.faults.failNext("PBD.unplug", 1, "INTERNAL_ERROR", ["unplug refused"]);
+    const err = (await sr.create(checked.inputs!, ctx).catch((e) => e)) as Error;
+    expect(err.message).toMatch(/injected/);
+    expect(err.message).toContain(`Find it as uuid ${made.id} and forget it (its data stays on the storage) by hand (xe sr-forget uuid=${made.id})`);
+    expect(err.message).not.toMatch(/sr-destroy/);
+    const ref = await xapi.call<string>("SR.get_by_uuid", made.id);
+    for (const pbd of await xapi.call<string[]>("SR.get_PBDs", ref)) if (await xapi.call("PBD.get_currently_attached", pbd)) await xapi.call("PBD.unplug", pbd);
+    await xapi.call("SR.forget", ref);
+  });
+});
+
 describe("a disk whose upload fails", () => {
   it("names the disk and the image in the error, and leaves no disk behind", async () => {
     const image = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pxs-")), "golden.img");
