@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, describeVms, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, undoCreate, withId } from "./common/objects";
+import { connectionAndAdoption, convergeNames, describeVms, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, undoCreate, withId, assertSamePool, poolOf } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
@@ -38,6 +38,7 @@ export const inputSchema = z
 export type Inputs = z.infer<typeof inputSchema>;
 
 export const outputSchema = z.object({
+  poolUuid: z.string().describe("UUID of the pool the network is in: a refresh or delete through a connection that now reaches another pool fails instead of dropping the resource"),
   uuid: z.string().describe("UUID of the network (the resource id)"),
   bridge: z.string().describe("bridge name on the hosts, e.g. xapi3"),
   pifs: z.array(z.string()).describe("UUIDs of the network's PIFs (VLAN or bond masters), one per host"),
@@ -233,7 +234,7 @@ async function converge(xapi: Xapi, ref: string, live: NetworkRecord, n: Inputs,
 async function outputs(xapi: Xapi, ref: string, n: Inputs, known?: NetworkRecord): Promise<Record<string, unknown>> {
   const live = known ?? (await xapi.call<NetworkRecord>("network.get_record", ref));
   const pifs = await Promise.all(live.PIFs.map((p) => xapi.call<string>("PIF.get_uuid", p)));
-  const out: Outputs = { ...n, uuid: live.uuid, bridge: live.bridge, pifs: pifs.sort() };
+  const out: Outputs = { ...n, uuid: live.uuid, poolUuid: (await poolOf(xapi)).uuid, bridge: live.bridge, pifs: pifs.sort() };
   return out as unknown as Record<string, unknown>;
 }
 
@@ -258,7 +259,10 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
   const found = await recordByUuid<NetworkRecord>(xapi, "network", id);
-  if (!found) return { id: "" };
+  if (!found) {
+    await assertSamePool(xapi, "network", id, o);
+    return { id: "" };
+  }
   const live = found.record;
   // The live values of what the program owns: a refresh then shows drift, and `up` repairs it.
   const all = !!ctx.referenceOnly;
@@ -282,7 +286,7 @@ export async function delete_(id: string, props: Record<string, unknown>, ctx: R
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
   const found = await recordByUuid<NetworkRecord>(xapi, "network", id);
-  if (!found) return; // already gone
+  if (!found) return assertSamePool(xapi, "network", id, o); // already gone (unless we are looking in another pool)
   await destroyNetwork(xapi, found.ref);
 }
 export { delete_ as delete };

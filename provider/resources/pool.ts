@@ -127,7 +127,12 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
   const { record } = await thePool(xapi);
-  if (record.uuid !== id) return { id: "" };
+  // A pool is never "deleted" from under a Pool resource: another UUID means the connection leads elsewhere.
+  if (record.uuid !== id) {
+    if (ctx.referenceOnly) return { id: "" };
+    const profile = o.connection ?? "default";
+    throw new Error(`pool ${id}: connection "${profile}" now reaches pool "${record.name_label}" (${record.uuid}); the Pool resource is not dropped from the state on that account. Point the connection back at its pool (${profile === "default" ? "xenserver:url" : `xenserver:pools.${profile}.url`}); if that pool is really gone, remove the resource from the state (pulumi state delete <urn>).`);
+  }
   const all = !!ctx.referenceOnly;
   const inputs: Inputs = { ...pickInputs<Inputs>(o, ["connection", "identity"]), ...liveOwned(record, o, all) };
   for (const [k, field] of srFields) {
@@ -151,10 +156,11 @@ export async function update(id: string, olds: Record<string, unknown>, news: Re
 }
 
 /** The pool stays as it is; only the identity keys this stack wrote are removed. */
-export async function delete_(_id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
+export async function delete_(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
   const { ref, record } = await thePool(xapi);
+  if (record.uuid !== id) throw new Error(`pool ${id}: connection "${o.connection ?? "default"}" now reaches pool "${record.name_label}" (${record.uuid}); its identity keys are not removed from that pool. Point the connection back at pool ${id}, or remove the resource from the state (pulumi state delete <urn>) if that pool is gone.`);
   for (const k of Object.values(identityKeys)) if (k in record.other_config) await xapi.call("pool.remove_from_other_config", ref, k);
 }
 export { delete_ as delete };

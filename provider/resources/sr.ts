@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, describeVms, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, withId } from "./common/objects";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, describeVms, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, withId, assertSamePool, poolOf } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { progressReporter } from "./common/progress";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
@@ -50,6 +50,7 @@ export const inputSchema = z
 export type Inputs = z.infer<typeof inputSchema>;
 
 export const outputSchema = z.object({
+  poolUuid: z.string().describe("UUID of the pool the SR is in: a refresh or delete through a connection that now reaches another pool fails instead of dropping the resource"),
   uuid: z.string().describe("UUID of the SR (the resource id)"),
   physicalSize: z.number().describe("physical_size in bytes"),
   physicalUtilisation: z.number().describe("physical_utilisation in bytes"),
@@ -318,6 +319,7 @@ async function outputs(xapi: Xapi, ref: string, n: Inputs, secrets: Record<strin
   const out: Outputs = {
     ...n,
     uuid: live.uuid,
+    poolUuid: (await poolOf(xapi)).uuid,
     physicalSize: Number(live.physical_size),
     physicalUtilisation: Number(live.physical_utilisation),
     virtualAllocation: Number(live.virtual_allocation),
@@ -331,7 +333,10 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
   const found = await recordByUuid<SRRecord>(xapi, "SR", id);
-  if (!found) return { id: "" };
+  if (!found) {
+    await assertSamePool(xapi, "SR", id, o);
+    return { id: "" };
+  }
   const live = found.record;
   const all = !!ctx.referenceOnly;
   const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...liveOwned(live, o, all) };
@@ -392,6 +397,7 @@ export async function delete_(id: string, props: Record<string, unknown>, ctx: R
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
   const found = await recordByUuid<SRRecord>(xapi, "SR", id);
+  if (!found) await assertSamePool(xapi, "SR", id, o); // already gone (unless we are looking in another pool)
   if (found) {
     if (o.destroyOnDelete) {
       // Refuse before unplugging anything, so a refused destroy leaves the SR in service.

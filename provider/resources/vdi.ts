@@ -10,7 +10,7 @@ import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
 import { fileSha256, imageVirtualSize } from "./common/files";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, withId } from "./common/objects";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, withId, assertSamePool, poolOf } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { progressReporter } from "./common/progress";
@@ -53,6 +53,7 @@ export interface Inputs extends Omit<Parsed, "size"> {
 }
 
 export const outputSchema = z.object({
+  poolUuid: z.string().describe("UUID of the pool the VDI is in: a refresh or delete through a connection that now reaches another pool fails instead of dropping the resource"),
   uuid: z.string().describe("UUID of the VDI (the resource id)"),
   virtualSize: z.number().describe("virtual_size in bytes as the SR rounded it"),
   physicalUtilisation: z.number().describe("physical_utilisation in bytes"),
@@ -221,7 +222,7 @@ async function converge(xapi: Xapi, ref: string, live: VDIRecord, n: Inputs, pre
 async function outputs(xapi: Xapi, ref: string, n: Inputs, known?: { live: VDIRecord; sr: string }): Promise<Record<string, unknown>> {
   const live = known?.live ?? (await xapi.call<VDIRecord>("VDI.get_record", ref));
   const sr = known?.sr ?? (await xapi.call<string>("SR.get_uuid", live.SR));
-  const out: Outputs = { ...n, sr, uuid: live.uuid, virtualSize: Number(live.virtual_size), physicalUtilisation: Number(live.physical_utilisation) };
+  const out: Outputs = { ...n, sr, uuid: live.uuid, poolUuid: (await poolOf(xapi)).uuid, virtualSize: Number(live.virtual_size), physicalUtilisation: Number(live.physical_utilisation) };
   return out as unknown as Record<string, unknown>;
 }
 
@@ -229,7 +230,10 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
   const found = await recordByUuid<VDIRecord>(xapi, "VDI", id);
-  if (!found) return { id: "" };
+  if (!found) {
+    await assertSamePool(xapi, "VDI", id, o);
+    return { id: "" };
+  }
   const live = found.record;
   const liveSize = Number(live.virtual_size);
   const all = !!ctx.referenceOnly;
@@ -262,7 +266,7 @@ export async function delete_(id: string, props: Record<string, unknown>, ctx: R
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
   const ref = await refByUuid(xapi, "VDI", id);
-  if (!ref) return;
+  if (!ref) return assertSamePool(xapi, "VDI", id, o); // already gone (unless we are looking in another pool)
   try {
     await xapi.callAsync("VDI.destroy", [ref]);
   } catch (err) {

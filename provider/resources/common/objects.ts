@@ -171,3 +171,36 @@ export async function undoCreate(err: unknown, what: { kind: string; cli: string
   }
   throw err;
 }
+
+const poolCache = new WeakMap<Xapi, Promise<{ uuid: string; name: string }>>();
+
+/** The pool a session reaches (read once per session: a pool's UUID never changes). */
+export function poolOf(xapi: Xapi): Promise<{ uuid: string; name: string }> {
+  let p = poolCache.get(xapi);
+  if (!p) {
+    p = (async () => {
+      const [ref] = await xapi.call<string[]>("pool.get_all");
+      const r = await xapi.call<{ uuid: string; name_label: string }>("pool.get_record", ref);
+      return { uuid: r.uuid, name: r.name_label };
+    })();
+    poolCache.set(xapi, p);
+    p.catch(() => poolCache.delete(xapi));
+  }
+  return p;
+}
+
+/**
+ * The object is not found through the resource's connection. If that connection now reaches another pool than
+ * the one the object was made in (a URL pointed elsewhere by mistake, a DNS name moved), "not found" means
+ * nothing: refuse, rather than let a refresh drop the resource from the state and the next up make it again in
+ * the wrong pool. State written before `poolUuid` existed has no pool to compare with.
+ */
+export async function assertSamePool(xapi: Xapi, kind: string, id: string, o: { poolUuid?: string | null; connection?: string | null }): Promise<void> {
+  if (!o.poolUuid) return;
+  const here = await poolOf(xapi);
+  if (here.uuid === o.poolUuid) return;
+  const profile = o.connection ?? "default";
+  throw new Error(
+    `${kind} ${id} was made in pool ${o.poolUuid}, but connection "${profile}" now reaches pool "${here.name}" (${here.uuid}); the ${kind} is not dropped from the state on that account. Point the connection back at its pool (${profile === "default" ? "xenserver:url" : `xenserver:pools.${profile}.url`}); if that pool is really gone, remove the resource from the state (pulumi state delete <urn>).`,
+  );
+}
