@@ -47,7 +47,8 @@ export class MiniEvents {
           this.wake.delete(done);
           resolve();
         };
-        const t = setTimeout(done, timeoutS * 1000);
+        // unref: a long poll the client gave up on must not keep the test worker alive after the suite.
+        const t = setTimeout(done, timeoutS * 1000).unref();
         this.wake.add(done);
       });
       found = pick();
