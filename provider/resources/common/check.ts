@@ -14,7 +14,7 @@ export function checkInputs<S extends z.ZodType>(schema: S, news: Record<string,
     }
   }
   // An empty profile name already failed the schema ("must not be empty"): one failure is enough.
-  if (news.connection === undefined || (typeof news.connection === "string" && news.connection !== "")) {
+  if (news.connection === undefined || (typeof news.connection === "string" && news.connection !== "" && !isUnknown(news.connection))) {
     try {
       resolveConnection(ctx.config, news.connection as string | undefined);
     } catch (err) {

@@ -94,5 +94,7 @@ describe("check rejects bad input, naming the field and what is allowed", () => 
     const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
     const r = await pool.check({}, { defaultSr: unknown }, ctx);
     expect(r.failures).toBeUndefined();
+    // A connection profile computed by another resource is not looked up until it is known.
+    expect((await network.check({}, { name: "n", connection: unknown }, ctx)).failures).toBeUndefined();
   });
 });
