@@ -59,11 +59,11 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
     }
     case "diff": {
       const [id, olds, news] = args as [string, Record<string, unknown>, Record<string, unknown>];
-      const r = await mod.diff(id, strip(olds), strip(news), ctx);
+      // replaceOnChanges: the resource's diff replaces for the inputs it names that changed, and counts them when it
+      // decides whether the old object must go first (a VLAN on the same NIC, an attached SR's UUID…).
       const patterns = news?.[replaceOnChangesKey];
-      if (!r.changes || !Array.isArray(patterns) || !patterns.length) return r;
-      const extra = replacedBy(patterns as string[], strip(olds), strip(news)).filter((k) => !r.replaces?.includes(k));
-      return extra.length ? { ...r, replaces: [...(r.replaces ?? []), ...extra] } : r;
+      const forceReplace = Array.isArray(patterns) && patterns.length ? replacedBy(patterns as string[], strip(olds), strip(news), Object.keys(mod.inputSchema.shape)) : [];
+      return mod.diff(id, strip(olds), strip(news), forceReplace.length ? { ...ctx, forceReplace } : ctx);
     }
     case "create":
       return jsonSafe(await mod.create(strip(args[0] as Record<string, unknown>), ctx));

@@ -54,16 +54,17 @@ function changedAt(segs: string[], a: unknown, b: unknown): boolean {
 
 /**
  * The top-level inputs to list in `replaces` because a path of `patterns` changed between the old outputs and
- * the new (checked) inputs. Only input properties count: outputs such as `uuid` are not in `news`.
+ * the new (checked) inputs. Only `inputKeys` count (outputs such as `uuid` are in `olds` only); an input that was
+ * added or removed counts as changed.
  */
-export function replacedBy(patterns: readonly string[], olds: Record<string, unknown>, news: Record<string, unknown>): string[] {
+export function replacedBy(patterns: readonly string[], olds: Record<string, unknown>, news: Record<string, unknown>, inputKeys: readonly string[]): string[] {
   const hit = new Set<string>();
   for (const p of patterns) {
     const segs = segments(p.trim());
     if (segs.length === 0) continue;
     const [first, ...rest] = segs;
-    const keys = first === "*" ? Object.keys(news) : [first];
-    for (const k of keys) if (k in news && changedAt(rest, olds[k], news[k])) hit.add(k);
+    const keys = first === "*" ? inputKeys : inputKeys.filter((k) => k === first);
+    for (const k of keys) if (changedAt(rest, olds[k], news[k])) hit.add(k);
   }
   return [...hit];
 }

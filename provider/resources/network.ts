@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, describeVms, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, undoCreate, withId, assertSamePool, poolOf } from "./common/objects";
+import { connectionAndAdoption, convergeNames, describeVms, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, undoCreate, forcedReplaces, withId, assertSamePool, poolOf } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
@@ -95,7 +95,7 @@ async function physicalNics(xapi: Xapi): Promise<Map<string, Set<string>>> {
   return out;
 }
 
-export async function diff(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
+export async function diff(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx?: ResourceContext): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
   const which = connectionAndAdoption(id, o, n);
@@ -107,11 +107,15 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
     // During preview the bond, or its NICs, may be unknown: that may be a new bond.
     if (containsUnknown(n.bond) || !!o.bond !== !!n.bond || (o.bond && n.bond && (!sameSet(o.bond.nics.map(nicDevice), n.bond.nics.map(nicDevice)) || o.bond.mode !== n.bond.mode))) replaces.push("bond");
   }
+  forcedReplaces(replaces, ctx);
   const updates = which.updates || o.name !== n.name || o.description !== n.description || o.mtu !== n.mtu || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
   // A NIC can be in one bond only, and a NIC carries a given VLAN tag once: when the new network may sit on
   // the same NICs (a bond change, or a VLAN network reached through another profile, perhaps of the same
   // pool), the old one must go first.
-  const sameNicsPossible = replaces.includes("bond") || (replaces.includes("connection") && (n.vlan !== undefined || !!n.bond));
+  // A replacement that keeps the VLAN tag and NIC (replaceOnChanges on another input, say) or any bond
+  // replacement would collide with the old network in the same way.
+  const keepsVlan = n.vlan !== undefined && !replaces.includes("vlan") && !replaces.includes("nic");
+  const sameNicsPossible = replaces.length > 0 && (!!n.bond || !!o.bond || keepsVlan || (replaces.includes("connection") && n.vlan !== undefined));
   return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: sameNicsPossible };
 }
 

@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { profileOf, xapiFor, type Xapi } from "./common/connection";
-import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries, identityKeys, liveOwned, pickInputs, refByUuid } from "./common/objects";
+import { convergeNames, convergeOwnedMap, forcedReplaces, convergeOwnedTags, identityEntries, identityKeys, liveOwned, pickInputs, refByUuid } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { isUnknown } from "./common/unknowns";
@@ -66,9 +66,12 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
   return failures.length ? { failures } : { inputs: value as Record<string, unknown> };
 }
 
-export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<DiffResult> {
+export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx?: ResourceContext): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
+  // replaceOnChanges: the "new" Pool adopts the same pool, so the old one must strip its keys first.
+  const forced = forcedReplaces([], ctx);
+  if (forced.length) return { changes: true, replaces: forced, deleteBeforeReplace: true };
   // The pool is always adopted: a new profile for the same pool is an update of the same object (a
   // replacement would tag it, then the old resource's delete would strip the tags again). update()
   // refuses a profile that leads to another pool.

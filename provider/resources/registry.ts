@@ -10,6 +10,11 @@ export interface ResourceContext {
   config: ProviderConfig;
   /** read() for a static get(): report every live field, not only those the program states. */
   referenceOnly?: boolean;
+  /**
+   * diff(): inputs the `replaceOnChanges` option names whose values changed (provider/replace-on-changes.ts).
+   * The diff replaces for them too, and counts them when it decides to delete before replacing.
+   */
+  forceReplace?: string[];
 }
 
 export interface CheckFailure {
@@ -38,6 +43,8 @@ type Props = Record<string, unknown>;
 
 /** One resource kind's whole lifecycle; see provider/resources/*.ts. */
 export interface ResourceModule {
+  /** The zod input schema: its keys are the resource's inputs. */
+  inputSchema: { shape: Record<string, unknown> };
   check(olds: Props, news: Props, ctx: ResourceContext): Promise<CheckResult>;
   diff(id: string, olds: Props, news: Props, ctx: ResourceContext): Promise<DiffResult>;
   create(inputs: Props, ctx: ResourceContext): Promise<{ id: string; outs: Props }>;

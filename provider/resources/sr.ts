@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, describeVms, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, withId, assertSamePool, poolOf } from "./common/objects";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, describeVms, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, forcedReplaces, withId, assertSamePool, poolOf } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { progressReporter } from "./common/progress";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
@@ -165,6 +165,7 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
     else passwordsChanged = !sameMap(o.deviceConfig, n.deviceConfig);
     if (!sameMap(o.smConfig, n.smConfig)) replaces.push("smConfig");
   }
+  forcedReplaces(replaces, ctx);
   const updates = which.updates || passwordsChanged || o.name !== n.name || o.description !== n.description || o.destroyOnDelete !== n.destroyOnDelete || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
   const shared = n.shared ?? srTypes[n.type]?.shared ?? false;
   // An attached SR's UUID, or a local device, cannot be in use twice.

@@ -10,7 +10,7 @@ import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
 import { fileSha256, imageVirtualSize } from "./common/files";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, withId, assertSamePool, poolOf } from "./common/objects";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, forcedReplaces, withId, assertSamePool, poolOf } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { progressReporter } from "./common/progress";
@@ -130,6 +130,7 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
     if (!isUnknown(n.sr) && !same(o.sr, n.sr)) replaces.push("sr");
     if (!same(o.source?.format, n.source?.format)) replaces.push("source");
   }
+  forcedReplaces(replaces, ctx);
   // An adopted disk may have no stated size yet: its live size is the reference.
   const oldSize = typeof o.size === "number" ? o.size : o.virtualSize;
   const grows = !replaces.length && typeof n.size === "number" && typeof oldSize === "number" && n.size > oldSize;

@@ -135,6 +135,12 @@ export function goneMessage(kind: string, id: string, o: { connection?: string |
 }
 
 /** create()'s result: the id is the uuid the outputs already read back (no second round trip). */
+/** Adds the inputs the replaceOnChanges option forces (ctx.forceReplace) to `replaces`. */
+export function forcedReplaces(replaces: string[], ctx: { forceReplace?: string[] } | undefined): string[] {
+  for (const k of ctx?.forceReplace ?? []) if (!replaces.includes(k)) replaces.push(k);
+  return replaces;
+}
+
 export function withId(outs: Record<string, unknown>): { id: string; outs: Record<string, unknown> } {
   return { id: String(outs.uuid), outs };
 }
