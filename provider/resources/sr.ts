@@ -158,7 +158,9 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
     // Compared as the values create used: `shared: true` on an nfs SR, or `contentType: "user"`, changes nothing.
     if (isUnknown(n.shared) || effectiveShared(o) !== effectiveShared(n)) replaces.push("shared");
     if (isUnknown(n.contentType) || effectiveContentType(o) !== effectiveContentType(n)) replaces.push("contentType");
-    if (!effectiveShared(n) && !replaces.includes("type") && !(await sameLocalHost(id, o, n, ctx))) replaces.push("host");
+    // (Asked through the resource's connection only when that stays: a new or unknown profile replaces anyway.)
+    const hostMatters = !effectiveShared(n) && !replaces.includes("type") && !replaces.includes("connection") && !containsUnknown(n.connection);
+    if (hostMatters && !(await sameLocalHost(id, o, n, ctx))) replaces.push("host");
     // A new password is written into the secret the PBDs already reference; any other change needs a new SR.
     const settings = (m: Record<string, string> | undefined) => Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !isPasswordKey(k)));
     if (containsUnknown(n.deviceConfig) || !sameMap(settings(o.deviceConfig), settings(n.deviceConfig)) || !sameSet(Object.keys(o.deviceConfig ?? {}), Object.keys(n.deviceConfig ?? {}))) replaces.push("deviceConfig");

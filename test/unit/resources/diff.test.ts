@@ -62,6 +62,13 @@ describe("diff", () => {
     expect(await sr.diff("u", nfsSr, { ...nfsSr, shared: unknown })).toMatchObject({ changes: true, replaces: ["shared"] });
   });
 
+  it("does not ask XAPI about a local SR's host when the connection changes or is unknown (it is replaced anyway)", async () => {
+    const noPool = { config: { get: () => undefined } }; // any XAPI lookup would fail: no connection configured
+    const lvm = { ...nfsSr, type: "lvm", host: "xs1", deviceConfig: { device: "/dev/sdb" } };
+    expect(await sr.diff("u", lvm, { ...lvm, host: "xs1.example", connection: "lab" }, noPool)).toMatchObject({ changes: true, replaces: ["connection"] });
+    expect(await sr.diff("u", lvm, { ...lvm, host: "xs1.example", connection: unknown }, noPool)).toMatchObject({ changes: true, replaces: ["connection"] });
+  });
+
   it("updates an SR's name and destroyOnDelete in place", async () => {
     expect(await sr.diff("u", nfsSr, { ...nfsSr, name: "t", destroyOnDelete: true })).toMatchObject({ changes: true, replaces: [] });
   });
