@@ -119,9 +119,9 @@ export async function importRawVdi(ctx: VdiHttpContext, vdiRef: string, filePath
   const timeoutMs = opts.timeoutMs ?? 600_000;
   const size = (await fsp.stat(filePath)).size;
   for (let attempt = 0; ; attempt++) {
-    const session = ctx.sessionRef();
     const task = (await ctx.call("task.create", [`pulumi-xenserver: import ${format} VDI`, ""])) as string;
-    let destroyTask = true;
+    // After task.create: if that call had to log in again, the upload must use the session the task belongs to.
+    const session = ctx.sessionRef();
     let settled = false;
     try {
       const done = ctx.waitTask(task);
@@ -155,8 +155,9 @@ export async function importRawVdi(ctx: VdiHttpContext, vdiRef: string, filePath
       );
       if (res.statusCode === 401 && attempt === 0) {
         await res.body.dump().catch(() => undefined);
-        destroyTask = false; // created with the old session: gone with it
         await ctx.relogin(session);
+        // The task may outlive the refused session: end it (the finally destroys it), the retry makes another.
+        await ctx.call("task.set_status", [task, "cancelled"]).catch(() => undefined);
         continue;
       }
       await failOnStatus(ctx, res, "PUT /import_raw_vdi", ctx.endpoint().host, task, () => done, opts.taskGraceMs ?? TASK_GRACE_MS);
@@ -168,7 +169,7 @@ export async function importRawVdi(ctx: VdiHttpContext, vdiRef: string, filePath
       return;
     } finally {
       if (!settled) ctx.forgetTask(task);
-      if (destroyTask) await ctx.call("task.destroy", [task]).catch(() => undefined);
+      await ctx.call("task.destroy", [task]).catch(() => undefined);
     }
   }
 }
@@ -199,9 +200,9 @@ async function guardBody(body: Readable, host: string): Promise<Readable> {
 export async function exportRawVdi(ctx: VdiHttpContext, vdiRef: string, opts: ExportRawVdiOptions = {}): Promise<Readable> {
   const format = opts.format ?? "raw";
   for (let attempt = 0; ; attempt++) {
-    const session = ctx.sessionRef();
     // Our own task, so that a refusal (unknown VDI or format) can be read from it: xapi's 404 carries no task-id.
     const task = (await ctx.call("task.create", [`pulumi-xenserver: export ${format} VDI`, ""])) as string;
+    const session = ctx.sessionRef(); // after task.create, which may have logged in again
     let destroyTask = true;
     try {
       const path = `/export_raw_vdi?${query({ session_id: session, vdi: vdiRef, format, task_id: task })}`;
@@ -212,8 +213,9 @@ export async function exportRawVdi(ctx: VdiHttpContext, vdiRef: string, opts: Ex
       );
       if (res.statusCode === 401 && attempt === 0) {
         await res.body.dump().catch(() => undefined);
-        destroyTask = false; // created with the old session: gone with it
         await ctx.relogin(session);
+        // The task may outlive the refused session: end it (the finally destroys it), the retry makes another.
+        await ctx.call("task.set_status", [task, "cancelled"]).catch(() => undefined);
         continue;
       }
       // Only a refusal waits for the task: a successful export is judged by its stream.

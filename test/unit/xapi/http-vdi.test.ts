@@ -38,7 +38,7 @@ function master(ev: MiniEvents, onHttp: (req: http.IncomingMessage, res: http.Se
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
       const rpc = parseRequest(req.url ?? "/", Buffer.concat(chunks).toString());
-      seen.push(rpc.method);
+      seen.push(rpc.method.startsWith("task.") && rpc.method !== "task.create" ? `${rpc.method} ${String(rpc.params[1])} ${rpc.params[2] ?? ""}`.trim() : rpc.method);
       let a: RpcAnswer;
       switch (rpc.method) {
         case "session.login_with_password":
@@ -135,6 +135,39 @@ describe("VDI side channels", () => {
     }
   });
 
+  it("on a 401 logs in again, ends the first task and retries with a new one", async () => {
+    const ev = new MiniEvents();
+    const seen: string[] = [];
+    let puts = 0;
+    const m = await serve(
+      master(
+        ev,
+        (req, res, url) => {
+          req.resume();
+          req.on("end", () => {
+            if (++puts === 1) return void res.writeHead(401, { "content-length": "0" }).end();
+            res.writeHead(200, { "content-length": "0" }).end();
+            ev.change("task", url.searchParams.get("task_id")!, "mod", { status: "success", progress: 1, result: "", error_info: [] });
+          });
+        },
+        seen,
+      ),
+    );
+    servers.push(m);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "xapi-vdi-")), "disk.raw");
+    fs.writeFileSync(file, Buffer.from("hello disk"));
+    const c = await XapiClient.connect({ url: m.url, ...creds });
+    try {
+      await c.importRawVdi("OpaqueRef:vdi", file);
+      expect(puts).toBe(2);
+      // The task of the refused upload is ended and destroyed; the retry ran in a task of its own.
+      expect(seen).toEqual(expect.arrayContaining(["task.set_status OpaqueRef:task-1 cancelled", "task.destroy OpaqueRef:task-1", "task.destroy OpaqueRef:task-2"]));
+      expect(seen.filter((x) => x === "session.login_with_password")).toHaveLength(2);
+    } finally {
+      await c.close();
+    }
+  });
+
   describe("a non-2xx answer", () => {
     let file: string;
     beforeAll(() => {
@@ -168,7 +201,7 @@ describe("VDI side channels", () => {
         // It waited for the task, but no longer than the bound.
         expect(took).toBeGreaterThanOrEqual(250);
         expect(took).toBeLessThan(3000);
-        expect(seen).toContain("task.destroy");
+        expect(seen).toContain("task.destroy OpaqueRef:task-1");
         // The export falls back in the same way.
         const e2 = (await c.exportRawVdi("OpaqueRef:vdi", { taskGraceMs: 100 }).catch((e) => e)) as XapiTransportError;
         expect(e2).toBeInstanceOf(XapiTransportError);
