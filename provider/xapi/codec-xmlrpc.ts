@@ -40,7 +40,7 @@ export function escapeXmlText(s: string): string {
 /** xapi's ints are int64; past 2^53 a JS number has lost digits already, so a bigint is required. */
 function checkInteger(v: number | bigint): void {
   if (typeof v === "bigint" ? v < -(2n ** 63n) || v >= 2n ** 63n : !Number.isSafeInteger(v))
-    throw new CodecError("invalid-parameter", typeof v === "bigint" ? `the integer ${v} does not fit in xapi's int64` : `the integer ${v} is too large to be sent exactly; pass it as a bigint`);
+    throw new CodecError("invalid-parameter", typeof v === "bigint" ? `the integer ${v} does not fit in xapi's int64` : `the integer ${v} is too large to be sent exactly (past 2^53 a JS number has lost digits; over XML-RPC a bigint can carry it)`);
 }
 
 /** Encodes one value. `type` is the datamodel type of a top-level parameter, when known. */
