@@ -270,10 +270,17 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
   const host = n.host ? await findHost(xapi, n.host) : master;
   if (!host) throw new Error(`host: no host "${n.host}" in this pool`);
   const { config, secrets } = await storeSecrets(xapi, n.deviceConfig);
+  const passwords = Object.entries(n.deviceConfig).filter(([k]) => isPasswordKey(k)).map(([, v]) => v);
+  // SR.create leaves copies of each password that nothing names (see dropStrayCopies): note what exists before.
+  const before = n.mode === "create" && passwords.length ? new Set(await xapi.call<string[]>("secret.get_all")) : undefined;
   let ref: string | undefined;
   try {
     if (n.mode === "create") {
-      ref = await xapi.callAsync<string>("SR.create", [host, config, 0, n.name, n.description, n.type, contentType, shared, n.smConfig], { onProgress: progressReporter(`creating ${n.type} SR "${n.name}"`) });
+      try {
+        ref = await xapi.callAsync<string>("SR.create", [host, config, 0, n.name, n.description, n.type, contentType, shared, n.smConfig], { onProgress: progressReporter(`creating ${n.type} SR "${n.name}"`) });
+      } finally {
+        if (before) await dropStrayCopies(xapi, before, ref, passwords).catch(() => undefined);
+      }
     } else {
       ref = await xapi.call<string>("SR.introduce", n.existingUuid, n.name, n.description, n.type, contentType, shared, n.smConfig);
       for (const h of shared ? [master, ...hosts.filter((x) => x !== master)] : [host]) {
@@ -302,6 +309,26 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
     const made = ref;
     const undo = n.mode === "attach" ? () => forget(xapi, made) : () => unplugAll(xapi, made).then(() => xapi.callAsync("SR.destroy", [made]));
     return undoCreate(err, { kind: "SR", cli: "sr", name: n.name, identity: n.identity, verb: n.mode === "attach" ? "forget" : "destroy" }, undo, () => xapi.call<string>("SR.get_uuid", made));
+  }
+}
+
+/**
+ * xapi's SR.create copies each password secret once per PBD (Xapi_secret.duplicate_passwds), then gives every PBD
+ * the device_config of the PBD where the SR was made: the other copies are named by nothing. When the driver
+ * refuses the SR, xapi removes the SR and PBD records but not their copies. Either way each stray copy is a
+ * password at rest in the pool database. Destroyed here: secrets made during this SR.create (not in `before`),
+ * named by no PBD of the SR, and holding one of this SR's passwords (so another client's secret is left alone).
+ */
+async function dropStrayCopies(xapi: Xapi, before: Set<string>, srRef: string | undefined, passwords: string[]): Promise<void> {
+  const named = new Set<string>();
+  for (const pbd of srRef ? await xapi.call<string[]>("SR.get_PBDs", srRef) : []) {
+    const dc = await xapi.call<Record<string, string>>("PBD.get_device_config", pbd);
+    for (const [k, v] of Object.entries(dc)) if (k.endsWith("password_secret")) named.add(v);
+  }
+  for (const ref of await xapi.call<string[]>("secret.get_all")) {
+    if (before.has(ref)) continue;
+    const secret = await xapi.call<{ uuid: string; value: string }>("secret.get_record", ref);
+    if (!named.has(secret.uuid) && passwords.includes(secret.value)) await xapi.call("secret.destroy", ref);
   }
 }
 
