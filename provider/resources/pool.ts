@@ -134,7 +134,7 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   if (record.uuid !== id) {
     if (ctx.referenceOnly) return { id: "" };
     const profile = o.connection ?? "default";
-    throw new Error(`pool ${id}: connection "${profile}" now reaches pool "${record.name_label}" (${record.uuid}); the Pool resource is not dropped from the state on that account. Point the connection back at its pool (${profile === "default" ? "xenserver:url" : `xenserver:pools.${profile}.url`}); if that pool is really gone, remove the resource from the state (pulumi state delete <urn>).`);
+    throw new Error(`pool ${id}: connection "${profile}" now reaches pool "${record.name_label}" (${record.uuid}); the Pool resource is not dropped from the state on that account. Point the connection back at its pool (${profile === "default" ? "xenserver:url" : `xenserver:pools.${profile}.url`}) and run pulumi up or pulumi refresh --run-program; if that pool is really gone, remove the resource from the state (pulumi state delete <urn>).`);
   }
   const all = !!ctx.referenceOnly;
   const inputs: Inputs = { ...pickInputs<Inputs>(o, ["connection", "identity"]), ...liveOwned(record, o, all) };

@@ -207,6 +207,6 @@ export async function assertSamePool(xapi: Xapi, kind: string, id: string, o: { 
   if (here.uuid === o.poolUuid) return;
   const profile = o.connection ?? "default";
   throw new Error(
-    `${kind} ${id} was made in pool ${o.poolUuid}, but connection "${profile}" now reaches pool "${here.name}" (${here.uuid}); the ${kind} is not dropped from the state on that account. Point the connection back at its pool (${profile === "default" ? "xenserver:url" : `xenserver:pools.${profile}.url`}); if that pool is really gone, remove the resource from the state (pulumi state delete <urn>).`,
+    `${kind} ${id} was made in pool ${o.poolUuid}, but connection "${profile}" now reaches pool "${here.name}" (${here.uuid}); the ${kind} is not dropped from the state on that account. Point the connection back at its pool (${profile === "default" ? "xenserver:url" : `xenserver:pools.${profile}.url`}) and run pulumi up or pulumi refresh --run-program; if that pool is really gone, remove the resource from the state (pulumi state delete <urn>).`,
   );
 }

@@ -64,8 +64,20 @@ async function main() {
         }
         break;
       }
-      case "refresh": {
-        const r = await stack.refresh({ onOutput });
+      case "refresh-expect-failure":
+      case "refresh-program-expect-failure": {
+        try {
+          // refresh-program: run the program, so the provider sees the current stack config (not the state's).
+          await stack.refresh({ onOutput, runProgram: op === "refresh-program-expect-failure" });
+          result = { op, failed: false };
+        } catch (err) {
+          result = { op, failed: true, message: String(err && err.message ? err.message : err) };
+        }
+        break;
+      }
+      case "refresh":
+      case "refresh-program": {
+        const r = await stack.refresh({ onOutput, runProgram: op === "refresh-program" });
         result = { op, changes: r.summary.resourceChanges ?? {} };
         break;
       }
