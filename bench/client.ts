@@ -212,8 +212,8 @@ async function main(): Promise<void> {
         lowestCpu = Math.min(lowestCpu, t.cpuUs / t.calls / (o.cpuUs / o.calls));
         worstP99 = Math.max(worstP99, pct(o.latenciesMs, 99) / pct(t.latenciesMs, 99));
         const f = results.get("floor");
+        const ceiling = f ? f.calls / f.seconds / (t.calls / t.seconds) : 0;
         if (f) {
-          const ceiling = f.calls / f.seconds / (t.calls / t.seconds);
           ceilings.push(`${transport} ${w.name}: floor/xen-api ${ceiling.toFixed(2)}×, ours reach ${((ratio / ceiling) * 100).toFixed(0)}% of it`);
         }
         for (const [name, st] of [["ours", o], ["xen-api", t], ...(f ? [["floor", f] as const] : [])] as const) {
@@ -225,7 +225,7 @@ async function main(): Promise<void> {
             pct(st.latenciesMs, 50).toFixed(2),
             pct(st.latenciesMs, 99).toFixed(2),
             (st.cpuUs / st.calls).toFixed(0),
-            name === "ours" ? `${ratio.toFixed(2)}×` : name === "floor" ? `(${(f!.calls / f!.seconds / (t.calls / t.seconds)).toFixed(2)}×)` : "",
+            name === "ours" ? `${ratio.toFixed(2)}×` : name === "floor" ? `(${ceiling.toFixed(2)}×)` : "",
           ]);
         }
       }

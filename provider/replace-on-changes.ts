@@ -35,7 +35,7 @@ function canonical(v: unknown): string {
 }
 
 function differs(a: unknown, b: unknown): boolean {
-  return isUnknown(b) || canonical(a) !== canonical(b);
+  return canonical(a) !== canonical(b); // (an unknown `b` was counted as a change by changedAt already)
 }
 
 function changedAt(segs: string[], a: unknown, b: unknown): boolean {

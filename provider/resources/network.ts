@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, describeVms, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, undoCreate, forcedReplaces, withId, assertSamePool, poolOf } from "./common/objects";
+import { connectionAndAdoption, convergeNames, describeVms, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, undoCreate, forcedReplaces, withId, assertSamePool, masterHost, poolOf } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
@@ -166,11 +166,6 @@ async function createBonds(xapi: Xapi, network: string, devices: string[], mode:
     if (members.some((m) => !m)) throw new Error(`bond.nics: host ${name_label} lacks one of ${devices.join(", ")}`);
     await xapi.call("Bond.create", network, members, "", mode, {});
   }
-}
-
-async function masterHost(xapi: Xapi): Promise<string> {
-  const [pool] = await xapi.call<string[]>("pool.get_all");
-  return xapi.call<string>("pool.get_master", pool);
 }
 
 interface TeardownPIF extends PIFRecord { managed: boolean; disallow_unplug: boolean; currently_attached: boolean }

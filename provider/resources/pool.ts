@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { profileOf, xapiFor, type Xapi } from "./common/connection";
-import { convergeNames, convergeOwnedMap, forcedReplaces, convergeOwnedTags, identityEntries, identityKeys, liveOwned, pickInputs, refByUuid } from "./common/objects";
+import { convergeNames, convergeOwnedMap, forcedReplaces, otherPoolMessage, convergeOwnedTags, identityEntries, identityKeys, liveOwned, pickInputs, refByUuid } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { isUnknown } from "./common/unknowns";
@@ -133,8 +133,7 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   // A pool is never "deleted" from under a Pool resource: another UUID means the connection leads elsewhere.
   if (record.uuid !== id) {
     if (ctx.referenceOnly) return { id: "" };
-    const profile = o.connection ?? "default";
-    throw new Error(`pool ${id}: connection "${profile}" now reaches pool "${record.name_label}" (${record.uuid}); the Pool resource is not dropped from the state on that account. Point the connection back at its pool (${profile === "default" ? "xenserver:url" : `xenserver:pools.${profile}.url`}) and run pulumi up or pulumi refresh --run-program; if that pool is really gone, remove the resource from the state (pulumi state delete <urn>).`);
+    throw new Error(`pool ${id}: ${otherPoolMessage("Pool resource", { uuid: record.uuid, name: record.name_label }, o.connection)}`);
   }
   const all = !!ctx.referenceOnly;
   const inputs: Inputs = { ...pickInputs<Inputs>(o, ["connection", "identity"]), ...liveOwned(record, o, all) };

@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, describeVms, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, forcedReplaces, withId, assertSamePool, poolOf } from "./common/objects";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, describeVms, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, forcedReplaces, withId, assertSamePool, masterHost, poolOf } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { progressReporter } from "./common/progress";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
@@ -134,17 +134,13 @@ async function sameLocalHost(id: string, o: Outputs, n: Inputs, ctx: ResourceCon
   if (o.host === n.host) return true;
   if (!ctx || isUnknown(n.host)) return false;
   const xapi = await xapiFor(ctx.config, n.connection);
-  const wanted = n.host ? await findHost(xapi, n.host) : await masterOf(xapi);
+  const wanted = n.host ? await findHost(xapi, n.host) : await masterHost(xapi);
   const found = await recordByUuid<SRRecord>(xapi, "SR", id);
   if (found?.record.PBDs.length) return wanted === (await xapi.call<string>("PBD.get_host", found.record.PBDs[0]));
   // The SR is gone (a refresh will say so): compare with the host the state names.
-  return wanted === (o.host ? await findHost(xapi, o.host) : await masterOf(xapi));
+  return wanted === (o.host ? await findHost(xapi, o.host) : await masterHost(xapi));
 }
 
-async function masterOf(xapi: Xapi): Promise<string> {
-  const [pool] = await xapi.call<string[]>("pool.get_all");
-  return xapi.call<string>("pool.get_master", pool);
-}
 
 export async function diff(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx?: ResourceContext): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
@@ -211,17 +207,33 @@ async function destroySecrets(xapi: Xapi, secrets: Record<string, string>): Prom
   }
 }
 
+interface PbdConfig {
+  uuid: string;
+  device_config: Record<string, string>;
+}
+
+/** The device_config of each PBD (read once, shared by the steps of an update that need it). */
+async function pbdConfigs(xapi: Xapi, pbds: string[]): Promise<PbdConfig[]> {
+  return Promise.all(pbds.map((p) => xapi.call<PbdConfig>("PBD.get_record", p)));
+}
+
+/** The secret UUIDs a PBD's device_config names (`<key>_secret`, and every `*password_secret`). */
+function namedSecrets(configs: PbdConfig[]): Set<string> {
+  const named = new Set<string>();
+  for (const c of configs) for (const [k, v] of Object.entries(c.device_config)) if (k.endsWith("_secret")) named.add(v);
+  return named;
+}
+
 /**
  * Password rotation. xapi gives every PBD its own secret (Xapi_pbd.create copies the one it is handed;
  * SR.create then sets one PBD's device_config on all of them), so the new value is written into each
  * secret a PBD's device_config names under `<key>_secret`. Every target is found before any is written.
  */
-async function rotatePasswords(xapi: Xapi, srRef: string, olds: Record<string, string>, desired: Record<string, string>): Promise<void> {
+async function rotatePasswords(xapi: Xapi, pbds: () => Promise<PbdConfig[]>, olds: Record<string, string>, desired: Record<string, string>): Promise<void> {
   const changed = Object.keys(desired).filter((k) => isPasswordKey(k) && olds[k] !== undefined && olds[k] !== desired[k]);
   if (!changed.length) return;
   const targets = new Map<string, { key: string; ref: string }>();
-  for (const p of await xapi.call<string[]>("SR.get_PBDs", srRef)) {
-    const pbd = await xapi.call<{ uuid: string; device_config: Record<string, string> }>("PBD.get_record", p);
+  for (const pbd of await pbds()) {
     for (const k of changed) {
       const id = pbd.device_config[`${k}_secret`];
       if (!id) throw new Error(`deviceConfig.${k}: PBD ${pbd.uuid} has no ${k}_secret in its device_config; replace the SR to store the password again`);
@@ -240,10 +252,9 @@ async function rotatePasswords(xapi: Xapi, srRef: string, olds: Record<string, s
  * The provider's own secrets (state written before the PBDs' copies were understood) that no PBD of the
  * SR names any more are destroyed: one copy fewer of each password at rest. Returns those still in use.
  */
-async function dropUnusedSecrets(xapi: Xapi, srRef: string, secrets: Record<string, string>): Promise<Record<string, string>> {
+async function dropUnusedSecrets(xapi: Xapi, pbds: () => Promise<PbdConfig[]>, secrets: Record<string, string>): Promise<Record<string, string>> {
   if (!Object.keys(secrets).length) return {};
-  const named = new Set<string>();
-  for (const p of await xapi.call<string[]>("SR.get_PBDs", srRef)) for (const v of Object.values(await xapi.call<Record<string, string>>("PBD.get_device_config", p))) named.add(v);
+  const named = namedSecrets(await pbds());
   const kept: Record<string, string> = {};
   for (const [k, id] of Object.entries(secrets)) {
     if (named.has(id)) kept[k] = id;
@@ -265,8 +276,7 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
   const shared = n.shared ?? known?.shared ?? false;
   const contentType = n.contentType ?? known?.contentType ?? "user";
   const hosts = await xapi.call<string[]>("host.get_all");
-  const [pool] = await xapi.call<string[]>("pool.get_all");
-  const master = await xapi.call<string>("pool.get_master", pool);
+  const master = await masterHost(xapi);
   const host = n.host ? await findHost(xapi, n.host) : master;
   if (!host) throw new Error(`host: no host "${n.host}" in this pool`);
   const { config, secrets } = await storeSecrets(xapi, n.deviceConfig);
@@ -320,11 +330,7 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
  * named by no PBD of the SR, and holding one of this SR's passwords (so another client's secret is left alone).
  */
 async function dropStrayCopies(xapi: Xapi, before: Set<string>, srRef: string | undefined, passwords: string[]): Promise<void> {
-  const named = new Set<string>();
-  for (const pbd of srRef ? await xapi.call<string[]>("SR.get_PBDs", srRef) : []) {
-    const dc = await xapi.call<Record<string, string>>("PBD.get_device_config", pbd);
-    for (const [k, v] of Object.entries(dc)) if (k.endsWith("password_secret")) named.add(v);
-  }
+  const named = namedSecrets(srRef ? await pbdConfigs(xapi, await xapi.call<string[]>("SR.get_PBDs", srRef)) : []);
   for (const ref of await xapi.call<string[]>("secret.get_all")) {
     if (before.has(ref)) continue;
     const secret = await xapi.call<{ uuid: string; value: string }>("secret.get_record", ref);
@@ -382,9 +388,11 @@ export async function update(id: string, olds: Record<string, unknown>, news: Re
   const found = await recordByUuid<SRRecord>(xapi, "SR", id);
   if (!found) throw new Error(goneMessage("SR", id, o, n));
   await converge(xapi, found.ref, found.record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] });
+  let configs: Promise<PbdConfig[]> | undefined;
+  const pbds = () => (configs ??= pbdConfigs(xapi, found.record.PBDs));
   // An adopted SR's device config is not the program's (diff ignores it).
-  if (!n.adopt) await rotatePasswords(xapi, found.ref, o.deviceConfig ?? {}, n.deviceConfig ?? {});
-  return { outs: await outputs(xapi, found.ref, n, await dropUnusedSecrets(xapi, found.ref, o.secrets ?? {})) };
+  if (!n.adopt) await rotatePasswords(xapi, pbds, o.deviceConfig ?? {}, n.deviceConfig ?? {});
+  return { outs: await outputs(xapi, found.ref, n, await dropUnusedSecrets(xapi, pbds, o.secrets ?? {})) };
 }
 
 /**
@@ -411,8 +419,7 @@ async function assertNoDiskInUse(xapi: Xapi, ref: string): Promise<void> {
 /** Unplugs every PBD, the pool master's last (as XenCenter does). */
 async function unplugAll(xapi: Xapi, ref: string): Promise<void> {
   await assertNoDiskInUse(xapi, ref);
-  const [pool] = await xapi.call<string[]>("pool.get_all");
-  const master = await xapi.call<string>("pool.get_master", pool);
+  const master = await masterHost(xapi);
   const pbds = await Promise.all((await xapi.call<string[]>("SR.get_PBDs", ref)).map(async (p) => ({ ref: p, host: await xapi.call<string>("PBD.get_host", p) })));
   pbds.sort((a, b) => Number(a.host === master) - Number(b.host === master));
   for (const pbd of pbds) await xapi.callAsync("PBD.unplug", [pbd.ref]);

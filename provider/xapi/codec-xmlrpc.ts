@@ -27,7 +27,11 @@ const NEEDS_ESCAPE = /[&<>\r]/;
 // Characters XML 1.0 does not allow in a document at all, even as references (§2.2): a parser refuses them.
 const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+// One scan for the usual case (plain text): anything that needs escaping, refusing, or a closer look (surrogates).
+const NEEDS_CARE = /[&<>\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/;
+
 export function escapeXmlText(s: string): string {
+  if (!NEEDS_CARE.test(s)) return s;
   const bad = NOT_XML.exec(s);
   if (bad) {
     const code = bad[0].charCodeAt(0).toString(16).padStart(4, "0");

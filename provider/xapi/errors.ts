@@ -109,37 +109,37 @@ export function isTransportError(e: unknown, code?: TransportErrorCode): e is Xa
  * Every error and log line built by the client passes through it.
  */
 export class Redactor {
-  /** Every secret and the label shown in its place. */
-  private readonly labels = new Map<string, string>();
-  /** Secrets of 4 characters or more: replaced wherever they appear. */
+  /** Secrets of 4 characters or more, and their labels: replaced wherever they appear. */
   private readonly secrets = new Map<string, string>();
   /** Shorter secrets (a short password): replaced where they stand as a whole token, not inside words. */
-  private readonly short = new Map<string, RegExp>();
+  private readonly short = new Map<string, { re: RegExp; label: string }>();
 
   add(secret: string | undefined, label: string): void {
     if (!secret) return;
     if (secret.length >= 4) this.secrets.set(secret, label);
-    else this.short.set(secret, new RegExp(`(?<![A-Za-z0-9])${secret.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![A-Za-z0-9])`, "g"));
-    this.labels.set(secret, label);
+    else this.short.set(secret, { re: new RegExp(`(?<![A-Za-z0-9])${secret.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![A-Za-z0-9])`, "g"), label });
   }
 
   remove(secret: string | undefined): void {
     if (!secret) return;
     this.secrets.delete(secret);
     this.short.delete(secret);
-    this.labels.delete(secret);
+  }
+
+  private get empty(): boolean {
+    return this.secrets.size === 0 && this.short.size === 0;
   }
 
   text(s: string): string {
-    if (this.labels.size === 0 || !s) return s;
+    if (this.empty || !s) return s;
     for (const [secret, label] of this.secrets) if (s.includes(secret)) s = s.split(secret).join(label);
-    for (const [secret, re] of this.short) if (s.includes(secret)) s = s.replace(re, this.labels.get(secret)!);
+    for (const [secret, { re, label }] of this.short) if (s.includes(secret)) s = s.replace(re, label);
     // A session_id query argument of an unknown (older) session is still a secret.
     return s.replace(/(session_id=)[^&\s"']+/g, "$1<session>");
   }
 
   params(params: string[]): string[] {
-    return this.labels.size === 0 ? params : params.map((p) => this.text(p));
+    return this.empty ? params : params.map((p) => this.text(p));
   }
 
   /** Rebuilds an error with its message and params scrubbed. */

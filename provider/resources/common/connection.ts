@@ -106,9 +106,14 @@ export function resolveConnection(config: ProviderConfig, profile: string | unde
 
 type Connector = (s: ConnectionSettings) => Promise<Xapi>;
 
+/** The stack config key of setting `k` of a connection profile: `xenserver:url`, `xenserver:pools.lab.url`. */
+export function configKey(profile: string, k: string): string {
+  return profile === defaultProfile ? `xenserver:${k}` : `xenserver:pools.${profile}.${k}`;
+}
+
 /** The client speaks of its options (tls.fingerprint…); a provider user sets stack config keys. */
 export function inConfigTerms(message: string, profile: string): string {
-  const key = (k: string) => (profile === defaultProfile ? `xenserver:${k}` : `xenserver:pools.${profile}.${k}`);
+  const key = (k: string) => configKey(profile, k);
   return message
     .replace(/\btls\.fingerprint\b/g, key("tlsFingerprint"))
     .replace(/\btls\.ca\b/g, key("caCert"))

@@ -1,6 +1,6 @@
 // XAPI helpers shared by the resources: find by uuid, converge names, owned maps and tags.
 import { isXapiError } from "../../xapi/errors";
-import { profileOf, type Xapi } from "./connection";
+import { configKey, defaultProfile, profileOf, type Xapi } from "./connection";
 import { containsUnknown } from "./unknowns";
 import { ownedMapChanges, ownedView, type StringMap } from "./owned-map";
 
@@ -134,13 +134,13 @@ export function goneMessage(kind: string, id: string, o: { connection?: string |
   return `${kind} ${id} no longer exists; run \`pulumi refresh\` and \`pulumi up\` to re-create it`;
 }
 
-/** create()'s result: the id is the uuid the outputs already read back (no second round trip). */
 /** Adds the inputs the replaceOnChanges option forces (ctx.forceReplace) to `replaces`. */
 export function forcedReplaces(replaces: string[], ctx: { forceReplace?: string[] } | undefined): string[] {
   for (const k of ctx?.forceReplace ?? []) if (!replaces.includes(k)) replaces.push(k);
   return replaces;
 }
 
+/** create()'s result: the id is the uuid the outputs already read back (no second round trip). */
 export function withId(outs: Record<string, unknown>): { id: string; outs: Record<string, unknown> } {
   return { id: String(outs.uuid), outs };
 }
@@ -205,8 +205,17 @@ export async function assertSamePool(xapi: Xapi, kind: string, id: string, o: { 
   if (!o.poolUuid) return;
   const here = await poolOf(xapi);
   if (here.uuid === o.poolUuid) return;
-  const profile = o.connection ?? "default";
-  throw new Error(
-    `${kind} ${id} was made in pool ${o.poolUuid}, but connection "${profile}" now reaches pool "${here.name}" (${here.uuid}); the ${kind} is not dropped from the state on that account. Point the connection back at its pool (${profile === "default" ? "xenserver:url" : `xenserver:pools.${profile}.url`}) and run pulumi up or pulumi refresh --run-program; if that pool is really gone, remove the resource from the state (pulumi state delete <urn>).`,
-  );
+  throw new Error(`${kind} ${id} was made in pool ${o.poolUuid}, but ${otherPoolMessage(kind, here, o.connection)}`);
+}
+
+/** The end of the refusal when a connection reaches another pool than the resource's: what happened, what to do. */
+export function otherPoolMessage(kind: string, here: { uuid: string; name: string }, connection: string | null | undefined): string {
+  const profile = connection ?? defaultProfile;
+  return `connection "${profile}" now reaches pool "${here.name}" (${here.uuid}); the ${kind} is not dropped from the state on that account. Point the connection back at its pool (${configKey(profile, "url")}) and run pulumi up or pulumi refresh --run-program; if that pool is really gone, remove the resource from the state (pulumi state delete <urn>).`;
+}
+
+/** The pool master's host ref. */
+export async function masterHost(xapi: Xapi): Promise<string> {
+  const [pool] = await xapi.call<string[]>("pool.get_all");
+  return xapi.call<string>("pool.get_master", pool);
 }
