@@ -114,6 +114,16 @@ async function failOnStatus(
   throw new XapiTransportError("XAPI_HTTP_STATUS", `${what} on ${host}: HTTP ${res.statusCode}`, { status: res.statusCode, host, method: what });
 }
 
+/**
+ * A 401: the session expired between task.create and the request. Log in again; the task may outlive the refused
+ * session, so end it (the caller's finally destroys it) — the retry makes another.
+ */
+async function refusedSession(ctx: VdiHttpContext, res: HttpResponse, session: string, task: string): Promise<void> {
+  await res.body.dump().catch(() => undefined);
+  await ctx.relogin(session);
+  await ctx.call("task.set_status", [task, "cancelled"]).catch(() => undefined);
+}
+
 export async function importRawVdi(ctx: VdiHttpContext, vdiRef: string, filePath: string, opts: ImportRawVdiOptions = {}): Promise<void> {
   const format = opts.format ?? "raw";
   const timeoutMs = opts.timeoutMs ?? 600_000;
@@ -154,10 +164,7 @@ export async function importRawVdi(ctx: VdiHttpContext, vdiRef: string, filePath
         path,
       );
       if (res.statusCode === 401 && attempt === 0) {
-        await res.body.dump().catch(() => undefined);
-        await ctx.relogin(session);
-        // The task may outlive the refused session: end it (the finally destroys it), the retry makes another.
-        await ctx.call("task.set_status", [task, "cancelled"]).catch(() => undefined);
+        await refusedSession(ctx, res, session, task);
         continue;
       }
       await failOnStatus(ctx, res, "PUT /import_raw_vdi", ctx.endpoint().host, task, () => done, opts.taskGraceMs ?? TASK_GRACE_MS);
@@ -212,10 +219,7 @@ export async function exportRawVdi(ctx: VdiHttpContext, vdiRef: string, opts: Ex
         path,
       );
       if (res.statusCode === 401 && attempt === 0) {
-        await res.body.dump().catch(() => undefined);
-        await ctx.relogin(session);
-        // The task may outlive the refused session: end it (the finally destroys it), the retry makes another.
-        await ctx.call("task.set_status", [task, "cancelled"]).catch(() => undefined);
+        await refusedSession(ctx, res, session, task);
         continue;
       }
       // Only a refusal waits for the task: a successful export is judged by its stream.
