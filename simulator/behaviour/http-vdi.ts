@@ -4,7 +4,7 @@ import { randomUUID } from "crypto";
 import { XapiError } from "../engine/errors";
 import { completeTask, createTask, failTask } from "../engine/tasks";
 import { Xapi } from "../engine/xapi";
-import { SideChannel } from "../wire/http";
+import { internalErrorPage, type SideChannel } from "../wire/http";
 import { encodeValue } from "../wire/xmlrpc";
 import { account } from "./sr";
 import { newVdi } from "./vdi";
@@ -71,8 +71,7 @@ function locate(x: Xapi, host: string, sr: string, req: IncomingMessage, res: Se
 }
 
 function taskFor(x: Xapi, req: IncomingMessage, url: URL, label: string, host: string): string {
-  const t = arg(req, url, "task_id");
-  return t && x.store.has("task", t) ? t : createTask(x, label, "", host);
+  return callerTask(x, req, url) ?? createTask(x, label, "", host);
 }
 
 /** The caller's task (`task_id`), if it names one; fail_task_in_request fails only that one. */
@@ -95,18 +94,14 @@ function refuse(res: ServerResponse, status: 400 | 404, trailer = ""): void {
  * page. The caller's task is not touched: only xapi's internal task (exec_with_new_task) is failed.
  */
 function internalError(res: ServerResponse, detail: string): void {
-  const body = errorPage(detail);
+  const body = internalErrorPage(detail);
   res.writeHead(500, { connection: "close", "cache-control": "no-cache, no-store", "content-type": "text/html", "content-length": String(Buffer.byteLength(body)) });
   res.end(body);
 }
 
-function errorPage(detail: string): string {
-  return `<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait a while and try again. If the problem persists, please contact your support representative.<h1> Additional information </h1>${detail}</body></html>`;
-}
-
 /** When the handler raises after it has sent its headers, Http_svr still writes its whole 500 response on the socket. */
 function late500(detail: string): string {
-  const body = errorPage(detail);
+  const body = internalErrorPage(detail);
   return `HTTP/1.1 500 Internal Error\r\ncontent-type: text/html\r\nconnection: close\r\ncache-control: no-cache, no-store\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 

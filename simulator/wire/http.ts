@@ -57,14 +57,13 @@ function sendBad(res: ServerResponse, answer: "html" | "garbage" | number): void
   }
 }
 
+/** The HTML page of Http_svr's response_internal_error around `detail` (inserted as given). */
+export function internalErrorPage(detail: string): string {
+  return `<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait a while and try again. If the problem persists, please contact your support representative.<h1> Additional information </h1>${detail}</body></html>`;
+}
+
 function internalError(res: ServerResponse, detail: string): void {
-  const esc = detail.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  send(
-    res,
-    500,
-    "text/html",
-    `<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait a while and try again. If the problem persists, please contact your support representative.<h1> Additional information </h1>${esc}</body></html>`,
-  );
+  send(res, 500, "text/html", internalErrorPage(detail.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")));
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
