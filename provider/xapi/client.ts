@@ -233,8 +233,7 @@ export class XapiClient {
           } else if (isXapiError(e, "HOST_IS_SLAVE") && e.params[0]) {
             await this.session.followMaster(e.params[0], stale);
           } else if (Session.isMasterDown(e)) {
-            this.logger.warn(`${this.session.masterUrl.host} is not answering (${(e as XapiTransportError).code}); looking for the pool master`);
-            await this.session.failover(stale, Date.now() + this.failoverTimeoutMs);
+            await this.session.failover(stale, Date.now() + this.failoverTimeoutMs, e);
             this.refreshMembers().catch(() => undefined);
           } else if (isTransportError(e, "XAPI_CONNECTION_CLOSED")) {
             // One dropped connection is not a master change: the session asks the master again over a new

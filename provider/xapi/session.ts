@@ -266,8 +266,7 @@ export class Session {
       // call deals with it as usual.
       if (!Session.isMasterDown(e) && !isTransportError(e, "XAPI_CONNECTION_CLOSED") && !isTransportError(e, "XAPI_TIMEOUT")) return false;
       if (this.closed) return false;
-      this.opts.logger.warn(`${this.endpoint.host} is not answering (${(e as XapiTransportError).code}); looking for the pool master`);
-      await this.failover(ref, deadline);
+      await this.failover(ref, deadline, e);
       return true;
     }
   }
@@ -276,9 +275,13 @@ export class Session {
    * The master did not answer: try every other known member; a member that is not the master names it
    * (HOST_IS_SLAVE). Rounds repeat until `deadline`, as a new master takes a moment to be elected.
    */
-  async failover(stale: string | undefined, deadline: number): Promise<void> {
+  async failover(stale: string | undefined, deadline: number, cause: unknown): Promise<void> {
     if (stale !== undefined && stale !== this.ref) return;
-    if (!this.loggingIn) this.loggingIn = this.findMaster(deadline).finally(() => (this.loggingIn = undefined));
+    if (!this.loggingIn) {
+      // Said once per search, however many calls in flight saw the master go.
+      this.opts.logger.warn(`${this.endpoint.host} is not answering (${(cause as XapiTransportError).code}); looking for the pool master`);
+      this.loggingIn = this.findMaster(deadline).finally(() => (this.loggingIn = undefined));
+    }
     await this.loggingIn;
   }
 
