@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, describeVms, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, undoCreate, forcedReplaces, withId, assertSamePool, masterHost, poolOf } from "./common/objects";
+import { connectionAndAdoption, convergeNames, describeVms, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, undoCreate, forcedReplaces, withId, existingRecord, masterHost, poolOf } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
@@ -257,11 +257,8 @@ async function liveKind(xapi: Xapi, live: NetworkRecord): Promise<Partial<Inputs
 export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
-  const found = await recordByUuid<NetworkRecord>(xapi, "network", id);
-  if (!found) {
-    await assertSamePool(xapi, "network", id, o);
-    return { id: "" };
-  }
+  const found = await existingRecord<NetworkRecord>(xapi, "network", "network", id, o);
+  if (!found) return { id: "" };
   const live = found.record;
   // The live values of what the program owns: a refresh then shows drift, and `up` repairs it.
   const all = !!ctx.referenceOnly;
@@ -284,8 +281,8 @@ export async function update(id: string, olds: Record<string, unknown>, news: Re
 export async function delete_(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
-  const found = await recordByUuid<NetworkRecord>(xapi, "network", id);
-  if (!found) return assertSamePool(xapi, "network", id, o); // already gone (unless we are looking in another pool)
+  const found = await existingRecord<NetworkRecord>(xapi, "network", "network", id, o);
+  if (!found) return; // already gone
   await destroyNetwork(xapi, found.ref);
 }
 export { delete_ as delete };

@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, describeVms, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, forcedReplaces, withId, assertSamePool, masterHost, poolOf } from "./common/objects";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, describeVms, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, forcedReplaces, withId, existingRecord, masterHost, poolOf } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { progressReporter } from "./common/progress";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
@@ -368,11 +368,8 @@ async function outputs(xapi: Xapi, ref: string, n: Inputs, secrets: Record<strin
 export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
-  const found = await recordByUuid<SRRecord>(xapi, "SR", id);
-  if (!found) {
-    await assertSamePool(xapi, "SR", id, o);
-    return { id: "" };
-  }
+  const found = await existingRecord<SRRecord>(xapi, "SR", "SR", id, o);
+  if (!found) return { id: "" };
   const live = found.record;
   const all = !!ctx.referenceOnly;
   const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...liveOwned(live, o, all) };
@@ -433,8 +430,7 @@ async function forget(xapi: Xapi, ref: string): Promise<void> {
 export async function delete_(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
-  const found = await recordByUuid<SRRecord>(xapi, "SR", id);
-  if (!found) await assertSamePool(xapi, "SR", id, o); // already gone (unless we are looking in another pool)
+  const found = await existingRecord<SRRecord>(xapi, "SR", "SR", id, o); // undefined: already gone
   if (found) {
     if (o.destroyOnDelete) {
       // Refuse before unplugging anything, so a refused destroy leaves the SR in service.

@@ -10,7 +10,7 @@ import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
 import { fileSha256, imageVirtualSize } from "./common/files";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, forcedReplaces, withId, assertSamePool, poolOf } from "./common/objects";
+import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, forcedReplaces, withId, assertSamePool, existingRecord, poolOf } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { progressReporter } from "./common/progress";
@@ -230,11 +230,8 @@ async function outputs(xapi: Xapi, ref: string, n: Inputs, known?: { live: VDIRe
 export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
-  const found = await recordByUuid<VDIRecord>(xapi, "VDI", id);
-  if (!found) {
-    await assertSamePool(xapi, "VDI", id, o);
-    return { id: "" };
-  }
+  const found = await existingRecord<VDIRecord>(xapi, "VDI", "VDI", id, o);
+  if (!found) return { id: "" };
   const live = found.record;
   const liveSize = Number(live.virtual_size);
   const all = !!ctx.referenceOnly;

@@ -69,14 +69,6 @@ function createVlanInternal(x: Xapi, taggedPif: string, tag: number, network: st
     management: false,
     ip_configuration_mode: "None",
     primary_address_type: pif.primary_address_type,
-    bond_master_of: [],
-    VLAN_slave_of: [],
-    tunnel_access_PIF_of: [],
-    tunnel_transport_PIF_of: [],
-    sriov_physical_PIF_of: [],
-    sriov_logical_PIF_of: [],
-    capabilities: [],
-    properties: {},
   });
   const vlan = s.create("VLAN", { tagged_PIF: taggedPif, untagged_PIF: untagged, tag, other_config: {} });
   s.update("PIF", untagged, { VLAN_master_of: vlan });
@@ -283,13 +275,6 @@ function createBond(x: Xapi, network: string, memberList: string[], mac: string,
     management: !!managementPif,
     ip_configuration_mode: "None",
     primary_address_type: p0.primary_address_type,
-    bond_master_of: [],
-    VLAN_slave_of: [],
-    tunnel_access_PIF_of: [],
-    tunnel_transport_PIF_of: [],
-    sriov_physical_PIF_of: [],
-    sriov_logical_PIF_of: [],
-    capabilities: [],
     properties: p0.properties,
   });
   const bond = s.create("Bond", { master, other_config: {}, primary_slave: primary, mode, properties, links_up: members.length, auto_update_mac: mac === "" });

@@ -213,14 +213,7 @@ function seedHost(x: Xapi, i: number, o: SeedOptions, address: string, nets: str
       netmask: n === 0 ? "255.255.255.0" : "",
       gateway: n === 0 ? `10.0.${i}.1` : "",
       DNS: n === 0 ? "10.0.0.53" : "",
-      bond_master_of: [],
-      VLAN_slave_of: [],
-      tunnel_access_PIF_of: [],
-      tunnel_transport_PIF_of: [],
-      sriov_physical_PIF_of: [],
-      sriov_logical_PIF_of: [],
       properties: { gro: "on" },
-      capabilities: [],
     });
   });
   const size = o.localSrSize ?? 500 * GiB;

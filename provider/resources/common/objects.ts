@@ -208,6 +208,16 @@ export async function assertSamePool(xapi: Xapi, kind: string, id: string, o: { 
   throw new Error(`${kind} ${id} was made in pool ${o.poolUuid}, but ${otherPoolMessage(kind, here, o.connection)}`);
 }
 
+/**
+ * The object for read() and delete(): undefined when it is gone, but only once the connection is known to reach
+ * the resource's pool (assertSamePool) — "not found" in another pool is refused, not taken for a deletion.
+ */
+export async function existingRecord<R>(xapi: Xapi, cls: string, kind: string, id: string, o: { poolUuid?: string | null; connection?: string | null }): Promise<{ ref: string; record: R } | undefined> {
+  const found = await recordByUuid<R>(xapi, cls, id);
+  if (!found) await assertSamePool(xapi, kind, id, o);
+  return found;
+}
+
 /** The end of the refusal when a connection reaches another pool than the resource's: what happened, what to do. */
 export function otherPoolMessage(kind: string, here: { uuid: string; name: string }, connection: string | null | undefined): string {
   const profile = connection ?? defaultProfile;
