@@ -14,7 +14,10 @@ module.exports = {
     project("unit"),
     project("sim"),
     project("interop"),
-    project("e2e", { globalSetup: "<rootDir>/test/e2e/global-setup.ts", setupFilesAfterEnv: ["<rootDir>/test/e2e/setup.ts"] }),
+    project("e2e", {
+      globalSetup: "<rootDir>/test/e2e/global-setup.ts",
+      setupFilesAfterEnv: ["<rootDir>/test/e2e/setup.ts"],
+    }),
   ],
   testTimeout: 30000,
   // Engine suites mostly wait on child processes: two workers finish them ~25 % sooner on 2 cores.

@@ -39,7 +39,9 @@ const ROUNDS = 4;
 const importEsm = new Function("s", "return import(s)") as (s: string) => Promise<Record<string, unknown>>;
 
 async function startSim(): Promise<{ url: string; stop(): void }> {
-  const child = fork(path.join(__dirname, "client-sim.js"), [String(VMS)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(path.join(__dirname, "client-sim.js"), [String(VMS)], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     child.once("message", (m: { url: string }) => resolve(m.url));
     child.once("exit", (code) => reject(new Error(`simulator exited with ${code}`)));
@@ -48,12 +50,20 @@ async function startSim(): Promise<{ url: string; stop(): void }> {
 }
 
 async function ours(url: string, transport: "jsonrpc" | "xmlrpc"): Promise<Subject> {
-  const c = await XapiClient.connect({ url, username: BENCH_USER, password: BENCH_PASSWORD, transport, maxConcurrency: 16 });
+  const c = await XapiClient.connect({
+    url,
+    username: BENCH_USER,
+    password: BENCH_PASSWORD,
+    transport,
+    maxConcurrency: 16,
+  });
   return { name: "ours", call: (m, ...a) => c.call(m, ...a), close: () => c.close() };
 }
 
 async function theirs(url: string, transport: "jsonrpc" | "xmlrpc"): Promise<Subject> {
-  const mod = (await importEsm("xen-api")) as { createClient(o: unknown): { connect(): Promise<void>; call: Call; disconnect(): Promise<void> } };
+  const mod = (await importEsm("xen-api")) as {
+    createClient(o: unknown): { connect(): Promise<void>; call: Call; disconnect(): Promise<void> };
+  };
   const x = mod.createClient({
     url,
     auth: { user: BENCH_USER, password: BENCH_PASSWORD },
@@ -116,7 +126,9 @@ async function floor(url: string): Promise<Subject> {
     try {
       return await new Promise<Buffer>((resolve) => {
         conn.pending = { resolve, chunks: [], have: 0, need: -1, headEnd: 0 };
-        conn.socket.write(`POST /jsonrpc HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        conn.socket.write(
+          `POST /jsonrpc HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
       });
     } finally {
       const next = waiting.shift();
@@ -126,7 +138,9 @@ async function floor(url: string): Promise<Subject> {
   };
   let id = 0;
   const rpc = async (method: string, params: unknown[]): Promise<unknown> => {
-    const doc = JSON.parse((await post(JSON.stringify({ jsonrpc: "2.0", method, params, id: ++id }))).toString("latin1")) as { result: unknown };
+    const doc = JSON.parse(
+      (await post(JSON.stringify({ jsonrpc: "2.0", method, params, id: ++id }))).toString("latin1"),
+    ) as { result: unknown };
     return doc.result;
   };
   const session = await rpc("session.login_with_password", [BENCH_USER, BENCH_PASSWORD, "1.0", "bench-floor"]);
@@ -161,7 +175,12 @@ async function measure(n: number, inFlight: number, op: () => Promise<unknown>):
 }
 
 function merge(a: Stats, b: Stats): Stats {
-  return { calls: a.calls + b.calls, seconds: a.seconds + b.seconds, latenciesMs: [...a.latenciesMs, ...b.latenciesMs], cpuUs: a.cpuUs + b.cpuUs };
+  return {
+    calls: a.calls + b.calls,
+    seconds: a.seconds + b.seconds,
+    latenciesMs: [...a.latenciesMs, ...b.latenciesMs],
+    cpuUs: a.cpuUs + b.cpuUs,
+  };
 }
 
 function pct(xs: number[], p: number): number {
@@ -193,7 +212,12 @@ async function main(): Promise<void> {
       const workloads: Workload[] = [
         { name: "VM.get_record ×1", n: 1500 * SCALE, inFlight: 1, op: (s) => () => s.call("VM.get_record", aVm()) },
         { name: "VM.get_record ×16", n: 8000 * SCALE, inFlight: 16, op: (s) => () => s.call("VM.get_record", aVm()) },
-        { name: `VM.get_all_records (${vms.length} VMs)`, n: 40 * SCALE, inFlight: 1, op: (s) => () => s.call("VM.get_all_records") },
+        {
+          name: `VM.get_all_records (${vms.length} VMs)`,
+          n: 40 * SCALE,
+          inFlight: 1,
+          op: (s) => () => s.call("VM.get_all_records"),
+        },
       ];
       for (const w of workloads) {
         const results = new Map<string, Stats>();
@@ -214,7 +238,9 @@ async function main(): Promise<void> {
         const f = results.get("floor");
         const ceiling = f ? f.calls / f.seconds / (t.calls / t.seconds) : 0;
         if (f) {
-          ceilings.push(`${transport} ${w.name}: floor/xen-api ${ceiling.toFixed(2)}×, ours reach ${((ratio / ceiling) * 100).toFixed(0)}% of it`);
+          ceilings.push(
+            `${transport} ${w.name}: floor/xen-api ${ceiling.toFixed(2)}×, ours reach ${((ratio / ceiling) * 100).toFixed(0)}% of it`,
+          );
         }
         for (const [name, st] of [["ours", o], ["xen-api", t], ...(f ? [["floor", f] as const] : [])] as const) {
           rows.push([
@@ -240,7 +266,9 @@ async function main(): Promise<void> {
   console.log(line(head));
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const r of rows) console.log(line(r));
-  console.log("ceiling (what no client can beat here: keep-alive sockets, bytes up to Content-Length, one JSON.parse):");
+  console.log(
+    "ceiling (what no client can beat here: keep-alive sockets, bytes up to Content-Length, one JSON.parse):",
+  );
   for (const c of ceilings) console.log(`  ${c}`);
   console.log(`worst p99 ratio (ours/xen-api, lower is better): ${worstP99.toFixed(2)}`);
   // Wall-clock throughput includes the simulator's own time, the same for both clients; CPU is each client's own.

@@ -19,18 +19,47 @@ interface Case {
 async function main(): Promise<void> {
   const hosts = Number(process.env.BENCH_HOSTS ?? 2);
   const sim = await startSimulator({ port: 0, username: "root", password: "bench", hosts });
-  const settings: Record<string, string> = { "xenserver:url": sim.url, "xenserver:username": "root", "xenserver:password": "bench" };
+  const settings: Record<string, string> = {
+    "xenserver:url": sim.url,
+    "xenserver:username": "root",
+    "xenserver:password": "bench",
+  };
   const ctx: ResourceContext = { config: { get: (k) => settings[k] } };
   const xapi = await xapiFor(ctx.config, undefined); // the login is shared by every operation, as in the provider process
   const srs = await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records");
   const env = { localSr: Object.values(srs).find((s) => s.type === "lvm")!.uuid };
 
   const cases: Case[] = [
-    { name: "Pool", mod: pool, inputs: () => ({ name: "bench", otherConfig: { a: "1" } }), change: { otherConfig: { a: "2" } } },
-    { name: "Network (private)", mod: network, inputs: () => ({ name: "net", otherConfig: { a: "1" } }), change: { mtu: 9000 } },
-    { name: "Network (VLAN)", mod: network, inputs: () => ({ name: "vlan", vlan: 10, nic: "eth1" }), change: { mtu: 9000 } },
-    { name: "Network (bond)", mod: network, inputs: () => ({ name: "bond", bond: { nics: ["eth2", "eth3"] } }), change: { name: "bond2" } },
-    { name: "Sr (nfs)", mod: sr, inputs: () => ({ type: "nfs", name: "nfs", deviceConfig: { server: "192.0.2.1", serverpath: "/x" } }), change: { name: "nfs2" } },
+    {
+      name: "Pool",
+      mod: pool,
+      inputs: () => ({ name: "bench", otherConfig: { a: "1" } }),
+      change: { otherConfig: { a: "2" } },
+    },
+    {
+      name: "Network (private)",
+      mod: network,
+      inputs: () => ({ name: "net", otherConfig: { a: "1" } }),
+      change: { mtu: 9000 },
+    },
+    {
+      name: "Network (VLAN)",
+      mod: network,
+      inputs: () => ({ name: "vlan", vlan: 10, nic: "eth1" }),
+      change: { mtu: 9000 },
+    },
+    {
+      name: "Network (bond)",
+      mod: network,
+      inputs: () => ({ name: "bond", bond: { nics: ["eth2", "eth3"] } }),
+      change: { name: "bond2" },
+    },
+    {
+      name: "Sr (nfs)",
+      mod: sr,
+      inputs: () => ({ type: "nfs", name: "nfs", deviceConfig: { server: "192.0.2.1", serverpath: "/x" } }),
+      change: { name: "nfs2" },
+    },
     { name: "Vdi", mod: vdi, inputs: (e) => ({ sr: e.localSr, name: "disk", size: "1GiB" }), change: { size: "2GiB" } },
   ];
 
@@ -39,8 +68,10 @@ async function main(): Promise<void> {
     await fn();
     const counts = sim.callCounts();
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    const polls = Object.entries(counts).filter(([m]) => /get_status|get_progress/.test(m)).reduce((a, [, n]) => a + n, 0);
-    return { total, polls, events: (counts["event.from"] ?? 0) };
+    const polls = Object.entries(counts)
+      .filter(([m]) => /get_status|get_progress/.test(m))
+      .reduce((a, [, n]) => a + n, 0);
+    return { total, polls, events: counts["event.from"] ?? 0 };
   };
 
   console.log(`XAPI calls per operation (${hosts}-host simulated pool; check included in create and update)`);
@@ -66,7 +97,9 @@ async function main(): Promise<void> {
     const ev = create.events + read.events + update.events + del.events;
     const polls = create.polls + read.polls + update.polls + del.polls;
     totalPolls += polls;
-    console.log(`${c.name.padEnd(20)} ${String(create.total).padStart(6)} ${String(read.total).padStart(5)} ${String(update.total).padStart(7)} ${String(del.total).padStart(7)} ${String(ev).padStart(12)} ${String(polls).padStart(13)}`);
+    console.log(
+      `${c.name.padEnd(20)} ${String(create.total).padStart(6)} ${String(read.total).padStart(5)} ${String(update.total).padStart(7)} ${String(del.total).padStart(7)} ${String(ev).padStart(12)} ${String(polls).padStart(13)}`,
+    );
   }
   console.log(`task status polls across all operations: ${totalPolls} (waits use event.from)`);
   await closeAll();

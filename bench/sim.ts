@@ -16,7 +16,11 @@ import { fromJson } from "../simulator/wire/value";
 const agent = new Agent({ connections: 16, pipelining: 1, keepAliveTimeout: 30_000 });
 
 async function json(url: string, method: string, params: unknown[]): Promise<unknown> {
-  const res = await request(`${url}/jsonrpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", method, params, id: 1 }), dispatcher: agent });
+  const res = await request(`${url}/jsonrpc`, {
+    method: "POST",
+    body: JSON.stringify({ jsonrpc: "2.0", method, params, id: 1 }),
+    dispatcher: agent,
+  });
   const body = (await res.body.json()) as { result?: unknown; error?: unknown };
   if (body.error) throw new Error(JSON.stringify(body.error));
   return body.result;
@@ -33,11 +37,15 @@ const lean = new http.Agent({ keepAlive: true, maxSockets: 16 });
 /** A minimal keep-alive POST (the load generator must cost less than the server it measures). */
 function post(url: string, p: string, body: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}${p}`, { method: "POST", agent: lean, headers: { "content-length": Buffer.byteLength(body) } }, (res) => {
-      if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
-      res.on("data", () => undefined);
-      res.on("end", resolve);
-    });
+    const req = http.request(
+      `${url}${p}`,
+      { method: "POST", agent: lean, headers: { "content-length": Buffer.byteLength(body) } },
+      (res) => {
+        if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
+        res.on("data", () => undefined);
+        res.on("end", resolve);
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -72,7 +80,9 @@ async function rate(ms: number, concurrency: number, call: () => Promise<unknown
 
 function startChild(): Promise<{ child: ChildProcess; url: string }> {
   const cli = path.join(__dirname, "..", "simulator", "cli.js");
-  const child = spawn(process.execPath, [cli, "--port", "0", "--user", "root", "--password", "pw"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [cli, "--port", "0", "--user", "root", "--password", "pw"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (d: Buffer) => {
@@ -96,7 +106,10 @@ async function throughput(): Promise<void> {
     const xmlBody = `<?xml version="1.0"?><methodCall><methodName>VM.get_record</methodName><params><param><value>${session}</value></param><param><value>${vm}</value></param></params></methodCall>`;
     await rate(500, 8, () => post(url, "/jsonrpc", jsonBody));
     console.log(`VM.get_record, simulator in its own process, 8 keep-alive connections:`);
-    for (const [name, p, body] of [["JSON-RPC", "/jsonrpc", jsonBody], ["XML-RPC ", "/", xmlBody]]) {
+    for (const [name, p, body] of [
+      ["JSON-RPC", "/jsonrpc", jsonBody],
+      ["XML-RPC ", "/", xmlBody],
+    ]) {
       const c0 = cpuSeconds(child.pid!);
       const t0 = Date.now();
       let calls = 0;
@@ -107,7 +120,9 @@ async function throughput(): Promise<void> {
       const c1 = cpuSeconds(child.pid!);
       const cpu = c0 !== undefined && c1 !== undefined ? c1 - c0 : undefined;
       const wall = (Date.now() - t0) / 1000;
-      const perCore = cpu ? ` (simulator CPU ${((100 * cpu) / wall).toFixed(0)}%: ${((1e6 * cpu) / calls).toFixed(0)} µs per call = ${(calls / cpu).toFixed(0)} calls/s per core)` : "";
+      const perCore = cpu
+        ? ` (simulator CPU ${((100 * cpu) / wall).toFixed(0)}%: ${((1e6 * cpu) / calls).toFixed(0)} µs per call = ${(calls / cpu).toFixed(0)} calls/s per core)`
+        : "";
       console.log(`  ${name}  ${r.toFixed(0)} calls/s observed${perCore}`);
     }
 
@@ -120,7 +135,9 @@ async function throughput(): Promise<void> {
       await json(url, "VM.set_name_description", [session, vm, `d${i}`]);
       delays.push(Number((await waiting) - t0) / 1e6);
     }
-    console.log(`event.from wake-up: returns ${median(delays).toFixed(2)} ms (median of 50; max ${Math.max(...delays).toFixed(2)} ms) after the change was sent`);
+    console.log(
+      `event.from wake-up: returns ${median(delays).toFixed(2)} ms (median of 50; max ${Math.max(...delays).toFixed(2)} ms) after the change was sent`,
+    );
   } finally {
     child.kill("SIGTERM");
   }
@@ -141,18 +158,33 @@ async function tenThousand(): Promise<void> {
     };
     const session = (await call("session.login_with_password", "root", "pw")) as string;
     const [tpl] = (await call("VM.get_by_name_label", session, "Other install media")) as string[];
-    const [net] = (await call("network.get_by_name_label", session, "Pool-wide network associated with eth0")) as string[];
+    const [net] = (await call(
+      "network.get_by_name_label",
+      session,
+      "Pool-wide network associated with eth0",
+    )) as string[];
     const t0 = Date.now();
     for (let i = 0; i < 10_000; i++) {
       const vm = (await call("VM.clone", session, tpl, `vm-${i}`)) as string;
       await call("VM.set_is_a_template", session, vm, false);
-      await call("VIF.create", session, { device: "0", network: net, VM: vm, MAC: "", MTU: 1500, other_config: {}, qos_algorithm_type: "", qos_algorithm_params: {} });
+      await call("VIF.create", session, {
+        device: "0",
+        network: net,
+        VM: vm,
+        MAC: "",
+        MTU: 1500,
+        other_config: {},
+        qos_algorithm_type: "",
+        qos_algorithm_params: {},
+      });
     }
     const seedMs = Date.now() - t0;
     global.gc?.();
     const heap = process.memoryUsage().heapUsed - heap0;
     const rss = process.memoryUsage().rss - rss0;
-    console.log(`10,000 VMs (VM.clone + set_is_a_template + VIF.create each, in-process dispatch): ${(seedMs / 1000).toFixed(1)} s; heap +${mb(heap)}, rss +${mb(rss)}`);
+    console.log(
+      `10,000 VMs (VM.clone + set_is_a_template + VIF.create each, in-process dispatch): ${(seedMs / 1000).toFixed(1)} s; heap +${mb(heap)}, rss +${mb(rss)}`,
+    );
     const session2 = (await json(sim.url, "session.login_with_password", ["root", "pw"])) as string;
     let t = Date.now();
     const all = (await json(sim.url, "VM.get_all_records", [session2])) as Record<string, unknown>;

@@ -47,7 +47,10 @@ type Method = "check" | "diff" | "create" | "read" | "update" | "delete";
 
 export async function dispatch(kind: string, method: Method, ...args: unknown[]): Promise<unknown> {
   const mod: ResourceModule | undefined = resourceKinds[kind];
-  if (!mod) throw new Error(`pulumi-xenserver: unknown resource kind "${kind}" (this provider version knows ${Object.keys(resourceKinds).join(", ")})`);
+  if (!mod)
+    throw new Error(
+      `pulumi-xenserver: unknown resource kind "${kind}" (this provider version knows ${Object.keys(resourceKinds).join(", ")})`,
+    );
   const ctx: ResourceContext = { config };
   switch (method) {
     case "check": {
@@ -55,14 +58,19 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
       const r = await mod.check(strip(olds), strip(news), ctx);
       // The replaceOnChanges option rides along with the checked inputs, so that diff() sees it.
       const patterns = news?.[replaceOnChangesKey];
-      return r.inputs && Array.isArray(patterns) ? { ...r, inputs: { ...r.inputs, [replaceOnChangesKey]: patterns } } : r;
+      return r.inputs && Array.isArray(patterns)
+        ? { ...r, inputs: { ...r.inputs, [replaceOnChangesKey]: patterns } }
+        : r;
     }
     case "diff": {
       const [id, olds, news] = args as [string, Record<string, unknown>, Record<string, unknown>];
       // replaceOnChanges: the resource's diff replaces for the inputs it names that changed, and counts them when it
       // decides whether the old object must go first (a VLAN on the same NIC, an attached SR's UUID…).
       const patterns = news?.[replaceOnChangesKey];
-      const forceReplace = Array.isArray(patterns) && patterns.length ? replacedBy(patterns as string[], strip(olds), strip(news), Object.keys(mod.inputSchema.shape)) : [];
+      const forceReplace =
+        Array.isArray(patterns) && patterns.length
+          ? replacedBy(patterns as string[], strip(olds), strip(news), Object.keys(mod.inputSchema.shape))
+          : [];
       return mod.diff(id, strip(olds), strip(news), forceReplace.length ? { ...ctx, forceReplace } : ctx);
     }
     case "create":

@@ -57,7 +57,12 @@ function changedAt(segs: string[], a: unknown, b: unknown): boolean {
  * the new (checked) inputs. Only `inputKeys` count (outputs such as `uuid` are in `olds` only); an input that was
  * added or removed counts as changed.
  */
-export function replacedBy(patterns: readonly string[], olds: Record<string, unknown>, news: Record<string, unknown>, inputKeys: readonly string[]): string[] {
+export function replacedBy(
+  patterns: readonly string[],
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  inputKeys: readonly string[],
+): string[] {
   const hit = new Set<string>();
   for (const p of patterns) {
     const segs = segments(p.trim());

@@ -44,11 +44,23 @@ async function main(): Promise<void> {
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(out.split("\n").filter((l) => l.startsWith("RESULT "))) : reject(new Error(`pulumi failed (exit ${code})`))));
+    child.on("close", (code) =>
+      code === 0
+        ? resolve(out.split("\n").filter((l) => l.startsWith("RESULT ")))
+        : reject(new Error(`pulumi failed (exit ${code})`)),
+    );
   });
   const [up, preview] = results.map((l) => JSON.parse(l.slice(7)));
   console.log("\n== lab deployed ==");
-  console.log(JSON.stringify(Object.fromEntries(Object.entries(up.outputs as Record<string, { value: unknown }>).map(([k, v]) => [k, v.value])), null, 2));
+  console.log(
+    JSON.stringify(
+      Object.fromEntries(
+        Object.entries(up.outputs as Record<string, { value: unknown }>).map(([k, v]) => [k, v.value]),
+      ),
+      null,
+      2,
+    ),
+  );
   console.log(`changes: ${JSON.stringify(up.changes)}; second preview: ${JSON.stringify(preview.changes)}`);
   console.log(`state: ${job.stateDir}`);
   if (keep) {

@@ -10,15 +10,44 @@ import * as sr from "../provider/resources/sr";
 import * as vdi from "../provider/resources/vdi";
 
 type Json = Record<string, unknown>;
-interface JsonSchema { type?: string | string[]; properties?: Record<string, JsonSchema>; required?: string[]; items?: JsonSchema; additionalProperties?: JsonSchema | boolean; enum?: unknown[]; anyOf?: JsonSchema[]; description?: string; default?: unknown; minimum?: number; maximum?: number; pattern?: string }
+interface JsonSchema {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  additionalProperties?: JsonSchema | boolean;
+  enum?: unknown[];
+  anyOf?: JsonSchema[];
+  description?: string;
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  pattern?: string;
+}
 
 const pkg = "xenserver";
-const resources: Record<string, { mod: { inputSchema: z.ZodObject; outputSchema: z.ZodObject }; description: string }> = {
-  Pool: { mod: pool, description: "The pool the connection points at, adopted (pools cannot be created through the API). Deleting it leaves the pool as it is." },
-  Network: { mod: network, description: "A network: private, VLAN (on a NIC of every host) or bond (over NICs of every host)." },
-  Sr: { mod: sr, description: "A storage repository, created (formatted) or attached (introduced, no data touched). Delete forgets it unless destroyOnDelete." },
-  Vdi: { mod: vdi, description: "A virtual disk, empty or uploaded from a local raw/VHD image. Grows in place; shrinking is refused." },
-};
+const resources: Record<string, { mod: { inputSchema: z.ZodObject; outputSchema: z.ZodObject }; description: string }> =
+  {
+    Pool: {
+      mod: pool,
+      description:
+        "The pool the connection points at, adopted (pools cannot be created through the API). Deleting it leaves the pool as it is.",
+    },
+    Network: {
+      mod: network,
+      description: "A network: private, VLAN (on a NIC of every host) or bond (over NICs of every host).",
+    },
+    Sr: {
+      mod: sr,
+      description:
+        "A storage repository, created (formatted) or attached (introduced, no data touched). Delete forgets it unless destroyOnDelete.",
+    },
+    Vdi: {
+      mod: vdi,
+      description:
+        "A virtual disk, empty or uploaded from a local raw/VHD image. Grows in place; shrinking is refused.",
+    },
+  };
 
 const types: Record<string, Json> = {};
 
@@ -28,7 +57,12 @@ function pulumiType(s: JsonSchema, owner: string, prop: string): Json {
   if (s.anyOf) {
     return { ...base, oneOf: s.anyOf.map((a) => pulumiType(a, owner, prop)) };
   }
-  if (s.enum) return { ...base, type: "string", description: `${s.description ?? ""} (one of ${s.enum.map((e) => JSON.stringify(e)).join(", ")})`.trim() };
+  if (s.enum)
+    return {
+      ...base,
+      type: "string",
+      description: `${s.description ?? ""} (one of ${s.enum.map((e) => JSON.stringify(e)).join(", ")})`.trim(),
+    };
   switch (s.type) {
     case "string":
     case "boolean":
@@ -44,18 +78,35 @@ function pulumiType(s: JsonSchema, owner: string, prop: string): Json {
         types[token] = {
           type: "object",
           description: s.description,
-          properties: Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, pulumiType(v, owner, prop + k[0].toUpperCase() + k.slice(1))])),
+          properties: Object.fromEntries(
+            Object.entries(s.properties).map(([k, v]) => [
+              k,
+              pulumiType(v, owner, prop + k[0].toUpperCase() + k.slice(1)),
+            ]),
+          ),
           required: (s.required ?? []).filter((r) => !(s.properties?.[r]?.default !== undefined)),
         };
         return { ...base, $ref: `#/types/${token}` };
       }
-      return { ...base, type: "object", additionalProperties: pulumiType(typeof s.additionalProperties === "object" ? s.additionalProperties : { type: "string" }, owner, prop) };
+      return {
+        ...base,
+        type: "object",
+        additionalProperties: pulumiType(
+          typeof s.additionalProperties === "object" ? s.additionalProperties : { type: "string" },
+          owner,
+          prop,
+        ),
+      };
     default:
       return { ...base, $ref: "pulumi.json#/Any" };
   }
 }
 
-function properties(schema: z.ZodObject, owner: string, io: "input" | "output"): { props: Record<string, Json>; required: string[] } {
+function properties(
+  schema: z.ZodObject,
+  owner: string,
+  io: "input" | "output",
+): { props: Record<string, Json>; required: string[] } {
   const js = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
   const props: Record<string, Json> = {};
   for (const [k, v] of Object.entries(js.properties ?? {})) {
@@ -77,13 +128,25 @@ export function buildSchema(): Json {
     meta: { moduleFormat: "(.*)" },
     config: {
       variables: {
-        url: { type: "string", description: "URL of the pool master (https://host); env XENSERVER_URL or XENSERVER_HOST" },
+        url: {
+          type: "string",
+          description: "URL of the pool master (https://host); env XENSERVER_URL or XENSERVER_HOST",
+        },
         username: { type: "string", description: "XAPI user; env XENSERVER_USERNAME" },
-        password: { type: "string", secret: true, description: "XAPI password (set with --secret); env XENSERVER_PASSWORD" },
+        password: {
+          type: "string",
+          secret: true,
+          description: "XAPI password (set with --secret); env XENSERVER_PASSWORD",
+        },
         tlsFingerprint: { type: "string", description: "SHA-256 fingerprint of the pool's TLS certificate to pin" },
         caCert: { type: "string", description: "PEM CA bundle to verify the pool's certificate" },
         insecure: { type: "boolean", description: "turn TLS verification off (a warning is logged on every use)" },
-        pools: { type: "object", additionalProperties: { $ref: "pulumi.json#/Any" }, description: "named connection profiles: { <name>: { url, username, password, tlsFingerprint, caCert, insecure } }" },
+        pools: {
+          type: "object",
+          additionalProperties: { $ref: "pulumi.json#/Any" },
+          description:
+            "named connection profiles: { <name>: { url, username, password, tlsFingerprint, caCert, insecure } }",
+        },
       },
     },
     resources: {} as Json,

@@ -14,19 +14,63 @@ import * as fs from "fs";
 import * as path from "path";
 
 const CLASSES = [
-  "session", "pool", "host", "host_metrics", "host_cpu", "network", "PIF", "PIF_metrics", "VLAN", "Bond",
-  "SR", "PBD", "SM", "VDI", "VBD", "VBD_metrics", "VIF", "VM", "VM_metrics", "VM_guest_metrics", "console",
-  "task", "event", "secret", "message",
+  "session",
+  "pool",
+  "host",
+  "host_metrics",
+  "host_cpu",
+  "network",
+  "PIF",
+  "PIF_metrics",
+  "VLAN",
+  "Bond",
+  "SR",
+  "PBD",
+  "SM",
+  "VDI",
+  "VBD",
+  "VBD_metrics",
+  "VIF",
+  "VM",
+  "VM_metrics",
+  "VM_guest_metrics",
+  "console",
+  "task",
+  "event",
+  "secret",
+  "message",
 ];
 
 /** `event` records are hand-typed (provider/xapi/event-types.ts): their wire shape differs from the datamodel. */
 const HAND_TYPED_RECORDS = new Set(["event"]);
 
-interface Param { name: string; type: string; required?: boolean; optional?: boolean }
-interface Message { name: string; params: Param[]; result: string }
-interface Field { name: string; type: string; qualifier: string; default?: string }
-interface Enum { name: string; values: string[] }
-interface XClass { name: string; fields: Field[]; messages: Message[]; enums?: Enum[] }
+interface Param {
+  name: string;
+  type: string;
+  required?: boolean;
+  optional?: boolean;
+}
+interface Message {
+  name: string;
+  params: Param[];
+  result: string;
+}
+interface Field {
+  name: string;
+  type: string;
+  qualifier: string;
+  default?: string;
+}
+interface Enum {
+  name: string;
+  values: string[];
+}
+interface XClass {
+  name: string;
+  fields: Field[];
+  messages: Message[];
+  enums?: Enum[];
+}
 
 const root = path.resolve(__dirname, "..", "..");
 const repoRoot = fs.existsSync(path.join(root, "package.json")) ? root : path.resolve(__dirname, "..");
@@ -41,7 +85,11 @@ function findDatamodel(): string {
 }
 
 const pascal = (s: string): string =>
-  s.split("_").filter(Boolean).map((p) => p[0].toUpperCase() + p.slice(1)).join("");
+  s
+    .split("_")
+    .filter(Boolean)
+    .map((p) => p[0].toUpperCase() + p.slice(1))
+    .join("");
 
 export const recordTypeName = (cls: string): string => `${pascal(cls)}Record`;
 const enumTypeName = (e: string): string => pascal(e);
@@ -112,7 +160,29 @@ function isRequired(p: Param): boolean {
 }
 
 function safeIdent(name: string): string {
-  const reserved = new Set(["function", "class", "default", "new", "delete", "in", "import", "export", "var", "this", "public", "private", "protected", "interface", "package", "static", "implements", "let", "yield", "enum", "type"]);
+  const reserved = new Set([
+    "function",
+    "class",
+    "default",
+    "new",
+    "delete",
+    "in",
+    "import",
+    "export",
+    "var",
+    "this",
+    "public",
+    "private",
+    "protected",
+    "interface",
+    "package",
+    "static",
+    "implements",
+    "let",
+    "yield",
+    "enum",
+    "type",
+  ]);
   return reserved.has(name) ? `${name}_` : name;
 }
 
@@ -158,7 +228,9 @@ export function generate(model: XClass[]): { types: string; schema: string } {
   }
   for (const c of classes) {
     if (!hasRecordConstructor(c)) continue;
-    t.push(`/** The record \`${c.name}.create\` takes: RW and constructor fields; those with a datamodel default may be omitted. */`);
+    t.push(
+      `/** The record \`${c.name}.create\` takes: RW and constructor fields; those with a datamodel default may be omitted. */`,
+    );
     t.push(`export type ${createTypeName(c.name)} = {`);
     for (const f of c.fields) {
       if (f.qualifier !== "RW" && f.qualifier !== "RO/constructor") continue;
@@ -180,7 +252,8 @@ export function generate(model: XClass[]): { types: string; schema: string } {
     const cls = m.wire.slice(0, m.wire.indexOf("."));
     const ctor = m.wire.endsWith(".create") && m.params.length === 1 && m.params[0].type === `${cls} record`;
     const args = m.params.map(
-      (p) => `${safeIdent(p.name)}${isRequired(p) ? "" : "?"}: ${ctor ? createTypeName(cls) : tsType(p.type, inScope, enums)}`,
+      (p) =>
+        `${safeIdent(p.name)}${isRequired(p) ? "" : "?"}: ${ctor ? createTypeName(cls) : tsType(p.type, inScope, enums)}`,
     );
     t.push(`  ${JSON.stringify(m.wire)}: { args: [${args.join(", ")}]; result: ${tsType(m.result, inScope, enums)} };`);
   }
@@ -199,13 +272,21 @@ export function generate(model: XClass[]): { types: string; schema: string } {
   s.push("");
   s.push("/** Wire name → [whether the first parameter is the session, parameter types after it, result type]. */");
   s.push("export const METHOD_TYPES: Readonly<Record<string, readonly [boolean, readonly string[], string]>> = {");
-  for (const m of methods) s.push(`  ${JSON.stringify(m.wire)}: [${m.session}, ${JSON.stringify(m.params.map((p) => p.type))}, ${JSON.stringify(m.result)}],`);
+  for (const m of methods)
+    s.push(
+      `  ${JSON.stringify(m.wire)}: [${m.session}, ${JSON.stringify(m.params.map((p) => p.type))}, ${JSON.stringify(m.result)}],`,
+    );
   s.push("};");
   s.push("");
   return { types: t.join("\n"), schema: s.join("\n") };
 }
 
-interface MethodInfo { wire: string; session: boolean; params: Param[]; result: string }
+interface MethodInfo {
+  wire: string;
+  session: boolean;
+  params: Param[];
+  result: string;
+}
 
 function collectMethods(classes: XClass[]): MethodInfo[] {
   const out: MethodInfo[] = [];
@@ -243,7 +324,9 @@ function main(): void {
   if (check) {
     const stale = files.filter(([f, text]) => !fs.existsSync(f) || fs.readFileSync(f, "utf8") !== text);
     if (stale.length) {
-      console.error(`stale generated files (run \`npm run gen\`): ${stale.map(([f]) => path.relative(repoRoot, f)).join(", ")}`);
+      console.error(
+        `stale generated files (run \`npm run gen\`): ${stale.map(([f]) => path.relative(repoRoot, f)).join(", ")}`,
+      );
       process.exit(1);
     }
     console.log(`generated XAPI types are current (source: ${path.relative(repoRoot, src)})`);
@@ -251,7 +334,9 @@ function main(): void {
   }
   fs.mkdirSync(outDir, { recursive: true });
   for (const [f, text] of files) fs.writeFileSync(f, text);
-  console.log(`wrote ${files.map(([f]) => path.relative(repoRoot, f)).join(", ")} from ${path.relative(repoRoot, src)}`);
+  console.log(
+    `wrote ${files.map(([f]) => path.relative(repoRoot, f)).join(", ")} from ${path.relative(repoRoot, src)}`,
+  );
 }
 
 if (require.main === module) main();

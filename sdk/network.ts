@@ -17,11 +17,23 @@ export interface Network extends PropertiesOf<typeof inputSchema, typeof outputS
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Network extends pulumi.dynamic.Resource {
   constructor(name: string, args: NetworkArgs, opts?: pulumi.CustomResourceOptions) {
-    super(dynamicProvider("Network"), name, { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) }, opts, "xenserver", "Network");
+    super(
+      dynamicProvider("Network"),
+      name,
+      { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) },
+      opts,
+      "xenserver",
+      "Network",
+    );
   }
 
   /** A read-only reference to an existing network by UUID. */
-  static get(name: string, uuid: pulumi.Input<string>, options: { connection?: string } = {}, opts?: pulumi.CustomResourceOptions): Network {
+  static get(
+    name: string,
+    uuid: pulumi.Input<string>,
+    options: { connection?: string } = {},
+    opts?: pulumi.CustomResourceOptions,
+  ): Network {
     return new Network(name, { ...options, ...referenceOnly } as unknown as NetworkArgs, { ...opts, id: uuid });
   }
 }

@@ -17,10 +17,22 @@ export interface Pool extends PropertiesOf<typeof inputSchema, typeof outputSche
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Pool extends pulumi.dynamic.Resource {
   constructor(name: string, args: PoolArgs = {}, opts?: pulumi.CustomResourceOptions) {
-    super(dynamicProvider("Pool"), name, { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) }, opts, "xenserver", "Pool");
+    super(
+      dynamicProvider("Pool"),
+      name,
+      { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) },
+      opts,
+      "xenserver",
+      "Pool",
+    );
   }
 
-  static get(name: string, uuid: pulumi.Input<string>, options: { connection?: string } = {}, opts?: pulumi.CustomResourceOptions): Pool {
+  static get(
+    name: string,
+    uuid: pulumi.Input<string>,
+    options: { connection?: string } = {},
+    opts?: pulumi.CustomResourceOptions,
+  ): Pool {
     return new Pool(name, { ...options, ...referenceOnly } as PoolArgs, { ...opts, id: uuid });
   }
 }

@@ -8,7 +8,9 @@ export type ArgsOf<T> = { [K in keyof Omit<T, "identity">]: pulumi.Input<T[K]> }
 
 /** The Output properties of a resource object: every input (as checked) and output field of its schemas. */
 export type PropertiesOf<I extends z.ZodType, O extends z.ZodType> = {
-  readonly [K in Exclude<keyof (z.output<I> & z.output<O>), "identity">]-?: pulumi.Output<(z.output<I> & z.output<O>)[K]>;
+  readonly [K in Exclude<keyof (z.output<I> & z.output<O>), "identity">]-?: pulumi.Output<
+    (z.output<I> & z.output<O>)[K]
+  >;
 };
 
 /** "project/stack/name": tags created objects so they can be found again. */
@@ -21,7 +23,10 @@ export function identityOf(name: string): string {
  * engine cannot apply to a dynamic resource (it needs changed keys that the dynamic provider host never sends), so
  * the provider applies it in diff (provider/host.ts).
  */
-export function internalProps(name: string, opts: pulumi.CustomResourceOptions | undefined): { identity: string; __replaceOnChanges?: string[] } {
+export function internalProps(
+  name: string,
+  opts: pulumi.CustomResourceOptions | undefined,
+): { identity: string; __replaceOnChanges?: string[] } {
   const r = opts?.replaceOnChanges;
   return { identity: identityOf(name), ...(r && r.length ? { __replaceOnChanges: [...r] } : {}) };
 }

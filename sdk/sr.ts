@@ -21,10 +21,22 @@ export class Sr extends pulumi.dynamic.Resource {
     const props = { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) };
     // Passwords live in deviceConfig: keep it encrypted in state, as input and as output.
     if (args.deviceConfig !== undefined) props.deviceConfig = pulumi.secret(args.deviceConfig);
-    super(dynamicProvider("Sr"), name, props, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["deviceConfig"] }), "xenserver", "Sr");
+    super(
+      dynamicProvider("Sr"),
+      name,
+      props,
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["deviceConfig"] }),
+      "xenserver",
+      "Sr",
+    );
   }
 
-  static get(name: string, uuid: pulumi.Input<string>, options: { connection?: string } = {}, opts?: pulumi.CustomResourceOptions): Sr {
+  static get(
+    name: string,
+    uuid: pulumi.Input<string>,
+    options: { connection?: string } = {},
+    opts?: pulumi.CustomResourceOptions,
+  ): Sr {
     return new Sr(name, { ...options, ...referenceOnly } as unknown as SrArgs, { ...opts, id: uuid });
   }
 }

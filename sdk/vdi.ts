@@ -17,10 +17,22 @@ export interface Vdi extends PropertiesOf<typeof inputSchema, typeof outputSchem
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Vdi extends pulumi.dynamic.Resource {
   constructor(name: string, args: VdiArgs, opts?: pulumi.CustomResourceOptions) {
-    super(dynamicProvider("Vdi"), name, { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) }, opts, "xenserver", "Vdi");
+    super(
+      dynamicProvider("Vdi"),
+      name,
+      { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) },
+      opts,
+      "xenserver",
+      "Vdi",
+    );
   }
 
-  static get(name: string, uuid: pulumi.Input<string>, options: { connection?: string } = {}, opts?: pulumi.CustomResourceOptions): Vdi {
+  static get(
+    name: string,
+    uuid: pulumi.Input<string>,
+    options: { connection?: string } = {},
+    opts?: pulumi.CustomResourceOptions,
+  ): Vdi {
     return new Vdi(name, { ...options, ...referenceOnly } as unknown as VdiArgs, { ...opts, id: uuid });
   }
 }

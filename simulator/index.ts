@@ -131,10 +131,15 @@ function engineOptions(o: SimulatorOptions): EngineOptions {
   };
 }
 
-async function makeCert(host: string, addresses: string[]): Promise<{ key: string; cert: string; fingerprint: string }> {
+async function makeCert(
+  host: string,
+  addresses: string[],
+): Promise<{ key: string; cert: string; fingerprint: string }> {
   const selfsigned = await import("selfsigned");
   const names = [...new Set(["127.0.0.1", "localhost", host, ...addresses])];
-  const altNames = names.map((n) => (/^[0-9.:]+$/.test(n) ? { type: 7 as const, ip: n } : { type: 2 as const, value: n }));
+  const altNames = names.map((n) =>
+    /^[0-9.:]+$/.test(n) ? { type: 7 as const, ip: n } : { type: 2 as const, value: n },
+  );
   const pems = await selfsigned.generate([{ name: "commonName", value: host }], {
     keySize: 2048,
     notAfterDate: new Date(Date.now() + 3650 * 86400_000),
@@ -146,7 +151,9 @@ async function makeCert(host: string, addresses: string[]): Promise<{ key: strin
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const bind = options.host ?? "127.0.0.1";
   const loopback = options.hostAddressing === "loopback";
-  const addresses = Array.from({ length: Math.max(1, options.hosts ?? 1) }, (_, i) => (loopback ? `127.0.0.${i + 1}` : bind));
+  const addresses = Array.from({ length: Math.max(1, options.hosts ?? 1) }, (_, i) =>
+    loopback ? `127.0.0.${i + 1}` : bind,
+  );
   const nHosts = Math.max(1, options.hosts ?? 1);
   const tls = options.tls ? await makeCert(bind, addresses) : undefined;
   const conns: Connections = { drop: 0, answers: [] };
@@ -239,8 +246,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       failNext: (method, count, code, params = []) => void x.faults.failNext.set(method, { count, code, params }),
       dropConnections: (count = 1) => void (conns.drop += count),
       respondWith(kind, count = 1) {
-        const ok = kind === "html" || kind === "garbage" || kind === "truncated" || (Number.isInteger(kind) && (kind as number) >= 400 && (kind as number) <= 599);
-        if (!ok) throw new Error(`respondWith: unknown answer ${JSON.stringify(kind)} (html, garbage, truncated or an HTTP status 400-599)`);
+        const ok =
+          kind === "html" ||
+          kind === "garbage" ||
+          kind === "truncated" ||
+          (Number.isInteger(kind) && (kind as number) >= 400 && (kind as number) <= 599);
+        if (!ok)
+          throw new Error(
+            `respondWith: unknown answer ${JSON.stringify(kind)} (html, garbage, truncated or an HTTP status 400-599)`,
+          );
         for (let i = 0; i < count; i++) conns.answers.push(kind);
       },
       closeMidResponse: (count = 1) => {
@@ -251,7 +265,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       failTaskMidway: (method) => void x.faults.failTaskMidway.add(method),
       failover(newMaster = 1, opts = {}) {
         const refs = hostRefs();
-        if (newMaster < 0 || newMaster >= refs.length) throw new Error(`no host ${newMaster} (pool has ${refs.length})`);
+        if (newMaster < 0 || newMaster >= refs.length)
+          throw new Error(`no host ${newMaster} (pool has ${refs.length})`);
         const old = refs.indexOf(x.masterRef());
         designateNewMaster(x, refs[newMaster]);
         expireAllSessions(x);
@@ -291,8 +306,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
   return sim;
 }
-
-
 
 export { Xapi } from "./engine/xapi";
 export { XapiError } from "./engine/errors";

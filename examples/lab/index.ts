@@ -15,9 +15,16 @@ export = async () => {
   const nfsServer = config.get("nfsServer") ?? "192.0.2.10";
   const nfsPath = config.get("nfsPath") ?? "/exports/lab";
 
-  const internal = new xen.Network("internal", { name: "lab-internal", description: "VM-to-VM traffic, no uplink", mtu: 9000 });
+  const internal = new xen.Network("internal", {
+    name: "lab-internal",
+    description: "VM-to-VM traffic, no uplink",
+    mtu: 9000,
+  });
   const storageVlan = new xen.Network("storage-vlan", { name: "lab-storage", vlan: 30, nic: "eth1", mtu: 9000 });
-  const guests = new xen.Network("guests", { name: "lab-guests", bond: { nics: ["eth2", "eth3"], mode: "active-backup" } });
+  const guests = new xen.Network("guests", {
+    name: "lab-guests",
+    bond: { nics: ["eth2", "eth3"], mode: "active-backup" },
+  });
 
   const vmStore = new xen.Sr("vm-store", {
     type: "nfs",
@@ -27,14 +34,23 @@ export = async () => {
     tags: ["lab"],
   });
 
-  const pool = new xen.Pool("pool", { defaultSr: vmStore.uuid, tags: ["lab"], otherConfig: { "lab:owner": "infra-team" } });
+  const pool = new xen.Pool("pool", {
+    defaultSr: vmStore.uuid,
+    tags: ["lab"],
+    otherConfig: { "lab:owner": "infra-team" },
+  });
 
   const scratch = new xen.Vdi("scratch", { sr: vmStore.uuid, name: "lab-scratch", size: "20GiB", tags: ["lab"] });
 
   return {
     pool: pool.uuid,
     hosts: pool.hosts,
-    networks: { internal: internal.uuid, storageVlan: storageVlan.uuid, storageVlanPifs: storageVlan.pifs, guests: guests.uuid },
+    networks: {
+      internal: internal.uuid,
+      storageVlan: storageVlan.uuid,
+      storageVlanPifs: storageVlan.pifs,
+      guests: guests.uuid,
+    },
     vmStore: { uuid: vmStore.uuid, pbds: vmStore.pbds },
     scratch: { uuid: scratch.uuid, virtualSize: scratch.virtualSize },
   };

@@ -6,7 +6,25 @@ import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, describeVms, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, undoCreate, forcedReplaces, withId, existingRecord, masterHost, poolOf } from "./common/objects";
+import {
+  connectionAndAdoption,
+  convergeNames,
+  describeVms,
+  convergeOwnedMap,
+  convergeOwnedTags,
+  goneMessage,
+  identityEntries,
+  ifStated,
+  liveOwned,
+  pickInputs,
+  recordByUuid,
+  undoCreate,
+  forcedReplaces,
+  withId,
+  existingRecord,
+  masterHost,
+  poolOf,
+} from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
@@ -21,7 +39,11 @@ export const inputSchema = z
     description: z.string().default("").describe("name_description"),
     mtu: z.number().int().min(1280).max(9216).default(1500).describe("MTU in bytes, 1280–9216"),
     vlan: z.number().int().min(0).max(4094).optional().describe("VLAN tag (0–4094); needs nic"),
-    nic: z.string().min(1).optional().describe('the physical NIC carrying the VLAN, by device name ("eth1") or XenCenter name ("NIC 1")'),
+    nic: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('the physical NIC carrying the VLAN, by device name ("eth1") or XenCenter name ("NIC 1")'),
     bond: z
       .object({
         nics: z.array(z.string().min(1)).min(2).describe("NICs to bond on every host"),
@@ -38,7 +60,11 @@ export const inputSchema = z
 export type Inputs = z.infer<typeof inputSchema>;
 
 export const outputSchema = z.object({
-  poolUuid: z.string().describe("UUID of the pool the network is in: a refresh or delete through a connection that now reaches another pool fails instead of dropping the resource"),
+  poolUuid: z
+    .string()
+    .describe(
+      "UUID of the pool the network is in: a refresh or delete through a connection that now reaches another pool fails instead of dropping the resource",
+    ),
   uuid: z.string().describe("UUID of the network (the resource id)"),
   bridge: z.string().describe("bridge name on the hosts, e.g. xapi3"),
   pifs: z.array(z.string()).describe("UUIDs of the network's PIFs (VLAN or bond masters), one per host"),
@@ -46,8 +72,28 @@ export const outputSchema = z.object({
 
 export type Outputs = Inputs & z.infer<typeof outputSchema>;
 
-interface NetworkRecord { uuid: string; name_label: string; name_description: string; MTU: number; bridge: string; PIFs: string[]; other_config: Record<string, string>; tags: string[] }
-interface PIFRecord { uuid: string; device: string; host: string; network: string; VLAN: number; physical: boolean; bond_master_of: string[]; bond_slave_of: string; VLAN_master_of: string; management: boolean }
+interface NetworkRecord {
+  uuid: string;
+  name_label: string;
+  name_description: string;
+  MTU: number;
+  bridge: string;
+  PIFs: string[];
+  other_config: Record<string, string>;
+  tags: string[];
+}
+interface PIFRecord {
+  uuid: string;
+  device: string;
+  host: string;
+  network: string;
+  VLAN: number;
+  physical: boolean;
+  bond_master_of: string[];
+  bond_slave_of: string;
+  VLAN_master_of: string;
+  management: boolean;
+}
 
 /** "NIC 1" (XenCenter's name) is eth1. */
 export function nicDevice(nic: string): string {
@@ -55,14 +101,33 @@ export function nicDevice(nic: string): string {
   return m ? `eth${m[1]}` : nic.trim();
 }
 
-export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<CheckResult> {
+export async function check(
+  _olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  ctx: ResourceContext,
+): Promise<CheckResult> {
   const { value, failures } = checkInputs(inputSchema, news, ctx, ["vlan", "nic", "bond"]);
   if (!value) return { failures };
   if ((value.vlan === undefined) !== (value.nic === undefined)) {
     const missing = value.vlan === undefined ? "vlan" : "nic";
-    return { failures: [{ property: missing, reason: `${missing}: a VLAN network needs both vlan (the tag) and nic (the physical NIC)` }] };
+    return {
+      failures: [
+        {
+          property: missing,
+          reason: `${missing}: a VLAN network needs both vlan (the tag) and nic (the physical NIC)`,
+        },
+      ],
+    };
   }
-  if (value.bond && value.vlan !== undefined) return { failures: [{ property: "bond", reason: "bond: a network is either a VLAN network (vlan + nic) or a bond network, not both" }] };
+  if (value.bond && value.vlan !== undefined)
+    return {
+      failures: [
+        {
+          property: "bond",
+          reason: "bond: a network is either a VLAN network (vlan + nic) or a bond network, not both",
+        },
+      ],
+    };
   const nics = [...(value.nic ? [value.nic] : []), ...(Array.isArray(value.bond?.nics) ? value.bond.nics : [])];
   // During preview the NICs, or the whole bond, may be unknown: checked at `up`.
   if (nics.length && !nics.some(isUnknown) && !containsUnknown(value.bond)) {
@@ -72,12 +137,27 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
     const field = (bad: string[]) => (value.nic && bad.includes(value.nic) ? "nic" : "bond.nics");
     const bad = nics.filter((n) => !known.has(nicDevice(n)));
     if (bad.length) {
-      return { failures: [{ property: field(bad), reason: `${field(bad)}: unknown NIC ${bad.map((b) => `"${b}"`).join(", ")}; this pool's NICs are ${[...known].sort().join(", ")}` }] };
+      return {
+        failures: [
+          {
+            property: field(bad),
+            reason: `${field(bad)}: unknown NIC ${bad.map((b) => `"${b}"`).join(", ")}; this pool's NICs are ${[...known].sort().join(", ")}`,
+          },
+        ],
+      };
     }
     // The VLAN or bond is made on every host: each host needs the NICs.
     for (const [host, devices] of perHost) {
       const missing = nics.filter((n) => !devices.has(nicDevice(n)));
-      if (missing.length) return { failures: [{ property: field(missing), reason: `${field(missing)}: host ${host} has no NIC ${missing.map((m) => `"${m}"`).join(", ")} (it has ${[...devices].sort().join(", ")})` }] };
+      if (missing.length)
+        return {
+          failures: [
+            {
+              property: field(missing),
+              reason: `${field(missing)}: host ${host} has no NIC ${missing.map((m) => `"${m}"`).join(", ")} (it has ${[...devices].sort().join(", ")})`,
+            },
+          ],
+        };
     }
     if (value.bond && new Set(value.bond.nics.map(nicDevice)).size !== value.bond.nics.length) {
       return { failures: [{ property: "bond.nics", reason: "bond.nics: a NIC is listed twice" }] };
@@ -91,11 +171,17 @@ async function physicalNics(xapi: Xapi): Promise<Map<string, Set<string>>> {
   const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
   const hosts = await xapi.call<Record<string, { name_label: string }>>("host.get_all_records");
   const out = new Map<string, Set<string>>(Object.values(hosts).map((h) => [h.name_label, new Set<string>()]));
-  for (const p of Object.values(pifs)) if (p.physical && p.VLAN === -1) out.get(hosts[p.host]?.name_label ?? p.host)?.add(p.device);
+  for (const p of Object.values(pifs))
+    if (p.physical && p.VLAN === -1) out.get(hosts[p.host]?.name_label ?? p.host)?.add(p.device);
   return out;
 }
 
-export async function diff(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx?: ResourceContext): Promise<DiffResult> {
+export async function diff(
+  id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  ctx?: ResourceContext,
+): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
   const which = connectionAndAdoption(id, o, n);
@@ -103,23 +189,42 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
   const differs = (a: unknown, b: unknown) => isUnknown(b) || a !== b;
   if (!which.keepsAdoption) {
     if (differs(o.vlan, n.vlan)) replaces.push("vlan");
-    if (differs(o.nic && nicDevice(o.nic), n.nic && (isUnknown(n.nic) ? n.nic : nicDevice(n.nic)))) replaces.push("nic");
+    if (differs(o.nic && nicDevice(o.nic), n.nic && (isUnknown(n.nic) ? n.nic : nicDevice(n.nic))))
+      replaces.push("nic");
     // During preview the bond, or its NICs, may be unknown: that may be a new bond.
-    if (containsUnknown(n.bond) || !!o.bond !== !!n.bond || (o.bond && n.bond && (!sameSet(o.bond.nics.map(nicDevice), n.bond.nics.map(nicDevice)) || o.bond.mode !== n.bond.mode))) replaces.push("bond");
+    if (
+      containsUnknown(n.bond) ||
+      !!o.bond !== !!n.bond ||
+      (o.bond &&
+        n.bond &&
+        (!sameSet(o.bond.nics.map(nicDevice), n.bond.nics.map(nicDevice)) || o.bond.mode !== n.bond.mode))
+    )
+      replaces.push("bond");
   }
   forcedReplaces(replaces, ctx);
-  const updates = which.updates || o.name !== n.name || o.description !== n.description || o.mtu !== n.mtu || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
+  const updates =
+    which.updates ||
+    o.name !== n.name ||
+    o.description !== n.description ||
+    o.mtu !== n.mtu ||
+    !sameMap(o.otherConfig, n.otherConfig) ||
+    !sameSet(o.tags, n.tags);
   // A NIC can be in one bond only, and a NIC carries a given VLAN tag once: when the new network may sit on
   // the same NICs (a bond change, or a VLAN network reached through another profile, perhaps of the same
   // pool), the old one must go first.
   // A replacement that keeps the VLAN tag and NIC (replaceOnChanges on another input, say) or any bond
   // replacement would collide with the old network in the same way.
   const keepsVlan = n.vlan !== undefined && !replaces.includes("vlan") && !replaces.includes("nic");
-  const sameNicsPossible = replaces.length > 0 && (!!n.bond || !!o.bond || keepsVlan || (replaces.includes("connection") && n.vlan !== undefined));
+  const sameNicsPossible =
+    replaces.length > 0 &&
+    (!!n.bond || !!o.bond || keepsVlan || (replaces.includes("connection") && n.vlan !== undefined));
   return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: sameNicsPossible };
 }
 
-export async function create(inputs: Record<string, unknown>, ctx: ResourceContext): Promise<{ id: string; outs: Record<string, unknown> }> {
+export async function create(
+  inputs: Record<string, unknown>,
+  ctx: ResourceContext,
+): Promise<{ id: string; outs: Record<string, unknown> }> {
   const n = inputs as unknown as Inputs;
   const xapi = await xapiFor(ctx.config, n.connection);
   let ref: string;
@@ -142,7 +247,12 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
       return withId(await outputs(xapi, ref, n));
     } catch (err) {
       // Nothing half-made is left behind: the engine will not know about it (or the error says what is).
-      return undoCreate(err, { kind: "network", cli: "network", name: n.name, identity: n.identity }, () => destroyNetwork(xapi, ref), () => xapi.call<string>("network.get_uuid", ref));
+      return undoCreate(
+        err,
+        { kind: "network", cli: "network", name: n.name, identity: n.identity },
+        () => destroyNetwork(xapi, ref),
+        () => xapi.call<string>("network.get_uuid", ref),
+      );
     }
   }
   return withId(await outputs(xapi, ref, n));
@@ -162,13 +272,20 @@ async function createBonds(xapi: Xapi, network: string, devices: string[], mode:
   const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
   const hosts = await xapi.call<Record<string, { name_label: string }>>("host.get_all_records");
   for (const [host, { name_label }] of Object.entries(hosts)) {
-    const members = devices.map((d) => Object.entries(pifs).find(([, p]) => p.host === host && p.device === d && p.physical && p.VLAN === -1)?.[0]);
+    const members = devices.map(
+      (d) =>
+        Object.entries(pifs).find(([, p]) => p.host === host && p.device === d && p.physical && p.VLAN === -1)?.[0],
+    );
     if (members.some((m) => !m)) throw new Error(`bond.nics: host ${name_label} lacks one of ${devices.join(", ")}`);
     await xapi.call("Bond.create", network, members, "", mode, {});
   }
 }
 
-interface TeardownPIF extends PIFRecord { managed: boolean; disallow_unplug: boolean; currently_attached: boolean }
+interface TeardownPIF extends PIFRecord {
+  managed: boolean;
+  disallow_unplug: boolean;
+  currently_attached: boolean;
+}
 
 /**
  * Removes the network's VLANs or bonds host by host, then the network. XAPI checks each VLAN.destroy or
@@ -183,49 +300,88 @@ async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
     xapi.call<Record<string, TeardownPIF>>("PIF.get_all_records_where", whereNetwork),
     xapi.call<Record<string, { name_label: string; metrics: string }>>("host.get_all_records"),
     xapi.call<Record<string, { live: boolean }>>("host_metrics.get_all_records"),
-    xapi.call<Record<string, { master: string; ha_enabled: boolean; redo_log_enabled: boolean }>>("pool.get_all_records"),
+    xapi.call<Record<string, { master: string; ha_enabled: boolean; redo_log_enabled: boolean }>>(
+      "pool.get_all_records",
+    ),
   ]);
   const network = `network ${net.uuid} ("${net.name_label}")`;
   // network.destroy refuses attached VIFs; VLAN.destroy refuses those of VMs running on the VLAN's host
   // (VIF_IN_USE, through PIF.unplug) and Bond.destroy moves them to the NICs' network: refuse before either.
-  const users = Object.values(vifs).filter((v) => v.currently_attached).map((v) => v.VM);
+  const users = Object.values(vifs)
+    .filter((v) => v.currently_attached)
+    .map((v) => v.VM);
   if (users.length) {
-    throw new Error(`${network} is in use by running VMs: ${(await describeVms(xapi, users)).join(", ")}; shut them down or move their VIFs to another network before deleting it (NETWORK_CONTAINS_VIF)`);
+    throw new Error(
+      `${network} is in use by running VMs: ${(await describeVms(xapi, users)).join(", ")}; shut them down or move their VIFs to another network before deleting it (NETWORK_CONTAINS_VIF)`,
+    );
   }
   const hostName = (h: string) => hosts[h]?.name_label ?? h;
   const on = (list: TeardownPIF[]) => [...new Set(list.map((p) => hostName(p.host)))].join(", ");
   const all = Object.values(pifs).filter((p) => p.VLAN >= 0 || p.bond_master_of.length > 0);
   const management = Object.values(pifs).filter((p) => p.management);
   if (management.length) {
-    throw new Error(`${network} carries the management interface of ${on(management)}; move management to another network (host.management_reconfigure) before deleting it (PIF_IS_MANAGEMENT_INTERFACE)`);
+    throw new Error(
+      `${network} carries the management interface of ${on(management)}; move management to another network (host.management_reconfigure) before deleting it (PIF_IS_MANAGEMENT_INTERFACE)`,
+    );
   }
   const pool = Object.values(pools)[0];
   const refusals: string[] = [];
   // Each VLAN.destroy and Bond.destroy is forwarded to the PIF's host, which must be live (the master always is).
   const offline = all.filter((p) => p.host !== pool?.master && metrics[hosts[p.host]?.metrics]?.live !== true);
-  if (offline.length) refusals.push(`host ${on(offline)} is offline, so XAPI cannot remove the network's VLAN or bond there: bring it back online, or remove it from the pool, first (HOST_OFFLINE)`);
+  if (offline.length)
+    refusals.push(
+      `host ${on(offline)} is offline, so XAPI cannot remove the network's VLAN or bond there: bring it back online, or remove it from the pool, first (HOST_OFFLINE)`,
+    );
   // VLAN.destroy unplugs the VLAN PIF (xapi_vlan.ml destroy, xapi_pif.ml unplug); Bond.destroy does not unplug.
   const vlans = all.filter((p) => p.VLAN >= 0);
   const attached = vlans.filter((p) => p.currently_attached);
-  if (attached.length && pool?.ha_enabled) refusals.push(`HA is enabled on the pool, and XAPI does not unplug a VLAN (on ${on(attached)}) while it is: disable HA first (HA_IS_ENABLED)`);
-  else if (attached.length && pool?.redo_log_enabled) refusals.push(`the pool's redo log is enabled, and XAPI does not unplug a VLAN (on ${on(attached)}) while it is: disable it (pool.disable_redo_log) first (REDO_LOG_IS_ENABLED)`);
+  if (attached.length && pool?.ha_enabled)
+    refusals.push(
+      `HA is enabled on the pool, and XAPI does not unplug a VLAN (on ${on(attached)}) while it is: disable HA first (HA_IS_ENABLED)`,
+    );
+  else if (attached.length && pool?.redo_log_enabled)
+    refusals.push(
+      `the pool's redo log is enabled, and XAPI does not unplug a VLAN (on ${on(attached)}) while it is: disable it (pool.disable_redo_log) first (REDO_LOG_IS_ENABLED)`,
+    );
   const unmanaged = vlans.filter((p) => !p.managed);
-  if (unmanaged.length) refusals.push(`its VLAN PIF on ${on(unmanaged)} is not managed by XAPI (managed=false), which does not unplug it (PIF_UNMANAGED)`);
+  if (unmanaged.length)
+    refusals.push(
+      `its VLAN PIF on ${on(unmanaged)} is not managed by XAPI (managed=false), which does not unplug it (PIF_UNMANAGED)`,
+    );
   const pinned = vlans.filter((p) => p.disallow_unplug);
-  if (pinned.length) refusals.push(`its VLAN PIF on ${on(pinned)} has disallow_unplug set (clustering uses it, or an administrator set it): clear it (PIF.set_disallow_unplug false) first (PIF_DOES_NOT_ALLOW_UNPLUG)`);
-  if (refusals.length) throw new Error(`${network} cannot be deleted; nothing was removed on any host: ${refusals.join("; ")}`);
+  if (pinned.length)
+    refusals.push(
+      `its VLAN PIF on ${on(pinned)} has disallow_unplug set (clustering uses it, or an administrator set it): clear it (PIF.set_disallow_unplug false) first (PIF_DOES_NOT_ALLOW_UNPLUG)`,
+    );
+  if (refusals.length)
+    throw new Error(`${network} cannot be deleted; nothing was removed on any host: ${refusals.join("; ")}`);
   for (const p of all) {
-    if (p.VLAN >= 0 && p.VLAN_master_of && p.VLAN_master_of !== "OpaqueRef:NULL") await xapi.call("VLAN.destroy", p.VLAN_master_of);
+    if (p.VLAN >= 0 && p.VLAN_master_of && p.VLAN_master_of !== "OpaqueRef:NULL")
+      await xapi.call("VLAN.destroy", p.VLAN_master_of);
     else for (const b of p.bond_master_of) await xapi.call("Bond.destroy", b);
   }
   await xapi.call("network.destroy", ref);
 }
 
-async function converge(xapi: Xapi, ref: string, live: NetworkRecord, n: Inputs, previous: { otherConfig: Record<string, string>; tags: string[] }): Promise<void> {
+async function converge(
+  xapi: Xapi,
+  ref: string,
+  live: NetworkRecord,
+  n: Inputs,
+  previous: { otherConfig: Record<string, string>; tags: string[] },
+): Promise<void> {
   await convergeNames(xapi, "network", ref, live, n.name, n.description);
   if (n.mtu !== undefined && live.MTU !== n.mtu) await xapi.call("network.set_MTU", ref, n.mtu);
   const desired = { ...n.otherConfig, ...identityEntries(n.identity) };
-  await convergeOwnedMap(xapi, "network", ref, "other_config", live.other_config, desired, Object.keys(previous.otherConfig));
+  await convergeOwnedMap(
+    xapi,
+    "network",
+    ref,
+    "other_config",
+    live.other_config,
+    desired,
+    Object.keys(previous.otherConfig),
+  );
   await convergeOwnedTags(xapi, "network", ref, live.tags, n.tags, previous.tags);
 }
 
@@ -233,7 +389,13 @@ async function converge(xapi: Xapi, ref: string, live: NetworkRecord, n: Inputs,
 async function outputs(xapi: Xapi, ref: string, n: Inputs, known?: NetworkRecord): Promise<Record<string, unknown>> {
   const live = known ?? (await xapi.call<NetworkRecord>("network.get_record", ref));
   const pifs = await Promise.all(live.PIFs.map((p) => xapi.call<string>("PIF.get_uuid", p)));
-  const out: Outputs = { ...n, uuid: live.uuid, poolUuid: (await poolOf(xapi)).uuid, bridge: live.bridge, pifs: pifs.sort() };
+  const out: Outputs = {
+    ...n,
+    uuid: live.uuid,
+    poolUuid: (await poolOf(xapi)).uuid,
+    bridge: live.bridge,
+    pifs: pifs.sort(),
+  };
   return out as unknown as Record<string, unknown>;
 }
 
@@ -246,7 +408,10 @@ async function liveKind(xapi: Xapi, live: NetworkRecord): Promise<Partial<Inputs
       return { vlan: Number(pif.VLAN), nic: await xapi.call<string>("PIF.get_device", vlan.tagged_PIF) };
     }
     if (pif.bond_master_of.length) {
-      const bond = await xapi.call<{ slaves: string[]; mode: (typeof bondModes)[number] }>("Bond.get_record", pif.bond_master_of[0]);
+      const bond = await xapi.call<{ slaves: string[]; mode: (typeof bondModes)[number] }>(
+        "Bond.get_record",
+        pif.bond_master_of[0],
+      );
       const nics = await Promise.all(bond.slaves.map((p) => xapi.call<string>("PIF.get_device", p)));
       return { bond: { nics: nics.sort(), mode: bond.mode } };
     }
@@ -262,13 +427,25 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   const live = found.record;
   // The live values of what the program owns: a refresh then shows drift, and `up` repairs it.
   const all = !!ctx.referenceOnly;
-  const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...liveOwned(live, o, all), ...ifStated(o, "mtu", Number(live.MTU), all) };
+  const inputs: Inputs = {
+    ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)),
+    ...liveOwned(live, o, all),
+    ...ifStated(o, "mtu", Number(live.MTU), all),
+  };
   if (all) Object.assign(inputs, await liveKind(xapi, live));
-  return { id, props: await outputs(xapi, found.ref, inputs, live), inputs: inputs as unknown as Record<string, unknown> };
+  return {
+    id,
+    props: await outputs(xapi, found.ref, inputs, live),
+    inputs: inputs as unknown as Record<string, unknown>,
+  };
 }
 
-
-export async function update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<{ outs: Record<string, unknown> }> {
+export async function update(
+  id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  ctx: ResourceContext,
+): Promise<{ outs: Record<string, unknown> }> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
   const xapi = await xapiFor(ctx.config, n.connection);

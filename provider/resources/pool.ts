@@ -6,7 +6,18 @@ import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { profileOf, xapiFor, type Xapi } from "./common/connection";
-import { convergeNames, convergeOwnedMap, forcedReplaces, otherPoolMessage, convergeOwnedTags, identityEntries, identityKeys, liveOwned, pickInputs, refByUuid } from "./common/objects";
+import {
+  convergeNames,
+  convergeOwnedMap,
+  forcedReplaces,
+  otherPoolMessage,
+  convergeOwnedTags,
+  identityEntries,
+  identityKeys,
+  liveOwned,
+  pickInputs,
+  refByUuid,
+} from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { isUnknown } from "./common/unknowns";
@@ -35,8 +46,22 @@ export const outputSchema = z.object({
 
 export type Outputs = Inputs & z.infer<typeof outputSchema>;
 
-interface PoolRecord { uuid: string; name_label: string; name_description: string; master: string; default_SR: string; suspend_image_SR: string; crash_dump_SR: string; other_config: Record<string, string>; tags: string[] }
-interface SRRecord { uuid: string; shared: boolean; name_label: string }
+interface PoolRecord {
+  uuid: string;
+  name_label: string;
+  name_description: string;
+  master: string;
+  default_SR: string;
+  suspend_image_SR: string;
+  crash_dump_SR: string;
+  other_config: Record<string, string>;
+  tags: string[];
+}
+interface SRRecord {
+  uuid: string;
+  shared: boolean;
+  name_label: string;
+}
 
 const srFields = [
   ["defaultSr", "default_SR"],
@@ -44,7 +69,11 @@ const srFields = [
   ["crashDumpSr", "crash_dump_SR"],
 ] as const;
 
-export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<CheckResult> {
+export async function check(
+  _olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  ctx: ResourceContext,
+): Promise<CheckResult> {
   const { value, failures } = checkInputs(inputSchema, news, ctx);
   if (!value) return { failures };
   const known = srFields.filter(([k]) => value[k] !== undefined && !isUnknown(value[k]));
@@ -59,14 +88,22 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
       }
       const sr = await xapi.call<SRRecord>("SR.get_record", ref);
       if (k === "defaultSr" && hosts.length > 1 && !sr.shared) {
-        failures.push({ property: k, reason: `${k}: SR "${sr.name_label}" is local to one host; a pool of ${hosts.length} hosts needs a shared SR as its default` });
+        failures.push({
+          property: k,
+          reason: `${k}: SR "${sr.name_label}" is local to one host; a pool of ${hosts.length} hosts needs a shared SR as its default`,
+        });
       }
     }
   }
   return failures.length ? { failures } : { inputs: value as Record<string, unknown> };
 }
 
-export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx?: ResourceContext): Promise<DiffResult> {
+export async function diff(
+  _id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  ctx?: ResourceContext,
+): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
   // replaceOnChanges: the "new" Pool adopts the same pool, so the old one must strip its keys first.
@@ -90,7 +127,13 @@ async function thePool(xapi: Xapi): Promise<{ ref: string; record: PoolRecord }>
   return { ref, record: await xapi.call<PoolRecord>("pool.get_record", ref) };
 }
 
-async function converge(xapi: Xapi, ref: string, live: PoolRecord, n: Inputs, previous: { otherConfig: Record<string, string>; tags: string[] }): Promise<void> {
+async function converge(
+  xapi: Xapi,
+  ref: string,
+  live: PoolRecord,
+  n: Inputs,
+  previous: { otherConfig: Record<string, string>; tags: string[] },
+): Promise<void> {
   await convergeNames(xapi, "pool", ref, live, n.name, n.description);
   for (const [k, field] of srFields) {
     const want = n[k];
@@ -110,11 +153,20 @@ async function outputs(xapi: Xapi, n: Inputs, known?: PoolRecord): Promise<Recor
   const record = known ?? (await thePool(xapi)).record;
   const hosts = await xapi.call<Record<string, { uuid: string }>>("host.get_all_records");
   const hostUuids = Object.values(hosts).map((h) => h.uuid);
-  const out: Outputs = { ...n, uuid: record.uuid, master: hosts[record.master]?.uuid ?? "", hosts: hostUuids.sort(), liveName: record.name_label };
+  const out: Outputs = {
+    ...n,
+    uuid: record.uuid,
+    master: hosts[record.master]?.uuid ?? "",
+    hosts: hostUuids.sort(),
+    liveName: record.name_label,
+  };
   return out as unknown as Record<string, unknown>;
 }
 
-export async function create(inputs: Record<string, unknown>, ctx: ResourceContext): Promise<{ id: string; outs: Record<string, unknown> }> {
+export async function create(
+  inputs: Record<string, unknown>,
+  ctx: ResourceContext,
+): Promise<{ id: string; outs: Record<string, unknown> }> {
   const n = inputs as unknown as Inputs;
   const xapi = await xapiFor(ctx.config, n.connection);
   const { ref, record } = await thePool(xapi);
@@ -133,7 +185,9 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   // A pool is never "deleted" from under a Pool resource: another UUID means the connection leads elsewhere.
   if (record.uuid !== id) {
     if (ctx.referenceOnly) return { id: "" };
-    throw new Error(`pool ${id}: ${otherPoolMessage("Pool resource", { uuid: record.uuid, name: record.name_label }, o.connection)}`);
+    throw new Error(
+      `pool ${id}: ${otherPoolMessage("Pool resource", { uuid: record.uuid, name: record.name_label }, o.connection)}`,
+    );
   }
   const all = !!ctx.referenceOnly;
   const inputs: Inputs = { ...pickInputs<Inputs>(o, ["connection", "identity"]), ...liveOwned(record, o, all) };
@@ -145,13 +199,20 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   return { id, props: await outputs(xapi, inputs, record), inputs: inputs as unknown as Record<string, unknown> };
 }
 
-export async function update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<{ outs: Record<string, unknown> }> {
+export async function update(
+  id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  ctx: ResourceContext,
+): Promise<{ outs: Record<string, unknown> }> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
   const xapi = await xapiFor(ctx.config, n.connection);
   const { ref, record } = await thePool(xapi);
   if (record.uuid !== id) {
-    throw new Error(`connection: profile "${n.connection ?? "default"}" leads to pool ${record.uuid}, not to this resource's pool ${id}; a Pool resource cannot move to another pool: give the other pool a Pool resource of its own (or keep connection "${o.connection ?? "default"}")`);
+    throw new Error(
+      `connection: profile "${n.connection ?? "default"}" leads to pool ${record.uuid}, not to this resource's pool ${id}; a Pool resource cannot move to another pool: give the other pool a Pool resource of its own (or keep connection "${o.connection ?? "default"}")`,
+    );
   }
   await converge(xapi, ref, record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] });
   return { outs: await outputs(xapi, n) };
@@ -162,7 +223,11 @@ export async function delete_(id: string, props: Record<string, unknown>, ctx: R
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
   const { ref, record } = await thePool(xapi);
-  if (record.uuid !== id) throw new Error(`pool ${id}: connection "${o.connection ?? "default"}" now reaches pool "${record.name_label}" (${record.uuid}); its identity keys are not removed from that pool. Point the connection back at pool ${id}, or remove the resource from the state (pulumi state delete <urn>) if that pool is gone.`);
-  for (const k of Object.values(identityKeys)) if (k in record.other_config) await xapi.call("pool.remove_from_other_config", ref, k);
+  if (record.uuid !== id)
+    throw new Error(
+      `pool ${id}: connection "${o.connection ?? "default"}" now reaches pool "${record.name_label}" (${record.uuid}); its identity keys are not removed from that pool. Point the connection back at pool ${id}, or remove the resource from the state (pulumi state delete <urn>) if that pool is gone.`,
+    );
+  for (const k of Object.values(identityKeys))
+    if (k in record.other_config) await xapi.call("pool.remove_from_other_config", ref, k);
 }
 export { delete_ as delete };

@@ -11,37 +11,88 @@ import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, describeVms, goneMessage, identityEntries, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, forcedReplaces, withId, existingRecord, masterHost, poolOf } from "./common/objects";
+import {
+  connectionAndAdoption,
+  convergeNames,
+  convergeOwnedMap,
+  convergeOwnedTags,
+  describeVms,
+  goneMessage,
+  identityEntries,
+  liveOwned,
+  pickInputs,
+  recordByUuid,
+  refByUuid,
+  undoCreate,
+  forcedReplaces,
+  withId,
+  existingRecord,
+  masterHost,
+  poolOf,
+} from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { progressReporter } from "./common/progress";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
 
 /** What each well-known driver needs in device_config (sm drivers' CONFIGURATION). */
-export const srTypes: Record<string, { shared: boolean; contentType: string; required: string[]; optional: string[] }> = {
-  nfs: { shared: true, contentType: "user", required: ["server", "serverpath"], optional: ["nfsversion", "nfsoptions", "useUDP"] },
-  smb: { shared: true, contentType: "user", required: ["server"], optional: ["username", "password", "vers"] },
-  iso: { shared: true, contentType: "iso", required: ["location"], optional: ["type", "username", "cifspassword", "vers", "nfsversion", "legacy_mode", "options"] },
-  lvm: { shared: false, contentType: "user", required: ["device"], optional: [] },
-  ext: { shared: false, contentType: "user", required: ["device"], optional: [] },
-  lvmoiscsi: { shared: true, contentType: "user", required: ["target", "targetIQN", "SCSIid"], optional: ["port", "chapuser", "chappassword", "multihomed", "incoming_chapuser", "incoming_chappassword"] },
-};
+export const srTypes: Record<string, { shared: boolean; contentType: string; required: string[]; optional: string[] }> =
+  {
+    nfs: {
+      shared: true,
+      contentType: "user",
+      required: ["server", "serverpath"],
+      optional: ["nfsversion", "nfsoptions", "useUDP"],
+    },
+    smb: { shared: true, contentType: "user", required: ["server"], optional: ["username", "password", "vers"] },
+    iso: {
+      shared: true,
+      contentType: "iso",
+      required: ["location"],
+      optional: ["type", "username", "cifspassword", "vers", "nfsversion", "legacy_mode", "options"],
+    },
+    lvm: { shared: false, contentType: "user", required: ["device"], optional: [] },
+    ext: { shared: false, contentType: "user", required: ["device"], optional: [] },
+    lvmoiscsi: {
+      shared: true,
+      contentType: "user",
+      required: ["target", "targetIQN", "SCSIid"],
+      optional: ["port", "chapuser", "chappassword", "multihomed", "incoming_chapuser", "incoming_chappassword"],
+    },
+  };
 
 export const inputSchema = z
   .object({
     ...common,
     adopt: uuid.optional().describe("UUID of an SR already in the pool to take over instead of creating one"),
-    type: z.string().min(1).describe("SR driver: nfs, smb, iso, lvm, ext, lvmoiscsi, or any type the pool's SM plugins support"),
-    mode: z.enum(["create", "attach"]).default("create").describe('"create" formats new storage; "attach" introduces the existing SR existingUuid and plugs it (no data touched)'),
+    type: z
+      .string()
+      .min(1)
+      .describe("SR driver: nfs, smb, iso, lvm, ext, lvmoiscsi, or any type the pool's SM plugins support"),
+    mode: z
+      .enum(["create", "attach"])
+      .default("create")
+      .describe(
+        '"create" formats new storage; "attach" introduces the existing SR existingUuid and plugs it (no data touched)',
+      ),
     existingUuid: uuid.optional().describe("with mode attach: the UUID of the existing SR on the storage"),
-    host: z.string().min(1).optional().describe("for local SRs (lvm, ext): the host, by name, hostname or UUID (default: the pool master)"),
+    host: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("for local SRs (lvm, ext): the host, by name, hostname or UUID (default: the pool master)"),
     name: z.string().min(1).describe("name_label"),
     description: z.string().default("").describe("name_description"),
-    deviceConfig: stringMap.default({}).describe("driver settings (device_config); keys containing 'password' become XAPI secrets"),
+    deviceConfig: stringMap
+      .default({})
+      .describe("driver settings (device_config); keys containing 'password' become XAPI secrets"),
     shared: z.boolean().optional().describe("override whether the SR is shared (default from the type)"),
     contentType: z.string().optional().describe("content_type (default from the type: user, or iso for iso)"),
     smConfig: stringMap.default({}).describe("sm_config given at creation"),
-    destroyOnDelete: z.boolean().default(false).describe("destroy the SR and its data on delete instead of forgetting it"),
+    destroyOnDelete: z
+      .boolean()
+      .default(false)
+      .describe("destroy the SR and its data on delete instead of forgetting it"),
     otherConfig: stringMap.default({}).describe("other_config keys owned by this program (others are left alone)"),
     tags: tags.default([]).describe("tags owned by this program (others are left alone)"),
   })
@@ -50,20 +101,50 @@ export const inputSchema = z
 export type Inputs = z.infer<typeof inputSchema>;
 
 export const outputSchema = z.object({
-  poolUuid: z.string().describe("UUID of the pool the SR is in: a refresh or delete through a connection that now reaches another pool fails instead of dropping the resource"),
+  poolUuid: z
+    .string()
+    .describe(
+      "UUID of the pool the SR is in: a refresh or delete through a connection that now reaches another pool fails instead of dropping the resource",
+    ),
   uuid: z.string().describe("UUID of the SR (the resource id)"),
   physicalSize: z.number().describe("physical_size in bytes"),
   physicalUtilisation: z.number().describe("physical_utilisation in bytes"),
   virtualAllocation: z.number().describe("virtual_allocation in bytes"),
   pbds: z.array(z.string()).describe("UUIDs of the plugged PBDs, one per host that sees the SR"),
-  secrets: z.record(z.string(), z.string()).describe("deviceConfig key → UUID of a XAPI secret this provider still owns for that password (destroyed on delete); {} once the PBDs hold their own copies, as they do after a create"),
+  secrets: z
+    .record(z.string(), z.string())
+    .describe(
+      "deviceConfig key → UUID of a XAPI secret this provider still owns for that password (destroyed on delete); {} once the PBDs hold their own copies, as they do after a create",
+    ),
 });
 
 export type Outputs = Inputs & z.infer<typeof outputSchema>;
 
-interface SRRecord { uuid: string; name_label: string; name_description: string; type: string; shared: boolean; content_type: string; PBDs: string[]; VDIs: string[]; physical_size: number; physical_utilisation: number; virtual_allocation: number; other_config: Record<string, string>; tags: string[] }
-interface PBDRecord { uuid: string; host: string; currently_attached: boolean }
-interface HostRecord { uuid: string; name_label: string; hostname: string }
+interface SRRecord {
+  uuid: string;
+  name_label: string;
+  name_description: string;
+  type: string;
+  shared: boolean;
+  content_type: string;
+  PBDs: string[];
+  VDIs: string[];
+  physical_size: number;
+  physical_utilisation: number;
+  virtual_allocation: number;
+  other_config: Record<string, string>;
+  tags: string[];
+}
+interface PBDRecord {
+  uuid: string;
+  host: string;
+  currently_attached: boolean;
+}
+interface HostRecord {
+  uuid: string;
+  name_label: string;
+  hostname: string;
+}
 
 const creationOnly = ["type", "mode", "existingUuid", "host", "deviceConfig", "shared", "contentType", "smConfig"];
 
@@ -75,28 +156,70 @@ export function isPasswordKey(key: string): boolean {
 export function checkStatic(v: Inputs): CheckFailure[] {
   const failures: CheckFailure[] = [];
   const known = srTypes[v.type];
-  if (v.mode === "attach" && !v.existingUuid) failures.push({ property: "existingUuid", reason: 'existingUuid: mode "attach" needs the UUID of the existing SR' });
-  if (v.mode === "create" && v.existingUuid) failures.push({ property: "existingUuid", reason: 'existingUuid: only with mode "attach" (a created SR gets a new UUID)' });
+  if (v.mode === "attach" && !v.existingUuid)
+    failures.push({
+      property: "existingUuid",
+      reason: 'existingUuid: mode "attach" needs the UUID of the existing SR',
+    });
+  if (v.mode === "create" && v.existingUuid)
+    failures.push({
+      property: "existingUuid",
+      reason: 'existingUuid: only with mode "attach" (a created SR gets a new UUID)',
+    });
   if (known && !v.adopt && !containsUnknown(v.deviceConfig)) {
     const missing = known.required.filter((k) => !v.deviceConfig[k] && !v.deviceConfig[`${k}_secret`]);
-    if (missing.length) failures.push({ property: "deviceConfig", reason: `deviceConfig: a ${v.type} SR needs ${missing.map((m) => `"${m}"`).join(", ")} (allowed keys: ${[...known.required, ...known.optional].join(", ")})` });
+    if (missing.length)
+      failures.push({
+        property: "deviceConfig",
+        reason: `deviceConfig: a ${v.type} SR needs ${missing.map((m) => `"${m}"`).join(", ")} (allowed keys: ${[...known.required, ...known.optional].join(", ")})`,
+      });
     const allowed = new Set([...known.required, ...known.optional]);
-    const unknownKeys = Object.keys(v.deviceConfig).filter((k) => !allowed.has(k) && !allowed.has(k.replace(/_secret$/, "")));
-    if (unknownKeys.length) failures.push({ property: "deviceConfig", reason: `deviceConfig: unknown key(s) ${unknownKeys.map((k) => `"${k}"`).join(", ")} for a ${v.type} SR (allowed: ${[...allowed].join(", ")})` });
-    if (v.type === "nfs" && v.deviceConfig.nfsversion && !["3", "4", "4.0", "4.1"].includes(v.deviceConfig.nfsversion)) {
-      failures.push({ property: "deviceConfig.nfsversion", reason: 'deviceConfig.nfsversion: must be one of "3", "4", "4.0", "4.1"' });
+    const unknownKeys = Object.keys(v.deviceConfig).filter(
+      (k) => !allowed.has(k) && !allowed.has(k.replace(/_secret$/, "")),
+    );
+    if (unknownKeys.length)
+      failures.push({
+        property: "deviceConfig",
+        reason: `deviceConfig: unknown key(s) ${unknownKeys.map((k) => `"${k}"`).join(", ")} for a ${v.type} SR (allowed: ${[...allowed].join(", ")})`,
+      });
+    if (
+      v.type === "nfs" &&
+      v.deviceConfig.nfsversion &&
+      !["3", "4", "4.0", "4.1"].includes(v.deviceConfig.nfsversion)
+    ) {
+      failures.push({
+        property: "deviceConfig.nfsversion",
+        reason: 'deviceConfig.nfsversion: must be one of "3", "4", "4.0", "4.1"',
+      });
     }
   }
   if (v.destroyOnDelete && (v.type === "iso" || v.contentType === "iso")) {
-    failures.push({ property: "destroyOnDelete", reason: "destroyOnDelete: an ISO library is a share of files that XenServer does not own; it is always forgotten, never destroyed" });
+    failures.push({
+      property: "destroyOnDelete",
+      reason:
+        "destroyOnDelete: an ISO library is a share of files that XenServer does not own; it is always forgotten, never destroyed",
+    });
   }
   const shared = v.shared ?? known?.shared ?? false;
-  if (v.host && shared && !isUnknown(v.shared)) failures.push({ property: "host", reason: `host: a shared ${v.type} SR is plugged on every host; host is only for local SRs` });
+  if (v.host && shared && !isUnknown(v.shared))
+    failures.push({
+      property: "host",
+      reason: `host: a shared ${v.type} SR is plugged on every host; host is only for local SRs`,
+    });
   return failures;
 }
 
-export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<CheckResult> {
-  const { value, failures } = checkInputs(inputSchema, news, ctx, creationOnly.filter((f) => f !== "type"));
+export async function check(
+  _olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  ctx: ResourceContext,
+): Promise<CheckResult> {
+  const { value, failures } = checkInputs(
+    inputSchema,
+    news,
+    ctx,
+    creationOnly.filter((f) => f !== "type"),
+  );
   if (!value) return { failures };
   failures.push(...checkStatic(value));
   if (failures.length) return { failures };
@@ -104,18 +227,31 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
   if (!srTypes[value.type] && !isUnknown(value.type)) {
     const sms = await xapi.call<Record<string, { type: string }>>("SM.get_all_records");
     const types = [...new Set(Object.values(sms).map((s) => s.type))].sort();
-    if (!types.includes(value.type)) return { failures: [{ property: "type", reason: `type: unknown SR type "${value.type}"; this pool supports ${types.join(", ")}` }] };
+    if (!types.includes(value.type))
+      return {
+        failures: [
+          { property: "type", reason: `type: unknown SR type "${value.type}"; this pool supports ${types.join(", ")}` },
+        ],
+      };
   }
   if (value.host && !isUnknown(value.host) && !(await findHost(xapi, value.host))) {
-    const hosts = Object.values(await xapi.call<Record<string, HostRecord>>("host.get_all_records")).map((h) => h.name_label);
-    return { failures: [{ property: "host", reason: `host: no host "${value.host}" in this pool (hosts: ${hosts.join(", ")})` }] };
+    const hosts = Object.values(await xapi.call<Record<string, HostRecord>>("host.get_all_records")).map(
+      (h) => h.name_label,
+    );
+    return {
+      failures: [
+        { property: "host", reason: `host: no host "${value.host}" in this pool (hosts: ${hosts.join(", ")})` },
+      ],
+    };
   }
   return { inputs: value as Record<string, unknown> };
 }
 
 async function findHost(xapi: Xapi, name: string): Promise<string | undefined> {
   const hosts = await xapi.call<Record<string, HostRecord>>("host.get_all_records");
-  return Object.entries(hosts).find(([, h]) => h.uuid === name.toLowerCase() || h.name_label === name || h.hostname === name)?.[0];
+  return Object.entries(hosts).find(
+    ([, h]) => h.uuid === name.toLowerCase() || h.name_label === name || h.hostname === name,
+  )?.[0];
 }
 
 /** What `shared` and `contentType` are when the program leaves them out: the type's defaults, as create uses them. */
@@ -141,13 +277,18 @@ async function sameLocalHost(id: string, o: Outputs, n: Inputs, ctx: ResourceCon
   return wanted === (o.host ? await findHost(xapi, o.host) : await masterHost(xapi));
 }
 
-
-export async function diff(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx?: ResourceContext): Promise<DiffResult> {
+export async function diff(
+  id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  ctx?: ResourceContext,
+): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
   const which = connectionAndAdoption(id, o, n);
   const replaces = which.replaces;
-  const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  const same = (a: unknown, b: unknown) =>
+    !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
   let passwordsChanged = false;
   if (!which.keepsAdoption) {
     for (const k of ["type", "mode", "existingUuid"] as const) if (!same(o[k], n[k])) replaces.push(k);
@@ -155,22 +296,46 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
     if (isUnknown(n.shared) || effectiveShared(o) !== effectiveShared(n)) replaces.push("shared");
     if (isUnknown(n.contentType) || effectiveContentType(o) !== effectiveContentType(n)) replaces.push("contentType");
     // (Asked through the resource's connection only when that stays: a new or unknown profile replaces anyway.)
-    const hostMatters = !effectiveShared(n) && !replaces.includes("type") && !replaces.includes("connection") && !containsUnknown(n.connection);
+    const hostMatters =
+      !effectiveShared(n) &&
+      !replaces.includes("type") &&
+      !replaces.includes("connection") &&
+      !containsUnknown(n.connection);
     if (hostMatters && !(await sameLocalHost(id, o, n, ctx))) replaces.push("host");
     // A new password is written into the secret the PBDs already reference; any other change needs a new SR.
-    const settings = (m: Record<string, string> | undefined) => Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !isPasswordKey(k)));
-    if (containsUnknown(n.deviceConfig) || !sameMap(settings(o.deviceConfig), settings(n.deviceConfig)) || !sameSet(Object.keys(o.deviceConfig ?? {}), Object.keys(n.deviceConfig ?? {}))) replaces.push("deviceConfig");
+    const settings = (m: Record<string, string> | undefined) =>
+      Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !isPasswordKey(k)));
+    if (
+      containsUnknown(n.deviceConfig) ||
+      !sameMap(settings(o.deviceConfig), settings(n.deviceConfig)) ||
+      !sameSet(Object.keys(o.deviceConfig ?? {}), Object.keys(n.deviceConfig ?? {}))
+    )
+      replaces.push("deviceConfig");
     else passwordsChanged = !sameMap(o.deviceConfig, n.deviceConfig);
     if (!sameMap(o.smConfig, n.smConfig)) replaces.push("smConfig");
   }
   forcedReplaces(replaces, ctx);
-  const updates = which.updates || passwordsChanged || o.name !== n.name || o.description !== n.description || o.destroyOnDelete !== n.destroyOnDelete || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
+  const updates =
+    which.updates ||
+    passwordsChanged ||
+    o.name !== n.name ||
+    o.description !== n.description ||
+    o.destroyOnDelete !== n.destroyOnDelete ||
+    !sameMap(o.otherConfig, n.otherConfig) ||
+    !sameSet(o.tags, n.tags);
   const shared = n.shared ?? srTypes[n.type]?.shared ?? false;
   // An attached SR's UUID, or a local device, cannot be in use twice.
-  return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: replaces.length > 0 && (n.mode === "attach" || !shared) };
+  return {
+    changes: replaces.length > 0 || updates,
+    replaces,
+    deleteBeforeReplace: replaces.length > 0 && (n.mode === "attach" || !shared),
+  };
 }
 
-async function storeSecrets(xapi: Xapi, deviceConfig: Record<string, string>): Promise<{ config: Record<string, string>; secrets: Record<string, string> }> {
+async function storeSecrets(
+  xapi: Xapi,
+  deviceConfig: Record<string, string>,
+): Promise<{ config: Record<string, string>; secrets: Record<string, string> }> {
   const config: Record<string, string> = {};
   const secrets: Record<string, string> = {};
   for (const [k, v] of Object.entries(deviceConfig)) {
@@ -220,7 +385,8 @@ async function pbdConfigs(xapi: Xapi, pbds: string[]): Promise<PbdConfig[]> {
 /** The secret UUIDs a PBD's device_config names (`<key>_secret`, and every `*password_secret`). */
 function namedSecrets(configs: PbdConfig[]): Set<string> {
   const named = new Set<string>();
-  for (const c of configs) for (const [k, v] of Object.entries(c.device_config)) if (k.endsWith("_secret")) named.add(v);
+  for (const c of configs)
+    for (const [k, v] of Object.entries(c.device_config)) if (k.endsWith("_secret")) named.add(v);
   return named;
 }
 
@@ -229,22 +395,36 @@ function namedSecrets(configs: PbdConfig[]): Set<string> {
  * SR.create then sets one PBD's device_config on all of them), so the new value is written into each
  * secret a PBD's device_config names under `<key>_secret`. Every target is found before any is written.
  */
-async function rotatePasswords(xapi: Xapi, pbds: () => Promise<PbdConfig[]>, olds: Record<string, string>, desired: Record<string, string>): Promise<void> {
-  const changed = Object.keys(desired).filter((k) => isPasswordKey(k) && olds[k] !== undefined && olds[k] !== desired[k]);
+async function rotatePasswords(
+  xapi: Xapi,
+  pbds: () => Promise<PbdConfig[]>,
+  olds: Record<string, string>,
+  desired: Record<string, string>,
+): Promise<void> {
+  const changed = Object.keys(desired).filter(
+    (k) => isPasswordKey(k) && olds[k] !== undefined && olds[k] !== desired[k],
+  );
   if (!changed.length) return;
   const targets = new Map<string, { key: string; ref: string }>();
   for (const pbd of await pbds()) {
     for (const k of changed) {
       const id = pbd.device_config[`${k}_secret`];
-      if (!id) throw new Error(`deviceConfig.${k}: PBD ${pbd.uuid} has no ${k}_secret in its device_config; replace the SR to store the password again`);
+      if (!id)
+        throw new Error(
+          `deviceConfig.${k}: PBD ${pbd.uuid} has no ${k}_secret in its device_config; replace the SR to store the password again`,
+        );
       if (targets.has(id)) continue;
       const ref = await refByUuid(xapi, "secret", id);
-      if (!ref) throw new Error(`deviceConfig.${k}: the XAPI secret ${id} holding this password (PBD ${pbd.uuid}) is gone; replace the SR to store it again`);
+      if (!ref)
+        throw new Error(
+          `deviceConfig.${k}: the XAPI secret ${id} holding this password (PBD ${pbd.uuid}) is gone; replace the SR to store it again`,
+        );
       targets.set(id, { key: k, ref });
     }
   }
   for (const { key, ref } of targets.values()) {
-    if ((await xapi.call<string>("secret.get_value", ref)) !== desired[key]) await xapi.call("secret.set_value", ref, desired[key]);
+    if ((await xapi.call<string>("secret.get_value", ref)) !== desired[key])
+      await xapi.call("secret.set_value", ref, desired[key]);
   }
 }
 
@@ -252,7 +432,11 @@ async function rotatePasswords(xapi: Xapi, pbds: () => Promise<PbdConfig[]>, old
  * The provider's own secrets (state written before the PBDs' copies were understood) that no PBD of the
  * SR names any more are destroyed: one copy fewer of each password at rest. Returns those still in use.
  */
-async function dropUnusedSecrets(xapi: Xapi, pbds: () => Promise<PbdConfig[]>, secrets: Record<string, string>): Promise<Record<string, string>> {
+async function dropUnusedSecrets(
+  xapi: Xapi,
+  pbds: () => Promise<PbdConfig[]>,
+  secrets: Record<string, string>,
+): Promise<Record<string, string>> {
   if (!Object.keys(secrets).length) return {};
   const named = namedSecrets(await pbds());
   const kept: Record<string, string> = {};
@@ -263,7 +447,10 @@ async function dropUnusedSecrets(xapi: Xapi, pbds: () => Promise<PbdConfig[]>, s
   return kept;
 }
 
-export async function create(inputs: Record<string, unknown>, ctx: ResourceContext): Promise<{ id: string; outs: Record<string, unknown> }> {
+export async function create(
+  inputs: Record<string, unknown>,
+  ctx: ResourceContext,
+): Promise<{ id: string; outs: Record<string, unknown> }> {
   const n = inputs as unknown as Inputs;
   const xapi = await xapiFor(ctx.config, n.connection);
   if (n.adopt) {
@@ -280,21 +467,42 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
   const host = n.host ? await findHost(xapi, n.host) : master;
   if (!host) throw new Error(`host: no host "${n.host}" in this pool`);
   const { config, secrets } = await storeSecrets(xapi, n.deviceConfig);
-  const passwords = Object.entries(n.deviceConfig).filter(([k]) => isPasswordKey(k)).map(([, v]) => v);
+  const passwords = Object.entries(n.deviceConfig)
+    .filter(([k]) => isPasswordKey(k))
+    .map(([, v]) => v);
   // SR.create leaves copies of each password that nothing names (see dropStrayCopies): note what exists before.
-  const before = n.mode === "create" && passwords.length ? new Set(await xapi.call<string[]>("secret.get_all")) : undefined;
+  const before =
+    n.mode === "create" && passwords.length ? new Set(await xapi.call<string[]>("secret.get_all")) : undefined;
   let ref: string | undefined;
   try {
     if (n.mode === "create") {
       try {
-        ref = await xapi.callAsync<string>("SR.create", [host, config, 0, n.name, n.description, n.type, contentType, shared, n.smConfig], { onProgress: progressReporter(`creating ${n.type} SR "${n.name}"`) });
+        ref = await xapi.callAsync<string>(
+          "SR.create",
+          [host, config, 0, n.name, n.description, n.type, contentType, shared, n.smConfig],
+          { onProgress: progressReporter(`creating ${n.type} SR "${n.name}"`) },
+        );
       } finally {
         if (before) await dropStrayCopies(xapi, before, ref, passwords).catch(() => undefined);
       }
     } else {
-      ref = await xapi.call<string>("SR.introduce", n.existingUuid, n.name, n.description, n.type, contentType, shared, n.smConfig);
+      ref = await xapi.call<string>(
+        "SR.introduce",
+        n.existingUuid,
+        n.name,
+        n.description,
+        n.type,
+        contentType,
+        shared,
+        n.smConfig,
+      );
       for (const h of shared ? [master, ...hosts.filter((x) => x !== master)] : [host]) {
-        const pbd = await xapi.call<string>("PBD.create", { host: h, SR: ref, device_config: config, other_config: {} });
+        const pbd = await xapi.call<string>("PBD.create", {
+          host: h,
+          SR: ref,
+          device_config: config,
+          other_config: {},
+        });
         await xapi.callAsync("PBD.plug", [pbd]);
       }
     }
@@ -317,8 +525,16 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
     await destroySecrets(xapi, secrets).catch(() => undefined);
     if (!ref) throw err;
     const made = ref;
-    const undo = n.mode === "attach" ? () => forget(xapi, made) : () => unplugAll(xapi, made).then(() => xapi.callAsync("SR.destroy", [made]));
-    return undoCreate(err, { kind: "SR", cli: "sr", name: n.name, identity: n.identity, verb: n.mode === "attach" ? "forget" : "destroy" }, undo, () => xapi.call<string>("SR.get_uuid", made));
+    const undo =
+      n.mode === "attach"
+        ? () => forget(xapi, made)
+        : () => unplugAll(xapi, made).then(() => xapi.callAsync("SR.destroy", [made]));
+    return undoCreate(
+      err,
+      { kind: "SR", cli: "sr", name: n.name, identity: n.identity, verb: n.mode === "attach" ? "forget" : "destroy" },
+      undo,
+      () => xapi.call<string>("SR.get_uuid", made),
+    );
   }
 }
 
@@ -329,7 +545,12 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
  * password at rest in the pool database. Destroyed here: secrets made during this SR.create (not in `before`),
  * named by no PBD of the SR, and holding one of this SR's passwords (so another client's secret is left alone).
  */
-async function dropStrayCopies(xapi: Xapi, before: Set<string>, srRef: string | undefined, passwords: string[]): Promise<void> {
+async function dropStrayCopies(
+  xapi: Xapi,
+  before: Set<string>,
+  srRef: string | undefined,
+  passwords: string[],
+): Promise<void> {
   const named = namedSecrets(srRef ? await pbdConfigs(xapi, await xapi.call<string[]>("SR.get_PBDs", srRef)) : []);
   for (const ref of await xapi.call<string[]>("secret.get_all")) {
     if (before.has(ref)) continue;
@@ -338,14 +559,34 @@ async function dropStrayCopies(xapi: Xapi, before: Set<string>, srRef: string | 
   }
 }
 
-async function converge(xapi: Xapi, ref: string, live: SRRecord, n: Inputs, previous: { otherConfig: Record<string, string>; tags: string[] }): Promise<void> {
+async function converge(
+  xapi: Xapi,
+  ref: string,
+  live: SRRecord,
+  n: Inputs,
+  previous: { otherConfig: Record<string, string>; tags: string[] },
+): Promise<void> {
   await convergeNames(xapi, "SR", ref, live, n.name, n.description);
-  await convergeOwnedMap(xapi, "SR", ref, "other_config", live.other_config, { ...n.otherConfig, ...identityEntries(n.identity) }, Object.keys(previous.otherConfig));
+  await convergeOwnedMap(
+    xapi,
+    "SR",
+    ref,
+    "other_config",
+    live.other_config,
+    { ...n.otherConfig, ...identityEntries(n.identity) },
+    Object.keys(previous.otherConfig),
+  );
   await convergeOwnedTags(xapi, "SR", ref, live.tags, n.tags, previous.tags);
 }
 
 /** `known`: a record read in this same call (read()); otherwise it is read after the changes. */
-async function outputs(xapi: Xapi, ref: string, n: Inputs, secrets: Record<string, string>, known?: SRRecord): Promise<Record<string, unknown>> {
+async function outputs(
+  xapi: Xapi,
+  ref: string,
+  n: Inputs,
+  secrets: Record<string, string>,
+  known?: SRRecord,
+): Promise<Record<string, unknown>> {
   const live = known ?? (await xapi.call<SRRecord>("SR.get_record", ref));
   const pbds: string[] = [];
   for (const p of live.PBDs) {
@@ -374,11 +615,19 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   const all = !!ctx.referenceOnly;
   const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...liveOwned(live, o, all) };
   if (all) Object.assign(inputs, { type: live.type, shared: live.shared, contentType: live.content_type });
-  return { id, props: await outputs(xapi, found.ref, inputs, o.secrets ?? {}, live), inputs: inputs as unknown as Record<string, unknown> };
+  return {
+    id,
+    props: await outputs(xapi, found.ref, inputs, o.secrets ?? {}, live),
+    inputs: inputs as unknown as Record<string, unknown>,
+  };
 }
 
-
-export async function update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<{ outs: Record<string, unknown> }> {
+export async function update(
+  id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  ctx: ResourceContext,
+): Promise<{ outs: Record<string, unknown> }> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
   const xapi = await xapiFor(ctx.config, n.connection);
@@ -403,13 +652,19 @@ async function assertNoDiskInUse(xapi: Xapi, ref: string): Promise<void> {
     const users: string[] = [];
     for (const vbd of await xapi.call<string[]>("VDI.get_VBDs", vdi)) {
       const b = await xapi.call<{ currently_attached: boolean; VM: string }>("VBD.get_record", vbd);
-      if (b.currently_attached && (await xapi.call<string>("VM.get_resident_on", b.VM)) !== "OpaqueRef:NULL") users.push(b.VM);
+      if (b.currently_attached && (await xapi.call<string>("VM.get_resident_on", b.VM)) !== "OpaqueRef:NULL")
+        users.push(b.VM);
     }
-    if (users.length) inUse.push(`"${await xapi.call<string>("VDI.get_name_label", vdi)}" (used by ${(await describeVms(xapi, users)).join(", ")})`);
+    if (users.length)
+      inUse.push(
+        `"${await xapi.call<string>("VDI.get_name_label", vdi)}" (used by ${(await describeVms(xapi, users)).join(", ")})`,
+      );
   }
   if (inUse.length) {
     const sr = await xapi.call<{ uuid: string; name_label: string }>("SR.get_record", ref);
-    throw new Error(`SR ${sr.uuid} ("${sr.name_label}") has disks in use by running VMs: ${inUse.join("; ")}; shut the VMs down or detach the disks before removing the SR (VDI_IN_USE)`);
+    throw new Error(
+      `SR ${sr.uuid} ("${sr.name_label}") has disks in use by running VMs: ${inUse.join("; ")}; shut the VMs down or detach the disks before removing the SR (VDI_IN_USE)`,
+    );
   }
 }
 
@@ -417,7 +672,12 @@ async function assertNoDiskInUse(xapi: Xapi, ref: string): Promise<void> {
 async function unplugAll(xapi: Xapi, ref: string): Promise<void> {
   await assertNoDiskInUse(xapi, ref);
   const master = await masterHost(xapi);
-  const pbds = await Promise.all((await xapi.call<string[]>("SR.get_PBDs", ref)).map(async (p) => ({ ref: p, host: await xapi.call<string>("PBD.get_host", p) })));
+  const pbds = await Promise.all(
+    (await xapi.call<string[]>("SR.get_PBDs", ref)).map(async (p) => ({
+      ref: p,
+      host: await xapi.call<string>("PBD.get_host", p),
+    })),
+  );
   pbds.sort((a, b) => Number(a.host === master) - Number(b.host === master));
   for (const pbd of pbds) await xapi.callAsync("PBD.unplug", [pbd.ref]);
 }
@@ -434,11 +694,24 @@ export async function delete_(id: string, props: Record<string, unknown>, ctx: R
   if (found) {
     if (o.destroyOnDelete) {
       // Refuse before unplugging anything, so a refused destroy leaves the SR in service.
-      const vdis = await Promise.all(found.record.VDIs.map((v) => xapi.call<{ name_label: string; managed: boolean; is_a_snapshot: boolean }>("VDI.get_record", v)));
+      const vdis = await Promise.all(
+        found.record.VDIs.map((v) =>
+          xapi.call<{ name_label: string; managed: boolean; is_a_snapshot: boolean }>("VDI.get_record", v),
+        ),
+      );
       const disks = vdis.filter((v) => v.managed);
-      if (disks.length) throw new Error(`SR ${id} ("${found.record.name_label}") still holds ${disks.length} disk(s) (${disks.slice(0, 5).map((d) => `"${d.name_label}"`).join(", ")}); delete them first, or set destroyOnDelete: false to forget the SR and keep its data`);
+      if (disks.length)
+        throw new Error(
+          `SR ${id} ("${found.record.name_label}") still holds ${disks.length} disk(s) (${disks
+            .slice(0, 5)
+            .map((d) => `"${d.name_label}"`)
+            .join(", ")}); delete them first, or set destroyOnDelete: false to forget the SR and keep its data`,
+        );
       // SR.destroy checks this only once the PBDs are unplugged.
-      if (found.record.other_config.indestructible === "true") throw new Error(`SR ${id} ("${found.record.name_label}") is marked indestructible (other_config:indestructible, SR_INDESTRUCTIBLE); remove that key, or set destroyOnDelete: false to forget the SR and keep its data`);
+      if (found.record.other_config.indestructible === "true")
+        throw new Error(
+          `SR ${id} ("${found.record.name_label}") is marked indestructible (other_config:indestructible, SR_INDESTRUCTIBLE); remove that key, or set destroyOnDelete: false to forget the SR and keep its data`,
+        );
       await unplugAll(xapi, found.ref);
       await xapi.callAsync("SR.destroy", [found.ref], { onProgress: progressReporter(`destroying SR "${o.name}"`) });
     } else {

@@ -10,7 +10,25 @@ import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
 import { fileSha256, imageVirtualSize } from "./common/files";
-import { connectionAndAdoption, convergeNames, convergeOwnedMap, convergeOwnedTags, goneMessage, identityEntries, ifStated, liveOwned, pickInputs, recordByUuid, refByUuid, undoCreate, forcedReplaces, withId, assertSamePool, existingRecord, poolOf } from "./common/objects";
+import {
+  connectionAndAdoption,
+  convergeNames,
+  convergeOwnedMap,
+  convergeOwnedTags,
+  goneMessage,
+  identityEntries,
+  ifStated,
+  liveOwned,
+  pickInputs,
+  recordByUuid,
+  refByUuid,
+  undoCreate,
+  forcedReplaces,
+  withId,
+  assertSamePool,
+  existingRecord,
+  poolOf,
+} from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { progressReporter } from "./common/progress";
@@ -28,14 +46,20 @@ export const inputSchema = z
     ...common,
     adopt: uuid.optional().describe("UUID of an existing VDI to take over instead of creating one"),
     sr: uuid.describe("UUID of the SR holding the disk"),
-    size: z.union([z.number(), z.string()]).optional().describe(`virtual size: ${sizeHelp}; with source, defaults to the image's size`),
+    size: z
+      .union([z.number(), z.string()])
+      .optional()
+      .describe(`virtual size: ${sizeHelp}; with source, defaults to the image's size`),
     type: z.enum(vdiTypes).default("user").describe("VDI type"),
     sharable: z.boolean().default(false).describe("may be attached to several VMs at once"),
     readOnly: z.boolean().default(false).describe("read-only disk"),
     name: z.string().min(1).describe("name_label"),
     description: z.string().default("").describe("name_description"),
     source: z
-      .object({ path: z.string().min(1).describe("local file"), format: z.enum(["raw", "vhd"]).default("raw").describe("image format") })
+      .object({
+        path: z.string().min(1).describe("local file"),
+        format: z.enum(["raw", "vhd"]).default("raw").describe("image format"),
+      })
       .strict()
       .optional()
       .describe("fill the new disk from a local image file"),
@@ -53,7 +77,11 @@ export interface Inputs extends Omit<Parsed, "size"> {
 }
 
 export const outputSchema = z.object({
-  poolUuid: z.string().describe("UUID of the pool the VDI is in: a refresh or delete through a connection that now reaches another pool fails instead of dropping the resource"),
+  poolUuid: z
+    .string()
+    .describe(
+      "UUID of the pool the VDI is in: a refresh or delete through a connection that now reaches another pool fails instead of dropping the resource",
+    ),
   uuid: z.string().describe("UUID of the VDI (the resource id)"),
   virtualSize: z.number().describe("virtual_size in bytes as the SR rounded it"),
   physicalUtilisation: z.number().describe("physical_utilisation in bytes"),
@@ -62,27 +90,66 @@ export const outputSchema = z.object({
 
 export type Outputs = Inputs & z.infer<typeof outputSchema>;
 
-interface VDIRecord { uuid: string; name_label: string; name_description: string; SR: string; virtual_size: number; physical_utilisation: number; type: string; sharable: boolean; read_only: boolean; VBDs: string[]; other_config: Record<string, string>; tags: string[] }
-interface SRRecord { uuid: string; type: string; name_label: string; physical_size: number; virtual_allocation: number; physical_utilisation: number; content_type: string }
+interface VDIRecord {
+  uuid: string;
+  name_label: string;
+  name_description: string;
+  SR: string;
+  virtual_size: number;
+  physical_utilisation: number;
+  type: string;
+  sharable: boolean;
+  read_only: boolean;
+  VBDs: string[];
+  other_config: Record<string, string>;
+  tags: string[];
+}
+interface SRRecord {
+  uuid: string;
+  type: string;
+  name_label: string;
+  physical_size: number;
+  virtual_allocation: number;
+  physical_utilisation: number;
+  content_type: string;
+}
 
-export async function check(olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<CheckResult> {
+export async function check(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  ctx: ResourceContext,
+): Promise<CheckResult> {
   const { value, failures } = checkInputs(inputSchema, news, ctx, ["source"]);
   if (!value) return { failures };
   const out: Record<string, unknown> = { ...value };
   let size: number | undefined;
   if (value.size !== undefined && !isUnknown(value.size)) {
     size = parseSize(value.size);
-    if (size === undefined) return { failures: [{ property: "size", reason: `size: "${value.size}" is not a size; use ${sizeHelp}` }] };
+    if (size === undefined)
+      return { failures: [{ property: "size", reason: `size: "${value.size}" is not a size; use ${sizeHelp}` }] };
   }
   if (value.source && !containsUnknown(value.source)) {
     const file = path.resolve(value.source.path);
     const previous = olds as Partial<Inputs>;
-    if (!fs.existsSync(file) && previous.source?.path === file && typeof previous.sourceHash === "string" && typeof previous.size === "number") {
+    if (
+      !fs.existsSync(file) &&
+      previous.source?.path === file &&
+      typeof previous.sourceHash === "string" &&
+      typeof previous.size === "number"
+    ) {
       // The image only fills the disk when it is created: once the disk exists, a removed file
       // (a CI workspace, a cleaned cache) changes nothing. A different path still plans a replacement.
-      return { inputs: { ...out, source: { path: file, format: value.source.format }, sourceHash: previous.sourceHash, size: size ?? previous.size } };
+      return {
+        inputs: {
+          ...out,
+          source: { path: file, format: value.source.format },
+          sourceHash: previous.sourceHash,
+          size: size ?? previous.size,
+        },
+      };
     }
-    if (!fs.existsSync(file)) return { failures: [{ property: "source.path", reason: `source.path: no such file ${file}` }] };
+    if (!fs.existsSync(file))
+      return { failures: [{ property: "source.path", reason: `source.path: no such file ${file}` }] };
     let imageSize: number;
     try {
       imageSize = imageVirtualSize(file, value.source.format);
@@ -90,17 +157,29 @@ export async function check(olds: Record<string, unknown>, news: Record<string, 
       return { failures: [{ property: "source.path", reason: (err as Error).message }] };
     }
     if (size === undefined) size = imageSize;
-    else if (size < imageSize) return { failures: [{ property: "size", reason: `size: ${formatSize(size)} is smaller than the image ${file} (${formatSize(imageSize)})` }] };
+    else if (size < imageSize)
+      return {
+        failures: [
+          {
+            property: "size",
+            reason: `size: ${formatSize(size)} is smaller than the image ${file} (${formatSize(imageSize)})`,
+          },
+        ],
+      };
     out.source = { path: file, format: value.source.format };
     out.sourceHash = await fileSha256(file);
   }
-  if (size === undefined && !isUnknown(value.size) && !containsUnknown(value.source) && !value.adopt) return { failures: [{ property: "size", reason: `size: required for an empty disk (${sizeHelp})` }] };
+  if (size === undefined && !isUnknown(value.size) && !containsUnknown(value.source) && !value.adopt)
+    return { failures: [{ property: "size", reason: `size: required for an empty disk (${sizeHelp})` }] };
   if (size !== undefined) out.size = size;
 
   const sizeFailures: CheckFailure[] = [];
   const oldSize = typeof olds.size === "number" ? olds.size : undefined;
   if (size !== undefined && oldSize !== undefined && size < oldSize && olds.sr === value.sr) {
-    sizeFailures.push({ property: "size", reason: `size: shrinking a disk from ${formatSize(oldSize)} to ${formatSize(size)} would destroy data, and XenServer refuses it; keep ${formatSize(oldSize)} or more, or replace the disk` });
+    sizeFailures.push({
+      property: "size",
+      reason: `size: shrinking a disk from ${formatSize(oldSize)} to ${formatSize(size)} would destroy data, and XenServer refuses it; keep ${formatSize(oldSize)} or more, or replace the disk`,
+    });
   }
   if (size !== undefined && !isUnknown(value.sr)) {
     const xapi = await xapiFor(ctx.config, value.connection);
@@ -108,19 +187,32 @@ export async function check(olds: Record<string, unknown>, news: Record<string, 
     if (!srRef) return { failures: [{ property: "sr", reason: `sr: no SR with uuid ${value.sr} in this pool` }] };
     const sr = await xapi.call<SRRecord>("SR.get_record", srRef);
     if (vhdBasedTypes.has(sr.type) && (size < vhdLimits.min || size > vhdLimits.max)) {
-      sizeFailures.push({ property: "size", reason: `size: ${formatSize(size)} is outside what a ${sr.type} SR accepts (${formatSize(vhdLimits.min)} to ${formatSize(vhdLimits.max)})` });
+      sizeFailures.push({
+        property: "size",
+        reason: `size: ${formatSize(size)} is outside what a ${sr.type} SR accepts (${formatSize(vhdLimits.min)} to ${formatSize(vhdLimits.max)})`,
+      });
     }
-    if (sr.content_type === "iso" && !value.adopt) sizeFailures.push({ property: "sr", reason: `sr: "${sr.name_label}" is an ISO library; disks go on an SR with content type user` });
+    if (sr.content_type === "iso" && !value.adopt)
+      sizeFailures.push({
+        property: "sr",
+        reason: `sr: "${sr.name_label}" is an ISO library; disks go on an SR with content type user`,
+      });
   }
   return sizeFailures.length ? { failures: sizeFailures } : { inputs: out };
 }
 
-export async function diff(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx?: ResourceContext): Promise<DiffResult> {
+export async function diff(
+  id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  ctx?: ResourceContext,
+): Promise<DiffResult> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
   const which = connectionAndAdoption(id, o, n);
   const replaces = which.replaces;
-  const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  const same = (a: unknown, b: unknown) =>
+    !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
   // An adopted disk stays where and what it is: only its mutable fields are compared.
   if (!which.keepsAdoption) {
     for (const k of ["type", "sourceHash"] as const) if (!same(o[k], n[k])) replaces.push(k);
@@ -138,7 +230,13 @@ export async function diff(id: string, olds: Record<string, unknown>, news: Reco
   const updates =
     isUnknown(n.sr) ||
     which.updates ||
-    !same(o.size, n.size) || o.name !== n.name || o.description !== n.description || o.sharable !== n.sharable || o.readOnly !== n.readOnly || !sameMap(o.otherConfig, n.otherConfig) || !sameSet(o.tags, n.tags);
+    !same(o.size, n.size) ||
+    o.name !== n.name ||
+    o.description !== n.description ||
+    o.sharable !== n.sharable ||
+    o.readOnly !== n.readOnly ||
+    !sameMap(o.otherConfig, n.otherConfig) ||
+    !sameSet(o.tags, n.tags);
   return { changes: replaces.length > 0 || updates, replaces };
 }
 
@@ -154,11 +252,16 @@ async function assertResizable(id: string, n: Inputs, ctx: ResourceContext): Pro
   const sms = await xapi.call<Record<string, { type: string; capabilities: string[] }>>("SM.get_all_records");
   const caps = Object.values(sms).find((s) => s.type === sr.type)?.capabilities ?? [];
   if (!caps.includes("VDI_RESIZE_ONLINE")) {
-    throw new Error(`size: disk "${n.name}" (${id}) is attached to a running VM and its ${sr.type} SR cannot resize disks online; shut the VM down (or unplug the disk) and run \`pulumi up\` again`);
+    throw new Error(
+      `size: disk "${n.name}" (${id}) is attached to a running VM and its ${sr.type} SR cannot resize disks online; shut the VM down (or unplug the disk) and run \`pulumi up\` again`,
+    );
   }
 }
 
-export async function create(inputs: Record<string, unknown>, ctx: ResourceContext): Promise<{ id: string; outs: Record<string, unknown> }> {
+export async function create(
+  inputs: Record<string, unknown>,
+  ctx: ResourceContext,
+): Promise<{ id: string; outs: Record<string, unknown> }> {
   const n = inputs as unknown as Inputs;
   const xapi = await xapiFor(ctx.config, n.connection);
   if (n.adopt) {
@@ -185,17 +288,27 @@ export async function create(inputs: Record<string, unknown>, ctx: ResourceConte
   try {
     if (n.source) {
       const what = `uploading ${n.source.path} to disk "${n.name}"`;
-      await xapi.importRawVdi(ref, n.source.path, { format: n.source.format, onProgress: progressReporter(`uploading ${path.basename(n.source.path)} to VDI "${n.name}"`) }).catch((e: unknown) => {
-        // "PUT /import_raw_vdi on host: HTTP 500" alone names neither the disk nor the file.
-        if (e instanceof Error) e.message = `${what}: ${e.message}`;
-        throw e;
-      });
+      await xapi
+        .importRawVdi(ref, n.source.path, {
+          format: n.source.format,
+          onProgress: progressReporter(`uploading ${path.basename(n.source.path)} to VDI "${n.name}"`),
+        })
+        .catch((e: unknown) => {
+          // "PUT /import_raw_vdi on host: HTTP 500" alone names neither the disk nor the file.
+          if (e instanceof Error) e.message = `${what}: ${e.message}`;
+          throw e;
+        });
       if (n.readOnly) await xapi.call("VDI.set_read_only", ref, true);
     }
     // Inside the try: a failure here too must not leave a disk the engine never learns about.
     return withId(await outputs(xapi, ref, n));
   } catch (err) {
-    return undoCreate(err, { kind: "disk", cli: "vdi", name: n.name, identity: n.identity }, () => xapi.call("VDI.destroy", ref), () => xapi.call<string>("VDI.get_uuid", ref));
+    return undoCreate(
+      err,
+      { kind: "disk", cli: "vdi", name: n.name, identity: n.identity },
+      () => xapi.call("VDI.destroy", ref),
+      () => xapi.call<string>("VDI.get_uuid", ref),
+    );
   }
 }
 
@@ -206,7 +319,13 @@ async function attachedToRunningVm(xapi: Xapi, vdi: VDIRecord): Promise<boolean>
   return false;
 }
 
-async function converge(xapi: Xapi, ref: string, live: VDIRecord, n: Inputs, previous: { otherConfig: Record<string, string>; tags: string[] }): Promise<void> {
+async function converge(
+  xapi: Xapi,
+  ref: string,
+  live: VDIRecord,
+  n: Inputs,
+  previous: { otherConfig: Record<string, string>; tags: string[] },
+): Promise<void> {
   await convergeNames(xapi, "VDI", ref, live, n.name, n.description);
   if (n.size !== undefined && n.size > Number(live.virtual_size)) {
     const onProgress = progressReporter(`resizing VDI "${n.name}" to ${formatSize(n.size)}`);
@@ -215,15 +334,35 @@ async function converge(xapi: Xapi, ref: string, live: VDIRecord, n: Inputs, pre
   }
   if (n.sharable !== undefined && live.sharable !== n.sharable) await xapi.call("VDI.set_sharable", ref, n.sharable);
   if (n.readOnly !== undefined && live.read_only !== n.readOnly) await xapi.call("VDI.set_read_only", ref, n.readOnly);
-  await convergeOwnedMap(xapi, "VDI", ref, "other_config", live.other_config, { ...n.otherConfig, ...identityEntries(n.identity) }, Object.keys(previous.otherConfig));
+  await convergeOwnedMap(
+    xapi,
+    "VDI",
+    ref,
+    "other_config",
+    live.other_config,
+    { ...n.otherConfig, ...identityEntries(n.identity) },
+    Object.keys(previous.otherConfig),
+  );
   await convergeOwnedTags(xapi, "VDI", ref, live.tags, n.tags, previous.tags);
 }
 
 /** `known`: the record and SR uuid read in this same call (read()); otherwise both are read after the changes. */
-async function outputs(xapi: Xapi, ref: string, n: Inputs, known?: { live: VDIRecord; sr: string }): Promise<Record<string, unknown>> {
+async function outputs(
+  xapi: Xapi,
+  ref: string,
+  n: Inputs,
+  known?: { live: VDIRecord; sr: string },
+): Promise<Record<string, unknown>> {
   const live = known?.live ?? (await xapi.call<VDIRecord>("VDI.get_record", ref));
   const sr = known?.sr ?? (await xapi.call<string>("SR.get_uuid", live.SR));
-  const out: Outputs = { ...n, sr, uuid: live.uuid, poolUuid: (await poolOf(xapi)).uuid, virtualSize: Number(live.virtual_size), physicalUtilisation: Number(live.physical_utilisation) };
+  const out: Outputs = {
+    ...n,
+    sr,
+    uuid: live.uuid,
+    poolUuid: (await poolOf(xapi)).uuid,
+    virtualSize: Number(live.virtual_size),
+    physicalUtilisation: Number(live.physical_utilisation),
+  };
   return out as unknown as Record<string, unknown>;
 }
 
@@ -246,11 +385,19 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
     ...ifStated(o, "readOnly", live.read_only, all),
     ...ifStated(o, "type", live.type as Inputs["type"], all),
   };
-  return { id, props: await outputs(xapi, found.ref, inputs, { live, sr }), inputs: inputs as unknown as Record<string, unknown> };
+  return {
+    id,
+    props: await outputs(xapi, found.ref, inputs, { live, sr }),
+    inputs: inputs as unknown as Record<string, unknown>,
+  };
 }
 
-
-export async function update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>, ctx: ResourceContext): Promise<{ outs: Record<string, unknown> }> {
+export async function update(
+  id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  ctx: ResourceContext,
+): Promise<{ outs: Record<string, unknown> }> {
   const o = olds as unknown as Outputs;
   const n = news as unknown as Inputs;
   const xapi = await xapiFor(ctx.config, n.connection);
@@ -269,7 +416,10 @@ export async function delete_(id: string, props: Record<string, unknown>, ctx: R
     await xapi.callAsync("VDI.destroy", [ref]);
   } catch (err) {
     if (isXapiError(err, "HANDLE_INVALID")) return;
-    if (isXapiError(err, "VDI_IN_USE")) throw new Error(`VDI ${id} ("${o.name}") is attached to a running VM; detach it (or stop the VM) before deleting the disk`);
+    if (isXapiError(err, "VDI_IN_USE"))
+      throw new Error(
+        `VDI ${id} ("${o.name}") is attached to a running VM; detach it (or stop the VM) before deleting the disk`,
+      );
     throw err;
   }
 }

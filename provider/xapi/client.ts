@@ -7,7 +7,13 @@ import type { Readable } from "stream";
 import { Redactor, XapiTransportError, isTransportError, isXapiError } from "./errors";
 import { startWatch, type WatchHandler, type WatchOptions, type Watcher } from "./events";
 import type { TaskRecord, XapiMethods } from "./generated/types";
-import { exportRawVdi, importRawVdi, type ExportRawVdiOptions, type ImportRawVdiOptions, type VdiHttpContext } from "./http-vdi";
+import {
+  exportRawVdi,
+  importRawVdi,
+  type ExportRawVdiOptions,
+  type ImportRawVdiOptions,
+  type VdiHttpContext,
+} from "./http-vdi";
 import { Limiter } from "./limiter";
 import { takesSession } from "./normalize";
 import { Session, parseXapiUrl } from "./session";
@@ -95,8 +101,12 @@ export class XapiClient {
     const redactor = new Redactor();
     redactor.add(opts.password, "<password>");
     const logger = opts.logger ?? silentLogger;
-    const scrubbed: Logger = { debug: (m) => logger.debug(redactor.text(m)), warn: (m) => logger.warn(redactor.text(m)) };
-    if (opts.tls?.insecure) scrubbed.warn(`TLS certificate verification is disabled for ${url.host} (tls.insecure: true)`);
+    const scrubbed: Logger = {
+      debug: (m) => logger.debug(redactor.text(m)),
+      warn: (m) => logger.warn(redactor.text(m)),
+    };
+    if (opts.tls?.insecure)
+      scrubbed.warn(`TLS certificate verification is disabled for ${url.host} (tls.insecure: true)`);
     const session = new Session({
       url,
       username: opts.username,
@@ -175,7 +185,11 @@ export class XapiClient {
   }
 
   /** Same as call(), with per-call options (timeout, abort signal). */
-  callWith<T = unknown>(method: string, args: unknown[], opts: { timeoutMs?: number; signal?: AbortSignal }): Promise<T> {
+  callWith<T = unknown>(
+    method: string,
+    args: unknown[],
+    opts: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<T> {
     return this.invoke(method, args, opts) as Promise<T>;
   }
 
@@ -194,7 +208,8 @@ export class XapiClient {
       for (const [k, v] of Object.entries(a as Record<string, unknown>)) {
         if (typeof v === "string" && SECRET_KEY.test(k)) this.registerSecret(v);
         else if (v && typeof v === "object" && !Array.isArray(v)) {
-          for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) if (typeof v2 === "string" && SECRET_KEY.test(k2)) this.registerSecret(v2);
+          for (const [k2, v2] of Object.entries(v as Record<string, unknown>))
+            if (typeof v2 === "string" && SECRET_KEY.test(k2)) this.registerSecret(v2);
         }
       }
     }
@@ -238,7 +253,8 @@ export class XapiClient {
           } else if (isTransportError(e, "XAPI_CONNECTION_CLOSED")) {
             // One dropped connection is not a master change: the session asks the master again over a new
             // connection, and looks for another master only when that does not answer either.
-            if (await this.session.checkMaster(stale, Date.now() + this.failoverTimeoutMs)) this.refreshMembers().catch(() => undefined);
+            if (await this.session.checkMaster(stale, Date.now() + this.failoverTimeoutMs))
+              this.refreshMembers().catch(() => undefined);
             // A call whose connection broke mid-way may have run: only repeat what is safe to repeat.
             if (!isReadOnly(method)) throw e;
           } else {
@@ -260,7 +276,11 @@ export class XapiClient {
    * reports progress, cancels the task on abort or timeout, and destroys it when done.
    */
   callAsync<M extends keyof XapiMethods>(method: M, args: Args<M>, opts?: CallAsyncOptions): Promise<Result<M>>;
-  callAsync<T = unknown, M extends string = string>(method: M & Untyped<M>, args?: unknown[], opts?: CallAsyncOptions): Promise<T>;
+  callAsync<T = unknown, M extends string = string>(
+    method: M & Untyped<M>,
+    args?: unknown[],
+    opts?: CallAsyncOptions,
+  ): Promise<T>;
   async callAsync(method: string, args: unknown[] = [], opts: CallAsyncOptions = {}): Promise<unknown> {
     const base = method.startsWith("Async.") ? method.slice(6) : method;
     const ctl = new AbortController();
@@ -269,7 +289,15 @@ export class XapiClient {
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     const timer =
       opts.timeoutMs !== undefined
-        ? setTimeout(() => ctl.abort(new XapiTransportError("XAPI_TIMEOUT", `${base}: the task did not finish within ${opts.timeoutMs} ms`, { method: base })), opts.timeoutMs)
+        ? setTimeout(
+            () =>
+              ctl.abort(
+                new XapiTransportError("XAPI_TIMEOUT", `${base}: the task did not finish within ${opts.timeoutMs} ms`, {
+                  method: base,
+                }),
+              ),
+            opts.timeoutMs,
+          )
         : undefined;
     try {
       if (ctl.signal.aborted) throw ctl.signal.reason;
@@ -401,7 +429,8 @@ function stripStale(e: unknown): unknown {
 
 /** event.from blocks for its own timeout (seconds, 3rd argument): the HTTP timeout is that plus a margin. */
 function defaultTimeout(method: string, args: unknown[], callTimeoutMs: number): number {
-  if (method === "event.from" && typeof args[2] === "number" && Number.isFinite(args[2])) return Math.max(callTimeoutMs, args[2] * 1000 + 15_000);
+  if (method === "event.from" && typeof args[2] === "number" && Number.isFinite(args[2]))
+    return Math.max(callTimeoutMs, args[2] * 1000 + 15_000);
   return callTimeoutMs;
 }
 

@@ -14,7 +14,11 @@ function checkParam(v: unknown, path: string): void {
     case "number":
       if (!Number.isFinite(v)) throw new CodecError("invalid-parameter", `cannot encode the number ${v} at ${path}`);
       // Past 2^53 a JS number has lost digits already (and prints as 1e+21, which xapi reads as a float).
-      if (Number.isInteger(v) && !Number.isSafeInteger(v)) throw new CodecError("invalid-parameter", `the integer ${v} at ${path} is too large to be sent exactly over JSON-RPC`);
+      if (Number.isInteger(v) && !Number.isSafeInteger(v))
+        throw new CodecError(
+          "invalid-parameter",
+          `the integer ${v} at ${path} is too large to be sent exactly over JSON-RPC`,
+        );
       return;
     case "object":
       if (v === null) break;
@@ -29,7 +33,10 @@ function checkParam(v: unknown, path: string): void {
       }
       return;
   }
-  throw new CodecError("invalid-parameter", `cannot encode a parameter of type ${v === null ? "null" : typeof v} at ${path}`);
+  throw new CodecError(
+    "invalid-parameter",
+    `cannot encode a parameter of type ${v === null ? "null" : typeof v} at ${path}`,
+  );
 }
 
 function hasDate(v: unknown): boolean {
@@ -61,7 +68,8 @@ export function decodeJsonResponse(body: string): RpcOutcome {
     if (/^<(html|!doctype)/i.test(head)) throw new CodecError("not-xapi", "the server answered with an HTML page");
     throw new CodecError("not-xapi", "the response is not JSON-RPC");
   }
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new CodecError("not-xapi", "the response is not a JSON-RPC object");
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc))
+    throw new CodecError("not-xapi", "the response is not a JSON-RPC object");
   const r = doc as { result?: unknown; error?: unknown; id?: unknown };
   if (r.error !== undefined && r.error !== null) return { ok: false, error: errorList(r.error) };
   if (!("result" in r)) throw new CodecError("not-xapi", "the JSON-RPC response has neither result nor error");

@@ -25,7 +25,8 @@ export type RpcOutcome = { ok: true; value: unknown } | { ok: false; error: unkn
 const XML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;" };
 const NEEDS_ESCAPE = /[&<>\r]/;
 // Characters XML 1.0 does not allow in a document at all, even as references (§2.2): a parser refuses them.
-const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const NOT_XML =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 // One scan for the usual case (plain text): anything that needs escaping, refusing, or a closer look (surrogates).
 const NEEDS_CARE = /[&<>\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/;
@@ -36,7 +37,10 @@ export function escapeXmlText(s: string): string {
   if (bad) {
     const code = bad[0].charCodeAt(0).toString(16).padStart(4, "0");
     // The text itself is not shown: it may be a password.
-    throw new CodecError("invalid-parameter", `a text parameter holds the character U+${code.toUpperCase()} at position ${bad.index}, which XML-RPC cannot carry; remove it (or use the JSON-RPC transport)`);
+    throw new CodecError(
+      "invalid-parameter",
+      `a text parameter holds the character U+${code.toUpperCase()} at position ${bad.index}, which XML-RPC cannot carry; remove it (or use the JSON-RPC transport)`,
+    );
   }
   return NEEDS_ESCAPE.test(s) ? s.replace(/[&<>\r]/g, (c) => XML_ESCAPES[c]) : s;
 }
@@ -44,7 +48,12 @@ export function escapeXmlText(s: string): string {
 /** xapi's ints are int64; past 2^53 a JS number has lost digits already, so a bigint is required. */
 function checkInteger(v: number | bigint): void {
   if (typeof v === "bigint" ? v < -(2n ** 63n) || v >= 2n ** 63n : !Number.isSafeInteger(v))
-    throw new CodecError("invalid-parameter", typeof v === "bigint" ? `the integer ${v} does not fit in xapi's int64` : `the integer ${v} is too large to be sent exactly (past 2^53 a JS number has lost digits; over XML-RPC a bigint can carry it)`);
+    throw new CodecError(
+      "invalid-parameter",
+      typeof v === "bigint"
+        ? `the integer ${v} does not fit in xapi's int64`
+        : `the integer ${v} is too large to be sent exactly (past 2^53 a JS number has lost digits; over XML-RPC a bigint can carry it)`,
+    );
 }
 
 /** Encodes one value. `type` is the datamodel type of a top-level parameter, when known. */
@@ -83,7 +92,11 @@ export function encodeXmlValue(v: unknown, type?: string): string {
 }
 
 /** A complete `<methodCall>` document. */
-export function encodeXmlCall(method: string, params: readonly unknown[], types?: readonly (string | undefined)[]): string {
+export function encodeXmlCall(
+  method: string,
+  params: readonly unknown[],
+  types?: readonly (string | undefined)[],
+): string {
   let out = `<?xml version="1.0"?><methodCall><methodName>${escapeXmlText(method)}</methodName><params>`;
   for (let i = 0; i < params.length; i++) out += `<param>${encodeXmlValue(params[i], types?.[i])}</param>`;
   return out + "</params></methodCall>";
@@ -104,7 +117,8 @@ const parser = new XMLParser({
 type XmlNode = string | { [tag: string]: unknown };
 
 function setKey(o: Record<string, unknown>, k: string, v: unknown): void {
-  if (k === "__proto__") Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  if (k === "__proto__")
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   else o[k] = v;
 }
 
@@ -172,7 +186,8 @@ function looksLikeXml(body: string): boolean {
  */
 export function decodeXmlResponse(body: string): RpcOutcome {
   if (!looksLikeXml(body)) {
-    if (/<html|<!doctype/i.test(body.slice(0, 512))) throw new CodecError("not-xapi", "the server answered with an HTML page");
+    if (/<html|<!doctype/i.test(body.slice(0, 512)))
+      throw new CodecError("not-xapi", "the server answered with an HTML page");
     throw new CodecError("not-xapi", "the response is not XML-RPC");
   }
   if (!/<\/methodResponse>\s*$/.test(body)) throw new CodecError("malformed", "the XML-RPC response is truncated");
@@ -205,7 +220,9 @@ export function envelope(v: unknown): RpcOutcome {
   if (v !== null && typeof v === "object" && !Array.isArray(v) && "Status" in v) {
     const s = v as { Status: unknown; Value?: unknown; ErrorDescription?: unknown };
     if (s.Status === "Success") return { ok: true, value: s.Value === undefined ? "" : s.Value };
-    const desc = Array.isArray(s.ErrorDescription) ? s.ErrorDescription : [String(s.ErrorDescription ?? "UNKNOWN_ERROR")];
+    const desc = Array.isArray(s.ErrorDescription)
+      ? s.ErrorDescription
+      : [String(s.ErrorDescription ?? "UNKNOWN_ERROR")];
     return { ok: false, error: desc };
   }
   return { ok: true, value: v };
@@ -222,6 +239,7 @@ export function decodeXmlValueFragment(fragment: string): unknown {
   } catch (e) {
     throw new CodecError("malformed", `the task result cannot be parsed: ${(e as Error).message}`);
   }
-  if (!doc || typeof doc !== "object" || !("value" in doc)) throw new CodecError("malformed", "the task result is not an XML-RPC <value>");
+  if (!doc || typeof doc !== "object" || !("value" in doc))
+    throw new CodecError("malformed", "the task result is not an XML-RPC <value>");
   return valueFromNode(doc.value);
 }

@@ -23,7 +23,10 @@ export class XapiError extends Error {
 
   private static describe(code: string, params: string[], method: string): string {
     if (code === "SESSION_AUTHENTICATION_FAILED") {
-      return `${method}: authentication failed for user ${JSON.stringify(params[0] ?? "")}` + (params[1] ? `: ${params[1]}` : "");
+      return (
+        `${method}: authentication failed for user ${JSON.stringify(params[0] ?? "")}` +
+        (params[1] ? `: ${params[1]}` : "")
+      );
     }
     return `${method}: ${code}${params.length ? ` ${JSON.stringify(params)}` : ""}`;
   }
@@ -117,7 +120,11 @@ export class Redactor {
   add(secret: string | undefined, label: string): void {
     if (!secret) return;
     if (secret.length >= 4) this.secrets.set(secret, label);
-    else this.short.set(secret, { re: new RegExp(`(?<![A-Za-z0-9])${secret.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![A-Za-z0-9])`, "g"), label });
+    else
+      this.short.set(secret, {
+        re: new RegExp(`(?<![A-Za-z0-9])${secret.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![A-Za-z0-9])`, "g"),
+        label,
+      });
   }
 
   remove(secret: string | undefined): void {

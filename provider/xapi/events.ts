@@ -19,7 +19,9 @@ type RecordOf<C extends string> = C extends keyof XapiRecords ? XapiRecords[C] :
  * `VMRecord` once `ev.class === "VM"` is checked.
  */
 export type WatchEvent<C extends string = string> =
-  | (C extends unknown ? { kind: "add" | "mod"; class: C; ref: Ref<C>; record: RecordOf<C> } | { kind: "del"; class: C; ref: Ref<C> } : never)
+  | (C extends unknown
+      ? { kind: "add" | "mod"; class: C; ref: Ref<C>; record: RecordOf<C> } | { kind: "del"; class: C; ref: Ref<C> }
+      : never)
   /** A full (re)sync finished: every current object was reported (add/mod) and every vanished one (del). */
   | { kind: "synced"; reason: SyncReason };
 
@@ -46,7 +48,13 @@ export interface WatchRpc extends TaskRpc {
   relogin(): Promise<void>;
 }
 
-export function startWatch(rpc: WatchRpc, logger: Logger, classes: string[], handler: WatchHandler, opts: WatchOptions = {}): Watcher {
+export function startWatch(
+  rpc: WatchRpc,
+  logger: Logger,
+  classes: string[],
+  handler: WatchHandler,
+  opts: WatchOptions = {},
+): Watcher {
   const pollTimeoutS = opts.pollTimeoutS ?? 60.1;
   const [backoffMin, backoffMax] = opts.backoffMs ?? [500, 30_000];
   const byLower = new Map(classes.map((c) => [c.toLowerCase(), c]));
@@ -75,13 +83,20 @@ export function startWatch(rpc: WatchRpc, logger: Logger, classes: string[], han
     try {
       await handler(ev);
     } catch (e) {
-      logger.warn(`watch handler failed on ${ev.kind}${"ref" in ev ? ` ${ev.class} ${ev.ref}` : ""}: ${(e as Error).message}`);
+      logger.warn(
+        `watch handler failed on ${ev.kind}${"ref" in ev ? ` ${ev.class} ${ev.ref}` : ""}: ${(e as Error).message}`,
+      );
     }
   };
 
   const call = (method: string, args: unknown[], timeoutMs?: number): Promise<unknown> => {
     poll = new AbortController();
-    return rpc.call(method, args, { signal: poll.signal, timeoutMs, unlimited: true, noSessionRetry: method === "event.from" });
+    return rpc.call(method, args, {
+      signal: poll.signal,
+      timeoutMs,
+      unlimited: true,
+      noSessionRetry: method === "event.from",
+    });
   };
 
   /** Token first, then records: a change between the two shows up in the first poll (XO's order). */
@@ -115,7 +130,11 @@ export function startWatch(rpc: WatchRpc, logger: Logger, classes: string[], han
         }
         if (opts.debounceMs) await sleep(opts.debounceMs);
         if (stopped) break;
-        const batch = (await call("event.from", [classes, token, pollTimeoutS], pollTimeoutS * 1000 + 15_000)) as EventBatch;
+        const batch = (await call(
+          "event.from",
+          [classes, token, pollTimeoutS],
+          pollTimeoutS * 1000 + 15_000,
+        )) as EventBatch;
         backoff = backoffMin;
         for (const ev of batch.events ?? []) {
           const cls = byLower.get(String(ev.class).toLowerCase());

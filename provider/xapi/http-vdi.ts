@@ -68,7 +68,11 @@ async function followRedirects(
     if ((res.statusCode === 302 || res.statusCode === 307) && hop < MAX_REDIRECTS) {
       const loc = res.headers["location"];
       await res.body.dump().catch(() => undefined);
-      if (typeof loc !== "string") throw new XapiTransportError("XAPI_HTTP_STATUS", `redirect without a Location from ${ep.host}`, { status: res.statusCode, host: ep.host });
+      if (typeof loc !== "string")
+        throw new XapiTransportError("XAPI_HTTP_STATUS", `redirect without a Location from ${ep.host}`, {
+          status: res.statusCode,
+          host: ep.host,
+        });
       const target = new URL(loc, ep.origin);
       ep = ctx.endpointForUrl(new URL(target.origin));
       path = target.pathname + target.search;
@@ -79,7 +83,12 @@ async function followRedirects(
 }
 
 /** The task's record if it finishes within `ms`; undefined if it is still pending then or the wait failed. */
-async function finishedWithin(ctx: VdiHttpContext, task: string, done: Promise<TaskRecord>, ms: number): Promise<TaskRecord | undefined> {
+async function finishedWithin(
+  ctx: VdiHttpContext,
+  task: string,
+  done: Promise<TaskRecord>,
+  ms: number,
+): Promise<TaskRecord | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), ms);
@@ -111,7 +120,11 @@ async function failOnStatus(
   // xapi answered without touching the task (an exception that escaped to Http_svr, HTTP 500): nothing will ever
   // finish it, and task.destroy only marks a pending task. Ending it first lets the caller's destroy remove it.
   if (!rec) await ctx.call("task.set_status", [task, "cancelled"]).catch(() => undefined);
-  throw new XapiTransportError("XAPI_HTTP_STATUS", `${what} on ${host}: HTTP ${res.statusCode}`, { status: res.statusCode, host, method: what });
+  throw new XapiTransportError("XAPI_HTTP_STATUS", `${what} on ${host}: HTTP ${res.statusCode}`, {
+    status: res.statusCode,
+    host,
+    method: what,
+  });
 }
 
 /**
@@ -124,7 +137,12 @@ async function refusedSession(ctx: VdiHttpContext, res: HttpResponse, session: s
   await ctx.call("task.set_status", [task, "cancelled"]).catch(() => undefined);
 }
 
-export async function importRawVdi(ctx: VdiHttpContext, vdiRef: string, filePath: string, opts: ImportRawVdiOptions = {}): Promise<void> {
+export async function importRawVdi(
+  ctx: VdiHttpContext,
+  vdiRef: string,
+  filePath: string,
+  opts: ImportRawVdiOptions = {},
+): Promise<void> {
   const format = opts.format ?? "raw";
   const timeoutMs = opts.timeoutMs ?? 600_000;
   const size = (await fsp.stat(filePath)).size;
@@ -167,7 +185,15 @@ export async function importRawVdi(ctx: VdiHttpContext, vdiRef: string, filePath
         await refusedSession(ctx, res, session, task);
         continue;
       }
-      await failOnStatus(ctx, res, "PUT /import_raw_vdi", ctx.endpoint().host, task, () => done, opts.taskGraceMs ?? TASK_GRACE_MS);
+      await failOnStatus(
+        ctx,
+        res,
+        "PUT /import_raw_vdi",
+        ctx.endpoint().host,
+        task,
+        () => done,
+        opts.taskGraceMs ?? TASK_GRACE_MS,
+      );
       await res.body.dump().catch(() => undefined);
       const rec = await done;
       settled = true;
@@ -190,7 +216,11 @@ async function guardBody(body: Readable, host: string): Promise<Readable> {
     if (chunk.subarray(0, 5).toString("latin1") === "HTTP/") {
       body.destroy();
       const status = Number(/^HTTP\/\d\.\d (\d{3})/.exec(chunk.toString("latin1", 0, 16))?.[1] ?? 500);
-      throw new XapiTransportError("XAPI_HTTP_STATUS", `GET /export_raw_vdi on ${host}: HTTP ${status} inside the body`, { status, host });
+      throw new XapiTransportError(
+        "XAPI_HTTP_STATUS",
+        `GET /export_raw_vdi on ${host}: HTTP ${status} inside the body`,
+        { status, host },
+      );
     }
   }
   async function* rest(): AsyncGenerator<Buffer> {
@@ -204,7 +234,11 @@ async function guardBody(body: Readable, host: string): Promise<Readable> {
   return Readable.from(rest(), { objectMode: false });
 }
 
-export async function exportRawVdi(ctx: VdiHttpContext, vdiRef: string, opts: ExportRawVdiOptions = {}): Promise<Readable> {
+export async function exportRawVdi(
+  ctx: VdiHttpContext,
+  vdiRef: string,
+  opts: ExportRawVdiOptions = {},
+): Promise<Readable> {
   const format = opts.format ?? "raw";
   for (let attempt = 0; ; attempt++) {
     // Our own task, so that a refusal (unknown VDI or format) can be read from it: xapi's 404 carries no task-id.
@@ -215,7 +249,14 @@ export async function exportRawVdi(ctx: VdiHttpContext, vdiRef: string, opts: Ex
       const path = `/export_raw_vdi?${query({ session_id: session, vdi: vdiRef, format, task_id: task })}`;
       const res = await followRedirects(
         ctx,
-        (ep, p) => ep.request({ method: "GET", path: p, timeoutMs: opts.timeoutMs ?? 600_000, signal: opts.signal, rpcMethod: "GET /export_raw_vdi" }),
+        (ep, p) =>
+          ep.request({
+            method: "GET",
+            path: p,
+            timeoutMs: opts.timeoutMs ?? 600_000,
+            signal: opts.signal,
+            rpcMethod: "GET /export_raw_vdi",
+          }),
         path,
       );
       if (res.statusCode === 401 && attempt === 0) {
@@ -223,7 +264,15 @@ export async function exportRawVdi(ctx: VdiHttpContext, vdiRef: string, opts: Ex
         continue;
       }
       // Only a refusal waits for the task: a successful export is judged by its stream.
-      await failOnStatus(ctx, res, "GET /export_raw_vdi", ctx.endpoint().host, task, () => ctx.waitTask(task), opts.taskGraceMs ?? TASK_GRACE_MS);
+      await failOnStatus(
+        ctx,
+        res,
+        "GET /export_raw_vdi",
+        ctx.endpoint().host,
+        task,
+        () => ctx.waitTask(task),
+        opts.taskGraceMs ?? TASK_GRACE_MS,
+      );
       const body = await guardBody(res.body as unknown as Readable, ctx.endpoint().host);
       // xapi completes the task once the stream is sent; destroying it earlier would only mark it.
       destroyTask = false;

@@ -65,7 +65,11 @@ export class HttpEndpoint {
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
-    if (this.closed) throw new XapiTransportError("XAPI_CLIENT_CLOSED", "the client is closed", { method: req.rpcMethod, host: this.host });
+    if (this.closed)
+      throw new XapiTransportError("XAPI_CLIENT_CLOSED", "the client is closed", {
+        method: req.rpcMethod,
+        host: this.host,
+      });
     try {
       const res = await this.pool.request({
         method: req.method,
@@ -87,9 +91,22 @@ export class HttpEndpoint {
    * (see http1.ts). Failures are mapped as for request().
    */
   send(req: HttpRequest & { method: "POST"; body: string }): Promise<TextResponse> {
-    if (this.closed) return Promise.reject(new XapiTransportError("XAPI_CLIENT_CLOSED", "the client is closed", { method: req.rpcMethod, host: this.host }));
-    return this.rpc.request({ path: req.path, headerLines: headerLines(req.headers), body: req.body, timeoutMs: req.timeoutMs, signal: req.signal }, (e) =>
-      this.mapError(e, req),
+    if (this.closed)
+      return Promise.reject(
+        new XapiTransportError("XAPI_CLIENT_CLOSED", "the client is closed", {
+          method: req.rpcMethod,
+          host: this.host,
+        }),
+      );
+    return this.rpc.request(
+      {
+        path: req.path,
+        headerLines: headerLines(req.headers),
+        body: req.body,
+        timeoutMs: req.timeoutMs,
+        signal: req.signal,
+      },
+      (e) => this.mapError(e, req),
     );
   }
 
@@ -110,7 +127,11 @@ export class HttpEndpoint {
     const causeCode = cause.code ?? "";
     const where = `${req.rpcMethod ? `${req.rpcMethod} on ` : ""}${this.host}`;
     const make = (c: TransportErrorCode, msg: string): XapiTransportError =>
-      new XapiTransportError(c, this.redactor.text(msg), { method: req.rpcMethod, host: this.host, cause: this.redactor.error(e) });
+      new XapiTransportError(c, this.redactor.text(msg), {
+        method: req.rpcMethod,
+        host: this.host,
+        cause: this.redactor.error(e),
+      });
     if (cause instanceof XapiTransportError) return this.redactor.error(cause);
     if (req.signal?.aborted || err.name === "AbortError" || code === "UND_ERR_ABORTED") {
       const reason = req.signal?.reason as { code?: string } | undefined;
@@ -118,14 +139,29 @@ export class HttpEndpoint {
       if (reason?.code === "XAPI_TIMEOUT") return make("XAPI_TIMEOUT", `${where}: timed out`);
       return make("XAPI_ABORTED", `${where}: aborted`);
     }
-    if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return make("XAPI_TIMEOUT", `${where}: no answer within the call timeout`);
+    if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT")
+      return make("XAPI_TIMEOUT", `${where}: no answer within the call timeout`);
     if (code === "UND_ERR_CONNECT_TIMEOUT") return make("XAPI_UNREACHABLE", `${where}: connection timed out`);
-    if (code === "UND_ERR_CLOSED" || code === "UND_ERR_DESTROYED") return make("XAPI_CLIENT_CLOSED", `${where}: the client is closed`);
-    if (code === "UND_ERR_SOCKET" || code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" || code === "ECONNRESET" || code === "EPIPE" || causeCode === "ECONNRESET") {
-      return make("XAPI_CONNECTION_CLOSED", `${where}: the server closed the connection before the response was complete`);
+    if (code === "UND_ERR_CLOSED" || code === "UND_ERR_DESTROYED")
+      return make("XAPI_CLIENT_CLOSED", `${where}: the client is closed`);
+    if (
+      code === "UND_ERR_SOCKET" ||
+      code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" ||
+      code === "ECONNRESET" ||
+      code === "EPIPE" ||
+      causeCode === "ECONNRESET"
+    ) {
+      return make(
+        "XAPI_CONNECTION_CLOSED",
+        `${where}: the server closed the connection before the response was complete`,
+      );
     }
     const net = code || causeCode;
-    if (["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ETIMEDOUT", "EADDRNOTAVAIL"].includes(net)) {
+    if (
+      ["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ETIMEDOUT", "EADDRNOTAVAIL"].includes(
+        net,
+      )
+    ) {
       return make("XAPI_UNREACHABLE", `${where}: cannot connect (${net})`);
     }
     if (/^(ERR_SSL|ERR_TLS|EPROTO)/.test(net) || /SSL|TLS/.test(err.message ?? "")) {
@@ -153,7 +189,8 @@ function headerLines(headers: Record<string, string> | undefined): string {
     s = "";
     for (const k of Object.keys(headers)) {
       const v = headers[k];
-      if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new XapiTransportError("XAPI_INVALID_PARAMETER", `invalid HTTP header ${JSON.stringify(k)}`);
+      if (/[\r\n]/.test(k) || /[\r\n]/.test(v))
+        throw new XapiTransportError("XAPI_INVALID_PARAMETER", `invalid HTTP header ${JSON.stringify(k)}`);
       s += `${k}: ${v}\r\n`;
     }
     serialized.set(headers, s);

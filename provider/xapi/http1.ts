@@ -112,12 +112,17 @@ class Connection {
       this.callMs = p.timeoutMs;
       // Firing with no request in flight (it finished) does nothing; the socket keeps the process alive meanwhile.
       this.callTimer = setTimeout(() => {
-        if (this.pending) this.destroy(this.state === State.Head ? new undiciErrors.HeadersTimeoutError() : new undiciErrors.BodyTimeoutError());
+        if (this.pending)
+          this.destroy(
+            this.state === State.Head ? new undiciErrors.HeadersTimeoutError() : new undiciErrors.BodyTimeoutError(),
+          );
       }, p.timeoutMs).unref();
     }
     this.socket.ref();
     // The same request head as undici's (xapi keeps the connection open on `connection: keep-alive`).
-    this.socket.write(`POST ${req.path} HTTP/1.1\r\nhost: ${host}\r\nconnection: keep-alive\r\n${req.headerLines}content-length: ${Buffer.byteLength(req.body)}\r\n\r\n${req.body}`);
+    this.socket.write(
+      `POST ${req.path} HTTP/1.1\r\nhost: ${host}\r\nconnection: keep-alive\r\n${req.headerLines}content-length: ${Buffer.byteLength(req.body)}\r\n\r\n${req.body}`,
+    );
   }
 
   /** Destroys the socket; a request in flight fails with `err`. */
@@ -228,7 +233,8 @@ class Connection {
           contentType = contentType === undefined ? value : `${contentType}, ${value}`;
           break;
         case "content-length": {
-          if (!/^\d+$/.test(value) || (length !== undefined && length !== Number(value))) throw parserError("Invalid content-length", "INVALID_CONTENT_LENGTH");
+          if (!/^\d+$/.test(value) || (length !== undefined && length !== Number(value)))
+            throw parserError("Invalid content-length", "INVALID_CONTENT_LENGTH");
           length = Number(value);
           break;
         }
@@ -344,7 +350,13 @@ class Connection {
       // Pure ASCII (the usual xapi answer) decodes faster as latin1, to the same string.
       text = isAscii(body) ? body.toString("latin1") : body.toString("utf8");
       this.body = undefined;
-    } else text = chunks.length === 0 ? "" : chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks).toString("utf8");
+    } else
+      text =
+        chunks.length === 0
+          ? ""
+          : chunks.length === 1
+            ? chunks[0].toString("utf8")
+            : Buffer.concat(chunks).toString("utf8");
     const res: Http1Response = { statusCode: this.statusCode, contentType: this.contentType, text };
     const first = settle(p);
     this.state = State.Head;
@@ -395,7 +407,14 @@ export class Http1Pool {
   ) {
     let hostname = url.hostname;
     if (hostname.startsWith("[")) hostname = hostname.slice(1, hostname.indexOf("]"));
-    this.connectOpts = { host: url.host, hostname, protocol: url.protocol, port: url.port, servername: undefined, localAddress: null } as never;
+    this.connectOpts = {
+      host: url.host,
+      hostname,
+      protocol: url.protocol,
+      port: url.port,
+      servername: undefined,
+      localAddress: null,
+    } as never;
     this.host = url.host;
   }
 

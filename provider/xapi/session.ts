@@ -37,7 +37,8 @@ export function parseXapiUrl(raw: string): URL {
     throw new XapiTransportError("XAPI_INVALID_URL", `unsupported URL scheme ${url.protocol} (use https: or http:)`);
   }
   if (!url.hostname) throw new XapiTransportError("XAPI_INVALID_URL", `the URL has no host: ${JSON.stringify(raw)}`);
-  if (url.username || url.password) throw new XapiTransportError("XAPI_INVALID_URL", "put credentials in username/password, not in the URL");
+  if (url.username || url.password)
+    throw new XapiTransportError("XAPI_INVALID_URL", "put credentials in username/password, not in the URL");
   return url;
 }
 
@@ -135,7 +136,14 @@ export class Session {
   private endpointFor(url: URL): HttpEndpoint {
     let ep = this.endpoints.get(url.origin);
     if (!ep) {
-      ep = new HttpEndpoint(url, this.opts.tls, this.pins, this.opts.logger, this.opts.redactor, this.opts.connectTimeoutMs);
+      ep = new HttpEndpoint(
+        url,
+        this.opts.tls,
+        this.pins,
+        this.opts.logger,
+        this.opts.redactor,
+        this.opts.connectTimeoutMs,
+      );
       this.endpoints.set(url.origin, ep);
     }
     return ep;
@@ -143,7 +151,10 @@ export class Session {
 
   private use(url: URL, kind: TransportKind): void {
     this.endpoint = this.endpointFor(url);
-    this.transport = kind === "xmlrpc" ? new XmlRpcTransport(this.endpoint, this.opts.redactor) : new JsonRpcTransport(this.endpoint, this.opts.redactor);
+    this.transport =
+      kind === "xmlrpc"
+        ? new XmlRpcTransport(this.endpoint, this.opts.redactor)
+        : new JsonRpcTransport(this.endpoint, this.opts.redactor);
   }
 
   /** One call on the current transport, switching auto mode to XML-RPC when JSON-RPC is not served. */
@@ -154,10 +165,14 @@ export class Session {
     } catch (e) {
       if (!(e instanceof UnsupportedProtocol)) throw e;
       if (this.opts.transport !== "auto" || this.transport.kind !== "jsonrpc") {
-        throw new XapiTransportError("XAPI_NOT_XAPI", `${method} on ${this.endpoint.host}: the server does not serve ${this.transport.kind === "jsonrpc" ? "JSON-RPC at /jsonrpc" : "XML-RPC"}`, {
-          method,
-          host: this.endpoint.host,
-        });
+        throw new XapiTransportError(
+          "XAPI_NOT_XAPI",
+          `${method} on ${this.endpoint.host}: the server does not serve ${this.transport.kind === "jsonrpc" ? "JSON-RPC at /jsonrpc" : "XML-RPC"}`,
+          {
+            method,
+            host: this.endpoint.host,
+          },
+        );
       }
       this.opts.logger.debug(`${this.endpoint.host} has no JSON-RPC; using XML-RPC`);
       this.transport = new XmlRpcTransport(this.endpoint, this.opts.redactor);
@@ -170,7 +185,10 @@ export class Session {
     const ref = (await this.send("session.login_with_password", [username, password, "1.1", originator], {
       timeoutMs: this.opts.loginTimeoutMs,
     })) as string;
-    if (typeof ref !== "string" || !ref) throw new XapiTransportError("XAPI_NOT_XAPI", "session.login_with_password returned no session", { host: this.endpoint.host });
+    if (typeof ref !== "string" || !ref)
+      throw new XapiTransportError("XAPI_NOT_XAPI", "session.login_with_password returned no session", {
+        host: this.endpoint.host,
+      });
     redactor.add(ref, "<session>");
     this.ref = ref;
     this.opts.logger.debug(`logged in to ${this.endpoint.host} as ${username} over ${this.transport.kind}`);
@@ -187,7 +205,9 @@ export class Session {
           tried.add(this.endpoint.origin);
           const next = this.masterCandidates(e.params[0]).find((u) => !tried.has(u.origin));
           if (next) {
-            this.opts.logger.debug(`${this.endpoint.host} is a pool member; the master is ${e.params[0]}, trying ${next.host}`);
+            this.opts.logger.debug(
+              `${this.endpoint.host} is a pool member; the master is ${e.params[0]}, trying ${next.host}`,
+            );
             this.use(next, this.transport.kind);
             continue;
           }
@@ -204,7 +224,9 @@ export class Session {
   private masterCandidates(address: string): URL[] {
     const direct = memberUrl(address, this.masterUrl);
     const explicitPort = /\]:\d+$|^[^:]+:\d+$/.test(address.trim());
-    const same = this.members.filter((m) => m.hostname === direct.hostname && (!explicitPort || m.port === direct.port));
+    const same = this.members.filter(
+      (m) => m.hostname === direct.hostname && (!explicitPort || m.port === direct.port),
+    );
     return [...same, direct].filter((u, i, all) => all.findIndex((v) => v.origin === u.origin) === i);
   }
 
@@ -228,7 +250,8 @@ export class Session {
     if (!this.loggingIn) {
       const current = this.endpoint.origin;
       const previous = this.ref;
-      const master = this.masterCandidates(address).find((u) => u.origin !== current) ?? memberUrl(address, this.masterUrl);
+      const master =
+        this.masterCandidates(address).find((u) => u.origin !== current) ?? memberUrl(address, this.masterUrl);
       this.opts.logger.debug(`HOST_IS_SLAVE: moving to the master ${master.host}`);
       this.use(master, this.transport.kind);
       this.loggingIn = this.loginFollowingMaster(4)
@@ -264,7 +287,12 @@ export class Session {
     } catch (e) {
       // Any answer, even an error (SESSION_INVALID, HOST_IS_SLAVE…), means the host is there: the next
       // call deals with it as usual.
-      if (!Session.isMasterDown(e) && !isTransportError(e, "XAPI_CONNECTION_CLOSED") && !isTransportError(e, "XAPI_TIMEOUT")) return false;
+      if (
+        !Session.isMasterDown(e) &&
+        !isTransportError(e, "XAPI_CONNECTION_CLOSED") &&
+        !isTransportError(e, "XAPI_TIMEOUT")
+      )
+        return false;
       if (this.closed) return false;
       await this.failover(ref, deadline, e);
       return true;
@@ -279,7 +307,9 @@ export class Session {
     if (stale !== undefined && stale !== this.ref) return;
     if (!this.loggingIn) {
       // Said once per search, however many calls in flight saw the master go.
-      this.opts.logger.warn(`${this.endpoint.host} is not answering (${(cause as XapiTransportError).code}); looking for the pool master`);
+      this.opts.logger.warn(
+        `${this.endpoint.host} is not answering (${(cause as XapiTransportError).code}); looking for the pool master`,
+      );
       this.loggingIn = this.findMaster(deadline).finally(() => (this.loggingIn = undefined));
     }
     await this.loggingIn;
@@ -298,7 +328,8 @@ export class Session {
         this.use(url, kind);
         try {
           await this.loginFollowingMaster(2);
-          if (this.endpoint.origin !== dead) this.opts.logger.warn(`the pool master changed: now ${this.endpoint.host}`);
+          if (this.endpoint.origin !== dead)
+            this.opts.logger.warn(`the pool master changed: now ${this.endpoint.host}`);
           else this.opts.logger.warn(`the pool master ${this.endpoint.host} answers again; logged in again`);
           this.logoutInBackground(previous);
           return;
@@ -309,9 +340,13 @@ export class Session {
       }
       await new Promise((r) => setTimeout(r, Math.min(2000, 250 * 2 ** round)));
     }
-    throw new XapiTransportError("XAPI_NO_MASTER", `no pool member answered as master (tried ${this.members.length || 1})`, {
-      cause: lastError,
-    });
+    throw new XapiTransportError(
+      "XAPI_NO_MASTER",
+      `no pool member answered as master (tried ${this.members.length || 1})`,
+      {
+        cause: lastError,
+      },
+    );
   }
 
   /**

@@ -135,7 +135,11 @@ export class TaskWatcher {
         const w = this.waiters.get(ev.ref);
         if (!w) continue;
         if (ev.operation === "del") {
-          this.settle(ev.ref, undefined, new XapiTransportError("XAPI_TASK_VANISHED", `task ${ev.ref} was destroyed before it completed`));
+          this.settle(
+            ev.ref,
+            undefined,
+            new XapiTransportError("XAPI_TASK_VANISHED", `task ${ev.ref} was destroyed before it completed`),
+          );
           continue;
         }
         const rec = ev.snapshot as unknown as TaskRecord;
@@ -157,7 +161,11 @@ export class TaskWatcher {
     this.closed = true;
     this.poll?.abort();
     for (const ref of [...this.waiters.keys()]) {
-      this.settle(ref, undefined, new XapiTransportError("XAPI_CLIENT_CLOSED", "the client was closed while waiting for a task"));
+      this.settle(
+        ref,
+        undefined,
+        new XapiTransportError("XAPI_CLIENT_CLOSED", "the client was closed while waiting for a task"),
+      );
     }
   }
 }
@@ -170,7 +178,10 @@ export function taskOutcome(rec: TaskRecord, method: string, taskRef: string): u
     const conv = type ? converterFor(type) : null;
     return conv ? conv(raw) : raw;
   }
-  const info = Array.isArray(rec.error_info) && rec.error_info.length ? rec.error_info : [rec.status === "cancelled" ? "TASK_CANCELLED" : "INTERNAL_ERROR", taskRef];
+  const info =
+    Array.isArray(rec.error_info) && rec.error_info.length
+      ? rec.error_info
+      : [rec.status === "cancelled" ? "TASK_CANCELLED" : "INTERNAL_ERROR", taskRef];
   const [code, ...params] = info;
   throw new XapiError(String(code), params.map(String), method);
 }

@@ -34,9 +34,16 @@ export interface Logger {
 
 /** Normalises a fingerprint to the `AB:CD:…` form Node reports; throws on anything that is not 32 hex bytes. */
 export function normalizeFingerprint(fp: string): string {
-  const hex = fp.trim().replace(/^sha-?256[:=]?/i, "").replace(/[:\s]/g, "").toUpperCase();
+  const hex = fp
+    .trim()
+    .replace(/^sha-?256[:=]?/i, "")
+    .replace(/[:\s]/g, "")
+    .toUpperCase();
   if (!/^[0-9A-F]{64}$/.test(hex)) {
-    throw new XapiTransportError("XAPI_INVALID_OPTION", "tls.fingerprint must be a SHA-256 fingerprint: 64 hex digits, colons optional");
+    throw new XapiTransportError(
+      "XAPI_INVALID_OPTION",
+      "tls.fingerprint must be a SHA-256 fingerprint: 64 hex digits, colons optional",
+    );
   }
   return hex.match(/../g)!.join(":");
 }
@@ -45,7 +52,8 @@ export function normalizeFingerprint(fp: string): string {
 export class PinSet {
   private readonly pins = new Set<string>();
   constructor(fingerprints: string | string[] | undefined) {
-    for (const f of fingerprints === undefined ? [] : Array.isArray(fingerprints) ? fingerprints : [fingerprints]) this.pins.add(normalizeFingerprint(f));
+    for (const f of fingerprints === undefined ? [] : Array.isArray(fingerprints) ? fingerprints : [fingerprints])
+      this.pins.add(normalizeFingerprint(f));
   }
   get active(): boolean {
     return this.pins.size > 0;
@@ -85,7 +93,9 @@ export function makeConnector(tls: TlsOptions, pins: PinSet, logger: Logger, con
       const seen = s.getPeerCertificate?.()?.fingerprint256;
       let failure: XapiTransportError | undefined;
       if (tls.insecure) {
-        logger.warn(`TLS verification is OFF for ${host} (insecure: true); certificate SHA-256 fingerprint ${seen ?? "unknown"}`);
+        logger.warn(
+          `TLS verification is OFF for ${host} (insecure: true); certificate SHA-256 fingerprint ${seen ?? "unknown"}`,
+        );
       } else if (pins.active) {
         if (!pins.has(seen)) {
           failure = new XapiTransportError(

@@ -40,7 +40,14 @@ const rpcHeaders = new Map<string, Record<string, string>>();
 /** The request headers of an RPC POST: one constant object per content type (the endpoint caches their serialization). */
 function headersFor(contentType: string): Record<string, string> {
   let h = rpcHeaders.get(contentType);
-  if (!h) rpcHeaders.set(contentType, (h = Object.freeze({ "content-type": contentType, accept: contentType, "user-agent": USER_AGENT }) as Record<string, string>));
+  if (!h)
+    rpcHeaders.set(
+      contentType,
+      (h = Object.freeze({ "content-type": contentType, accept: contentType, "user-agent": USER_AGENT }) as Record<
+        string,
+        string
+      >),
+    );
   return h;
 }
 
@@ -56,7 +63,8 @@ export async function exchange(
   try {
     body = wire.encode(method, params);
   } catch (e) {
-    if (e instanceof CodecError) throw new XapiTransportError("XAPI_INVALID_PARAMETER", `${method}: ${e.message}`, { method });
+    if (e instanceof CodecError)
+      throw new XapiTransportError("XAPI_INVALID_PARAMETER", `${method}: ${e.message}`, { method });
     throw e;
   }
   const req = {
@@ -70,14 +78,19 @@ export async function exchange(
   };
   const res = await endpoint.send(req);
   const ct = res.contentType;
-  if (wire.unsupported(res.statusCode, ct)) throw new UnsupportedProtocol(`${endpoint.host} does not serve ${wire.path}`);
+  if (wire.unsupported(res.statusCode, ct))
+    throw new UnsupportedProtocol(`${endpoint.host} does not serve ${wire.path}`);
   if (res.statusCode === 404 || res.statusCode === 405 || res.statusCode === 501) {
     // xapi serves RPC on every POST path: a server that has no such route is something else.
-    throw new XapiTransportError("XAPI_NOT_XAPI", `${method} on ${endpoint.host}: HTTP ${res.statusCode} for an RPC call: not an XAPI server`, {
-      method,
-      host: endpoint.host,
-      status: res.statusCode,
-    });
+    throw new XapiTransportError(
+      "XAPI_NOT_XAPI",
+      `${method} on ${endpoint.host}: HTTP ${res.statusCode} for an RPC call: not an XAPI server`,
+      {
+        method,
+        host: endpoint.host,
+        status: res.statusCode,
+      },
+    );
   }
   if (res.statusCode < 200 || res.statusCode >= 300) {
     // The body of a 500 can quote the request (credentials, session): it is never included.
@@ -89,7 +102,11 @@ export async function exchange(
   }
   const text = res.text;
   if (/^text\/html/i.test(ct)) {
-    throw new XapiTransportError("XAPI_NOT_XAPI", `${method} on ${endpoint.host}: the server answered with an HTML page, not XAPI`, { method, host: endpoint.host });
+    throw new XapiTransportError(
+      "XAPI_NOT_XAPI",
+      `${method} on ${endpoint.host}: the server answered with an HTML page, not XAPI`,
+      { method, host: endpoint.host },
+    );
   }
   let outcome: RpcOutcome;
   try {
@@ -101,7 +118,11 @@ export async function exchange(
   }
   if (!outcome.ok) {
     const [code, ...rest] = outcome.error;
-    throw new XapiError(String(code ?? "UNKNOWN_ERROR"), redactor.params(rest.map((p) => (typeof p === "string" ? p : JSON.stringify(p)))), method);
+    throw new XapiError(
+      String(code ?? "UNKNOWN_ERROR"),
+      redactor.params(rest.map((p) => (typeof p === "string" ? p : JSON.stringify(p)))),
+      method,
+    );
   }
   if (wire.typed) return outcome.value;
   const conv = resultConverter(method);

@@ -174,7 +174,8 @@ class Scanner {
       this.expect("<name");
       const name = this.scalar("name");
       const v = this.value();
-      if (name === "__proto__") Object.defineProperty(out, name, { value: v, enumerable: true, writable: true, configurable: true });
+      if (name === "__proto__")
+        Object.defineProperty(out, name, { value: v, enumerable: true, writable: true, configurable: true });
       else out[name] = v;
       this.expect("</member>");
     }

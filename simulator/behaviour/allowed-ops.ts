@@ -46,13 +46,74 @@ const POWER: Record<string, string[]> = {
   power_state_reset: [H, P, S, R],
 };
 
-const TEMPLATE_OK = new Set(["clone", "copy", "export", "provision", "changing_VCPUs", "changing_static_range", "changing_memory_limits", "changing_dynamic_range", "changing_shadow_memory", "changing_NVRAM", "destroy", "metadata_export", "create_template", "snapshot", "power_state_reset"]);
-const SNAPSHOT_OK = new Set(["revert", "clone", "copy", "export", "destroy", "hard_shutdown", "metadata_export", "create_template", "power_state_reset"]);
+const TEMPLATE_OK = new Set([
+  "clone",
+  "copy",
+  "export",
+  "provision",
+  "changing_VCPUs",
+  "changing_static_range",
+  "changing_memory_limits",
+  "changing_dynamic_range",
+  "changing_shadow_memory",
+  "changing_NVRAM",
+  "destroy",
+  "metadata_export",
+  "create_template",
+  "snapshot",
+  "power_state_reset",
+]);
+const SNAPSHOT_OK = new Set([
+  "revert",
+  "clone",
+  "copy",
+  "export",
+  "destroy",
+  "hard_shutdown",
+  "metadata_export",
+  "create_template",
+  "power_state_reset",
+]);
 const NEEDS_GUEST_FEATURE = new Set(["clean_shutdown", "clean_reboot", "suspend", "checkpoint"]);
 /** Operations that may run while others are in progress (hard_shutdown cancels them). */
-const CONCURRENT_OK = new Set(["hard_shutdown", "hard_reboot", "power_state_reset", "snapshot", "changing_dynamic_range"]);
+const CONCURRENT_OK = new Set([
+  "hard_shutdown",
+  "hard_reboot",
+  "power_state_reset",
+  "snapshot",
+  "changing_dynamic_range",
+]);
 
-const VM_ADVERTISED = ["snapshot", "clone", "copy", "create_template", "revert", "checkpoint", "provision", "start", "start_on", "pause", "unpause", "clean_shutdown", "clean_reboot", "hard_shutdown", "power_state_reset", "hard_reboot", "suspend", "resume", "resume_on", "pool_migrate", "migrate_send", "changing_dynamic_range", "changing_static_range", "changing_shadow_memory", "changing_NVRAM", "make_into_template", "export", "destroy"];
+const VM_ADVERTISED = [
+  "snapshot",
+  "clone",
+  "copy",
+  "create_template",
+  "revert",
+  "checkpoint",
+  "provision",
+  "start",
+  "start_on",
+  "pause",
+  "unpause",
+  "clean_shutdown",
+  "clean_reboot",
+  "hard_shutdown",
+  "power_state_reset",
+  "hard_reboot",
+  "suspend",
+  "resume",
+  "resume_on",
+  "pool_migrate",
+  "migrate_send",
+  "changing_dynamic_range",
+  "changing_static_range",
+  "changing_shadow_memory",
+  "changing_NVRAM",
+  "make_into_template",
+  "export",
+  "destroy",
+];
 
 export function hasGuestFeatures(x: Xapi, vm: Row): boolean {
   if (vm.domain_type === "pv" || vm.domain_type === "pvh" || vm.domain_type === "pv_in_pvh") return true;
@@ -85,12 +146,17 @@ export function vmOperationError(x: Xapi, ref: string, op: string): OpError | un
   }
   if (vm.is_control_domain) {
     if (op === "changing_dynamic_range") return undefined;
-    return opError("OPERATION_NOT_ALLOWED", [op === "destroy" || op === "changing_VCPUs" ? "This operation is not allowed on dom0" : "This operation is not allowed on a control domain"]);
+    return opError("OPERATION_NOT_ALLOWED", [
+      op === "destroy" || op === "changing_VCPUs"
+        ? "This operation is not allowed on dom0"
+        : "This operation is not allowed on a control domain",
+    ]);
   }
   if (vm.is_a_snapshot) {
     if (!SNAPSHOT_OK.has(op)) return opError("VM_IS_SNAPSHOT", [ref, op]);
   } else if (vm.is_a_template) {
-    if (!TEMPLATE_OK.has(op) || (op === "destroy" && vm.is_default_template)) return opError("VM_IS_TEMPLATE", [ref, op]);
+    if (!TEMPLATE_OK.has(op) || (op === "destroy" && vm.is_default_template))
+      return opError("VM_IS_TEMPLATE", [ref, op]);
   }
   if (op === "provision" && !vm.is_a_template) return opError("PROVISION_ONLY_ALLOWED_ON_TEMPLATE", []);
   if (op === "revert" && !vm.is_a_snapshot) return opError("REVERT_ONLY_ALLOWED_ON_SNAPSHOT", []);
@@ -121,7 +187,13 @@ function sameSet(a: string[], b: string[]): boolean {
 }
 
 /** Runs `fn` as operation `op` on the VM: checked, listed in current_operations, conflicting ops refused meanwhile. */
-export async function withVmOperation<T>(x: Xapi, ctx: CallCtx, ref: string, op: string, fn: () => T | Promise<T>): Promise<T> {
+export async function withVmOperation<T>(
+  x: Xapi,
+  ctx: CallCtx,
+  ref: string,
+  op: string,
+  fn: () => T | Promise<T>,
+): Promise<T> {
   assertVmOperation(x, ref, op);
   const key = ctx.task ?? `OpaqueRef:${ctx.session.slice(10, 18)}-sync-${op}`;
   const vm = x.store.get("VM", ref);

@@ -8,11 +8,23 @@ import { account } from "./sr";
 export function register(x: Xapi): void {
   x.on("VIF.configure_ipv4", (xx, _ctx, [self, mode, address, gateway]) => {
     xx.store.get("VIF", self);
-    xx.store.update("VIF", self as string, mode === "Static" ? { ipv4_configuration_mode: mode, ipv4_addresses: address ? [address] : [], ipv4_gateway: gateway ?? "" } : { ipv4_configuration_mode: mode, ipv4_addresses: [], ipv4_gateway: "" });
+    xx.store.update(
+      "VIF",
+      self as string,
+      mode === "Static"
+        ? { ipv4_configuration_mode: mode, ipv4_addresses: address ? [address] : [], ipv4_gateway: gateway ?? "" }
+        : { ipv4_configuration_mode: mode, ipv4_addresses: [], ipv4_gateway: "" },
+    );
   });
   x.on("VIF.configure_ipv6", (xx, _ctx, [self, mode, address, gateway]) => {
     xx.store.get("VIF", self);
-    xx.store.update("VIF", self as string, mode === "Static" ? { ipv6_configuration_mode: mode, ipv6_addresses: address ? [address] : [], ipv6_gateway: gateway ?? "" } : { ipv6_configuration_mode: mode, ipv6_addresses: [], ipv6_gateway: "" });
+    xx.store.update(
+      "VIF",
+      self as string,
+      mode === "Static"
+        ? { ipv6_configuration_mode: mode, ipv6_addresses: address ? [address] : [], ipv6_gateway: gateway ?? "" }
+        : { ipv6_configuration_mode: mode, ipv6_addresses: [], ipv6_gateway: "" },
+    );
   });
   x.on("PIF.set_property", (xx, _ctx, [self, name, value]) => {
     const p = xx.store.get("PIF", self);
@@ -25,9 +37,29 @@ export function register(x: Xapi): void {
     for (const m of messages as string[]) if (xx.store.has("message", m)) xx.store.destroy("message", m);
   });
   x.on("VDI.introduce", (xx, _ctx, args) => {
-    const [uuid, name_label, name_description, SR, type, sharable, read_only, other_config, location, xenstore_data, sm_config, managed, virtual_size, physical_utilisation, metadata_of_pool, is_a_snapshot, snapshot_time, snapshot_of] = args;
+    const [
+      uuid,
+      name_label,
+      name_description,
+      SR,
+      type,
+      sharable,
+      read_only,
+      other_config,
+      location,
+      xenstore_data,
+      sm_config,
+      managed,
+      virtual_size,
+      physical_utilisation,
+      metadata_of_pool,
+      is_a_snapshot,
+      snapshot_time,
+      snapshot_of,
+    ] = args;
     xx.store.get("SR", SR);
-    if (uuid && [...xx.store.table("VDI").values()].some((v) => v.uuid === uuid)) fail("DB_UNIQUENESS_CONSTRAINT_VIOLATION", "VDI", "uuid", String(uuid));
+    if (uuid && [...xx.store.table("VDI").values()].some((v) => v.uuid === uuid))
+      fail("DB_UNIQUENESS_CONSTRAINT_VIOLATION", "VDI", "uuid", String(uuid));
     const ref = xx.store.create("VDI", {
       ...(uuid ? { uuid } : {}),
       name_label,

@@ -51,7 +51,15 @@ export function scheduleGuestMetrics(x: Xapi, vm: string): void {
       memory: {},
       disks: {},
       networks: {},
-      other: { "feature-shutdown": "1", "feature-poweroff": "1", "feature-reboot": "1", "feature-suspend": "1", "feature-vcpu-hotplug": "1", "has-vendor-device": "0", "platform-feature-multiprocessor-suspend": "1" },
+      other: {
+        "feature-shutdown": "1",
+        "feature-poweroff": "1",
+        "feature-reboot": "1",
+        "feature-suspend": "1",
+        "feature-vcpu-hotplug": "1",
+        "has-vendor-device": "0",
+        "platform-feature-multiprocessor-suspend": "1",
+      },
       last_updated: nowDatetime(),
       live: true,
       can_use_hotplug_vbd: "yes",
@@ -62,7 +70,10 @@ export function scheduleGuestMetrics(x: Xapi, vm: string): void {
     x.later(Math.max(1, Math.floor(x.opts.guestMetricsDelayMs / 4)), () => {
       const row = x.store.tryGet("VM", vm);
       if (!row || row.guest_metrics !== gm || !x.store.has("VM_guest_metrics", gm)) return;
-      x.store.update("VM_guest_metrics", gm, { networks: networksOf(x, row.VIFs as string[]), last_updated: nowDatetime() });
+      x.store.update("VM_guest_metrics", gm, {
+        networks: networksOf(x, row.VIFs as string[]),
+        last_updated: nowDatetime(),
+      });
     });
   });
 }

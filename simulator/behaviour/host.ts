@@ -13,7 +13,8 @@ export function memoryOverhead(vm: Row): number {
   const vcpus = Math.max(0, vm.VCPUs_max as number);
   const multiplier = (vm.HVM_shadow_multiplier as number) || 1;
   const type = vm.domain_type === "unspecified" ? (vm.HVM_boot_policy ? "hvm" : "pv") : vm.domain_type;
-  const [internal, external, shim] = type === "pv" ? [0, 1, 0] : type === "pv_in_pvh" ? [1, 1, 23 + Math.floor(staticMaxMib / 90)] : [1, 1, 0];
+  const [internal, external, shim] =
+    type === "pv" ? [0, 1, 0] : type === "pv_in_pvh" ? [1, 1, 23 + Math.floor(staticMaxMib / 90)] : [1, 1, 0];
   const mibOfPages = (pages: number) => Math.ceil(pages / 256);
   const shadow = Math.max(1, Math.floor(mibOfPages(256 * vcpus + 2 * staticMaxMib) * multiplier));
   return (internal + external + shadow + mibOfPages(38 * vcpus) + shim) * MiB;
@@ -29,7 +30,9 @@ export function vmFootprint(vm: Row): number {
  * or static_max for pv_in_pvh guests.
  */
 export function vmStartMemory(vm: Row): number {
-  return ((vm.domain_type === "pv_in_pvh" ? vm.memory_static_max : vm.memory_dynamic_min) as number) + memoryOverhead(vm);
+  return (
+    ((vm.domain_type === "pv_in_pvh" ? vm.memory_static_max : vm.memory_dynamic_min) as number) + memoryOverhead(vm)
+  );
 }
 
 function hostTotal(x: Xapi, h: Row): number {
@@ -57,7 +60,9 @@ export function hostAvailableForStart(x: Xapi, host: string): number {
   let free = hostTotal(x, h);
   for (const v of h.resident_VMs as string[]) {
     const vm = x.store.get("VM", v);
-    free -= vm.is_control_domain ? (vm.memory_dynamic_max as number) : (vm.memory_dynamic_min as number) + memoryOverhead(vm);
+    free -= vm.is_control_domain
+      ? (vm.memory_dynamic_max as number)
+      : (vm.memory_dynamic_min as number) + memoryOverhead(vm);
   }
   return free;
 }
@@ -65,7 +70,10 @@ export function hostAvailableForStart(x: Xapi, host: string): number {
 export function refreshHostMemory(x: Xapi, host: string): void {
   const h = x.store.tryGet("host", host);
   if (!h || !x.store.has("host_metrics", h.metrics)) return;
-  x.store.update("host_metrics", h.metrics as string, { memory_free: hostFreeMemory(x, host), last_updated: nowDatetime() });
+  x.store.update("host_metrics", h.metrics as string, {
+    memory_free: hostFreeMemory(x, host),
+    last_updated: nowDatetime(),
+  });
 }
 
 export function register(x: Xapi): void {
@@ -77,9 +85,18 @@ export function register(x: Xapi): void {
     const h = xx.store.get("host", host);
     return (h.PIFs as string[]).find((p) => xx.store.get("PIF", p).management) ?? "OpaqueRef:NULL";
   });
-  x.on("host.enable", (xx, _ctx, [host]) => (xx.store.get("host", host), xx.store.set("host", host as string, "enabled", true)));
-  x.on("host.disable", (xx, _ctx, [host]) => (xx.store.get("host", host), xx.store.set("host", host as string, "enabled", false)));
-  x.on("host.get_system_status_capabilities", () => "<?xml version=\"1.0\" ?><system-status-capabilities></system-status-capabilities>");
+  x.on(
+    "host.enable",
+    (xx, _ctx, [host]) => (xx.store.get("host", host), xx.store.set("host", host as string, "enabled", true)),
+  );
+  x.on(
+    "host.disable",
+    (xx, _ctx, [host]) => (xx.store.get("host", host), xx.store.set("host", host as string, "enabled", false)),
+  );
+  x.on(
+    "host.get_system_status_capabilities",
+    () => '<?xml version="1.0" ?><system-status-capabilities></system-status-capabilities>',
+  );
   x.on("host.call_plugin", (_xx, ctx, [, plugin, fn]) => {
     void ctx;
     return `${String(plugin)}.${String(fn)}: not available in the simulator`;

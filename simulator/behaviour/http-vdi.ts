@@ -51,7 +51,10 @@ function resolveVdi(x: Xapi, v: string | undefined): string | undefined {
 function hostsSeeing(x: Xapi, sr: string): string[] {
   const rec = x.store.tryGet("SR", sr);
   if (!rec) return [];
-  return (rec.PBDs as string[]).map((p) => x.store.get("PBD", p)).filter((p) => p.currently_attached).map((p) => p.host as string);
+  return (rec.PBDs as string[])
+    .map((p) => x.store.get("PBD", p))
+    .filter((p) => p.currently_attached)
+    .map((p) => p.host as string);
 }
 
 /**
@@ -59,7 +62,13 @@ function hostsSeeing(x: Xapi, sr: string): string[] {
  * answers 302 Found with the same path and query on a host that does (return_302_redirect), or raises
  * NO_HOSTS_AVAILABLE when none does.
  */
-function locate(x: Xapi, host: string, sr: string, req: IncomingMessage, res: ServerResponse): "here" | "redirected" | XapiError {
+function locate(
+  x: Xapi,
+  host: string,
+  sr: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): "here" | "redirected" | XapiError {
   const hosts = hostsSeeing(x, sr);
   if (hosts.includes(host)) return "here";
   if (hosts.length === 0) return new XapiError("NO_HOSTS_AVAILABLE", []);
@@ -85,7 +94,11 @@ function callerTask(x: Xapi, req: IncomingMessage, url: URL): string | undefined
  * the handler then re-raises (`trailer`: the 500 page Http_svr writes after it).
  */
 function refuse(res: ServerResponse, status: 400 | 404, trailer = ""): void {
-  res.writeHead(status, { connection: "close", "cache-control": "no-cache, no-store", "content-length": String(Buffer.byteLength(trailer)) });
+  res.writeHead(status, {
+    connection: "close",
+    "cache-control": "no-cache, no-store",
+    "content-length": String(Buffer.byteLength(trailer)),
+  });
   res.end(trailer);
 }
 
@@ -95,7 +108,12 @@ function refuse(res: ServerResponse, status: 400 | 404, trailer = ""): void {
  */
 function internalError(res: ServerResponse, detail: string): void {
   const body = internalErrorPage(detail);
-  res.writeHead(500, { connection: "close", "cache-control": "no-cache, no-store", "content-type": "text/html", "content-length": String(Buffer.byteLength(body)) });
+  res.writeHead(500, {
+    connection: "close",
+    "cache-control": "no-cache, no-store",
+    "content-type": "text/html",
+    "content-length": String(Buffer.byteLength(body)),
+  });
   res.end(body);
 }
 
@@ -115,7 +133,8 @@ function write(x: Xapi, vdi: string, writes: { offset: number; data: Buffer }[])
   for (const w of writes) w.data.copy(out, w.offset);
   vdiData(x).set(vdi, out);
   const v = x.store.get("VDI", vdi);
-  if ((v.physical_utilisation as number) < end) x.store.set("VDI", vdi, "physical_utilisation", Math.min(v.virtual_size as number, end));
+  if ((v.physical_utilisation as number) < end)
+    x.store.set("VDI", vdi, "physical_utilisation", Math.min(v.virtual_size as number, end));
   account(x, v.SR as string);
 }
 
@@ -154,16 +173,28 @@ const importRawVdi: SideChannel = async (x, host, req, res, url) => {
   const formatArg = arg(req, url, "format") ?? "raw";
   const format = formatArg.toLowerCase();
   if (!FORMATS.has(format)) return fail(new XapiError("INTERNAL_ERROR", [`Unknown format ${formatArg}`]), 404);
-  if (format !== "raw" && arg(req, url, "chunked") !== undefined) return fail(new XapiError("INTERNAL_ERROR", ["Cannot handle chunked VHD"]), 404);
+  if (format !== "raw" && arg(req, url, "chunked") !== undefined)
+    return fail(new XapiError("INTERNAL_ERROR", ["Cannot handle chunked VHD"]), 404);
   const te = req.headers["transfer-encoding"];
   if (te) return fail(new XapiError("INTERNAL_ERROR", [`Cannot handle encoding: ${te}`]), 404);
   const length = req.headers["content-length"] === undefined ? NaN : Number(req.headers["content-length"]);
   if (!vdi) {
-    if (format === "qcow2") return fail(new XapiError("INTERNAL_ERROR", ["Importing a QCOW2 directly into an SR not yet supported"]), 400);
-    if (format === "vhd") return fail(new XapiError("INTERNAL_ERROR", ["Importing a VHD directly into an SR not yet supported"]), 400);
-    if (format !== "raw" || !Number.isFinite(length)) return fail(new XapiError("INTERNAL_ERROR", ["Not enough info supplied to import"]), 400);
+    if (format === "qcow2")
+      return fail(new XapiError("INTERNAL_ERROR", ["Importing a QCOW2 directly into an SR not yet supported"]), 400);
+    if (format === "vhd")
+      return fail(new XapiError("INTERNAL_ERROR", ["Importing a VHD directly into an SR not yet supported"]), 400);
+    if (format !== "raw" || !Number.isFinite(length))
+      return fail(new XapiError("INTERNAL_ERROR", ["Not enough info supplied to import"]), 400);
     try {
-      vdi = newVdi(x, { SR: sr, virtual_size: length, type: "user", sharable: false, read_only: false, other_config: {}, name_label: "Imported VDI" });
+      vdi = newVdi(x, {
+        SR: sr,
+        virtual_size: length,
+        type: "user",
+        sharable: false,
+        read_only: false,
+        other_config: {},
+        name_label: "Imported VDI",
+      });
     } catch (e) {
       // Any other exception: the task is failed and it escapes to Http_svr (HTTP 500).
       failTask(x, task, e as XapiError);

@@ -42,17 +42,25 @@ export function createVlan(x: Xapi, taggedPif: string, tag: number, network: str
   const existing = pifsOf(x, network).find(([, p]) => p.host === pif.host);
   if (existing) fail("NETWORK_ALREADY_CONNECTED", pif.host as string, existing[0]);
   if (!pif.managed) fail("PIF_UNMANAGED", taggedPif);
-  if (pif.bond_slave_of !== NULL_REF && s.has("Bond", pif.bond_slave_of)) fail("CANNOT_ADD_VLAN_TO_BOND_SLAVE", taggedPif);
+  if (pif.bond_slave_of !== NULL_REF && s.has("Bond", pif.bond_slave_of))
+    fail("CANNOT_ADD_VLAN_TO_BOND_SLAVE", taggedPif);
   if ((pif.VLAN as number) >= 0) fail("PIF_IS_VLAN", taggedPif);
   if (tag < 0 || tag > 4094) fail("VLAN_TAG_INVALID", tag);
-  for (const v of pif.VLAN_slave_of as string[]) if (s.get("VLAN", v).tag === tag) fail("PIF_VLAN_EXISTS", pif.device as string);
+  for (const v of pif.VLAN_slave_of as string[])
+    if (s.get("VLAN", v).tag === tag) fail("PIF_VLAN_EXISTS", pif.device as string);
   const [vlan, untagged] = createVlanInternal(x, taggedPif, tag, network, pif.device as string);
   s.update("PIF", untagged, { currently_attached: true });
   return vlan;
 }
 
 /** xapi_vlan.ml create_internal: the VLAN record and its untagged PIF (unplugged), with no checks. */
-function createVlanInternal(x: Xapi, taggedPif: string, tag: number, network: string, device: string): [string, string] {
+function createVlanInternal(
+  x: Xapi,
+  taggedPif: string,
+  tag: number,
+  network: string,
+  device: string,
+): [string, string] {
   const s = x.store;
   const pif = s.get("PIF", taggedPif);
   const metrics = s.create("PIF_metrics", { carrier: true, speed: 0, duplex: false, other_config: {} });
@@ -94,7 +102,9 @@ function assertNoProtection(x: Xapi, pif: Row): void {
 /** VIFs on `networks` of VMs resident on `host` (xapi_bond.ml get_local_vifs; the "can only start on this host" case is not modelled). */
 function localVifs(x: Xapi, host: string, networks: string[]): string[] {
   const s = x.store;
-  return networks.flatMap((n) => s.get("network", n).VIFs as string[]).filter((v) => s.tryGet("VM", s.get("VIF", v).VM)?.resident_on === host);
+  return networks
+    .flatMap((n) => s.get("network", n).VIFs as string[])
+    .filter((v) => s.tryGet("VM", s.get("VIF", v).VM)?.resident_on === host);
 }
 
 /**
@@ -113,8 +123,15 @@ function unplugPif(x: Xapi, self: string): void {
     const vif = s.get("VIF", v);
     const vm = s.tryGet("VM", vif.VM);
     const attaching = Object.values((vif.current_operations as Record<string, string>) ?? {}).includes("attach");
-    if (attaching && vm && (vm.resident_on === p.host || vm.scheduled_to_be_resident_on === p.host)) fail("VIF_IN_USE", network, v);
-    if (vif.currently_attached && vm && vm.resident_on === p.host && (vm.power_state === "Running" || vm.power_state === "Paused")) fail("VIF_IN_USE", network, v);
+    if (attaching && vm && (vm.resident_on === p.host || vm.scheduled_to_be_resident_on === p.host))
+      fail("VIF_IN_USE", network, v);
+    if (
+      vif.currently_attached &&
+      vm &&
+      vm.resident_on === p.host &&
+      (vm.power_state === "Running" || vm.power_state === "Paused")
+    )
+      fail("VIF_IN_USE", network, v);
   }
   if (p.disallow_unplug) fail("PIF_DOES_NOT_ALLOW_UNPLUG", self);
   // A bond slave is not brought down (its master is).
@@ -131,8 +148,13 @@ export function destroyVlan(x: Xapi, vlan: string): void {
   const untagged = s.tryGet("PIF", v.untagged_PIF);
   if (untagged) {
     const ref = v.untagged_PIF as string;
-    if ((untagged.bond_slave_of !== NULL_REF && s.has("Bond", untagged.bond_slave_of)) || (untagged.bond_master_of as string[]).length > 0) fail("PIF_ALREADY_BONDED", ref);
-    if (untagged.host !== x.masterRef() && untagged.currently_attached && untagged.management) fail("PIF_IS_MANAGEMENT_INTERFACE", ref);
+    if (
+      (untagged.bond_slave_of !== NULL_REF && s.has("Bond", untagged.bond_slave_of)) ||
+      (untagged.bond_master_of as string[]).length > 0
+    )
+      fail("PIF_ALREADY_BONDED", ref);
+    if (untagged.host !== x.masterRef() && untagged.currently_attached && untagged.management)
+      fail("PIF_IS_MANAGEMENT_INTERFACE", ref);
     assertNoProtection(x, untagged);
     if ((untagged.VLAN as number) < 0) fail("PIF_IS_PHYSICAL");
     unplugPif(x, ref);
@@ -179,8 +201,11 @@ const LACP_PROPERTIES: Record<string, { default?: string; valid: (v: string) => 
 /** Map_check.validate_kvpair + add_defaults: a property the mode does not know, or a bad value, is INVALID_VALUE ["properties"; "k = v"]. */
 function bondProperties(mode: string, properties: Record<string, string>): Record<string, string> {
   const reqs = mode === "lacp" ? LACP_PROPERTIES : {};
-  for (const [k, v] of Object.entries(properties)) if (!Object.hasOwn(reqs, k) || !reqs[k].valid(v)) fail("INVALID_VALUE", "properties", `${k} = ${v}`);
-  const defaults = Object.fromEntries(Object.entries(reqs).flatMap(([k, r]) => (r.default !== undefined && !(k in properties) ? [[k, r.default]] : [])));
+  for (const [k, v] of Object.entries(properties))
+    if (!Object.hasOwn(reqs, k) || !reqs[k].valid(v)) fail("INVALID_VALUE", "properties", `${k} = ${v}`);
+  const defaults = Object.fromEntries(
+    Object.entries(reqs).flatMap(([k, r]) => (r.default !== undefined && !(k in properties) ? [[k, r.default]] : [])),
+  );
   return { ...defaults, ...properties };
 }
 
@@ -213,7 +238,8 @@ function moveVlan(x: Xapi, host: string, newSlave: string, oldVlan: string): voi
   s.destroy("VLAN", oldVlan);
   s.destroy("PIF", oldMaster);
   if (s.has("PIF_metrics", om.metrics)) s.destroy("PIF_metrics", om.metrics as string);
-  if (om.currently_attached) s.update("PIF", newMaster, { currently_attached: true, ...(om.management ? { management: true } : {}) });
+  if (om.currently_attached)
+    s.update("PIF", newMaster, { currently_attached: true, ...(om.management ? { management: true } : {}) });
 }
 
 /**
@@ -223,7 +249,14 @@ function moveVlan(x: Xapi, host: string, newSlave: string, oldVlan: string): voi
  * PIF_CANNOT_BOND_CROSS_HOST, INCOMPATIBLE_PIF_PROPERTIES, PIF_BOND_MORE_THAN_ONE_IP. The members' VLANs and the local
  * VIFs on their networks move onto the bond; disallow_unplug moves to the master.
  */
-function createBond(x: Xapi, network: string, memberList: string[], mac: string, mode: string, props: Record<string, string>): string {
+function createBond(
+  x: Xapi,
+  network: string,
+  memberList: string[],
+  mac: string,
+  mode: string,
+  props: Record<string, string>,
+): string {
   const s = x.store;
   if (memberList.length === 0) fail("PIF_BOND_NEEDS_MORE_MEMBERS");
   const host = s.get("PIF", memberList[0]).host as string;
@@ -236,7 +269,8 @@ function createBond(x: Xapi, network: string, memberList: string[], mac: string,
   const properties = bondProperties(mode, props);
   const members = [...new Set(memberList)];
   const pifs = members.map((m) => s.get("PIF", m));
-  const hasIp = (p: Row) => (p.primary_address_type === "IPv6" ? p.ipv6_configuration_mode : p.ip_configuration_mode) !== "None";
+  const hasIp = (p: Row) =>
+    (p.primary_address_type === "IPv6" ? p.ipv6_configuration_mode : p.ip_configuration_mode) !== "None";
   const managementPif = members.find((_, i) => pifs[i].management);
   const withIp = members.filter((_, i) => hasIp(pifs[i]));
   const primary = managementPif ?? withIp[0] ?? members[0];
@@ -249,7 +283,8 @@ function createBond(x: Xapi, network: string, memberList: string[], mac: string,
     if (!p.managed) fail("PIF_UNMANAGED", members[i]);
     // xapi_pif_helpers.ml bond_is_allowed_on_pif, by the PIF's type
     if (p.VLAN_master_of !== NULL_REF && s.has("VLAN", p.VLAN_master_of)) fail("PIF_VLAN_EXISTS", p.device as string);
-    if (p.physical && p.bond_slave_of !== NULL_REF && s.has("Bond", p.bond_slave_of)) fail("PIF_ALREADY_BONDED", members[i]);
+    if (p.physical && p.bond_slave_of !== NULL_REF && s.has("Bond", p.bond_slave_of))
+      fail("PIF_ALREADY_BONDED", members[i]);
     if (pool.ha_enabled && p.management) fail("HA_CANNOT_CHANGE_BOND_STATUS_OF_MGMT_IFACE");
   });
   if (pifs.some((p) => p.host !== host)) fail("PIF_CANNOT_BOND_CROSS_HOST");
@@ -277,7 +312,15 @@ function createBond(x: Xapi, network: string, memberList: string[], mac: string,
     primary_address_type: p0.primary_address_type,
     properties: p0.properties,
   });
-  const bond = s.create("Bond", { master, other_config: {}, primary_slave: primary, mode, properties, links_up: members.length, auto_update_mac: mac === "" });
+  const bond = s.create("Bond", {
+    master,
+    other_config: {},
+    primary_slave: primary,
+    mode,
+    properties,
+    links_up: members.length,
+    auto_update_mac: mac === "",
+  });
   moveConfiguration(x, primary, master);
   for (const m of members) s.update("PIF", m, { bond_slave_of: bond, management: false, currently_attached: false });
   for (const v of vlansToMove) moveVlan(x, host, master, v);
@@ -308,7 +351,11 @@ function destroyBond(x: Xapi, bond: string): void {
   if (s.get("pool", x.poolRef()).ha_enabled && master.management) fail("HA_CANNOT_CHANGE_BOND_STATUS_OF_MGMT_IFACE");
   moveConfiguration(x, masterRef, primary);
   const members = [...(b.slaves as string[])];
-  for (const m of members) s.update("PIF", m, { currently_attached: master.currently_attached || master.management, ...(m === primary && master.management ? { management: true } : {}) });
+  for (const m of members)
+    s.update("PIF", m, {
+      currently_attached: master.currently_attached || master.management,
+      ...(m === primary && master.management ? { management: true } : {}),
+    });
   s.set("PIF", masterRef, "management", false);
   for (const v of vlansToMove) moveVlan(x, host, primary, v);
   for (const v of vifsToMove) s.set("VIF", v, "network", primaryNetwork);
@@ -329,11 +376,18 @@ export function register(x: Xapi): void {
     const attached = (net.VIFs as string[]).filter((v) => s.get("VIF", v).currently_attached);
     if (attached.length) fail("NETWORK_CONTAINS_VIF", ...attached);
     if ((net.PIFs as string[]).length) fail("NETWORK_CONTAINS_PIF", ...(net.PIFs as string[]));
-    if ((net.other_config as Record<string, string>).is_host_internal_management_network === "true") fail("CANNOT_DESTROY_SYSTEM_NETWORK", self as string);
+    if ((net.other_config as Record<string, string>).is_host_internal_management_network === "true")
+      fail("CANNOT_DESTROY_SYSTEM_NETWORK", self as string);
     for (const v of [...(net.VIFs as string[])]) destroyVifRecord(xx, v);
     s.destroy("network", self as string);
   });
-  x.on("VLAN.create", (xx, _ctx, [pif, tag, network]) => (forwardTo(xx, xx.store.get("PIF", pif).host as string), createVlan(xx, pif as string, tag as number, network as string)));
+  x.on(
+    "VLAN.create",
+    (xx, _ctx, [pif, tag, network]) => (
+      forwardTo(xx, xx.store.get("PIF", pif).host as string),
+      createVlan(xx, pif as string, tag as number, network as string)
+    ),
+  );
   x.on("VLAN.destroy", (xx, _ctx, [self]) => {
     forwardTo(xx, xx.store.get("PIF", xx.store.get("VLAN", self).tagged_PIF).host as string);
     destroyVlan(xx, self as string);
@@ -356,10 +410,20 @@ export function register(x: Xapi): void {
     return createVlanOnNetworkHosts(xx, pifs, network as string, tag as number);
   });
   x.on("Bond.create", (xx, _ctx, [network, members, mac, mode, properties]) =>
-    createBond(xx, network as string, members as string[], mac as string, (mode as string) ?? "balance-slb", (properties as Record<string, string>) ?? {}),
+    createBond(
+      xx,
+      network as string,
+      members as string[],
+      mac as string,
+      (mode as string) ?? "balance-slb",
+      (properties as Record<string, string>) ?? {},
+    ),
   );
   x.on("Bond.destroy", (xx, _ctx, [self]) => destroyBond(xx, self as string));
-  x.on("Bond.set_mode", (xx, _ctx, [self, mode]) => (xx.store.get("Bond", self), xx.store.set("Bond", self as string, "mode", mode)));
+  x.on(
+    "Bond.set_mode",
+    (xx, _ctx, [self, mode]) => (xx.store.get("Bond", self), xx.store.set("Bond", self as string, "mode", mode)),
+  );
   x.on("Bond.set_property", (xx, _ctx, [self, k, v]) => {
     const b = xx.store.get("Bond", self);
     xx.store.set("Bond", self as string, "properties", { ...(b.properties as object), [k as string]: v });
@@ -369,8 +433,16 @@ export function register(x: Xapi): void {
     const p = xx.store.get("PIF", self);
     forwardTo(xx, p.host as string);
     if (!p.managed) fail("PIF_UNMANAGED", self as string);
-    const type = p.VLAN_master_of !== NULL_REF ? "vlan" : (p.bond_master_of as string[]).length ? "bond" : p.physical ? "physical" : "other";
-    if (type === "physical" && p.bond_slave_of !== NULL_REF && (p.sriov_physical_PIF_of as string[]).length === 0) fail("CANNOT_PLUG_BOND_SLAVE", self as string);
+    const type =
+      p.VLAN_master_of !== NULL_REF
+        ? "vlan"
+        : (p.bond_master_of as string[]).length
+          ? "bond"
+          : p.physical
+            ? "physical"
+            : "other";
+    if (type === "physical" && p.bond_slave_of !== NULL_REF && (p.sriov_physical_PIF_of as string[]).length === 0)
+      fail("CANNOT_PLUG_BOND_SLAVE", self as string);
     if (p.bond_slave_of === NULL_REF) xx.store.set("PIF", self as string, "currently_attached", true);
   });
   x.on("PIF.unplug", (xx, _ctx, [self]) => {
@@ -380,7 +452,13 @@ export function register(x: Xapi): void {
   x.on("PIF.reconfigure_ip", (xx, _ctx, [self, mode, ip, netmask, gateway, dns]) => {
     xx.store.get("PIF", self);
     if (mode === "Static" && !/^\d+\.\d+\.\d+\.\d+$/.test(ip as string)) fail("INVALID_IP_ADDRESS_SPECIFIED", "IP");
-    xx.store.update("PIF", self as string, mode === "Static" ? { ip_configuration_mode: mode, IP: ip, netmask, gateway, DNS: dns } : { ip_configuration_mode: mode, IP: mode === "DHCP" ? "" : "", netmask: "", gateway: "", DNS: "" });
+    xx.store.update(
+      "PIF",
+      self as string,
+      mode === "Static"
+        ? { ip_configuration_mode: mode, IP: ip, netmask, gateway, DNS: dns }
+        : { ip_configuration_mode: mode, IP: mode === "DHCP" ? "" : "", netmask: "", gateway: "", DNS: "" },
+    );
   });
   x.on("PIF.destroy", (xx, _ctx, [self]) => {
     const p = xx.store.get("PIF", self);
@@ -390,8 +468,7 @@ export function register(x: Xapi): void {
     if (xx.store.has("VLAN", vlan)) {
       forwardTo(xx, xx.store.get("PIF", xx.store.get("VLAN", vlan).tagged_PIF).host as string);
       destroyVlan(xx, vlan);
-    }
-    else xx.store.destroy("PIF", self as string);
+    } else xx.store.destroy("PIF", self as string);
   });
   x.on("PIF.forget", (xx, _ctx, [self]) => {
     const p = xx.store.get("PIF", self);

@@ -15,8 +15,13 @@ export function register(x: Xapi): void {
     if ((net.PIFs as string[]).length === 0) fail("PIF_NOT_PRESENT", xx.masterRef(), network as string);
   });
   x.on("pool.sync_database", () => undefined);
-  x.on("message.create", (xx, _ctx, [name, priority, cls, objUuid, body]) => createMessage(xx, name as string, priority as number, cls as string, objUuid as string, body as string));
-  x.on("message.destroy", (xx, _ctx, [self]) => (xx.store.get("message", self), xx.store.destroy("message", self as string)));
+  x.on("message.create", (xx, _ctx, [name, priority, cls, objUuid, body]) =>
+    createMessage(xx, name as string, priority as number, cls as string, objUuid as string, body as string),
+  );
+  x.on(
+    "message.destroy",
+    (xx, _ctx, [self]) => (xx.store.get("message", self), xx.store.destroy("message", self as string)),
+  );
   x.on("message.get_since", (xx, _ctx, [since]) => {
     const out: Record<string, unknown> = {};
     for (const [ref, m] of xx.store.table("message")) if (String(m.timestamp) > String(since)) out[ref] = m;
@@ -24,12 +29,20 @@ export function register(x: Xapi): void {
   });
   x.on("message.get", (xx, _ctx, [cls, objUuid, since]) => {
     const out: Record<string, unknown> = {};
-    for (const [ref, m] of xx.store.table("message")) if (m.cls === cls && m.obj_uuid === objUuid && String(m.timestamp) > String(since)) out[ref] = m;
+    for (const [ref, m] of xx.store.table("message"))
+      if (m.cls === cls && m.obj_uuid === objUuid && String(m.timestamp) > String(since)) out[ref] = m;
     return out;
   });
 }
 
-export function createMessage(x: Xapi, name: string, priority: number, cls: string, objUuid: string, body: string): string {
+export function createMessage(
+  x: Xapi,
+  name: string,
+  priority: number,
+  cls: string,
+  objUuid: string,
+  body: string,
+): string {
   const d = new Date();
   const p = (n: number) => String(n).padStart(2, "0");
   const ts = `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}T${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}Z`;

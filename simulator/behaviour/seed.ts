@@ -85,10 +85,17 @@ export function seedPool(x: Xapi, o: SeedOptions, addresses: string[]): void {
   );
   s.create("network", {
     name_label: "Host internal management network",
-    name_description: "Network on which guests will be assigned a private link-local IP address which can be used to talk XenAPI",
+    name_description:
+      "Network on which guests will be assigned a private link-local IP address which can be used to talk XenAPI",
     bridge: "xenapi",
     MTU: 1500,
-    other_config: { is_guest_installer_network: "true", is_host_internal_management_network: "true", ip_begin: "169.254.0.1", ip_end: "169.254.255.254", netmask: "255.255.0.0" },
+    other_config: {
+      is_guest_installer_network: "true",
+      is_host_internal_management_network: "true",
+      ip_begin: "169.254.0.1",
+      ip_end: "169.254.255.254",
+      netmask: "255.255.0.0",
+    },
     default_locking_mode: "unlocked",
   });
   const localSRs: string[] = [];
@@ -97,7 +104,13 @@ export function seedPool(x: Xapi, o: SeedOptions, addresses: string[]): void {
     hosts.push(host);
     localSRs.push(sr);
   }
-  const pool = s.create("pool", { name_label: "", name_description: "", master: hosts[0], other_config: {}, metadata_VDIs: [] });
+  const pool = s.create("pool", {
+    name_label: "",
+    name_description: "",
+    master: hosts[0],
+    other_config: {},
+    metadata_VDIs: [],
+  });
   s.update("pool", pool, { default_SR: localSRs[0], suspend_image_SR: localSRs[0], crash_dump_SR: localSRs[0] });
   seedIsoLibrary(x, hosts, o.isos ?? []);
   seedToolsSR(x, hosts);
@@ -114,7 +127,14 @@ export function seedPool(x: Xapi, o: SeedOptions, addresses: string[]): void {
       other_config: {},
       sm_config: {},
     });
-    for (const h of hosts) s.create("PBD", { host: h, SR: sr, device_config: { server: "nfs.sim.local", serverpath: "/export/vms" }, currently_attached: true, other_config: {} });
+    for (const h of hosts)
+      s.create("PBD", {
+        host: h,
+        SR: sr,
+        device_config: { server: "nfs.sim.local", serverpath: "/export/vms" },
+        currently_attached: true,
+        other_config: {},
+      });
   }
   if (o.templates !== false) for (const t of templatesJson as unknown as Template[]) seedTemplate(x, t);
 }
@@ -123,7 +143,12 @@ function seedHost(x: Xapi, i: number, o: SeedOptions, address: string, nets: str
   const s = x.store;
   const name = `sim-host-${i + 1}`;
   const total = o.hostMemory ?? 64 * GiB;
-  const metrics = s.create("host_metrics", { memory_total: total, memory_free: total - DOM0_MEMORY, live: true, last_updated: nowDatetime() });
+  const metrics = s.create("host_metrics", {
+    memory_total: total,
+    memory_free: total - DOM0_MEMORY,
+    live: true,
+    last_updated: nowDatetime(),
+  });
   const host = s.create("host", {
     name_label: name,
     name_description: "Default install",
@@ -150,7 +175,10 @@ function seedHost(x: Xapi, i: number, o: SeedOptions, address: string, nets: str
       hostname: name,
       date: "2026-01-01",
     },
-    other_config: { agent_start_time: `${Math.floor(Date.now() / 1000)}.`, boot_time: `${Math.floor(Date.now() / 1000) - 3600}.` },
+    other_config: {
+      agent_start_time: `${Math.floor(Date.now() / 1000)}.`,
+      boot_time: `${Math.floor(Date.now() / 1000) - 3600}.`,
+    },
     capabilities: ["xen-3.0-x86_64", "hvm-3.0-x86_32", "hvm-3.0-x86_32p", "hvm-3.0-x86_64"],
     cpu_configuration: {},
     sched_policy: "credit",
@@ -159,12 +187,31 @@ function seedHost(x: Xapi, i: number, o: SeedOptions, address: string, nets: str
     suspend_image_sr: "OpaqueRef:NULL",
     crash_dump_sr: "OpaqueRef:NULL",
     license_params: {},
-    cpu_info: { cpu_count: "8", socket_count: "1", vendor: "GenuineIntel", speed: "2400.000", modelname: "Intel(R) Xeon(R) CPU (simulated)" },
+    cpu_info: {
+      cpu_count: "8",
+      socket_count: "1",
+      vendor: "GenuineIntel",
+      speed: "2400.000",
+      modelname: "Intel(R) Xeon(R) CPU (simulated)",
+    },
     edition: "xcp-ng",
     iscsi_iqn: `iqn.2026-01.local.sim:${name}`,
   });
   for (let c = 0; c < 8; c++) {
-    s.create("host_cpu", { host, number: c, vendor: "GenuineIntel", speed: 2400, modelname: "Intel(R) Xeon(R) CPU (simulated)", family: 6, model: 85, stepping: "4", flags: "fpu de tsc msr pae", features: "", utilisation: 0, other_config: {} });
+    s.create("host_cpu", {
+      host,
+      number: c,
+      vendor: "GenuineIntel",
+      speed: 2400,
+      modelname: "Intel(R) Xeon(R) CPU (simulated)",
+      family: 6,
+      model: 85,
+      stepping: "4",
+      flags: "fpu de tsc msr pae",
+      features: "",
+      utilisation: 0,
+      other_config: {},
+    });
   }
   const dom0 = s.create("VM", {
     name_label: `Control domain on host: ${name}`,
@@ -190,13 +237,37 @@ function seedHost(x: Xapi, i: number, o: SeedOptions, address: string, nets: str
     HVM_boot_params: {},
     domain_type: "pv",
     user_version: 1,
-    metrics: s.create("VM_metrics", { memory_actual: DOM0_MEMORY, VCPUs_number: 8, VCPUs_CPU: {}, VCPUs_params: {}, VCPUs_flags: {}, state: [], start_time: nowDatetime(), install_time: EPOCH, last_updated: EPOCH, current_domain_type: "pv" }),
+    metrics: s.create("VM_metrics", {
+      memory_actual: DOM0_MEMORY,
+      VCPUs_number: 8,
+      VCPUs_CPU: {},
+      VCPUs_params: {},
+      VCPUs_flags: {},
+      state: [],
+      start_time: nowDatetime(),
+      install_time: EPOCH,
+      last_updated: EPOCH,
+      current_domain_type: "pv",
+    }),
     allowed_operations: [],
   });
   s.set("host", host, "control_domain", dom0);
   const ips = [`10.0.${i}.10`, "", "", ""];
   ["eth0", "eth1", "eth2", "eth3"].forEach((device, n) => {
-    const pifMetrics = s.create("PIF_metrics", { io_read_kbs: 0, io_write_kbs: 0, carrier: true, vendor_id: "8086", vendor_name: "Intel Corporation", device_id: "10d3", device_name: "82574L Gigabit Network Connection", speed: 1000, duplex: true, pci_bus_path: `0000:0${n + 1}:00.0`, other_config: {}, last_updated: EPOCH });
+    const pifMetrics = s.create("PIF_metrics", {
+      io_read_kbs: 0,
+      io_write_kbs: 0,
+      carrier: true,
+      vendor_id: "8086",
+      vendor_name: "Intel Corporation",
+      device_id: "10d3",
+      device_name: "82574L Gigabit Network Connection",
+      speed: 1000,
+      duplex: true,
+      pci_bus_path: `0000:0${n + 1}:00.0`,
+      other_config: {},
+      last_updated: EPOCH,
+    });
     s.create("PIF", {
       device,
       network: nets[n],
@@ -229,11 +300,21 @@ function seedHost(x: Xapi, i: number, o: SeedOptions, address: string, nets: str
     other_config: { "i18n-original-value-name_label": "Local storage", "i18n-key": "local-storage" },
     sm_config: { allocation: "thick", use_vhd: "true", devserial: `scsi-sim-${i}` },
   });
-  s.create("PBD", { host, SR: sr, device_config: { device: `/dev/disk/by-id/scsi-sim-${i}-part3` }, currently_attached: true, other_config: {} });
+  s.create("PBD", {
+    host,
+    SR: sr,
+    device_config: { device: `/dev/disk/by-id/scsi-sim-${i}-part3` },
+    currently_attached: true,
+    other_config: {},
+  });
   return [host, sr];
 }
 
-const DEFAULT_ISOS = ["debian-12.7.0-amd64-netinst.iso", "ubuntu-24.04.1-live-server-amd64.iso", "alpine-virt-3.20.3-x86_64.iso"];
+const DEFAULT_ISOS = [
+  "debian-12.7.0-amd64-netinst.iso",
+  "ubuntu-24.04.1-live-server-amd64.iso",
+  "alpine-virt-3.20.3-x86_64.iso",
+];
 
 function seedIsoLibrary(x: Xapi, hosts: string[], extra: string[]): void {
   const s = x.store;
@@ -250,7 +331,14 @@ function seedIsoLibrary(x: Xapi, hosts: string[], extra: string[]): void {
     other_config: { "auto-scan": "true" },
     sm_config: { iso_type: "nfs_iso" },
   });
-  for (const h of hosts) s.create("PBD", { host: h, SR: sr, device_config: { location: "iso.sim.local:/isos", type: "nfs_iso" }, currently_attached: true, other_config: {} });
+  for (const h of hosts)
+    s.create("PBD", {
+      host: h,
+      SR: sr,
+      device_config: { location: "iso.sim.local:/isos", type: "nfs_iso" },
+      currently_attached: true,
+      other_config: {},
+    });
   let used = 0;
   for (const name of [...DEFAULT_ISOS, ...extra]) {
     const size = 600 * MiB + name.length * MiB;
@@ -275,7 +363,14 @@ function seedToolsSR(x: Xapi, hosts: string[]): void {
     sm_config: {},
     is_tools_sr: true,
   });
-  for (const h of hosts) s.create("PBD", { host: h, SR: sr, device_config: { location: "/opt/xensource/packages/iso", legacy_mode: "true" }, currently_attached: true, other_config: {} });
+  for (const h of hosts)
+    s.create("PBD", {
+      host: h,
+      SR: sr,
+      device_config: { location: "/opt/xensource/packages/iso", legacy_mode: "true" },
+      currently_attached: true,
+      other_config: {},
+    });
   isoVdi(x, sr, "guest-tools.iso", 60 * MiB, true);
 }
 
@@ -305,7 +400,10 @@ function seedTemplate(x: Xapi, t: Template): string {
   const minMem = parseSize(t.min_memory ?? "256M");
   const vcpus = t.VCPUs_max ?? t.vcpus_min ?? 1;
   const disks = (t.disks ?? [])
-    .map((d, i) => `<disk device="${i}" size="${parseSize(d.size)}" sr="" bootable="${d.bootable === false ? "false" : "true"}" type="system"/>`)
+    .map(
+      (d, i) =>
+        `<disk device="${i}" size="${parseSize(d.size)}" sr="" bootable="${d.bootable === false ? "false" : "true"}" type="system"/>`,
+    )
     .join("");
   const restrictions = [
     `<restriction field="memory-static-max" max="${parseSize(t.max_memory ?? "128G")}"/>`,

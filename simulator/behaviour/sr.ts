@@ -28,7 +28,8 @@ export function account(x: Xapi, sr: string): void {
     virt += vdi.virtual_size as number;
     phys += vdi.physical_utilisation as number;
   }
-  if (row.virtual_allocation !== virt || row.physical_utilisation !== phys) x.store.update("SR", sr, { virtual_allocation: virt, physical_utilisation: phys });
+  if (row.virtual_allocation !== virt || row.physical_utilisation !== phys)
+    x.store.update("SR", sr, { virtual_allocation: virt, physical_utilisation: phys });
 }
 
 export function freeSpace(x: Xapi, sr: string): number {
@@ -112,7 +113,23 @@ function isoFiles(): Map<string, Row> {
   const files = new Map<string, Row>();
   for (const name of ISO_FILES) {
     const size = 600 * MiB + name.length * MiB;
-    files.set(randomUUID(), { name_label: name, name_description: "", virtual_size: size, physical_utilisation: size, type: "user", sharable: false, read_only: true, other_config: {}, storage_lock: false, location: name, managed: true, missing: false, parent: NULL_REF, sm_config: {}, allowed_operations: [] });
+    files.set(randomUUID(), {
+      name_label: name,
+      name_description: "",
+      virtual_size: size,
+      physical_utilisation: size,
+      type: "user",
+      sharable: false,
+      read_only: true,
+      other_config: {},
+      storage_lock: false,
+      location: name,
+      managed: true,
+      missing: false,
+      parent: NULL_REF,
+      sm_config: {},
+      allowed_operations: [],
+    });
   }
   return files;
 }
@@ -129,7 +146,7 @@ function plug(x: Xapi, pbd: string): void {
   const key = backendKey(d!.type, location, sr.uuid as string);
   let b = backendsOf(x).get(key);
   if (!b) {
-    if (d!.type !== "iso" && findBackend(x, d!.type, location).length === 0 && !(sr.physical_size as number > 0)) {
+    if (d!.type !== "iso" && findBackend(x, d!.type, location).length === 0 && !((sr.physical_size as number) > 0)) {
       throw smError(47, "The SR is not available", `no SR found at ${location}`);
     }
     b = { type: d!.type, location, srUuid: sr.uuid as string, size: d!.backendSize, vdis: new Map() };
@@ -147,7 +164,9 @@ function checkSharing(x: Xapi, pbd: string, sr: string): void {
   const row = x.store.get("SR", sr);
   if (row.shared) return;
   const host = x.store.get("PBD", pbd).host;
-  const other = (row.PBDs as string[]).map((p) => x.store.get("PBD", p)).find((p) => p.currently_attached && p.host !== host);
+  const other = (row.PBDs as string[])
+    .map((p) => x.store.get("PBD", p))
+    .find((p) => p.currently_attached && p.host !== host);
   if (other) fail("SR_NOT_SHARABLE", sr, other.host as string);
 }
 
@@ -159,7 +178,15 @@ function scan(x: Xapi, sr: string): void {
     if (b.srUuid !== row.uuid) continue;
     for (const [uuid, rec] of b.vdis) {
       if ([...s.table("VDI").values()].some((v) => v.uuid === uuid)) continue;
-      const ref = s.create("VDI", { ...rec, uuid, SR: sr, VBDs: [], snapshots: [], crash_dumps: [], current_operations: {} });
+      const ref = s.create("VDI", {
+        ...rec,
+        uuid,
+        SR: sr,
+        VBDs: [],
+        snapshots: [],
+        crash_dumps: [],
+        current_operations: {},
+      });
       refreshVdi(x, ref);
     }
     b.vdis.clear();
@@ -198,7 +225,12 @@ function probe(x: Xapi, host: string, dc: Record<string, string>, type: string):
   if (!d.capabilities.includes("SR_PROBE")) throw new XapiError("SR_OPERATION_NOT_SUPPORTED", [NULL_REF]);
   if (d.type === "nfs" && dc.server && !dc.serverpath) {
     const exports = [...new Set(findBackendsByPrefix(x, "nfs", `${dc.server}:`).map((b) => b.location.split(":")[1]))];
-    throw smError(101, "The request is missing the serverpath parameter", undefined, `<?xml version="1.0" ?>\n<nfs-exports>\n${exports.map((p) => `\t<Export>\n\t\t<Target>${dc.server}</Target>\n\t\t<Path>${p}</Path>\n\t\t<Accesslist>*</Accesslist>\n\t</Export>\n`).join("")}</nfs-exports>\n`);
+    throw smError(
+      101,
+      "The request is missing the serverpath parameter",
+      undefined,
+      `<?xml version="1.0" ?>\n<nfs-exports>\n${exports.map((p) => `\t<Export>\n\t\t<Target>${dc.server}</Target>\n\t\t<Path>${p}</Path>\n\t\t<Accesslist>*</Accesslist>\n\t</Export>\n`).join("")}</nfs-exports>\n`,
+    );
   }
   const location = d.check(dc);
   const found = findBackend(x, d.type, location);
@@ -223,7 +255,14 @@ export function registerSeededBackends(x: Xapi): void {
         continue;
       }
       const key = backendKey(d.type, location, row.uuid as string);
-      if (!backendsOf(x).has(key)) backendsOf(x).set(key, { type: d.type, location, srUuid: row.uuid as string, size: row.physical_size as number, vdis: new Map() });
+      if (!backendsOf(x).has(key))
+        backendsOf(x).set(key, {
+          type: d.type,
+          location,
+          srUuid: row.uuid as string,
+          size: row.physical_size as number,
+          vdis: new Map(),
+        });
     }
   }
 }
@@ -251,7 +290,17 @@ function scanner(x: Xapi): void {
 export function register(x: Xapi): void {
   scanner(x);
   x.on("SR.create", (xx, _ctx, args) => {
-    const [host, dc0, , nameLabel, nameDescription, type0, contentType, shared, smConfig] = args as [string, Record<string, string>, number, string, string, string, string, boolean, Record<string, string> | undefined];
+    const [host, dc0, , nameLabel, nameDescription, type0, contentType, shared, smConfig] = args as [
+      string,
+      Record<string, string>,
+      number,
+      string,
+      string,
+      string,
+      string,
+      boolean,
+      Record<string, string> | undefined,
+    ];
     const s = xx.store;
     // message_forwarding.ml SR.create: plain passwords become secrets before anything else.
     const dc = movePasswordsToSecrets(xx, dc0);
@@ -274,13 +323,23 @@ export function register(x: Xapi): void {
       sm_config: d?.type === "iso" && dc0.type ? { ...(smConfig ?? {}), iso_type: dc0.type } : (smConfig ?? {}),
     });
     // A failing copy (an unknown secret uuid) is not caught there: the SR record stays, as on xapi.
-    const pbds = (shared ? hostsMasterFirst(xx) : [host]).map((h) => s.create("PBD", { host: h, SR: sr, device_config: duplicatePasswords(xx, dc), currently_attached: false, other_config: {} }));
+    const pbds = (shared ? hostsMasterFirst(xx) : [host]).map((h) =>
+      s.create("PBD", {
+        host: h,
+        SR: sr,
+        device_config: duplicatePasswords(xx, dc),
+        currently_attached: false,
+        other_config: {},
+      }),
+    );
     const uuid = s.get("SR", sr).uuid as string;
     try {
       if (!d) return fail("SR_UNKNOWN_DRIVER", type);
       const location = d.check(dc0);
       if (d.type === "lvm" || d.type === "ext" || d.type === "lvmoiscsi") {
-        const sameDevice = [...backendsOf(xx).values()].filter((b) => ["lvm", "ext", "lvmoiscsi"].includes(b.type) && b.location === location);
+        const sameDevice = [...backendsOf(xx).values()].filter(
+          (b) => ["lvm", "ext", "lvmoiscsi"].includes(b.type) && b.location === location,
+        );
         for (const b of sameDevice) {
           const inUse = [...s.table("SR").values()].find((r) => r.uuid === b.srUuid);
           if (inUse && srAttached(xx, inUse)) throw smError(16, "The SR device is currently in use");
@@ -288,9 +347,17 @@ export function register(x: Xapi): void {
       }
       if (d.type !== "nfs" && d.type !== "smb" && d.type !== "iso") {
         // Formatting a local device or LUN wipes whatever SR was there before.
-        for (const [k, b] of backendsOf(xx)) if (b.location === location && b.type !== "nfs" && b.type !== "smb" && b.type !== "iso") backendsOf(xx).delete(k);
+        for (const [k, b] of backendsOf(xx))
+          if (b.location === location && b.type !== "nfs" && b.type !== "smb" && b.type !== "iso")
+            backendsOf(xx).delete(k);
       }
-      backendsOf(xx).set(backendKey(d.type, location, uuid), { type: d.type, location, srUuid: uuid, size: d.backendSize, vdis: d.type === "iso" ? isoFiles() : new Map() });
+      backendsOf(xx).set(backendKey(d.type, location, uuid), {
+        type: d.type,
+        location,
+        srUuid: uuid,
+        size: d.backendSize,
+        vdis: d.type === "iso" ? isoFiles() : new Map(),
+      });
     } catch (err) {
       // Xapi_sr.create cleans up with Db.PBD.destroy, not Xapi_pbd.destroy: the PBDs' secret copies stay behind.
       for (const p of pbds) s.destroy("PBD", p);
@@ -309,7 +376,15 @@ export function register(x: Xapi): void {
     return sr;
   });
   x.on("SR.introduce", (xx, _ctx, args) => {
-    const [uuid0, nameLabel, nameDescription, type, contentType, shared, smConfig] = args as [string, string, string, string, string, boolean, Record<string, string> | undefined];
+    const [uuid0, nameLabel, nameDescription, type, contentType, shared, smConfig] = args as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      boolean,
+      Record<string, string> | undefined,
+    ];
     const s = xx.store;
     if (uuid0 && [...s.table("SR").values()].some((r) => r.uuid === uuid0)) fail("SR_UUID_EXISTS", uuid0);
     return s.create("SR", {
@@ -336,7 +411,8 @@ export function register(x: Xapi): void {
     const row = s.get("SR", sr);
     if (srAttached(xx, row)) fail("SR_HAS_PBD", sr as string);
     if ((row.PBDs as string[]).length === 0) fail("SR_HAS_NO_PBDS", sr as string);
-    if ((row.VDIs as string[]).some((v) => s.get("VDI", v).managed && s.get("VDI", v).type !== "rrd")) fail("SR_NOT_EMPTY");
+    if ((row.VDIs as string[]).some((v) => s.get("VDI", v).managed && s.get("VDI", v).type !== "rrd"))
+      fail("SR_NOT_EMPTY");
     if (!DRIVERS.has(String(row.type))) fail("SR_OPERATION_NOT_SUPPORTED", sr as string);
     if ((row.other_config as Record<string, string>).indestructible === "true") fail("SR_INDESTRUCTIBLE", sr as string);
     // Xapi_sr.destroy also cleans out secrets named in the SR's sm_config, before really_forget.
@@ -345,12 +421,23 @@ export function register(x: Xapi): void {
   });
   x.on("SR.scan", (xx, _ctx, [sr]) => scan(xx, sr as string));
   x.on("SR.update", (xx, _ctx, [sr]) => account(xx, sr as string));
-  x.on("SR.probe", (xx, _ctx, [host, dc, type]) => probe(xx, host as string, movePasswordsToSecrets(xx, dc as Record<string, string>), type as string));
+  x.on("SR.probe", (xx, _ctx, [host, dc, type]) =>
+    probe(xx, host as string, movePasswordsToSecrets(xx, dc as Record<string, string>), type as string),
+  );
   x.on("SR.get_supported_types", () => [...DRIVERS.keys()]);
-  x.on("SR.set_physical_size", (xx, _ctx, [sr, v]) => (xx.store.get("SR", sr), xx.store.set("SR", sr as string, "physical_size", v)));
+  x.on(
+    "SR.set_physical_size",
+    (xx, _ctx, [sr, v]) => (xx.store.get("SR", sr), xx.store.set("SR", sr as string, "physical_size", v)),
+  );
   x.on("SR.set_shared", (xx, _ctx, [sr, v]) => (xx.store.get("SR", sr), xx.store.set("SR", sr as string, "shared", v)));
-  x.on("SR.set_name_label", (xx, _ctx, [sr, v]) => (xx.store.get("SR", sr), xx.store.set("SR", sr as string, "name_label", v)));
-  x.on("SR.set_name_description", (xx, _ctx, [sr, v]) => (xx.store.get("SR", sr), xx.store.set("SR", sr as string, "name_description", v)));
+  x.on(
+    "SR.set_name_label",
+    (xx, _ctx, [sr, v]) => (xx.store.get("SR", sr), xx.store.set("SR", sr as string, "name_label", v)),
+  );
+  x.on(
+    "SR.set_name_description",
+    (xx, _ctx, [sr, v]) => (xx.store.get("SR", sr), xx.store.set("SR", sr as string, "name_description", v)),
+  );
 
   x.on("PBD.create", (xx, _ctx, [rec]) => {
     const r = rec as Row;
@@ -373,7 +460,10 @@ export function register(x: Xapi): void {
     const sr = s.get("SR", p.SR);
     const inUse = (sr.VDIs as string[]).filter((v) => {
       const vdi = s.get("VDI", v);
-      return vdiAttached(xx, vdi) && (vdi.VBDs as string[]).some((b) => s.get("VM", s.get("VBD", b).VM).resident_on === p.host);
+      return (
+        vdiAttached(xx, vdi) &&
+        (vdi.VBDs as string[]).some((b) => s.get("VM", s.get("VBD", b).VM).resident_on === p.host)
+      );
     });
     if (inUse.length) fail("VDI_IN_USE", ...inUse);
     s.set("PBD", pbd as string, "currently_attached", false);

@@ -45,6 +45,7 @@ export function snapshotStorage(x: Xapi, data: Map<string, Buffer>): StorageSnap
 
 export function restoreStorage(x: Xapi, data: Map<string, Buffer>, snap: StorageSnapshot | undefined): void {
   if (!snap) return;
-  for (const b of snap.backends) backendsOf(x).set(backendKey(b.type, b.location, b.srUuid), { ...b, vdis: new Map(b.vdis) });
+  for (const b of snap.backends)
+    backendsOf(x).set(backendKey(b.type, b.location, b.srUuid), { ...b, vdis: new Map(b.vdis) });
   for (const [ref, b64] of snap.data) data.set(ref, Buffer.from(b64, "base64"));
 }

@@ -39,7 +39,9 @@ export function createVbd(x: Xapi, r: Row): string {
   if (r.type === "CD" && r.mode !== "RO") fail("VBD_CDS_MUST_BE_READONLY");
   if (r.empty && r.type !== "CD") fail("VBD_NOT_REMOVABLE_MEDIA", "in constructor");
   if (!r.empty && r.mode === "RW" && s.get("VDI", r.VDI).read_only) fail("VDI_READONLY", r.VDI as string);
-  const migrating = Object.entries(vm.current_operations as Record<string, string>).find(([, op]) => op === "pool_migrate" || op === "migrate_send");
+  const migrating = Object.entries(vm.current_operations as Record<string, string>).find(
+    ([, op]) => op === "pool_migrate" || op === "migrate_send",
+  );
   if (migrating) fail("OTHER_OPERATION_IN_PROGRESS", "VM", r.VM as string, migrating[1], migrating[0]);
   const max = r.type === "Floppy" ? 1 : 254;
   const used = new Set((vm.VBDs as string[]).map((b) => deviceNumber(String(s.get("VBD", b).userdevice))));
@@ -52,12 +54,18 @@ export function createVbd(x: Xapi, r: Row): string {
   } else {
     const n = deviceNumber(userdevice);
     if (n === undefined || n > max) fail("INVALID_DEVICE", userdevice);
-    if (r.type === "Floppy" && !vm.HVM_boot_policy) fail("NOT_IMPLEMENTED", "Floppy drives are only supported for HVM guests");
+    if (r.type === "Floppy" && !vm.HVM_boot_policy)
+      fail("NOT_IMPLEMENTED", "Floppy drives are only supported for HVM guests");
     if (used.has(n!)) fail("DEVICE_ALREADY_EXISTS", userdevice);
   }
   const vdi = r.empty ? undefined : s.get("VDI", r.VDI);
   const backendKind = (vdi?.sm_config as Record<string, string> | undefined)?.["backend-kind"];
-  const metrics = s.create("VBD_metrics", { io_read_kbs: 0, io_write_kbs: 0, last_updated: "19700101T00:00:00Z", other_config: {} });
+  const metrics = s.create("VBD_metrics", {
+    io_read_kbs: 0,
+    io_write_kbs: 0,
+    last_updated: "19700101T00:00:00Z",
+    other_config: {},
+  });
   const ref = s.create("VBD", {
     ...r,
     VDI: r.empty ? (r.VDI ?? NULL_REF) : r.VDI,
@@ -90,7 +98,8 @@ function requireRunning(vm: Row, ref: string): void {
 
 function hotplugChecks(x: Xapi, b: Row, vm: Row): void {
   const hvm = vm.domain_type === "hvm" || (vm.domain_type === "unspecified" && vm.HVM_boot_policy !== "");
-  if (hvm && b.type === "CD") fail("OPERATION_NOT_ALLOWED", "HVM CDROMs cannot be hotplugged/unplugged, only inserted or ejected");
+  if (hvm && b.type === "CD")
+    fail("OPERATION_NOT_ALLOWED", "HVM CDROMs cannot be hotplugged/unplugged, only inserted or ejected");
   if (!hasGuestFeatures(x, vm)) fail("VM_MISSING_PV_DRIVERS", b.VM as string);
 }
 
@@ -103,7 +112,9 @@ export function plugVbd(x: Xapi, vbd: string, hot: boolean): void {
   if (!b.empty && s.has("VDI", b.VDI)) {
     const vdi = s.get("VDI", b.VDI);
     if (!vdi.sharable && b.mode === "RW") {
-      const clash = (vdi.VBDs as string[]).some((o) => o !== vbd && s.get("VBD", o).currently_attached && s.get("VBD", o).mode === "RW");
+      const clash = (vdi.VBDs as string[]).some(
+        (o) => o !== vbd && s.get("VBD", o).currently_attached && s.get("VBD", o).mode === "RW",
+      );
       if (clash) fail("VDI_IN_USE", b.VDI as string);
     }
   }
@@ -157,7 +168,8 @@ export function register(x: Xapi): void {
   });
   x.on("VBD.set_mode", (xx, _ctx, [self, mode]) => {
     const [b, vm] = vmOf(xx, self as string);
-    if (vm.power_state !== "Halted") fail("VM_BAD_POWER_STATE", b.VM as string, "halted", String(vm.power_state).toLowerCase());
+    if (vm.power_state !== "Halted")
+      fail("VM_BAD_POWER_STATE", b.VM as string, "halted", String(vm.power_state).toLowerCase());
     xx.store.set("VBD", self as string, "mode", mode);
   });
   x.on("VBD.assert_attachable", (xx, _ctx, [self]) => void xx.store.get("VBD", self));

@@ -9,7 +9,19 @@ import { account, destroyVbdRecord, freeSpace } from "./sr";
 import { DRIVERS, roundVdiSize, smError } from "./sm-drivers";
 import { vdiData } from "./vdi-data";
 
-const VDI_TYPES = new Set(["system", "user", "ephemeral", "suspend", "crashdump", "ha_statefile", "metadata", "redo_log", "rrd", "pvs_cache", "cbt_metadata"]);
+const VDI_TYPES = new Set([
+  "system",
+  "user",
+  "ephemeral",
+  "suspend",
+  "crashdump",
+  "ha_statefile",
+  "metadata",
+  "redo_log",
+  "rrd",
+  "pvs_cache",
+  "cbt_metadata",
+]);
 
 function srFor(x: Xapi, sr: string) {
   const row = x.store.get("SR", sr);
@@ -172,7 +184,8 @@ export function register(x: Xapi): void {
   x.on("VDI.create", (xx, _ctx, [rec]) => {
     const r = rec as Row;
     if (r.type === "cbt_metadata") fail("VDI_INCOMPATIBLE_TYPE", "", "cbt_metadata");
-    if (!VDI_TYPES.has(String(r.type))) throw new XapiError("INTERNAL_ERROR", [`Rpc.Runtime_error("vdi_type", S(${String(r.type)}))`]);
+    if (!VDI_TYPES.has(String(r.type)))
+      throw new XapiError("INTERNAL_ERROR", [`Rpc.Runtime_error("vdi_type", S(${String(r.type)}))`]);
     xx.store.get("SR", r.SR);
     return newVdi(xx, r);
   });
@@ -181,13 +194,29 @@ export function register(x: Xapi): void {
   x.on("VDI.resize_online", (xx, _ctx, [self, size]) => resize(xx, self as string, size as number, true));
   x.on("VDI.snapshot", (xx, _ctx, [self]) => snapshotVdi(xx, self as string));
   x.on("VDI.clone", (xx, _ctx, [self]) => cloneVdi(xx, self as string));
-  x.on("VDI.copy", (xx, _ctx, [self, sr, , into]) => copyVdi(xx, self as string, (sr as string) ?? NULL_REF, (into as string) ?? NULL_REF));
+  x.on("VDI.copy", (xx, _ctx, [self, sr, , into]) =>
+    copyVdi(xx, self as string, (sr as string) ?? NULL_REF, (into as string) ?? NULL_REF),
+  );
   x.on("VDI.forget", (xx, _ctx, [self]) => {
     const v = xx.store.get("VDI", self);
     xx.store.destroy("VDI", self as string);
     account(xx, v.SR as string);
   });
   x.on("VDI.update", (xx, _ctx, [self]) => void xx.store.get("VDI", self));
-  x.on("VDI.set_sharable", (xx, _ctx, [self, v]) => (xx.store.get("VDI", self), xx.store.set("VDI", self as string, "sharable", v), refreshVdi(xx, self as string)));
-  x.on("VDI.set_read_only", (xx, _ctx, [self, v]) => (xx.store.get("VDI", self), xx.store.set("VDI", self as string, "read_only", v), refreshVdi(xx, self as string)));
+  x.on(
+    "VDI.set_sharable",
+    (xx, _ctx, [self, v]) => (
+      xx.store.get("VDI", self),
+      xx.store.set("VDI", self as string, "sharable", v),
+      refreshVdi(xx, self as string)
+    ),
+  );
+  x.on(
+    "VDI.set_read_only",
+    (xx, _ctx, [self, v]) => (
+      xx.store.get("VDI", self),
+      xx.store.set("VDI", self as string, "read_only", v),
+      refreshVdi(xx, self as string)
+    ),
+  );
 }

@@ -23,12 +23,14 @@ export function readVhd(buf: Buffer): VhdImage {
   if (!footer) throw new VhdError("no VHD footer");
   const virtualSize = Number(footer.readBigUInt64BE(48));
   const diskType = footer.readUInt32BE(60);
-  if (diskType === 2) return { virtualSize, writes: [{ offset: 0, data: buf.subarray(0, Math.min(virtualSize, buf.length - SECTOR)) }] };
+  if (diskType === 2)
+    return { virtualSize, writes: [{ offset: 0, data: buf.subarray(0, Math.min(virtualSize, buf.length - SECTOR)) }] };
   if (diskType !== 3 && diskType !== 4) throw new VhdError(`unsupported VHD disk type ${diskType}`);
   if (diskType === 4) throw new VhdError("differencing VHDs need their parent");
   const headerOffset = Number(footer.readBigUInt64BE(16));
   const header = buf.subarray(headerOffset, headerOffset + 1024);
-  if (header.length < 1024 || header.toString("latin1", 0, 8) !== "cxsparse") throw new VhdError("no dynamic disk header");
+  if (header.length < 1024 || header.toString("latin1", 0, 8) !== "cxsparse")
+    throw new VhdError("no dynamic disk header");
   const batOffset = Number(header.readBigUInt64BE(16));
   const entries = header.readUInt32BE(28);
   const blockSize = header.readUInt32BE(32);

@@ -16,8 +16,23 @@ import { halt, suspendSR } from "./vm-power";
 
 function copyRecord(vm: Row): Row {
   const out: Row = {};
-  for (const [k, v] of Object.entries(vm)) out[k] = Array.isArray(v) ? [...v] : v && typeof v === "object" ? { ...(v as object) } : v;
-  for (const k of ["uuid", "VBDs", "VIFs", "consoles", "snapshots", "children", "crash_dumps", "VUSBs", "VGPUs", "VTPMs", "attached_PCIs", "resident_VMs"]) delete out[k];
+  for (const [k, v] of Object.entries(vm))
+    out[k] = Array.isArray(v) ? [...v] : v && typeof v === "object" ? { ...(v as object) } : v;
+  for (const k of [
+    "uuid",
+    "VBDs",
+    "VIFs",
+    "consoles",
+    "snapshots",
+    "children",
+    "crash_dumps",
+    "VUSBs",
+    "VGPUs",
+    "VTPMs",
+    "attached_PCIs",
+    "resident_VMs",
+  ])
+    delete out[k];
   return out;
 }
 
@@ -26,7 +41,13 @@ type DiskCopy = (vdi: string) => string;
 function copyMetrics(x: Xapi, vm: Row): string {
   const m = x.store.tryGet("VM_metrics", vm.metrics);
   const ref = newVmMetrics(x, vm);
-  if (m) x.store.update("VM_metrics", ref, { memory_actual: m.memory_actual, VCPUs_number: m.VCPUs_number, install_time: m.install_time, current_domain_type: m.current_domain_type });
+  if (m)
+    x.store.update("VM_metrics", ref, {
+      memory_actual: m.memory_actual,
+      VCPUs_number: m.VCPUs_number,
+      install_time: m.install_time,
+      current_domain_type: m.current_domain_type,
+    });
   return ref;
 }
 
@@ -34,11 +55,19 @@ function copyGuestMetrics(x: Xapi, vm: Row): string {
   const gm = x.store.tryGet("VM_guest_metrics", vm.guest_metrics);
   if (!gm) return NULL_REF;
   const copy: Row = {};
-  for (const [k, v] of Object.entries(gm)) if (k !== "uuid") copy[k] = v && typeof v === "object" ? { ...(v as object) } : v;
+  for (const [k, v] of Object.entries(gm))
+    if (k !== "uuid") copy[k] = v && typeof v === "object" ? { ...(v as object) } : v;
   return x.store.create("VM_guest_metrics", copy);
 }
 
-export function cloneInto(x: Xapi, src: string, name: string, kind: "clone" | "copy" | "snapshot", disk: DiskCopy, ignore: string[] = []): string {
+export function cloneInto(
+  x: Xapi,
+  src: string,
+  name: string,
+  kind: "clone" | "copy" | "snapshot",
+  disk: DiskCopy,
+  ignore: string[] = [],
+): string {
   const s = x.store;
   const vm = s.get("VM", src);
   const rec = copyRecord(vm);
@@ -90,7 +119,8 @@ export function cloneInto(x: Xapi, src: string, name: string, kind: "clone" | "c
       empty: vbd.empty,
       unpluggable: vbd.unpluggable,
       // CA-58405: the new VM owns the new disks (owner="" unless the VBD already says).
-      other_config: vbd.type === "Disk" ? { owner: "", ...(vbd.other_config as object) } : { ...(vbd.other_config as object) },
+      other_config:
+        vbd.type === "Disk" ? { owner: "", ...(vbd.other_config as object) } : { ...(vbd.other_config as object) },
       qos_algorithm_type: vbd.qos_algorithm_type,
       qos_algorithm_params: { ...(vbd.qos_algorithm_params as object) },
     });
@@ -128,7 +158,13 @@ function parseDisks(xml: string): ProvisionDisk[] {
   for (const m of xml.matchAll(/<disk\b([^>]*)\/?>/g)) {
     const attrs: Record<string, string> = {};
     for (const a of m[1].matchAll(/([A-Za-z_]+)="([^"]*)"/g)) attrs[a[1]] = a[2];
-    out.push({ device: attrs.device ?? "0", size: Number(attrs.size ?? 0), sr: attrs.sr ?? "", bootable: attrs.bootable === "true", type: attrs.type ?? "system" });
+    out.push({
+      device: attrs.device ?? "0",
+      size: Number(attrs.size ?? 0),
+      sr: attrs.sr ?? "",
+      bootable: attrs.bootable === "true",
+      type: attrs.type ?? "system",
+    });
   }
   return out;
 }
@@ -147,9 +183,30 @@ function provision(x: Xapi, ref: string): void {
   });
   s.set("VM", ref, "is_a_template", false);
   disks.forEach((d, i) => {
-    const vdi = newVdi(x, { SR: srs[i], virtual_size: d.size, type: d.type, sharable: false, read_only: false, other_config: {}, name_label: "", name_description: "Created by template provisioner" });
+    const vdi = newVdi(x, {
+      SR: srs[i],
+      virtual_size: d.size,
+      type: d.type,
+      sharable: false,
+      read_only: false,
+      other_config: {},
+      name_label: "",
+      name_description: "Created by template provisioner",
+    });
     s.set("VDI", vdi, "name_label", d.device);
-    createVbd(x, { VM: ref, VDI: vdi, userdevice: d.device, bootable: d.bootable, mode: "RW", type: "Disk", empty: false, unpluggable: d.type !== "system", other_config: { owner: "" }, qos_algorithm_type: "", qos_algorithm_params: {} });
+    createVbd(x, {
+      VM: ref,
+      VDI: vdi,
+      userdevice: d.device,
+      bootable: d.bootable,
+      mode: "RW",
+      type: "Disk",
+      empty: false,
+      unpluggable: d.type !== "system",
+      other_config: { owner: "" },
+      qos_algorithm_type: "",
+      qos_algorithm_params: {},
+    });
   });
   delete other.disks;
   s.set("VM", ref, "other_config", other);
@@ -167,38 +224,101 @@ function revert(x: Xapi, snap: string): void {
     const vbd = s.get("VBD", b);
     const vdi = vbd.VDI as string;
     destroyVbdRecord(x, b);
-    if (vbd.type === "Disk" && s.has("VDI", vdi) && (s.get("VDI", vdi).VBDs as string[]).length === 0) destroyVdi(x, vdi);
+    if (vbd.type === "Disk" && s.has("VDI", vdi) && (s.get("VDI", vdi).VBDs as string[]).length === 0)
+      destroyVdi(x, vdi);
   }
   for (const v of [...(vm.VIFs as string[])]) destroyVifRecord(x, v);
-  const keep = ["name_label", "name_description", "memory_static_min", "memory_static_max", "memory_dynamic_min", "memory_dynamic_max", "VCPUs_max", "VCPUs_at_startup", "VCPUs_params", "platform", "HVM_boot_policy", "HVM_boot_params", "PV_args", "PV_bootloader", "PV_kernel", "PV_ramdisk", "other_config", "xenstore_data", "actions_after_crash", "actions_after_reboot", "actions_after_shutdown", "domain_type", "tags"];
+  const keep = [
+    "name_label",
+    "name_description",
+    "memory_static_min",
+    "memory_static_max",
+    "memory_dynamic_min",
+    "memory_dynamic_max",
+    "VCPUs_max",
+    "VCPUs_at_startup",
+    "VCPUs_params",
+    "platform",
+    "HVM_boot_policy",
+    "HVM_boot_params",
+    "PV_args",
+    "PV_bootloader",
+    "PV_kernel",
+    "PV_ramdisk",
+    "other_config",
+    "xenstore_data",
+    "actions_after_crash",
+    "actions_after_reboot",
+    "actions_after_shutdown",
+    "domain_type",
+    "tags",
+  ];
   const patch: Row = {};
   for (const k of keep) patch[k] = sn[k];
   s.update("VM", vmRef, patch);
   for (const b of sn.VBDs as string[]) {
     const vbd = s.get("VBD", b);
     const isDisk = vbd.type === "Disk" && !vbd.empty && s.has("VDI", vbd.VDI);
-    createVbd(x, { VM: vmRef, VDI: isDisk ? cloneVdi(x, vbd.VDI as string) : vbd.VDI, userdevice: vbd.userdevice, bootable: vbd.bootable, mode: vbd.mode, type: vbd.type, empty: vbd.empty, unpluggable: vbd.unpluggable, other_config: { ...(vbd.other_config as object) }, qos_algorithm_type: vbd.qos_algorithm_type, qos_algorithm_params: {} });
+    createVbd(x, {
+      VM: vmRef,
+      VDI: isDisk ? cloneVdi(x, vbd.VDI as string) : vbd.VDI,
+      userdevice: vbd.userdevice,
+      bootable: vbd.bootable,
+      mode: vbd.mode,
+      type: vbd.type,
+      empty: vbd.empty,
+      unpluggable: vbd.unpluggable,
+      other_config: { ...(vbd.other_config as object) },
+      qos_algorithm_type: vbd.qos_algorithm_type,
+      qos_algorithm_params: {},
+    });
   }
   for (const v of sn.VIFs as string[]) {
     const vif = s.get("VIF", v);
-    createVif(x, { VM: vmRef, device: vif.device, network: vif.network, MAC: vif.MAC, MTU: vif.MTU, other_config: { ...(vif.other_config as object) }, qos_algorithm_type: "", qos_algorithm_params: {}, locking_mode: vif.locking_mode, ipv4_allowed: [], ipv6_allowed: [] });
+    createVif(x, {
+      VM: vmRef,
+      device: vif.device,
+      network: vif.network,
+      MAC: vif.MAC,
+      MTU: vif.MTU,
+      other_config: { ...(vif.other_config as object) },
+      qos_algorithm_type: "",
+      qos_algorithm_params: {},
+      locking_mode: vif.locking_mode,
+      ipv4_allowed: [],
+      ipv6_allowed: [],
+    });
   }
   s.set("VM", vmRef, "parent", snap);
   refreshVm(x, vmRef);
 }
 
 export function register(x: Xapi): void {
-  op(x, "clone", "clone", (xx, _ctx, ref, [name]) => cloneInto(xx, ref, name as string, "clone", (v) => cloneVdi(xx, v)));
-  op(x, "copy", "copy", (xx, _ctx, ref, [name, sr]) => cloneInto(xx, ref, name as string, "copy", (v) => copyVdi(xx, v, sr as string, NULL_REF)));
-  op(x, "snapshot", "snapshot", (xx, _ctx, ref, [name, ignore]) => cloneInto(xx, ref, name as string, "snapshot", (v) => snapshotVdi(xx, v), (ignore as string[]) ?? []));
+  op(x, "clone", "clone", (xx, _ctx, ref, [name]) =>
+    cloneInto(xx, ref, name as string, "clone", (v) => cloneVdi(xx, v)),
+  );
+  op(x, "copy", "copy", (xx, _ctx, ref, [name, sr]) =>
+    cloneInto(xx, ref, name as string, "copy", (v) => copyVdi(xx, v, sr as string, NULL_REF)),
+  );
+  op(x, "snapshot", "snapshot", (xx, _ctx, ref, [name, ignore]) =>
+    cloneInto(xx, ref, name as string, "snapshot", (v) => snapshotVdi(xx, v), (ignore as string[]) ?? []),
+  );
   op(x, "checkpoint", "checkpoint", (xx, _ctx, ref, [name]) => {
     const vm = xx.store.get("VM", ref);
     const snap = cloneInto(xx, ref, name as string, "snapshot", (v) => snapshotVdi(xx, v));
-    const image = newVdi(xx, { SR: suspendSR(xx, vm), virtual_size: (vm.memory_static_max as number) + 4 * 1024 * 1024, type: "suspend", sharable: false, read_only: false, other_config: {}, name_label: "Suspend image", name_description: "Suspend image" });
+    const image = newVdi(xx, {
+      SR: suspendSR(xx, vm),
+      virtual_size: (vm.memory_static_max as number) + 4 * 1024 * 1024,
+      type: "suspend",
+      sharable: false,
+      read_only: false,
+      other_config: {},
+      name_label: "Suspend image",
+      name_description: "Suspend image",
+    });
     xx.store.update("VM", snap, { power_state: "Suspended", suspend_VDI: image });
     return snap;
   });
   op(x, "provision", "provision", (xx, _ctx, ref) => provision(xx, ref));
   op(x, "revert", "revert", (xx, _ctx, ref) => revert(xx, ref));
-
 }

@@ -32,10 +32,22 @@ export function bootError(x: Xapi, ref: string, host: string, checkMemory: boole
   const vstart = vm.VCPUs_at_startup as number;
   if (vmax < 1) return new XapiError("INVALID_VALUE", ["VCPUs_max", String(vmax)]);
   if (vstart < 1) return new XapiError("INVALID_VALUE", ["VCPUs-at-startup", String(vstart)]);
-  if (vstart > vmax) return new XapiError("VALUE_NOT_SUPPORTED", ["VCPUs-at-startup", String(vstart), "value greater than VCPUs-max"]);
-  const [smin, dmin, dmax, smax] = [vm.memory_static_min, vm.memory_dynamic_min, vm.memory_dynamic_max, vm.memory_static_max] as number[];
-  if (!(smin <= dmin && dmin <= dmax && dmax <= smax) || smax <= 0) return new XapiError("MEMORY_CONSTRAINT_VIOLATION", []);
-  if ((vm.HVM_shadow_multiplier as number) < 1) return new XapiError("VALUE_NOT_SUPPORTED", ["HVM_shadow_multiplier", String(vm.HVM_shadow_multiplier), "value must be >= 1.0"]);
+  if (vstart > vmax)
+    return new XapiError("VALUE_NOT_SUPPORTED", ["VCPUs-at-startup", String(vstart), "value greater than VCPUs-max"]);
+  const [smin, dmin, dmax, smax] = [
+    vm.memory_static_min,
+    vm.memory_dynamic_min,
+    vm.memory_dynamic_max,
+    vm.memory_static_max,
+  ] as number[];
+  if (!(smin <= dmin && dmin <= dmax && dmax <= smax) || smax <= 0)
+    return new XapiError("MEMORY_CONSTRAINT_VIOLATION", []);
+  if ((vm.HVM_shadow_multiplier as number) < 1)
+    return new XapiError("VALUE_NOT_SUPPORTED", [
+      "HVM_shadow_multiplier",
+      String(vm.HVM_shadow_multiplier),
+      "value must be >= 1.0",
+    ]);
   const h = s.get("host", host);
   if (!h.enabled) return new XapiError("HOST_DISABLED", [host]);
   for (const sr of vmSRs(x, vm)) {
@@ -48,7 +60,8 @@ export function bootError(x: Xapi, ref: string, host: string, checkMemory: boole
   for (const v of vm.VIFs as string[]) {
     const net = s.get("network", s.get("VIF", v).network);
     const pifs = net.PIFs as string[];
-    if (pifs.length > 0 && !pifs.some((p) => s.get("PIF", p).host === host)) return new XapiError("VM_REQUIRES_NETWORK", [ref, s.get("VIF", v).network as string]);
+    if (pifs.length > 0 && !pifs.some((p) => s.get("PIF", p).host === host))
+      return new XapiError("VM_REQUIRES_NETWORK", [ref, s.get("VIF", v).network as string]);
   }
   if (checkMemory) {
     const need = vmStartMemory(vm);
@@ -62,7 +75,9 @@ export function chooseHost(x: Xapi, ref: string, exclude?: string): string {
   const vm = x.store.get("VM", ref);
   const hosts = [...x.store.table("host").keys()].filter((h) => h !== exclude);
   const affinity = vm.affinity as string;
-  const ordered = hosts.includes(affinity) ? [affinity, ...hosts.filter((h) => h !== affinity)] : hosts.sort((a, b) => hostAvailableForStart(x, b) - hostAvailableForStart(x, a));
+  const ordered = hosts.includes(affinity)
+    ? [affinity, ...hosts.filter((h) => h !== affinity)]
+    : hosts.sort((a, b) => hostAvailableForStart(x, b) - hostAvailableForStart(x, a));
   const fit = ordered.find((h) => !bootError(x, ref, h, true));
   if (fit) return fit;
   const withoutMemory = ordered.find((h) => !bootError(x, ref, h, false));
@@ -85,12 +100,24 @@ export function boot(x: Xapi, ref: string, host: string, paused: boolean): void 
     domain_type: domainType,
     platform,
     memory_target: vm.memory_dynamic_max,
-    last_boot_CPU_flags: { vendor: "GenuineIntel", features: "1fcbfbff-f7fa3223-2d93fbff-00000023-00000001-000007ab-00000000-00000000-00001000-9c000400-00000000-00000000-00000000-00000000-00000000" },
+    last_boot_CPU_flags: {
+      vendor: "GenuineIntel",
+      features:
+        "1fcbfbff-f7fa3223-2d93fbff-00000023-00000001-000007ab-00000000-00000000-00001000-9c000400-00000000-00000000-00000000-00000000-00000000",
+    },
   });
   attachDevices(x, ref, true);
   createConsole(x, ref, host);
   if (s.has("VM_metrics", vm.metrics)) {
-    s.update("VM_metrics", vm.metrics as string, { start_time: nowDatetime(), memory_actual: vm.memory_dynamic_max, VCPUs_number: vm.VCPUs_at_startup, state: [], current_domain_type: domainType, hvm: domainType === "hvm", last_updated: nowDatetime() });
+    s.update("VM_metrics", vm.metrics as string, {
+      start_time: nowDatetime(),
+      memory_actual: vm.memory_dynamic_max,
+      VCPUs_number: vm.VCPUs_at_startup,
+      state: [],
+      current_domain_type: domainType,
+      hvm: domainType === "hvm",
+      last_updated: nowDatetime(),
+    });
   }
   refreshHostMemory(x, host);
   createMessage(x, "VM_STARTED", 5, "VM", vm.uuid as string, "");
@@ -124,16 +151,23 @@ export function halt(x: Xapi, ref: string): void {
     s.set("VM", ref, "suspend_VDI", NULL_REF);
     destroyVdi(x, sv);
   }
-  s.update("VM", ref, { power_state: "Halted", resident_on: NULL_REF, scheduled_to_be_resident_on: NULL_REF, domid: -1 });
+  s.update("VM", ref, {
+    power_state: "Halted",
+    resident_on: NULL_REF,
+    scheduled_to_be_resident_on: NULL_REF,
+    domid: -1,
+  });
   attachDevices(x, ref, false);
   destroyConsoles(x, ref);
-  if (s.has("VM_metrics", vm.metrics)) s.update("VM_metrics", vm.metrics as string, { memory_actual: 0, VCPUs_number: 0, state: [] });
+  if (s.has("VM_metrics", vm.metrics))
+    s.update("VM_metrics", vm.metrics as string, { memory_actual: 0, VCPUs_number: 0, state: [] });
   if (s.has("host", host)) refreshHostMemory(x, host);
 }
 
 export function suspendSR(x: Xapi, vm: Row): string {
   const pool = x.store.get("pool", x.poolRef());
-  for (const sr of [vm.suspend_SR, pool.suspend_image_SR, pool.default_SR]) if (x.store.has("SR", sr)) return sr as string;
+  for (const sr of [vm.suspend_SR, pool.suspend_image_SR, pool.default_SR])
+    if (x.store.has("SR", sr)) return sr as string;
   return fail("VM_NO_SUSPEND_SR", String(vm.uuid));
 }
 
@@ -156,7 +190,8 @@ export function register(x: Xapi): void {
     clearGuestMetrics(xx, ref);
     xx.store.update("VM", ref, { power_state: "Running", domid: nextDomid++ });
     attachDevices(xx, ref, true);
-    if (xx.store.has("VM_metrics", vm.metrics)) xx.store.set("VM_metrics", vm.metrics as string, "start_time", nowDatetime());
+    if (xx.store.has("VM_metrics", vm.metrics))
+      xx.store.set("VM_metrics", vm.metrics as string, "start_time", nowDatetime());
     refreshHostMemory(xx, host);
     scheduleGuestMetrics(xx, ref);
   };
@@ -168,7 +203,16 @@ export function register(x: Xapi): void {
     const vm = xx.store.get("VM", ref);
     const host = vm.resident_on as string;
     const sr = suspendSR(xx, vm);
-    const vdi = newVdi(xx, { SR: sr, virtual_size: (vm.memory_static_max as number) + 4 * 1024 * 1024, type: "suspend", sharable: false, read_only: false, other_config: {}, name_label: "Suspend image", name_description: "Suspend image" });
+    const vdi = newVdi(xx, {
+      SR: sr,
+      virtual_size: (vm.memory_static_max as number) + 4 * 1024 * 1024,
+      type: "suspend",
+      sharable: false,
+      read_only: false,
+      other_config: {},
+      name_label: "Suspend image",
+      name_description: "Suspend image",
+    });
     clearGuestMetrics(xx, ref);
     xx.store.update("VM", ref, { power_state: "Suspended", resident_on: NULL_REF, domid: -1, suspend_VDI: vdi });
     destroyConsoles(xx, ref);
@@ -178,7 +222,12 @@ export function register(x: Xapi): void {
     const vm = xx.store.get("VM", ref);
     const host = chooseHost(xx, ref);
     const sv = vm.suspend_VDI as string;
-    xx.store.update("VM", ref, { power_state: paused ? "Paused" : "Running", resident_on: host, domid: nextDomid++, suspend_VDI: NULL_REF });
+    xx.store.update("VM", ref, {
+      power_state: paused ? "Paused" : "Running",
+      resident_on: host,
+      domid: nextDomid++,
+      suspend_VDI: NULL_REF,
+    });
     if (xx.store.has("VDI", sv)) destroyVdi(xx, sv);
     attachDevices(xx, ref, true);
     createConsole(xx, ref, host);
@@ -191,7 +240,9 @@ export function register(x: Xapi): void {
     if (e) throw e;
     return resume(xx, ctx, ref, [paused]);
   });
-  op(x, "set_memory_target_live", "changing_memory_live", (xx, _ctx, ref, [target]) => xx.store.set("VM", ref, "memory_target", target));
+  op(x, "set_memory_target_live", "changing_memory_live", (xx, _ctx, ref, [target]) =>
+    xx.store.set("VM", ref, "memory_target", target),
+  );
   const running = (name: string) =>
     x.on(`VM.${name}`, (xx, _ctx, [ref]) => {
       const vm = xx.store.get("VM", ref);

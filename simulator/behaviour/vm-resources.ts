@@ -12,19 +12,31 @@ function assertOrder(smin: number, dmin: number, dmax: number, smax: number): vo
 const VCPU_RULE = "VCPU values must satisfy: 0 < VCPUs_at_startup ≤ VCPUs_max";
 
 function mem(vm: Row): [number, number, number, number] {
-  return [vm.memory_static_min, vm.memory_dynamic_min, vm.memory_dynamic_max, vm.memory_static_max] as [number, number, number, number];
+  return [vm.memory_static_min, vm.memory_dynamic_min, vm.memory_dynamic_max, vm.memory_static_max] as [
+    number,
+    number,
+    number,
+    number,
+  ];
 }
 
 function setMem(x: Xapi, ref: string, [smin, dmin, dmax, smax]: number[]): void {
   assertOrder(smin, dmin, dmax, smax);
-  x.store.update("VM", ref, { memory_static_min: smin, memory_dynamic_min: dmin, memory_dynamic_max: dmax, memory_static_max: smax });
+  x.store.update("VM", ref, {
+    memory_static_min: smin,
+    memory_dynamic_min: dmin,
+    memory_dynamic_max: dmax,
+    memory_static_max: smax,
+  });
   const vm = x.store.get("VM", ref);
   x.store.set("VM", ref, "memory_overhead", memoryOverhead(vm));
   if (x.store.has("host", vm.resident_on)) refreshHostMemory(x, vm.resident_on as string);
 }
 
 export function register(x: Xapi): void {
-  op(x, "set_memory_limits", "changing_memory_limits", (xx, _ctx, ref, [smin, smax, dmin, dmax]) => setMem(xx, ref, [smin, dmin, dmax, smax] as number[]));
+  op(x, "set_memory_limits", "changing_memory_limits", (xx, _ctx, ref, [smin, smax, dmin, dmax]) =>
+    setMem(xx, ref, [smin, dmin, dmax, smax] as number[]),
+  );
   op(x, "set_memory", "changing_memory_limits", (xx, _ctx, ref, [v]) => {
     const [smin] = mem(xx.store.get("VM", ref));
     setMem(xx, ref, [smin, v, v, v] as number[]);
@@ -49,7 +61,8 @@ export function register(x: Xapi): void {
   one("set_memory_static_max", "changing_static_range", 3);
   op(x, "set_VCPUs_max", "changing_VCPUs", (xx, _ctx, ref, [v]) => {
     const vm = xx.store.get("VM", ref);
-    if ((v as number) < 1 || (v as number) < (vm.VCPUs_at_startup as number)) fail("INVALID_VALUE", VCPU_RULE, String(v));
+    if ((v as number) < 1 || (v as number) < (vm.VCPUs_at_startup as number))
+      fail("INVALID_VALUE", VCPU_RULE, String(v));
     xx.store.set("VM", ref, "VCPUs_max", v);
     xx.store.set("VM", ref, "memory_overhead", memoryOverhead(xx.store.get("VM", ref)));
   });

@@ -47,7 +47,8 @@ export function createVm(x: Xapi, rec: Row): string {
 export function destroyVm(x: Xapi, ref: string): void {
   const s = x.store;
   const vm = s.get("VM", ref);
-  if ((vm.other_config as Record<string, string>).default_template === "true" && !vm.is_default_template) fail("VM_CANNOT_DELETE_DEFAULT_TEMPLATE");
+  if ((vm.other_config as Record<string, string>).default_template === "true" && !vm.is_default_template)
+    fail("VM_CANNOT_DELETE_DEFAULT_TEMPLATE");
   assertVmOperation(x, ref, "destroy");
   for (const b of [...(vm.VBDs as string[])]) {
     const vdi = s.get("VBD", b).VDI as string;
@@ -65,8 +66,21 @@ export function register(x: Xapi): void {
   x.on("VM.create", (xx, _ctx, [rec]) => createVm(xx, rec as Row));
   x.on("VM.destroy", (xx, _ctx, [self]) => destroyVm(xx, self as string));
   // Custom in xapi (xapi_vm.ml): blocking or unblocking an operation recomputes allowed_operations.
-  x.on("VM.set_blocked_operations", (xx, _ctx, [ref, value]) => (xx.store.get("VM", ref), xx.store.set("VM", ref as string, "blocked_operations", value), refreshVm(xx, ref as string)));
-  x.on("VM.add_to_blocked_operations", (xx, _ctx, [ref, key, value]) => (addToMap(xx, "VM", ref as string, "blocked_operations", key as string, value), refreshVm(xx, ref as string)));
+  x.on(
+    "VM.set_blocked_operations",
+    (xx, _ctx, [ref, value]) => (
+      xx.store.get("VM", ref),
+      xx.store.set("VM", ref as string, "blocked_operations", value),
+      refreshVm(xx, ref as string)
+    ),
+  );
+  x.on(
+    "VM.add_to_blocked_operations",
+    (xx, _ctx, [ref, key, value]) => (
+      addToMap(xx, "VM", ref as string, "blocked_operations", key as string, value),
+      refreshVm(xx, ref as string)
+    ),
+  );
   x.on("VM.remove_from_blocked_operations", (xx, _ctx, [ref, key]) => {
     const ops = { ...(xx.store.get("VM", ref).blocked_operations as Record<string, string>) };
     delete ops[key as string];
@@ -102,14 +116,18 @@ export function register(x: Xapi): void {
   x.on("VM.get_allowed_VBD_devices", (xx, _ctx, [ref]) => {
     const vm = xx.store.get("VM", ref);
     const used = new Set((vm.VBDs as string[]).map((b) => deviceNumber(String(xx.store.get("VBD", b).userdevice))));
-    return Array.from({ length: 255 }, (_, i) => i).filter((i) => !used.has(i)).map(String);
+    return Array.from({ length: 255 }, (_, i) => i)
+      .filter((i) => !used.has(i))
+      .map(String);
   });
   x.on("VM.get_allowed_VIF_devices", (xx, _ctx, [ref]) => {
     const vm = xx.store.get("VM", ref);
     const used = new Set((vm.VIFs as string[]).map((v) => String(xx.store.get("VIF", v).device)));
     return Array.from({ length: 16 }, (_, i) => String(i)).filter((d) => !used.has(d));
   });
-  x.on("VM.assert_operation_valid", (xx, _ctx, [ref, operation]) => assertVmOperation(xx, ref as string, operation as string));
+  x.on("VM.assert_operation_valid", (xx, _ctx, [ref, operation]) =>
+    assertVmOperation(xx, ref as string, operation as string),
+  );
   x.on("VM.update_allowed_operations", (xx, _ctx, [ref]) => (xx.store.get("VM", ref), refreshVm(xx, ref as string)));
   x.on("VM.get_boot_record", (xx, _ctx, [ref]) => xx.store.get("VM", ref));
   x.on("VM.compute_memory_overhead", (xx, _ctx, [ref]) => memoryOverhead(xx.store.get("VM", ref)));

@@ -40,7 +40,12 @@ export interface ClassDef {
 interface RawClass {
   name: string;
   fields: { name: string; type: string; qualifier: string; default?: string }[];
-  messages: { name: string; params: { name: string; type: string; optional?: boolean }[]; result: string; implicit: boolean }[];
+  messages: {
+    name: string;
+    params: { name: string; type: string; optional?: boolean }[];
+    result: string;
+    implicit: boolean;
+  }[];
   enums: { name: string; values: string[] }[];
 }
 
@@ -51,23 +56,78 @@ const NO_ASYNC_CLASSES = new Set(["session", "event", "task", "data_source", "bl
  * classes served here; every other custom message, and every create/destroy, has an Async form.
  */
 const NO_ASYNC_MESSAGES = new Set([
-  "add_to_NVRAM", "remove_from_NVRAM", "set_NVRAM", "add_to_platform", "remove_from_platform", "set_platform",
-  "backup_rrds", "detect_nonhomogeneous_external_auth", "disable_external_auth", "enable_external_auth",
-  "emergency_clear_mandatory_guidance", "emergency_disable_tls_verification", "emergency_ha_disable",
-  "emergency_reenable_tls_verification", "emergency_reset_server_certificate", "enable_tls_verification",
-  "external_auth_set_ldaps", "forget_data_source_archives", "get", "get_allowed_VBD_devices", "get_allowed_VIF_devices",
-  "get_boot_record", "get_data_sources", "get_guest_secureboot_readiness", "get_nbd_info", "get_server_localtime",
-  "get_servertime", "get_since", "get_supported_types", "get_system_status_capabilities",
-  "ha_compute_hypothetical_max_host_failures_to_tolerate", "ha_compute_max_host_failures_to_tolerate",
-  "ha_compute_vm_failover_plan", "ha_failover_plan_exists", "ha_prevent_restarts_for", "local_management_reconfigure",
-  "management_disable", "query_data_source", "record_data_source", "reset_cpu_features", "set_HVM_boot_policy",
-  "set_HVM_shadow_multiplier", "set_VCPUs_at_startup", "set_VCPUs_max", "set_cpu_features", "set_domain_type",
-  "set_ext_auth_max_threads", "set_ha_always_run", "set_ha_restart_priority", "set_hostname_live",
-  "set_is_a_snapshot", "set_local_auth_max_threads", "set_managed", "set_memory_dynamic_max", "set_memory_dynamic_min",
-  "set_memory_static_max", "set_memory_static_min", "set_metadata_of_pool", "set_missing", "set_physical_size",
-  "set_physical_utilisation", "set_protection_policy", "set_read_only", "set_sharable", "set_snapshot_of",
-  "set_snapshot_schedule", "set_snapshot_time", "set_virtual_allocation", "set_virtual_size", "shutdown_agent",
-  "sync_data", "test_archive_target",
+  "add_to_NVRAM",
+  "remove_from_NVRAM",
+  "set_NVRAM",
+  "add_to_platform",
+  "remove_from_platform",
+  "set_platform",
+  "backup_rrds",
+  "detect_nonhomogeneous_external_auth",
+  "disable_external_auth",
+  "enable_external_auth",
+  "emergency_clear_mandatory_guidance",
+  "emergency_disable_tls_verification",
+  "emergency_ha_disable",
+  "emergency_reenable_tls_verification",
+  "emergency_reset_server_certificate",
+  "enable_tls_verification",
+  "external_auth_set_ldaps",
+  "forget_data_source_archives",
+  "get",
+  "get_allowed_VBD_devices",
+  "get_allowed_VIF_devices",
+  "get_boot_record",
+  "get_data_sources",
+  "get_guest_secureboot_readiness",
+  "get_nbd_info",
+  "get_server_localtime",
+  "get_servertime",
+  "get_since",
+  "get_supported_types",
+  "get_system_status_capabilities",
+  "ha_compute_hypothetical_max_host_failures_to_tolerate",
+  "ha_compute_max_host_failures_to_tolerate",
+  "ha_compute_vm_failover_plan",
+  "ha_failover_plan_exists",
+  "ha_prevent_restarts_for",
+  "local_management_reconfigure",
+  "management_disable",
+  "query_data_source",
+  "record_data_source",
+  "reset_cpu_features",
+  "set_HVM_boot_policy",
+  "set_HVM_shadow_multiplier",
+  "set_VCPUs_at_startup",
+  "set_VCPUs_max",
+  "set_cpu_features",
+  "set_domain_type",
+  "set_ext_auth_max_threads",
+  "set_ha_always_run",
+  "set_ha_restart_priority",
+  "set_hostname_live",
+  "set_is_a_snapshot",
+  "set_local_auth_max_threads",
+  "set_managed",
+  "set_memory_dynamic_max",
+  "set_memory_dynamic_min",
+  "set_memory_static_max",
+  "set_memory_static_min",
+  "set_metadata_of_pool",
+  "set_missing",
+  "set_physical_size",
+  "set_physical_utilisation",
+  "set_protection_policy",
+  "set_read_only",
+  "set_sharable",
+  "set_snapshot_of",
+  "set_snapshot_schedule",
+  "set_snapshot_time",
+  "set_virtual_allocation",
+  "set_virtual_size",
+  "shutdown_agent",
+  "sync_data",
+  "test_archive_target",
 ]);
 
 /** Classes stored in the DB whose rows are served by get_all and friends; `where` variants are hidden but callable. */
@@ -105,7 +165,11 @@ for (const c of datamodelJson as unknown as RawClass[]) {
       result: parseType(m.result),
       implicit: m.implicit,
       takesSession,
-      hasAsync: !NO_ASYNC_CLASSES.has(c.name) && !isGenericAccessor && takesSession && !(NO_ASYNC_MESSAGES.has(m.name) && !m.implicit),
+      hasAsync:
+        !NO_ASYNC_CLASSES.has(c.name) &&
+        !isGenericAccessor &&
+        takesSession &&
+        !(NO_ASYNC_MESSAGES.has(m.name) && !m.implicit),
     });
   }
   if (messages.has("get_all_records") && c.name !== "message") {

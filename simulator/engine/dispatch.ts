@@ -11,9 +11,7 @@ import { XType } from "./types";
 import { CallCtx, Handler, Xapi } from "./xapi";
 
 export type Outcome =
-  | { ok: true; value: unknown; type: XType }
-  | { ok: false; error: XapiError }
-  | { bare: true; value: string[] };
+  { ok: true; value: unknown; type: XType } | { ok: false; error: XapiError } | { bare: true; value: string[] };
 
 const taskRefType: XType = { kind: "ref", cls: "task" };
 
@@ -51,12 +49,19 @@ function badString(params: WireValue[]): string | undefined {
   return undefined;
 }
 
-export async function dispatch(x: Xapi, method: string, params: WireValue[], host: string, badUtf8 = false): Promise<Outcome> {
+export async function dispatch(
+  x: Xapi,
+  method: string,
+  params: WireValue[],
+  host: string,
+  badUtf8 = false,
+): Promise<Outcome> {
   x.calls.set(method, (x.calls.get(method) ?? 0) + 1);
   try {
     if (x.faults.latencyMs > 0) await x.sleep(x.faults.latencyMs);
     if (method === "system.listMethods") return { bare: true, value: listMethods() };
-    if (method.startsWith("system.isAlive")) return { ok: true, value: params[0]?.t === "string" ? params[0].v : "", type: { kind: "string" } };
+    if (method.startsWith("system.isAlive"))
+      return { ok: true, value: params[0]?.t === "string" ? params[0].v : "", type: { kind: "string" } };
     const isAsync = method.startsWith("Async.");
     const name = isAsync ? method.slice(6) : method;
     const m = lookup(name);

@@ -41,16 +41,32 @@ function onlyTasks(sub: Subscription): boolean {
 }
 
 function collect(x: Xapi, sub: Subscription, since: number): EventRecord[] {
-  const changes = x.store.changesSince(since, (cls, ref) => sub.all || sub.classes.has(cls.toLowerCase()) || sub.objects.has(ref));
+  const changes = x.store.changesSince(
+    since,
+    (cls, ref) => sub.all || sub.classes.has(cls.toLowerCase()) || sub.objects.has(ref),
+  );
   return changes.map((c) => {
-    const e: EventRecord = { id: String(c.gen), timestamp: "0.0", class: c.cls.toLowerCase(), operation: c.op, ref: c.ref, cls: c.cls };
+    const e: EventRecord = {
+      id: String(c.gen),
+      timestamp: "0.0",
+      class: c.cls.toLowerCase(),
+      operation: c.op,
+      ref: c.ref,
+      cls: c.cls,
+    };
     if (c.op !== "del") e.snapshot = x.store.get(c.cls, c.ref);
     return e;
   });
 }
 
 /** Blocks until an event for the subscription exists or `timeout` seconds pass; never returns empty before that. */
-export function eventFrom(x: Xapi, session: string, classes: string[], token: string, timeout: number): Promise<EventBatch> {
+export function eventFrom(
+  x: Xapi,
+  session: string,
+  classes: string[],
+  token: string,
+  timeout: number,
+): Promise<EventBatch> {
   const since = parseToken(token);
   const sub = parseSubscription(classes);
   const ms = !Number.isFinite(timeout) || timeout < 0 ? 86400_000 : timeout * 1000;
@@ -94,7 +110,9 @@ export function eventFrom(x: Xapi, session: string, classes: string[], token: st
 }
 
 export function register(x: Xapi): void {
-  x.on("event.from", (xx, ctx, [classes, token, timeout]) => eventFrom(xx, ctx.session, classes as string[], token as string, timeout as number));
+  x.on("event.from", (xx, ctx, [classes, token, timeout]) =>
+    eventFrom(xx, ctx.session, classes as string[], token as string, timeout as number),
+  );
   x.on("event.inject", (xx, _ctx, [cls, ref]) => {
     const name = classByLower.get(String(cls).toLowerCase()) === cls ? (cls as string) : undefined;
     if (!name || !xx.store.has(name, ref)) return fail("HANDLE_INVALID", String(cls), String(ref));

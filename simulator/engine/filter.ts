@@ -26,7 +26,7 @@ function lex(s: string): Tok[] {
       i++;
     } else if (c === '"') {
       const j = s.indexOf('"', i + 1);
-      if (j < 0) throw new Error("Failure(\"lexing: empty token\")");
+      if (j < 0) throw new Error('Failure("lexing: empty token")');
       out.push({ k: "str", v: s.slice(i + 1, j) });
       i = j + 1;
     } else {

@@ -19,7 +19,8 @@ export function genericHandler(c: ClassDef, m: MessageDef): Handler | undefined 
     case "get_by_uuid":
       return (x, _ctx, [uuid]) => x.store.byUuid(cls, uuid as string);
     case "get_by_name_label":
-      return (x, _ctx, [label]) => [...x.store.table(cls)].filter(([, r]) => r.name_label === label).map(([ref]) => ref);
+      return (x, _ctx, [label]) =>
+        [...x.store.table(cls)].filter(([, r]) => r.name_label === label).map(([ref]) => ref);
     case "get_all":
       return (x) => [...x.store.table(cls).keys()];
     case "get_all_records":
@@ -33,7 +34,9 @@ export function genericHandler(c: ClassDef, m: MessageDef): Handler | undefined 
         return n === "get_all_where" ? hits.map(([r]) => r) : Object.fromEntries(hits);
       };
     case "destroy":
-      return m.implicit ? (x, _ctx, [self]) => (x.store.get(cls, self), x.store.destroy(cls, self as string)) : undefined;
+      return m.implicit
+        ? (x, _ctx, [self]) => (x.store.get(cls, self), x.store.destroy(cls, self as string))
+        : undefined;
     case "create":
       return m.implicit ? (x, _ctx, [rec]) => x.store.create(cls, rec as Row) : undefined;
   }
@@ -56,7 +59,7 @@ export function genericHandler(c: ClassDef, m: MessageDef): Handler | undefined 
     const f = n.slice(12);
     return (x, _ctx, [self, key]) => {
       const map = x.store.get(cls, self)[f] as Record<string, unknown>;
-      if (!(key as string in map)) return;
+      if (!((key as string) in map)) return;
       const next = { ...map };
       delete next[key as string];
       x.store.set(cls, self as string, f, next);
@@ -73,7 +76,13 @@ export function genericHandler(c: ClassDef, m: MessageDef): Handler | undefined 
     const f = n.slice(7);
     return (x, _ctx, [self, value]) => {
       const set = x.store.get(cls, self)[f] as unknown[];
-      if (set.includes(value)) x.store.set(cls, self as string, f, set.filter((v) => v !== value));
+      if (set.includes(value))
+        x.store.set(
+          cls,
+          self as string,
+          f,
+          set.filter((v) => v !== value),
+        );
     };
   }
   return undefined;

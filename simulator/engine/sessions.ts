@@ -72,7 +72,9 @@ export async function loginWithPassword(x: Xapi, ctx: CallCtx, args: unknown[]):
 
 export function register(x: Xapi): void {
   x.on("session.login_with_password", (xx, ctx, args) => loginWithPassword(xx, ctx, args));
-  x.on("session.slave_local_login_with_password", (xx, ctx, args) => loginWithPassword(xx, { ...ctx, host: xx.masterRef() }, args));
+  x.on("session.slave_local_login_with_password", (xx, ctx, args) =>
+    loginWithPassword(xx, { ...ctx, host: xx.masterRef() }, args),
+  );
   x.on("session.logout", (xx, ctx) => destroySession(xx, ctx.session));
   x.on("session.local_logout", (xx, ctx) => destroySession(xx, ctx.session));
   x.on("session.get_this_host", (xx, _ctx, [self]) => xx.store.get("session", self).this_host);

@@ -59,7 +59,8 @@ export class Store {
   create(cls: string, fields: Row, ref = newRef()): string {
     const def = getClass(cls);
     const row: Row = {};
-    for (const f of def.fieldList) row[f.name] = f.default !== undefined ? structuredCloneValue(f.default) : zeroValue(f.type);
+    for (const f of def.fieldList)
+      row[f.name] = f.default !== undefined ? structuredCloneValue(f.default) : zeroValue(f.type);
     if (def.fields.has("uuid")) row.uuid = randomUUID();
     Object.assign(row, fields);
     // Back-reference sets are owned by the DB, not by the creator.
@@ -69,7 +70,8 @@ export class Store {
     this.meta.set(ref, { cls, created: gen, modified: gen });
     if (typeof row.uuid === "string") this.uuids.set(row.uuid, { cls, ref });
     this.record(gen, cls, ref);
-    for (const rel of relationsByChild.get(cls) ?? []) this.link(rel.parentCls, rel.parentSet, row[rel.childField], ref);
+    for (const rel of relationsByChild.get(cls) ?? [])
+      this.link(rel.parentCls, rel.parentSet, row[rel.childField], ref);
     return ref;
   }
 
@@ -144,7 +146,8 @@ export class Store {
 
   destroy(cls: string, ref: string): void {
     const row = this.get(cls, ref);
-    for (const rel of relationsByChild.get(cls) ?? []) this.unlink(rel.parentCls, rel.parentSet, row[rel.childField], ref);
+    for (const rel of relationsByChild.get(cls) ?? [])
+      this.unlink(rel.parentCls, rel.parentSet, row[rel.childField], ref);
     this.table(cls).delete(ref);
     const m = this.meta.get(ref);
     this.meta.delete(ref);
@@ -190,7 +193,8 @@ export class Store {
   private compact(): void {
     const last = new Map<string, Change>();
     for (const c of this.log) last.set(c.ref, c);
-    for (const [ref, t] of this.tombstones) if (!last.has(ref) || last.get(ref)!.gen !== t.deleted) this.tombstones.delete(ref);
+    for (const [ref, t] of this.tombstones)
+      if (!last.has(ref) || last.get(ref)!.gen !== t.deleted) this.tombstones.delete(ref);
     const excess = this.tombstones.size - MAX_TOMBSTONES;
     if (excess > 0) {
       const oldest = [...this.tombstones].sort((a, b) => a[1].deleted - b[1].deleted).slice(0, excess);
@@ -203,7 +207,10 @@ export class Store {
   }
 
   /** Changes after `since`, one per object (the latest), each tagged add / mod / del as event.from reports them. */
-  changesSince(since: number, wanted: (cls: string, ref: string) => boolean): { op: "add" | "mod" | "del"; cls: string; ref: string; gen: number }[] {
+  changesSince(
+    since: number,
+    wanted: (cls: string, ref: string) => boolean,
+  ): { op: "add" | "mod" | "del"; cls: string; ref: string; gen: number }[] {
     let lo = 0;
     let hi = this.log.length;
     while (lo < hi) {

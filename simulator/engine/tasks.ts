@@ -28,7 +28,9 @@ export function isPending(x: Xapi, task: string): boolean {
 
 export function completeTask(x: Xapi, task: string, resultXml: string): void {
   if (!isPending(x, task)) return;
-  const cancelled = Object.values(x.store.get("task", task).current_operations as Record<string, string>).includes("cancel");
+  const cancelled = Object.values(x.store.get("task", task).current_operations as Record<string, string>).includes(
+    "cancel",
+  );
   if (cancelled) return cancelTask(x, task);
   finish(x, task, { status: "success", result: resultXml, error_info: [] });
 }
@@ -50,7 +52,13 @@ function cancelTask(x: Xapi, task: string): void {
 
 function finish(x: Xapi, task: string, patch: Record<string, unknown>): void {
   const destroyRequested = (x.store.get("task", task).current_operations as Record<string, string>).task === "destroy";
-  x.store.update("task", task, { ...patch, progress: 1, finished: nowDatetime(), allowed_operations: [], current_operations: {} });
+  x.store.update("task", task, {
+    ...patch,
+    progress: 1,
+    finished: nowDatetime(),
+    allowed_operations: [],
+    current_operations: {},
+  });
   if (destroyRequested) {
     x.store.destroy("task", task);
     return;
@@ -66,7 +74,9 @@ const MAX_TASKS = 200;
 function trimTasks(x: Xapi): void {
   const table = x.store.table("task");
   if (table.size <= MAX_TASKS) return;
-  const done = [...table].filter(([, t]) => t.status !== "pending").sort((a, b) => String(a[1].finished).localeCompare(String(b[1].finished)));
+  const done = [...table]
+    .filter(([, t]) => t.status !== "pending")
+    .sort((a, b) => String(a[1].finished).localeCompare(String(b[1].finished)));
   for (const [ref] of done.slice(0, table.size - MAX_TASKS)) x.store.destroy("task", ref);
 }
 
@@ -80,16 +90,25 @@ export function checkCancelled(x: Xapi, task: string | undefined): void {
 }
 
 export function register(x: Xapi): void {
-  x.on("task.create", (xx, ctx, [label, description]) => createTask(xx, label as string, description as string, ctx.host));
+  x.on("task.create", (xx, ctx, [label, description]) =>
+    createTask(xx, label as string, description as string, ctx.host),
+  );
   x.on("task.cancel", (xx, ctx, [task]) => {
     const t = xx.store.get("task", task);
     // Cancelling a finished task is a silent no-op (xapi_task.ml).
     if (t.status !== "pending") return;
-    xx.store.set("task", task as string, "current_operations", { ...(t.current_operations as object), [ctx.task ?? ctx.session]: "cancel" });
+    xx.store.set("task", task as string, "current_operations", {
+      ...(t.current_operations as object),
+      [ctx.task ?? ctx.session]: "cancel",
+    });
   });
   x.on("task.destroy", (xx, _ctx, [task]) => {
     const t = xx.store.get("task", task);
-    if (t.status === "pending") xx.store.set("task", task as string, "current_operations", { ...(t.current_operations as object), task: "destroy" });
+    if (t.status === "pending")
+      xx.store.set("task", task as string, "current_operations", {
+        ...(t.current_operations as object),
+        task: "destroy",
+      });
     else xx.store.destroy("task", task as string);
   });
   x.on("task.set_status", (xx, _ctx, [task, status]) => {
@@ -99,7 +118,13 @@ export function register(x: Xapi): void {
     xx.store.update("task", task as string, patch);
     if (status !== "pending") trimTasks(xx);
   });
-  x.on("task.set_progress", (xx, _ctx, [task, p]) => xx.store.update("task", xx.store.get("task", task) && (task as string), { progress: p }));
-  x.on("task.set_result", (xx, _ctx, [task, r]) => xx.store.update("task", xx.store.get("task", task) && (task as string), { result: r }));
-  x.on("task.set_error_info", (xx, _ctx, [task, e]) => xx.store.update("task", xx.store.get("task", task) && (task as string), { error_info: e }));
+  x.on("task.set_progress", (xx, _ctx, [task, p]) =>
+    xx.store.update("task", xx.store.get("task", task) && (task as string), { progress: p }),
+  );
+  x.on("task.set_result", (xx, _ctx, [task, r]) =>
+    xx.store.update("task", xx.store.get("task", task) && (task as string), { result: r }),
+  );
+  x.on("task.set_error_info", (xx, _ctx, [task, e]) =>
+    xx.store.update("task", xx.store.get("task", task) && (task as string), { error_info: e }),
+  );
 }

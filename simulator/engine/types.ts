@@ -43,7 +43,11 @@ function parse(s: string): XType {
         const inner = s.slice(1, i);
         const rest = s.slice(i + 1).trim();
         const arrow = topLevelArrow(inner);
-        const map: XType = { kind: "map", key: parse(inner.slice(0, arrow).trim()), value: parse(inner.slice(arrow + 2).trim()) };
+        const map: XType = {
+          kind: "map",
+          key: parse(inner.slice(0, arrow).trim()),
+          value: parse(inner.slice(arrow + 2).trim()),
+        };
         return rest === "map" ? map : wrap(map, rest);
       }
     }

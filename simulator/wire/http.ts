@@ -5,7 +5,13 @@ import { Xapi } from "../engine/xapi";
 import { parseJsonCall, jsonFailure, jsonSuccess } from "./jsonrpc";
 import { bareResponse, encodeValue, failureResponse, parseCall, ParseError, successResponse } from "./xmlrpc";
 
-export type SideChannel = (x: Xapi, host: string, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+export type SideChannel = (
+  x: Xapi,
+  host: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+) => Promise<void> | void;
 
 /**
  * A non-XAPI answer to one RPC request (fault injection): "html" a 200 text/html page (a proxy or captive
@@ -23,11 +29,18 @@ export interface Connections {
 }
 
 /** The real answer is still computed (the call runs) for these; the others never reach dispatch. */
-const cutsRealAnswer = (a: BadAnswer | undefined): a is "truncated" | "close-mid-response" => a === "truncated" || a === "close-mid-response";
+const cutsRealAnswer = (a: BadAnswer | undefined): a is "truncated" | "close-mid-response" =>
+  a === "truncated" || a === "close-mid-response";
 
 const CORS = { "access-control-allow-origin": "*", "access-control-allow-headers": "X-Requested-With" };
 
-function send(res: ServerResponse, status: number, contentType: string, body: string, cut?: "truncated" | "close-mid-response"): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  cut?: "truncated" | "close-mid-response",
+): void {
   const buf = Buffer.from(body, "utf8");
   if (!cut) {
     res.writeHead(status, { "content-type": contentType, "content-length": String(buf.length), ...CORS });
@@ -48,7 +61,12 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 /** Sends an injected answer that does not come from dispatch. */
 function sendBad(res: ServerResponse, answer: "html" | "garbage" | number): void {
   if (answer === "html") {
-    send(res, 200, "text/html", "<html><head><title>Sign in</title></head><body><h1>Network access requires sign-in</h1></body></html>");
+    send(
+      res,
+      200,
+      "text/html",
+      "<html><head><title>Sign in</title></head><body><h1>Network access requires sign-in</h1></body></html>",
+    );
   } else if (answer === "garbage") {
     res.writeHead(200, { "content-type": "application/octet-stream", "content-length": "16", ...CORS });
     res.end(Buffer.from([0, 1, 2, 3, 0xff, 0xfe, 0x67, 0x61, 0x72, 0x62, 0x61, 0x67, 0x65, 0x0d, 0x0a, 0x00]));
@@ -63,7 +81,12 @@ export function internalErrorPage(detail: string): string {
 }
 
 function internalError(res: ServerResponse, detail: string): void {
-  send(res, 500, "text/html", internalErrorPage(detail.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")));
+  send(
+    res,
+    500,
+    "text/html",
+    internalErrorPage(detail.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")),
+  );
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -103,7 +126,12 @@ export function makeHandler(x: Xapi, host: () => string, conns: Connections, sid
       if (channel) return await channel(x, host(), req, res, url);
       if (req.method === "GET" && url.pathname === "/") {
         // xapi serves its welcome page from /opt/xensource/www on GET /.
-        send(res, 200, "text/html", "<html><head><title>XCP-ng</title></head><body><h1>XCP-ng (xapi-sim)</h1></body></html>");
+        send(
+          res,
+          200,
+          "text/html",
+          "<html><head><title>XCP-ng</title></head><body><h1>XCP-ng (xapi-sim)</h1></body></html>",
+        );
         return;
       }
       if (req.method !== "POST") {
@@ -125,7 +153,14 @@ export function makeHandler(x: Xapi, host: () => string, conns: Connections, sid
 
 type Cut = "truncated" | "close-mid-response" | undefined;
 
-async function serveXml(x: Xapi, host: string, body: string, res: ServerResponse, badUtf8: boolean, cut: Cut): Promise<void> {
+async function serveXml(
+  x: Xapi,
+  host: string,
+  body: string,
+  res: ServerResponse,
+  badUtf8: boolean,
+  cut: Cut,
+): Promise<void> {
   let call;
   try {
     call = parseCall(body);
@@ -136,12 +171,26 @@ async function serveXml(x: Xapi, host: string, body: string, res: ServerResponse
   x.transportCalls.xmlrpc++;
   const out: Outcome = await dispatch(x, call.method, call.params, host, badUtf8);
   if (x.closed) return void res.destroy();
-  if ("bare" in out) return send(res, 200, "text/xml", bareResponse(encodeValue(out.value, { kind: "set", of: { kind: "string" } })), cut);
+  if ("bare" in out)
+    return send(
+      res,
+      200,
+      "text/xml",
+      bareResponse(encodeValue(out.value, { kind: "set", of: { kind: "string" } })),
+      cut,
+    );
   if (out.ok) return send(res, 200, "text/xml", successResponse(encodeValue(out.value, out.type)), cut);
   send(res, 200, "text/xml", failureResponse(out.error.description), cut);
 }
 
-async function serveJson(x: Xapi, host: string, body: string, res: ServerResponse, badUtf8: boolean, cut: Cut): Promise<void> {
+async function serveJson(
+  x: Xapi,
+  host: string,
+  body: string,
+  res: ServerResponse,
+  badUtf8: boolean,
+  cut: Cut,
+): Promise<void> {
   let call;
   try {
     call = parseJsonCall(body);
@@ -154,7 +203,9 @@ async function serveJson(x: Xapi, host: string, body: string, res: ServerRespons
   if (x.closed) return void res.destroy();
   if ("bare" in out) {
     // system.listMethods skips the v2 translation (SEMANTICS §1.4).
-    const payload = call.v2 ? { jsonrpc: "2.0", result: out.value, id: call.id } : { result: out.value, error: null, id: call.id };
+    const payload = call.v2
+      ? { jsonrpc: "2.0", result: out.value, id: call.id }
+      : { result: out.value, error: null, id: call.id };
     return send(res, 200, "application/json", JSON.stringify(payload), cut);
   }
   if (out.ok) return send(res, 200, "application/json", jsonSuccess(call, out.value, out.type), cut);

@@ -33,13 +33,19 @@ export function parseJsonCall(body: string): JsonCall {
 
 export function jsonSuccess(call: JsonCall, value: unknown, type: XType): string {
   const result = toJsonValue(value, type);
-  return call.v2 ? JSON.stringify({ jsonrpc: "2.0", result, id: call.id }) : JSON.stringify({ result, error: null, id: call.id });
+  return call.v2
+    ? JSON.stringify({ jsonrpc: "2.0", result, id: call.id })
+    : JSON.stringify({ result, error: null, id: call.id });
 }
 
 export function jsonFailure(call: JsonCall, description: string[], rawArray = false): string {
   if (!call.v2) return JSON.stringify({ result: null, error: description, id: call.id });
   if (rawArray) return JSON.stringify({ jsonrpc: "2.0", error: description, id: call.id });
-  return JSON.stringify({ jsonrpc: "2.0", error: { code: 1, message: description[0], data: description.slice(1) }, id: call.id });
+  return JSON.stringify({
+    jsonrpc: "2.0",
+    error: { code: 1, message: description[0], data: description.slice(1) },
+    id: call.id,
+  });
 }
 
 /** Rows are stored in their JSON shapes already; only event batches and void need care. */
@@ -49,7 +55,13 @@ function toJsonValue(value: unknown, type: XType): unknown {
     const b = value as EventBatch;
     return {
       events: b.events.map((e) => {
-        const o: Record<string, unknown> = { id: e.id, timestamp: e.timestamp, class: e.class, operation: e.operation, ref: e.ref };
+        const o: Record<string, unknown> = {
+          id: e.id,
+          timestamp: e.timestamp,
+          class: e.class,
+          operation: e.operation,
+          ref: e.ref,
+        };
         if (e.snapshot) o.snapshot = e.snapshot;
         return o;
       }),

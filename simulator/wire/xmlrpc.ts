@@ -46,7 +46,8 @@ class Reader {
   /** Reads `<name ...>` or `<name/>`; returns the tag name and whether it self-closed. */
   open(expected?: string): { name: string; empty: boolean } {
     this.skipMisc();
-    if (this.s[this.pos] !== "<" || this.s[this.pos + 1] === "/") throw new ParseError(`expected <${expected ?? "element"}> at ${this.pos}`);
+    if (this.s[this.pos] !== "<" || this.s[this.pos + 1] === "/")
+      throw new ParseError(`expected <${expected ?? "element"}> at ${this.pos}`);
     const end = this.s.indexOf(">", this.pos);
     if (end < 0) throw new ParseError("unterminated tag");
     let body = this.s.slice(this.pos + 1, end);
@@ -343,7 +344,8 @@ function encodeEventBatch(b: EventBatch): string {
   let out = "<value><struct><member><name>events</name><value><array><data>";
   for (const e of b.events) out += encodeEvent(e);
   out += "</data></array></value></member><member><name>valid_ref_counts</name><value><struct>";
-  for (const [k, n] of Object.entries(b.valid_ref_counts)) out += `<member><name>${k}</name><value><i4>${n}</i4></value></member>`;
+  for (const [k, n] of Object.entries(b.valid_ref_counts))
+    out += `<member><name>${k}</name><value><i4>${n}</i4></value></member>`;
   return `${out}</struct></value></member><member><name>token</name><value>${b.token}</value></member></struct></value>`;
 }
 
@@ -360,7 +362,8 @@ export function encodeEvent(e: EventRecord): string {
 
 function encodeUntyped(v: unknown): string {
   if (typeof v === "boolean") return encodeValue(v, { kind: "bool" });
-  if (typeof v === "number") return Number.isInteger(v) ? encodeValue(v, { kind: "int" }) : encodeValue(v, { kind: "float" });
+  if (typeof v === "number")
+    return Number.isInteger(v) ? encodeValue(v, { kind: "int" }) : encodeValue(v, { kind: "float" });
   if (Array.isArray(v)) return `<value><array><data>${v.map(encodeUntyped).join("")}</data></array></value>`;
   if (v && typeof v === "object") {
     return `<value><struct>${Object.entries(v)

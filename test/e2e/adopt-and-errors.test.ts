@@ -13,7 +13,11 @@ describe("adoption, references and preview errors through the real engine", () =
   beforeAll(async () => {
     sim = await startSimulator({ port: 0, username: "root", password: "adopt-pw", hosts: 1 });
     xapi = await XapiClient.connect({ url: sim.url, username: "root", password: "adopt-pw" });
-    config = { "xenserver:url": { value: sim.url }, "xenserver:username": { value: "root" }, "xenserver:password": { value: "adopt-pw", secret: true } };
+    config = {
+      "xenserver:url": { value: sim.url },
+      "xenserver:username": { value: "root" },
+      "xenserver:password": { value: "adopt-pw", secret: true },
+    };
   });
   afterAll(async () => {
     await xapi.close();
@@ -32,7 +36,13 @@ module.exports = () => { new xen.Network("bad", { name: "bad", vlan: 5000, nic: 
   });
 
   it("adopts an existing network, references the pool read-only, and keeps SMB passwords out of state", async () => {
-    const ref = await xapi.call<string>("network.create", { name_label: "legacy", name_description: "", MTU: 1500, other_config: { "made-by": "hand" }, tags: [] });
+    const ref = await xapi.call<string>("network.create", {
+      name_label: "legacy",
+      name_description: "",
+      MTU: 1500,
+      other_config: { "made-by": "hand" },
+      tags: [],
+    });
     const legacy = await xapi.call<string>("network.get_uuid", ref);
     const [poolRef] = await xapi.call<string[]>("pool.get_all");
     const poolUuid = await xapi.call<string>("pool.get_uuid", poolRef);
@@ -43,7 +53,11 @@ module.exports = (a) => {
   const share = new xen.Sr("share", { type: "smb", name: "share", deviceConfig: { server: "//192.0.2.20/vms", username: "svc", password: "Smb-Secret-123" } });
   return { adopted: adopted.uuid, adoptedMtu: adopted.mtu, adoptedTags: adopted.tags, poolHosts: pool.hosts, poolName: pool.liveName, share: share.uuid };
 };`;
-    const [up, preview] = await stack.run(["up", "preview"], { programSource: program, config, programArgs: { legacy, pool: poolUuid } });
+    const [up, preview] = await stack.run(["up", "preview"], {
+      programSource: program,
+      config,
+      programArgs: { legacy, pool: poolUuid },
+    });
     expect(up.outputs?.adopted.value).toBe(legacy);
     // Properties the program sets or leaves to defaults are all exposed on the objects.
     expect(up.outputs?.adoptedMtu.value).toBe(9000);
@@ -53,11 +67,17 @@ module.exports = (a) => {
     expect(Object.keys(preview.changes)).toEqual(["same"]);
     expect(await xapi.call("network.get_name_label", ref)).toBe("legacy-managed");
     expect(await xapi.call("network.get_MTU", ref)).toBe(9000);
-    expect(await xapi.call<Record<string, string>>("network.get_other_config", ref)).toMatchObject({ "made-by": "hand" });
+    expect(await xapi.call<Record<string, string>>("network.get_other_config", ref)).toMatchObject({
+      "made-by": "hand",
+    });
     expect(stack.stateText()).not.toContain("Smb-Secret-123");
     expect(stack.stateText()).not.toContain("adopt-pw");
 
-    const [destroy] = await stack.run(["destroy"], { programSource: program, config, programArgs: { legacy, pool: poolUuid } });
+    const [destroy] = await stack.run(["destroy"], {
+      programSource: program,
+      config,
+      programArgs: { legacy, pool: poolUuid },
+    });
     expect(destroy.changes.delete).toBeGreaterThanOrEqual(3);
     // A read-only reference is not deleted: the pool is still there.
     expect(await xapi.call<string[]>("pool.get_all")).toEqual([poolRef]);
@@ -68,6 +88,8 @@ module.exports = (a) => {
 module.exports = () => { const n = xen.Network.get("ghost", "00000000-0000-4000-8000-000000000000"); return { name: n.name }; };`;
     const [preview] = await stack.run(["preview-expect-failure"], { programSource: program, config });
     expect(preview.failed).toBe(true);
-    expect(preview.message).toMatch(/Network.get: no Network with uuid 00000000-0000-4000-8000-000000000000 in this pool/);
+    expect(preview.message).toMatch(
+      /Network.get: no Network with uuid 00000000-0000-4000-8000-000000000000 in this pool/,
+    );
   });
 });

@@ -12,7 +12,13 @@ export default async function globalSetup(): Promise<void> {
   process.env.PULUMI_XENSERVER_ENGINE_BIN = engineBinDir();
 
   const packDir = fs.mkdtempSync(path.join(os.tmpdir(), "pxs-pack-"));
-  const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", packDir], { cwd: repoRoot, encoding: "utf8" }).trim().split("\n").pop()!;
+  const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", packDir], {
+    cwd: repoRoot,
+    encoding: "utf8",
+  })
+    .trim()
+    .split("\n")
+    .pop()!;
   const tarball = path.join(packDir, packed);
   const hash = crypto.createHash("sha256").update(fs.readFileSync(tarball)).digest("hex").slice(0, 16);
 
@@ -25,9 +31,20 @@ export default async function globalSetup(): Promise<void> {
     fs.copyFileSync(tarball, stableTarball);
     fs.writeFileSync(
       path.join(projectDir, "package.json"),
-      JSON.stringify({ name: "pulumi-xenserver-e2e", private: true, dependencies: { "pulumi-xenserver": "file:./pulumi-xenserver.tgz" } }, null, 2),
+      JSON.stringify(
+        {
+          name: "pulumi-xenserver-e2e",
+          private: true,
+          dependencies: { "pulumi-xenserver": "file:./pulumi-xenserver.tgz" },
+        },
+        null,
+        2,
+      ),
     );
-    execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: projectDir, stdio: "inherit" });
+    execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], {
+      cwd: projectDir,
+      stdio: "inherit",
+    });
     fs.writeFileSync(path.join(projectDir, ".installed"), new Date().toISOString());
   }
   fs.copyFileSync(path.join(repoRoot, "test/e2e/driver/driver.js"), path.join(projectDir, "driver.js"));

@@ -11,7 +11,10 @@ export const repoRoot = path.resolve(__dirname, "../..");
 
 /** The directory holding `pulumi` (and the dynamic-provider plugin), from scripts/ensure-pulumi. */
 export function engineBinDir(): string {
-  const out = execFileSync(path.join(repoRoot, "scripts/ensure-pulumi"), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const out = execFileSync(path.join(repoRoot, "scripts/ensure-pulumi"), {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const lines = out.trim().split("\n");
   return lines[lines.length - 1];
 }
@@ -19,7 +22,8 @@ export function engineBinDir(): string {
 /** Set by global-setup.ts: a project dir with the packed package installed. */
 export function packedProjectDir(): string {
   const dir = process.env.PULUMI_XENSERVER_E2E_PROJECT;
-  if (!dir) throw new Error("PULUMI_XENSERVER_E2E_PROJECT is not set: run the e2e suites through jest (global-setup.ts)");
+  if (!dir)
+    throw new Error("PULUMI_XENSERVER_E2E_PROJECT is not set: run the e2e suites through jest (global-setup.ts)");
   return dir;
 }
 
@@ -27,7 +31,10 @@ export interface OpResult {
   op: string;
   changes: Record<string, number>;
   outputs?: Record<string, { value: unknown; secret: boolean }>;
-  deployment?: { version: number; deployment: { resources?: Array<Record<string, unknown>> } & Record<string, unknown> };
+  deployment?: {
+    version: number;
+    deployment: { resources?: Array<Record<string, unknown>> } & Record<string, unknown>;
+  };
   failed?: boolean;
   message?: string;
   /** The engine's output for this operation, when StackOptions.captureLog is set. */
@@ -79,7 +86,12 @@ export class E2EStack {
       echo: !!process.env.E2E_ECHO,
       captureLog: !!options.captureLog,
     };
-    const { stdout, stderr, code } = await runNode(path.join(projectDir, "driver.js"), [JSON.stringify(job)], projectDir, binDir);
+    const { stdout, stderr, code } = await runNode(
+      path.join(projectDir, "driver.js"),
+      [JSON.stringify(job)],
+      projectDir,
+      binDir,
+    );
     const results = stdout
       .split("\n")
       .filter((l) => l.startsWith("RESULT "))
@@ -110,7 +122,12 @@ export class E2EStack {
   }
 }
 
-function runNode(script: string, args: string[], cwd: string, binDir: string): Promise<{ stdout: string; stderr: string; code: number }> {
+function runNode(
+  script: string,
+  args: string[],
+  cwd: string,
+  binDir: string,
+): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], {
       cwd,

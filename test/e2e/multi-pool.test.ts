@@ -28,7 +28,10 @@ describe("several pools in one program", () => {
   });
 
   it("creates each network on its own pool and keeps both passwords out of the state", async () => {
-    const pools = { east: { url: east.url, username: "root", password: "East-Pw-1" }, west: { url: west.url, username: "admin", password: "West-Pw-2" } };
+    const pools = {
+      east: { url: east.url, username: "root", password: "East-Pw-1" },
+      west: { url: west.url, username: "admin", password: "West-Pw-2" },
+    };
     const config = { "xenserver:pools": { value: JSON.stringify(pools), secret: true } };
     const [up, preview] = await stack.run(["up", "preview"], { programSource: program, config });
     expect(up.changes).toEqual({ create: 3 });
@@ -41,7 +44,9 @@ describe("several pools in one program", () => {
       const westRef = await westXapi.call<string>("network.get_by_uuid", up.outputs!.west.value as string);
       expect(await westXapi.call("network.get_MTU", westRef)).toBe(9000);
       // Each network exists only on its own pool.
-      await expect(eastXapi.call("network.get_by_uuid", up.outputs!.west.value as string)).rejects.toMatchObject({ code: "UUID_INVALID" });
+      await expect(eastXapi.call("network.get_by_uuid", up.outputs!.west.value as string)).rejects.toMatchObject({
+        code: "UUID_INVALID",
+      });
     } finally {
       await eastXapi.close();
       await westXapi.close();

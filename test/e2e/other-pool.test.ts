@@ -30,20 +30,30 @@ describe("a connection that now reaches another pool", () => {
     await staging.close();
     stack.dispose();
   });
-  const config = (url: string) => ({ "xenserver:url": { value: url }, "xenserver:username": { value: "root" }, "xenserver:password": { value: "Same-Pw-9", secret: true } });
+  const config = (url: string) => ({
+    "xenserver:url": { value: url },
+    "xenserver:username": { value: "root" },
+    "xenserver:password": { value: "Same-Pw-9", secret: true },
+  });
 
   it("refresh fails naming both pools and keeps the state; back on the right pool all is the same", async () => {
     const [up] = await stack.run(["up"], { programSource: program, config: config(prod.url) });
     expect(up.changes).toEqual({ create: 3 });
     // A plain refresh uses the provider configuration recorded in the state (the right pool): nothing happens.
     // One that runs the program sees the new URL: it must fail, not drop the network and the pool from the state.
-    const [plain, wrong] = await stack.run(["refresh-expect-failure", "refresh-program-expect-failure"], { programSource: program, config: config(staging.url) });
+    const [plain, wrong] = await stack.run(["refresh-expect-failure", "refresh-program-expect-failure"], {
+      programSource: program,
+      config: config(staging.url),
+    });
     expect(plain.failed).toBe(false);
     expect(wrong.failed).toBe(true);
     expect(wrong.message).toMatch(/was made in pool .* now reaches pool "staging"/);
     expect(wrong.message).toMatch(/pulumi state delete/);
     // Back on the right URL (a refresh that runs the program records it again): all the same, nothing lost.
-    const [refresh, preview] = await stack.run(["refresh-program", "preview"], { programSource: program, config: config(prod.url) });
+    const [refresh, preview] = await stack.run(["refresh-program", "preview"], {
+      programSource: program,
+      config: config(prod.url),
+    });
     expect(refresh.changes).toEqual({ same: 3 });
     expect(preview.changes).toEqual({ same: 3 });
     const [destroy] = await stack.run(["destroy"], { programSource: program, config: config(prod.url) });

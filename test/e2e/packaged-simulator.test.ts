@@ -23,7 +23,10 @@ describe("the simulator as installed from the tarball", () => {
 
   it("runs the xapi-sim command, which prints one ready line with the URL", async () => {
     const bin = path.join(packedProjectDir(), "node_modules", ".bin", "xapi-sim");
-    const child = spawn(bin, ["--port", "0", "--user", "root", "--password", "cli-pw"], { cwd: packedProjectDir(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(bin, ["--port", "0", "--user", "root", "--password", "cli-pw"], {
+      cwd: packedProjectDir(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const line = await new Promise<string>((resolve, reject) => {
       let out = "";
       child.stdout.on("data", (d) => {

@@ -18,13 +18,18 @@ describe("resource options through the real engine", () => {
   let config: Record<string, { value: string; secret?: boolean }>;
   beforeAll(async () => {
     sim = await startSimulator({ port: 0, username: "root", password: "Opt-Pw-7" });
-    config = { "xenserver:url": { value: sim.url }, "xenserver:username": { value: "root" }, "xenserver:password": { value: "Opt-Pw-7", secret: true } };
+    config = {
+      "xenserver:url": { value: sim.url },
+      "xenserver:username": { value: "root" },
+      "xenserver:password": { value: "Opt-Pw-7", secret: true },
+    };
   });
   afterAll(async () => {
     await sim.close();
     stack.dispose();
   });
-  const run = (ops: string[], args: { name: string; mtu: number }) => stack.run(ops, { programSource: program, config, programArgs: args });
+  const run = (ops: string[], args: { name: string; mtu: number }) =>
+    stack.run(ops, { programSource: program, config, programArgs: args });
 
   it("replaceOnChanges turns a change of the named property into a replacement, and leaves other changes in place", async () => {
     const [first] = await run(["up"], { name: "n", mtu: 1500 });

@@ -42,13 +42,17 @@ describe("resources through the real engine", () => {
   });
 
   const base = { stage: "one", mtu: 1500, vlan: 100, srName: "store", serverpath: "/exports/a", diskSize: "1GiB" };
-  const run = (ops: string[], args: Partial<typeof base> = {}) => stack.run(ops, { programSource: program, config, programArgs: { ...base, ...args } });
+  const run = (ops: string[], args: Partial<typeof base> = {}) =>
+    stack.run(ops, { programSource: program, config, programArgs: { ...base, ...args } });
 
   async function ownedObjects(): Promise<string[]> {
     const found: string[] = [];
     for (const cls of ["network", "SR", "VDI"]) {
-      const recs = await xapi.call<Record<string, { other_config: Record<string, string>; uuid: string }>>(`${cls}.get_all_records`);
-      for (const r of Object.values(recs)) if (r.other_config["pulumi-xenserver:stack"] === "xenserver-e2e/resources") found.push(`${cls}:${r.uuid}`);
+      const recs = await xapi.call<Record<string, { other_config: Record<string, string>; uuid: string }>>(
+        `${cls}.get_all_records`,
+      );
+      for (const r of Object.values(recs))
+        if (r.other_config["pulumi-xenserver:stack"] === "xenserver-e2e/resources") found.push(`${cls}:${r.uuid}`);
     }
     return found;
   }
@@ -69,15 +73,33 @@ describe("resources through the real engine", () => {
     expect(inPlace.outputs?.diskSize.value).toBe(2 * 1024 ** 3);
 
     // Replacements: a new VLAN tag, a new NFS export (and the disk on the new SR).
-    const [replaced] = await run(["up"], { stage: "two", mtu: 9000, srName: "store-renamed", diskSize: "2GiB", vlan: 101, serverpath: "/exports/b" });
+    const [replaced] = await run(["up"], {
+      stage: "two",
+      mtu: 9000,
+      srName: "store-renamed",
+      diskSize: "2GiB",
+      vlan: 101,
+      serverpath: "/exports/b",
+    });
     expect(replaced.changes).toEqual({ same: 3, replace: 3 });
     const vlans = await xapi.call<Record<string, { tag: number }>>("VLAN.get_all_records");
-    expect(Object.values(vlans).map((v) => v.tag).sort()).toEqual([101, 101]);
+    expect(
+      Object.values(vlans)
+        .map((v) => v.tag)
+        .sort(),
+    ).toEqual([101, 101]);
 
     // Out-of-band deletion: refresh notices, up re-creates.
     const backendRef = await xapi.call<string>("network.get_by_uuid", replaced.outputs!.backend.value as string);
     await xapi.call("network.destroy", backendRef);
-    const final = { stage: "two", mtu: 9000, srName: "store-renamed", diskSize: "2GiB", vlan: 101, serverpath: "/exports/b" };
+    const final = {
+      stage: "two",
+      mtu: 9000,
+      srName: "store-renamed",
+      diskSize: "2GiB",
+      vlan: 101,
+      serverpath: "/exports/b",
+    };
     const [refresh, again, quiet] = await run(["refresh", "up", "preview"], final);
     expect(refresh.changes.delete).toBe(1);
     expect(again.changes).toEqual({ same: 5, create: 1 });
@@ -100,7 +122,9 @@ describe("resources through the real engine", () => {
     expect(settled.changes).toEqual({ same: 6 });
     expect(await xapi.call("network.get_MTU", netRef)).toBe(9000);
     expect(await xapi.call("SR.get_name_label", srRef)).toBe("store-renamed");
-    expect(await xapi.call<Record<string, string>>("network.get_other_config", netRef)).toMatchObject({ "xo:owner": "someone-else" });
+    expect(await xapi.call<Record<string, string>>("network.get_other_config", netRef)).toMatchObject({
+      "xo:owner": "someone-else",
+    });
 
     // Credentials never reach the state in plain text.
     await run(["export"], final);
@@ -110,6 +134,8 @@ describe("resources through the real engine", () => {
     expect(destroy.changes).toEqual({ delete: 6 });
     expect(await ownedObjects()).toEqual([]);
     const [poolRef] = await xapi.call<string[]>("pool.get_all");
-    expect(await xapi.call<Record<string, string>>("pool.get_other_config", poolRef)).not.toHaveProperty("pulumi-xenserver:stack");
+    expect(await xapi.call<Record<string, string>>("pool.get_other_config", poolRef)).not.toHaveProperty(
+      "pulumi-xenserver:stack",
+    );
   });
 });

@@ -37,8 +37,13 @@ describe("an attached SR replaced under its disks", () => {
     const existing = await xapi.call<string>("SR.get_uuid", sr);
     for (const pbd of await xapi.call<string[]>("SR.get_PBDs", sr)) await xapi.call("PBD.unplug", pbd);
     await xapi.call("SR.forget", sr);
-    const config = { "xenserver:url": { value: sim.url }, "xenserver:username": { value: "root" }, "xenserver:password": { value: "pw", secret: true } };
-    const run = (ops: string[], d: Record<string, string>) => stack.run(ops, { programSource: program, config, programArgs: { existing, dc: d } });
+    const config = {
+      "xenserver:url": { value: sim.url },
+      "xenserver:username": { value: "root" },
+      "xenserver:password": { value: "pw", secret: true },
+    };
+    const run = (ops: string[], d: Record<string, string>) =>
+      stack.run(ops, { programSource: program, config, programArgs: { existing, dc: d } });
     const [up] = await run(["up"], dc);
     const diskUuid = up.outputs!.disk.value as string;
     const [again] = await run(["up"], { ...dc, nfsversion: "4" });

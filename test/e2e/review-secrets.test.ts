@@ -23,7 +23,11 @@ describe("SR passwords in the state", () => {
   });
 
   it("never holds the SMB password in plain text, refresh and rotation included", async () => {
-    const config = { "xenserver:url": { value: sim.url }, "xenserver:username": { value: "root" }, "xenserver:password": { value: "pw", secret: true } };
+    const config = {
+      "xenserver:url": { value: sim.url },
+      "xenserver:username": { value: "root" },
+      "xenserver:password": { value: "pw", secret: true },
+    };
     const run = (ops: string[], pw: string) => stack.run(ops, { programSource: program, config, programArgs: { pw } });
     const [up, refresh, preview] = await run(["up", "refresh", "preview"], "Smb-Pw-First-1");
     expect(up.changes).toEqual({ create: 2 });

@@ -34,15 +34,28 @@ describe("VDI from an image through the real engine", () => {
     const srs = await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records");
     const sr = Object.values(srs).find((s) => s.type === "lvm")!.uuid;
     await xapi.close();
-    const config = { "xenserver:url": { value: sim.url }, "xenserver:username": { value: "root" }, "xenserver:password": { value: "pw-upload", secret: true } };
+    const config = {
+      "xenserver:url": { value: sim.url },
+      "xenserver:username": { value: "root" },
+      "xenserver:password": { value: "pw-upload", secret: true },
+    };
     fs.writeFileSync(file, Buffer.alloc(8 * 1024 * 1024, 1));
-    const [up] = await stack.run(["up"], { programSource: program, config, programArgs: { sr, file }, captureLog: true });
+    const [up] = await stack.run(["up"], {
+      programSource: program,
+      config,
+      programArgs: { sr, file },
+      captureLog: true,
+    });
     expect(up.changes).toEqual({ create: 2 });
     expect(up.log).toMatch(/uploading golden.img to VDI "golden": 100%/);
     expect(up.outputs?.size.value).toBe(8 * 1024 * 1024);
 
     fs.writeFileSync(file, Buffer.alloc(8 * 1024 * 1024, 2));
-    const [preview, again, destroy] = await stack.run(["preview", "up", "destroy"], { programSource: program, config, programArgs: { sr, file } });
+    const [preview, again, destroy] = await stack.run(["preview", "up", "destroy"], {
+      programSource: program,
+      config,
+      programArgs: { sr, file },
+    });
     expect(preview.changes).toEqual({ same: 1, replace: 1 });
     expect(again.outputs?.hash.value).not.toBe(up.outputs?.hash.value);
     expect(destroy.changes).toEqual({ delete: 2 });

@@ -22,10 +22,15 @@ interface Seen {
 
 function drive(url: string, transport: string): Promise<Seen> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [path.join(__dirname, "xo-driver.mjs"), url, transport, "root", "pw"], { timeout: 60000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`${err.message}\n${stderr}`));
-      resolve(JSON.parse(stdout.trim().split("\n").pop()!) as Seen);
-    });
+    execFile(
+      process.execPath,
+      [path.join(__dirname, "xo-driver.mjs"), url, transport, "root", "pw"],
+      { timeout: 60000 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`${err.message}\n${stderr}`));
+        resolve(JSON.parse(stdout.trim().split("\n").pop()!) as Seen);
+      },
+    );
   });
 }
 
@@ -75,7 +80,10 @@ describe.each([["json-rpc"], ["xml-rpc"], ["auto"]])("xen-api over %s", (transpo
   it("gets XAPI error codes and params, synchronously and through tasks", () => {
     expect(seen.syncError.error).toMatchObject({ code: "HANDLE_INVALID", params: ["VM", "OpaqueRef:NULL"] });
     expect(seen.asyncError.error.code).toBe("VM_IS_TEMPLATE");
-    expect(seen.paramCount.error).toMatchObject({ code: "MESSAGE_PARAMETER_COUNT_MISMATCH", params: ["VM.start", "3", "1"] });
+    expect(seen.paramCount.error).toMatchObject({
+      code: "MESSAGE_PARAMETER_COUNT_MISMATCH",
+      params: ["VM.start", "3", "1"],
+    });
   });
 
   it("removes destroyed objects from its cache on del events", () => {

@@ -13,10 +13,15 @@ let seen: Seen;
 beforeAll(async () => {
   sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0 });
   seen = await new Promise((resolve, reject) => {
-    execFile(process.execPath, [path.join(__dirname, "xo-http-driver.mjs"), sim.url, "root", "pw"], { timeout: 60000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`${err.message}\n${stderr}`));
-      resolve(JSON.parse(stdout.trim().split("\n").pop()!) as Seen);
-    });
+    execFile(
+      process.execPath,
+      [path.join(__dirname, "xo-http-driver.mjs"), sim.url, "root", "pw"],
+      { timeout: 60000 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`${err.message}\n${stderr}`));
+        resolve(JSON.parse(stdout.trim().split("\n").pop()!) as Seen);
+      },
+    );
   });
 }, 60000);
 afterAll(() => sim.close());

@@ -27,7 +27,13 @@ const all = (type) => Object.values(xapi.objects.all).filter((o) => o.$type === 
 await step("connect", async () => {
   await xapi.connect();
   await xapi.objectsFetched;
-  return { status: xapi.status, poolMaster: xapi.pool.master, vms: all("VM").length, srs: all("SR").length, hosts: all("host").length };
+  return {
+    status: xapi.status,
+    poolMaster: xapi.pool.master,
+    vms: all("VM").length,
+    srs: all("SR").length,
+    hosts: all("host").length,
+  };
 });
 
 const tpl = all("VM").find((v) => v.name_label === "Debian Bookworm 12");

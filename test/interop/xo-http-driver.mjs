@@ -10,7 +10,15 @@ const out = {};
 const xapi = createClient({ url, auth: { user, password }, allowUnauthorized: true });
 await xapi.connect();
 const [sr] = await xapi.call("SR.get_by_name_label", "Local storage");
-const newVdi = () => xapi.call("VDI.create", { SR: sr, virtual_size: 4 * MiB, type: "user", sharable: false, read_only: false, other_config: {} });
+const newVdi = () =>
+  xapi.call("VDI.create", {
+    SR: sr,
+    virtual_size: 4 * MiB,
+    type: "user",
+    sharable: false,
+    read_only: false,
+    other_config: {},
+  });
 const pattern = Buffer.alloc(MiB);
 for (let i = 0; i < pattern.length; i++) pattern[i] = i % 251;
 
@@ -26,7 +34,12 @@ try {
   const vdi = await newVdi();
   const result = await xapi.putResource(pattern, "/import_raw_vdi", { query: { vdi, format: "raw" }, task: true });
   const back = await download(vdi);
-  out.buffer = { result, length: back.length, same: back.subarray(0, MiB).equals(pattern), zeros: back.subarray(MiB).every((b) => b === 0) };
+  out.buffer = {
+    result,
+    length: back.length,
+    same: back.subarray(0, MiB).equals(pattern),
+    zeros: back.subarray(MiB).every((b) => b === 0),
+  };
 } catch (e) {
   out.buffer = { error: String(e.code ?? e.message) };
 }
@@ -34,10 +47,12 @@ try {
 try {
   // A stream of unknown length: XO sends a probe request, then the 1 PiB Content-Length hack and cuts the connection.
   const vdi = await newVdi();
-  const stream = Readable.from((function* () {
-    yield pattern.subarray(0, MiB / 2);
-    yield pattern.subarray(MiB / 2);
-  })());
+  const stream = Readable.from(
+    (function* () {
+      yield pattern.subarray(0, MiB / 2);
+      yield pattern.subarray(MiB / 2);
+    })(),
+  );
   await xapi.putResource(stream, "/import_raw_vdi", { query: { vdi, format: "raw" }, task: true });
   const back = await download(vdi);
   out.stream = { same: back.subarray(0, MiB).equals(pattern) };

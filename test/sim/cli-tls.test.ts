@@ -10,7 +10,9 @@ const root = path.join(__dirname, "..", "..");
 
 describe("xapi-sim CLI", () => {
   it("parses the documented flags", () => {
-    expect(parseArgs(["--port", "0", "--user", "u", "--password", "p", "--hosts", "3", "--tls", "--state", "/tmp/s.json"])).toEqual({
+    expect(
+      parseArgs(["--port", "0", "--user", "u", "--password", "p", "--hosts", "3", "--tls", "--state", "/tmp/s.json"]),
+    ).toEqual({
       port: 0,
       username: "u",
       password: "p",
@@ -21,7 +23,11 @@ describe("xapi-sim CLI", () => {
   });
 
   const run = (...args: string[]) => {
-    const child = spawn(process.execPath, ["-r", path.join(__dirname, "helpers", "register-ts.js"), path.join(root, "simulator", "cli.ts"), ...args], { cwd: root });
+    const child = spawn(
+      process.execPath,
+      ["-r", path.join(__dirname, "helpers", "register-ts.js"), path.join(root, "simulator", "cli.ts"), ...args],
+      { cwd: root },
+    );
     let out = "";
     const line = new Promise<string>((resolve, reject) => {
       child.stdout.on("data", (d: Buffer) => {
@@ -34,7 +40,11 @@ describe("xapi-sim CLI", () => {
   };
 
   it("prints exactly one line with the URLs once ready, serves XAPI, and exits cleanly on SIGTERM", async () => {
-    const { child, line: ready, output } = run("--port", "0", "--user", "admin", "--password", "secret", "--hosts", "2");
+    const {
+      child,
+      line: ready,
+      output,
+    } = run("--port", "0", "--user", "admin", "--password", "secret", "--hosts", "2");
     const line = await ready;
     const urls = line.split(" ");
     expect(urls).toHaveLength(2);
@@ -84,7 +94,9 @@ describe("HTTPS", () => {
           res.on("end", () => resolve({ body: b, peer }));
         });
         req.on("error", reject);
-        req.end(JSON.stringify({ jsonrpc: "2.0", method: "session.login_with_password", params: ["root", "pw"], id: 1 }));
+        req.end(
+          JSON.stringify({ jsonrpc: "2.0", method: "session.login_with_password", params: ["root", "pw"], id: 1 }),
+        );
       });
       expect(JSON.parse(body).result).toMatch(/^OpaqueRef:/);
       expect(peer).toBe(sim.fingerprint);

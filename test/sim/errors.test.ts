@@ -16,15 +16,46 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 
-const disk = (extra: Rec = {}) => c.call<string>("VDI.create", { SR: sr, virtual_size: GiB, type: "user", sharable: false, read_only: false, other_config: {}, ...extra });
-const vbdRec = (vm: string, vdi: string, extra: Rec = {}) => ({ VM: vm, VDI: vdi, userdevice: "autodetect", bootable: false, mode: "RW", type: "Disk", empty: false, other_config: {}, qos_algorithm_type: "", qos_algorithm_params: {}, ...extra });
-const vifRec = (vm: string, network: string, device = "0") => ({ device, network, VM: vm, MAC: "", MTU: 1500, other_config: {}, qos_algorithm_type: "", qos_algorithm_params: {} });
+const disk = (extra: Rec = {}) =>
+  c.call<string>("VDI.create", {
+    SR: sr,
+    virtual_size: GiB,
+    type: "user",
+    sharable: false,
+    read_only: false,
+    other_config: {},
+    ...extra,
+  });
+const vbdRec = (vm: string, vdi: string, extra: Rec = {}) => ({
+  VM: vm,
+  VDI: vdi,
+  userdevice: "autodetect",
+  bootable: false,
+  mode: "RW",
+  type: "Disk",
+  empty: false,
+  other_config: {},
+  qos_algorithm_type: "",
+  qos_algorithm_params: {},
+  ...extra,
+});
+const vifRec = (vm: string, network: string, device = "0") => ({
+  device,
+  network,
+  VM: vm,
+  MAC: "",
+  MTU: 1500,
+  other_config: {},
+  qos_algorithm_type: "",
+  qos_algorithm_params: {},
+});
 
 async function runningVm(name: string): Promise<string> {
   const vm = await c.call<string>("VM.clone", other, name);
   await c.call("VM.set_is_a_template", vm, false);
   await c.call("VM.start", vm, false, false);
-  for (let i = 0; i < 100 && (await c.call("VM.get_guest_metrics", vm)) === "OpaqueRef:NULL"; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 100 && (await c.call("VM.get_guest_metrics", vm)) === "OpaqueRef:NULL"; i++)
+    await new Promise((r) => setTimeout(r, 10));
   return vm;
 }
 
@@ -108,16 +139,36 @@ describe("VM errors", () => {
 
   it("operations on dom0 are refused with OPERATION_NOT_ALLOWED", async () => {
     const [dom0] = await c.call<string[]>("VM.get_all_where", 'field "is_control_domain" = "true"');
-    await expectError(c.call("VM.hard_shutdown", dom0), "OPERATION_NOT_ALLOWED", ["This operation is not allowed on a control domain"]);
+    await expectError(c.call("VM.hard_shutdown", dom0), "OPERATION_NOT_ALLOWED", [
+      "This operation is not allowed on a control domain",
+    ]);
   });
 });
 
 describe("PBD errors", () => {
   it("PBD.unplug fails with VDI_IN_USE [vdis…] while a VM on that host uses the SR", async () => {
     const h = await c.call<string>("pool.get_master", (await c.call<string[]>("pool.get_all"))[0]);
-    const nfs = await c.call<string>("SR.create", h, { server: "nfs.lab", serverpath: "/inuse" }, 0, "inuse", "", "nfs", "user", true, {});
+    const nfs = await c.call<string>(
+      "SR.create",
+      h,
+      { server: "nfs.lab", serverpath: "/inuse" },
+      0,
+      "inuse",
+      "",
+      "nfs",
+      "user",
+      true,
+      {},
+    );
     const vm = await runningVm("nfs-user");
-    const vdi = await c.call<string>("VDI.create", { SR: nfs, virtual_size: GiB, type: "user", sharable: false, read_only: false, other_config: {} });
+    const vdi = await c.call<string>("VDI.create", {
+      SR: nfs,
+      virtual_size: GiB,
+      type: "user",
+      sharable: false,
+      read_only: false,
+      other_config: {},
+    });
     await c.call("VBD.plug", await c.call<string>("VBD.create", vbdRec(vm, vdi)));
     const [pbd] = await c.call<string[]>("SR.get_PBDs", nfs);
     await expectError(c.call("PBD.unplug", pbd), "VDI_IN_USE", [vdi]);

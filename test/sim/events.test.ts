@@ -22,8 +22,15 @@ describe("event.from", () => {
   it("returns every object of the subscribed classes as add for the empty token", async () => {
     const b = await from(["vm"], "");
     const vms = await c.call<string[]>("VM.get_all");
-    expect(b.events.filter((e) => e.class === "vm").map((e) => e.ref).sort()).toEqual([...vms].sort());
-    expect(b.events.every((e) => e.operation === "add" && e.timestamp === "0.0" && typeof e.id === "string" && e.snapshot)).toBe(true);
+    expect(
+      b.events
+        .filter((e) => e.class === "vm")
+        .map((e) => e.ref)
+        .sort(),
+    ).toEqual([...vms].sort());
+    expect(
+      b.events.every((e) => e.operation === "add" && e.timestamp === "0.0" && typeof e.id === "string" && e.snapshot),
+    ).toBe(true);
     expect(b.token).toMatch(/^\d{20},\d{20}$/);
   });
 
@@ -81,9 +88,27 @@ describe("event.from", () => {
     const [tpl] = await c.call<string[]>("VM.get_by_name_label", "Debian Bookworm 12");
     const vm = await c.call<string>("VM.clone", tpl, "vbd-events");
     const [sr] = await c.call<string[]>("SR.get_by_name_label", "Local storage");
-    const vdi = await c.call<string>("VDI.create", { SR: sr, virtual_size: 1 << 30, type: "user", sharable: false, read_only: false, other_config: {} });
+    const vdi = await c.call<string>("VDI.create", {
+      SR: sr,
+      virtual_size: 1 << 30,
+      type: "user",
+      sharable: false,
+      read_only: false,
+      other_config: {},
+    });
     const { token } = await from(["*"], "");
-    const vbd = await c.call<string>("VBD.create", { VM: vm, VDI: vdi, userdevice: "autodetect", bootable: false, mode: "RW", type: "Disk", empty: false, other_config: {}, qos_algorithm_type: "", qos_algorithm_params: {} });
+    const vbd = await c.call<string>("VBD.create", {
+      VM: vm,
+      VDI: vdi,
+      userdevice: "autodetect",
+      bootable: false,
+      mode: "RW",
+      type: "Disk",
+      empty: false,
+      other_config: {},
+      qos_algorithm_type: "",
+      qos_algorithm_params: {},
+    });
     const b = await from(["*"], token);
     const ops = b.events.map((e) => `${e.class}:${e.operation}:${e.ref}`);
     expect(ops).toEqual(expect.arrayContaining([`vbd:add:${vbd}`, `vm:mod:${vm}`, `vdi:mod:${vdi}`]));
@@ -104,7 +129,11 @@ describe("event.from", () => {
     const { token } = await from(["pool"], "");
     await c.call("pool.add_to_other_config", pool, "xo:barrier:1", "now");
     const b = await from(["pool"], token);
-    expect(b.events[0]).toMatchObject({ operation: "mod", ref: pool, snapshot: { other_config: { "xo:barrier:1": "now" } } });
+    expect(b.events[0]).toMatchObject({
+      operation: "mod",
+      ref: pool,
+      snapshot: { other_config: { "xo:barrier:1": "now" } },
+    });
   });
 
   it("fails garbage tokens with EVENT_FROM_TOKEN_PARSE_FAILURE [token]", async () => {
@@ -114,9 +143,14 @@ describe("event.from", () => {
   it("fails a blocked call with SESSION_INVALID when its session logs out", async () => {
     const other = await new Client(sim.url).login();
     const { token } = await other.call<Batch>("event.from", ["network"], "", 0);
-    const waiting = expectError(other.call<Batch>("event.from", ["network"], token, 30), "SESSION_INVALID", [other.session]);
+    const waiting = expectError(other.call<Batch>("event.from", ["network"], token, 30), "SESSION_INVALID", [
+      other.session,
+    ]);
     await new Promise((r) => setTimeout(r, 30));
-    await fetch(`${sim.url}/jsonrpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", method: "session.logout", params: [other.session], id: 1 }) });
+    await fetch(`${sim.url}/jsonrpc`, {
+      method: "POST",
+      body: JSON.stringify({ jsonrpc: "2.0", method: "session.logout", params: [other.session], id: 1 }),
+    });
     await waiting;
   });
 });

@@ -19,7 +19,9 @@ function rawPost(url: string, path: string, body: string, contentType: string): 
     let reset = false;
     const s = net.connect(Number(port), hostname, () => {
       const b = Buffer.from(body, "utf8");
-      s.write(`POST ${path} HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: ${contentType}\r\ncontent-length: ${b.length}\r\nconnection: close\r\n\r\n`);
+      s.write(
+        `POST ${path} HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: ${contentType}\r\ncontent-length: ${b.length}\r\nconnection: close\r\n\r\n`,
+      );
       s.write(b);
     });
     s.on("data", (c: Buffer) => chunks.push(c));
@@ -29,7 +31,9 @@ function rawPost(url: string, path: string, body: string, contentType: string): 
       const end = all.indexOf("\r\n\r\n");
       if (end < 0) return reject(new Error(`no HTTP head in ${JSON.stringify(all.toString("latin1"))}`));
       const [statusLine, ...lines] = all.subarray(0, end).toString("latin1").split("\r\n");
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+      const headers = Object.fromEntries(
+        lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
+      );
       resolve({ status: Number(statusLine.split(" ")[1]), headers, body: all.subarray(end + 4), reset });
     });
   });
@@ -47,7 +51,13 @@ afterEach(() => expect(sim.faults.pending()).toEqual({ dropConnections: 0, answe
 const endpoints = [
   {
     name: "JSON-RPC",
-    post: () => rawPost(sim.url, "/jsonrpc", JSON.stringify({ jsonrpc: "2.0", method: "pool.get_all", params: [c.session], id: 7 }), "application/json"),
+    post: () =>
+      rawPost(
+        sim.url,
+        "/jsonrpc",
+        JSON.stringify({ jsonrpc: "2.0", method: "pool.get_all", params: [c.session], id: 7 }),
+        "application/json",
+      ),
   },
   {
     name: "XML-RPC",

@@ -68,7 +68,9 @@ describe("fault injection", () => {
     const [pool] = await k.call<string[]>("pool.get_all");
     expect(await k.call("pool.get_master", pool)).toBe(hosts[1]);
     sim.faults.recoverHost(0);
-    await expectError(jsonCall(sim.urls[0], "session.login_with_password", ["root", "pw"]), "HOST_IS_SLAVE", ["127.0.0.1"]);
+    await expectError(jsonCall(sim.urls[0], "session.login_with_password", ["root", "pw"]), "HOST_IS_SLAVE", [
+      "127.0.0.1",
+    ]);
     await k.call("pool.designate_new_master", hosts[0]);
     c = await new Client(sim.urls[0]).login();
     expect(sim.url).toBe(sim.urls[0]);
@@ -92,10 +94,31 @@ describe("persistence and restart", () => {
     const net = await k.call<string>("network.create", { name_label: "persisted", other_config: {} });
     await k.call("network.add_to_other_config", net, "k", "v");
     const [sr] = await k.call<string[]>("SR.get_by_name_label", "Local storage");
-    const vdi = await k.call<string>("VDI.create", { SR: sr, virtual_size: 2 * 1024 * 1024, type: "user", sharable: false, read_only: false, other_config: {} });
-    const put = await fetch(`${a.url}/import_raw_vdi?session_id=${k.session}&vdi=${vdi}`, { method: "PUT", body: Buffer.alloc(512, 5) });
+    const vdi = await k.call<string>("VDI.create", {
+      SR: sr,
+      virtual_size: 2 * 1024 * 1024,
+      type: "user",
+      sharable: false,
+      read_only: false,
+      other_config: {},
+    });
+    const put = await fetch(`${a.url}/import_raw_vdi?session_id=${k.session}&vdi=${vdi}`, {
+      method: "PUT",
+      body: Buffer.alloc(512, 5),
+    });
     await put.arrayBuffer();
-    const nfs = await k.call<string>("SR.create", await k.call<string>("pool.get_master", (await k.call<string[]>("pool.get_all"))[0]), { server: "nfs.lab", serverpath: "/kept" }, 0, "kept", "", "nfs", "user", true, {});
+    const nfs = await k.call<string>(
+      "SR.create",
+      await k.call<string>("pool.get_master", (await k.call<string[]>("pool.get_all"))[0]),
+      { server: "nfs.lab", serverpath: "/kept" },
+      0,
+      "kept",
+      "",
+      "nfs",
+      "user",
+      true,
+      {},
+    );
     const nfsUuid = await k.call<string>("SR.get_uuid", nfs);
     for (const p of await k.call<string[]>("SR.get_PBDs", nfs)) await k.call("PBD.unplug", p);
     await k.call("SR.forget", nfs);
@@ -105,12 +128,19 @@ describe("persistence and restart", () => {
     const b = await startSimulator({ password: "pw", loginFailureDelayMs: 0, statePath });
     try {
       const k2 = await new Client(b.url).login();
-      expect(await k2.call<Rec>("network.get_record", net)).toMatchObject({ name_label: "persisted", other_config: { k: "v" } });
+      expect(await k2.call<Rec>("network.get_record", net)).toMatchObject({
+        name_label: "persisted",
+        other_config: { k: "v" },
+      });
       expect(await k2.call("VM.get_by_name_label", "Debian Bookworm 12")).toHaveLength(1);
-      const disk = Buffer.from(await (await fetch(`${b.url}/export_raw_vdi?session_id=${k2.session}&vdi=${vdi}`)).arrayBuffer());
+      const disk = Buffer.from(
+        await (await fetch(`${b.url}/export_raw_vdi?session_id=${k2.session}&vdi=${vdi}`)).arrayBuffer(),
+      );
       expect(disk.subarray(0, 512).every((x) => x === 5)).toBe(true);
       const host = await k2.call<string>("pool.get_master", (await k2.call<string[]>("pool.get_all"))[0]);
-      expect(await k2.call<string>("SR.probe", host, { server: "nfs.lab", serverpath: "/kept" }, "nfs", {})).toContain(nfsUuid);
+      expect(await k2.call<string>("SR.probe", host, { server: "nfs.lab", serverpath: "/kept" }, "nfs", {})).toContain(
+        nfsUuid,
+      );
       const { token } = await k2.call<{ token: string }>("event.from", ["network"], "", 0);
       expect(token).toMatch(/^\d{20},\d{20}$/);
     } finally {

@@ -40,9 +40,15 @@ describe("generic messages from the datamodel", () => {
   });
 
   it("checks the session of unknown methods with parameters before answering MESSAGE_METHOD_UNKNOWN", async () => {
-    const res = await fetch(`${sim.url}/jsonrpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", method: "VM.frobnicate", params: ["OpaqueRef:bad"], id: 1 }) });
+    const res = await fetch(`${sim.url}/jsonrpc`, {
+      method: "POST",
+      body: JSON.stringify({ jsonrpc: "2.0", method: "VM.frobnicate", params: ["OpaqueRef:bad"], id: 1 }),
+    });
     expect(((await res.json()) as { error: { message: string } }).error.message).toBe("SESSION_INVALID");
-    const res2 = await fetch(`${sim.url}/jsonrpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", method: "VM.frobnicate", params: [], id: 1 }) });
+    const res2 = await fetch(`${sim.url}/jsonrpc`, {
+      method: "POST",
+      body: JSON.stringify({ jsonrpc: "2.0", method: "VM.frobnicate", params: [], id: 1 }),
+    });
     expect(((await res2.json()) as { error: { data: string[] } }).error.data).toEqual(["VM.frobnicate"]);
   });
 
@@ -67,7 +73,12 @@ describe("generic messages from the datamodel", () => {
 
   it("add_to_<map> refuses an existing key with MAP_DUPLICATE_KEY [Class, field, ref, key]; remove_from is idempotent", async () => {
     await c.call("VM.add_to_other_config", vm, "k", "v");
-    await expectError(c.call("VM.add_to_other_config", vm, "k", "v"), "MAP_DUPLICATE_KEY", ["VM", "other_config", vm, "k"]);
+    await expectError(c.call("VM.add_to_other_config", vm, "k", "v"), "MAP_DUPLICATE_KEY", [
+      "VM",
+      "other_config",
+      vm,
+      "k",
+    ]);
     await c.call("VM.remove_from_other_config", vm, "k");
     await c.call("VM.remove_from_other_config", vm, "k");
     expect((await c.call<Record<string, string>>("VM.get_other_config", vm)).k).toBeUndefined();
@@ -84,26 +95,38 @@ describe("generic messages from the datamodel", () => {
 
   it("answers INTERNAL_ERROR for wrong parameter types and unknown enum values, matching enums case-insensitively", async () => {
     await expectError(c.call("VM.set_actions_after_crash", vm, "explode"), "INTERNAL_ERROR");
-    await expectError(c.call("network.set_MTU", (await c.call<string[]>("network.get_all"))[0], "big"), "INTERNAL_ERROR");
+    await expectError(
+      c.call("network.set_MTU", (await c.call<string[]>("network.get_all"))[0], "big"),
+      "INTERNAL_ERROR",
+    );
     await c.call("VM.set_actions_after_crash", vm, "DESTROY");
     expect(await c.call("VM.get_actions_after_crash", vm)).toBe("destroy");
   });
 
   it("has no Async form for getters: Async.VM.get_record fails with Fault", async () => {
-    await expectError(c.call("Async.VM.get_record", vm), "Fault", ["No async mode for this operation (rpc: VM.get_record)"]);
+    await expectError(c.call("Async.VM.get_record", vm), "Fault", [
+      "No async mode for this operation (rpc: VM.get_record)",
+    ]);
   });
 });
 
 describe("record constructors", () => {
   it("read RW and StaticRO members, ignore unknown ones and default the optional ones", async () => {
-    const net = await c.call<string>("network.create", { name_label: "ctor-net", other_config: {}, extra: "ignored", PIFs: ["ignored"] });
+    const net = await c.call<string>("network.create", {
+      name_label: "ctor-net",
+      other_config: {},
+      extra: "ignored",
+      PIFs: ["ignored"],
+    });
     const rec = await c.call<Rec>("network.get_record", net);
     expect(rec).toMatchObject({ name_label: "ctor-net", MTU: 1500, managed: true, PIFs: [], VIFs: [], tags: [] });
     expect(rec.bridge).toMatch(/^xapi\d+$/);
   });
 
   it("fail with INTERNAL_ERROR Dispatcher_FieldNotFound when a required member is missing", async () => {
-    await expectError(c.call("network.create", { name_label: "no other_config" }), "INTERNAL_ERROR", ['Server_helpers.Dispatcher_FieldNotFound("other_config")']);
+    await expectError(c.call("network.create", { name_label: "no other_config" }), "INTERNAL_ERROR", [
+      'Server_helpers.Dispatcher_FieldNotFound("other_config")',
+    ]);
   });
 
   it("accept a full get_record result back", async () => {
@@ -116,7 +139,10 @@ describe("record constructors", () => {
 
 describe("get_all_records_where", () => {
   it("filters on DB columns with double underscores for namespaced fields", async () => {
-    const hits = await c.call<Record<string, Rec>>("VM.get_all_records_where", 'field "is_a_template" = "true" and field "name__label" = "Debian Bookworm 12"');
+    const hits = await c.call<Record<string, Rec>>(
+      "VM.get_all_records_where",
+      'field "is_a_template" = "true" and field "name__label" = "Debian Bookworm 12"',
+    );
     expect(Object.values(hits).map((r) => r.name_label)).toEqual(["Debian Bookworm 12"]);
     const refs = await c.call<string[]>("VM.get_all_where", 'field "name__label" = "generic-vm"');
     expect(refs).toEqual([vm]);
@@ -124,12 +150,23 @@ describe("get_all_records_where", () => {
 
   it("gives and/or the same precedence, associating left", async () => {
     // (false or true) and false = false; a right-associative parser would say true.
-    expect(await c.call("VM.get_all_where", 'field "name__label" = "x" or field "name__label" = "generic-vm" and field "name__label" = "y"')).toEqual([]);
-    expect(await c.call("VM.get_all_where", 'not (field "name__label" = "x") and field "name__label" = "generic-vm"')).toEqual([vm]);
+    expect(
+      await c.call(
+        "VM.get_all_where",
+        'field "name__label" = "x" or field "name__label" = "generic-vm" and field "name__label" = "y"',
+      ),
+    ).toEqual([]);
+    expect(
+      await c.call("VM.get_all_where", 'not (field "name__label" = "x") and field "name__label" = "generic-vm"'),
+    ).toEqual([vm]);
   });
 
   it("answers INTERNAL_ERROR missing field for single-underscore namespaced columns and INVALID_VALUE for syntax errors", async () => {
-    await expectError(c.call("VM.get_all_records_where", 'field "name_label" = "generic-vm"'), "INTERNAL_ERROR", ["missing field", "name_label", ""]);
+    await expectError(c.call("VM.get_all_records_where", 'field "name_label" = "generic-vm"'), "INTERNAL_ERROR", [
+      "missing field",
+      "name_label",
+      "",
+    ]);
     await expectError(c.call("VM.get_all_records_where", 'field "name__label" = '), "INVALID_VALUE");
   });
 });
@@ -138,12 +175,17 @@ describe("Async availability (datamodel flags)", () => {
   it("offers Async for custom lifecycle messages and record constructors, not for messages declared without it", async () => {
     const t = await c.task("network.create", { name_label: "async-ctor", other_config: {} });
     expect(t.status).toBe("success");
-    await expectError(c.call("Async.VM.set_VCPUs_max", vm, 2), "Fault", ["No async mode for this operation (rpc: VM.set_VCPUs_max)"]);
+    await expectError(c.call("Async.VM.set_VCPUs_max", vm, 2), "Fault", [
+      "No async mode for this operation (rpc: VM.set_VCPUs_max)",
+    ]);
     await expectError(c.call("Async.session.logout"), "Fault");
   });
 
   it("checks the session before answering Fault", async () => {
-    const res = await fetch(`${sim.url}/jsonrpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", method: "Async.VM.get_record", params: ["OpaqueRef:bad", vm], id: 1 }) });
+    const res = await fetch(`${sim.url}/jsonrpc`, {
+      method: "POST",
+      body: JSON.stringify({ jsonrpc: "2.0", method: "Async.VM.get_record", params: ["OpaqueRef:bad", vm], id: 1 }),
+    });
     expect(((await res.json()) as { error: { message: string } }).error.message).toBe("SESSION_INVALID");
   });
 });

@@ -14,14 +14,30 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 
-const newVdi = (size = 4 * MiB) => c.call<string>("VDI.create", { SR: sr, virtual_size: size, type: "user", sharable: false, read_only: false, other_config: {} });
+const newVdi = (size = 4 * MiB) =>
+  c.call<string>("VDI.create", {
+    SR: sr,
+    virtual_size: size,
+    type: "user",
+    sharable: false,
+    read_only: false,
+    other_config: {},
+  });
 
-function put(path: string, body: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+function put(
+  path: string,
+  body: Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${sim.url}${path}`, { method: "PUT", headers: { "content-length": String(body.length), ...headers } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
-    });
+    const req = http.request(
+      `${sim.url}${path}`,
+      { method: "PUT", headers: { "content-length": String(body.length), ...headers } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -57,7 +73,10 @@ describe("PUT /import_raw_vdi", () => {
     const vdi = await newVdi();
     const uuid = await c.call<string>("VDI.get_uuid", vdi);
     const r = await put(`/import_raw_vdi?session_id=${c.session}&vdi=${uuid}`, Buffer.alloc(1024, 1));
-    expect(await waitTask(r.headers["task-id"] as string)).toMatchObject({ status: "success", result: `<value>${vdi}</value>` });
+    expect(await waitTask(r.headers["task-id"] as string)).toMatchObject({
+      status: "success",
+      result: `<value>${vdi}</value>`,
+    });
   });
 
   it("answers 401 for a bad session", async () => {
@@ -68,28 +87,50 @@ describe("PUT /import_raw_vdi", () => {
   it("refuses chunked transfer encoding and unknown formats through the caller's task, HTTP 404 without task-id", async () => {
     const vdi = await newVdi();
     const t1 = await c.call<string>("task.create", "upload", "");
-    const unknown = await put(`/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=Zip&task_id=${t1}`, Buffer.alloc(10));
+    const unknown = await put(
+      `/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=Zip&task_id=${t1}`,
+      Buffer.alloc(10),
+    );
     expect(unknown.status).toBe(404);
     expect(unknown.headers["task-id"]).toBeUndefined();
-    expect(await waitTask(t1)).toMatchObject({ status: "failure", error_info: ["INTERNAL_ERROR", "Unknown format Zip"] });
+    expect(await waitTask(t1)).toMatchObject({
+      status: "failure",
+      error_info: ["INTERNAL_ERROR", "Unknown format Zip"],
+    });
     const t2 = await c.call<string>("task.create", "upload", "");
     const chunked = await new Promise<http.IncomingMessage>((resolve) => {
-      const req = http.request(`${sim.url}/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&task_id=${t2}`, { method: "PUT" }, resolve);
+      const req = http.request(
+        `${sim.url}/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&task_id=${t2}`,
+        { method: "PUT" },
+        resolve,
+      );
       req.write(Buffer.alloc(10));
       req.end();
     });
     chunked.resume();
     expect(chunked.statusCode).toBe(404);
-    expect(await waitTask(t2)).toMatchObject({ status: "failure", error_info: ["INTERNAL_ERROR", "Cannot handle encoding: chunked"] });
+    expect(await waitTask(t2)).toMatchObject({
+      status: "failure",
+      error_info: ["INTERNAL_ERROR", "Cannot handle encoding: chunked"],
+    });
     const t3 = await c.call<string>("task.create", "upload", "");
-    const vhdChunked = await put(`/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=vhd&chunked=true&task_id=${t3}`, Buffer.alloc(10));
+    const vhdChunked = await put(
+      `/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=vhd&chunked=true&task_id=${t3}`,
+      Buffer.alloc(10),
+    );
     expect(vhdChunked.status).toBe(404);
-    expect(await waitTask(t3)).toMatchObject({ status: "failure", error_info: ["INTERNAL_ERROR", "Cannot handle chunked VHD"] });
+    expect(await waitTask(t3)).toMatchObject({
+      status: "failure",
+      error_info: ["INTERNAL_ERROR", "Cannot handle chunked VHD"],
+    });
   });
 
   it("answers 500 for a VDI that does not exist and leaves the caller's task pending (vdi_of_req outside the try)", async () => {
     const task = await c.call<string>("task.create", "upload", "");
-    const r = await put(`/import_raw_vdi?session_id=${c.session}&vdi=OpaqueRef:00000000-dead-4000-8000-000000000000&task_id=${task}`, Buffer.alloc(10));
+    const r = await put(
+      `/import_raw_vdi?session_id=${c.session}&vdi=OpaqueRef:00000000-dead-4000-8000-000000000000&task_id=${task}`,
+      Buffer.alloc(10),
+    );
     expect(r.status).toBe(500);
     await new Promise((res) => setTimeout(res, 20));
     expect(await c.call<Rec>("task.get_record", task)).toMatchObject({ status: "pending" });
@@ -100,18 +141,36 @@ describe("PUT /import_raw_vdi", () => {
     const none = await put(`/import_raw_vdi?session_id=${c.session}&format=zip&task_id=${t1}`, Buffer.alloc(10));
     expect(none.status).toBe(400);
     expect(await waitTask(t1)).toMatchObject({ status: "failure", error_info: ["VDI_MISSING"] });
-    for (const [format, name] of [["vhd", "VHD"], ["qcow2", "QCOW2"]]) {
+    for (const [format, name] of [
+      ["vhd", "VHD"],
+      ["qcow2", "QCOW2"],
+    ]) {
       const t = await c.call<string>("task.create", "upload", "");
-      const r = await put(`/import_raw_vdi?session_id=${c.session}&sr_id=${sr}&format=${format}&task_id=${t}`, Buffer.alloc(10));
+      const r = await put(
+        `/import_raw_vdi?session_id=${c.session}&sr_id=${sr}&format=${format}&task_id=${t}`,
+        Buffer.alloc(10),
+      );
       expect(r.status).toBe(400);
-      expect(await waitTask(t)).toMatchObject({ status: "failure", error_info: ["INTERNAL_ERROR", `Importing a ${name} directly into an SR not yet supported`] });
+      expect(await waitTask(t)).toMatchObject({
+        status: "failure",
+        error_info: ["INTERNAL_ERROR", `Importing a ${name} directly into an SR not yet supported`],
+      });
     }
     const t4 = await c.call<string>("task.create", "upload", "");
-    const tar = await put(`/import_raw_vdi?session_id=${c.session}&sr_id=${sr}&format=tar&task_id=${t4}`, Buffer.alloc(10));
+    const tar = await put(
+      `/import_raw_vdi?session_id=${c.session}&sr_id=${sr}&format=tar&task_id=${t4}`,
+      Buffer.alloc(10),
+    );
     expect(tar.status).toBe(400);
-    expect(await waitTask(t4)).toMatchObject({ status: "failure", error_info: ["INTERNAL_ERROR", "Not enough info supplied to import"] });
+    expect(await waitTask(t4)).toMatchObject({
+      status: "failure",
+      error_info: ["INTERNAL_ERROR", "Not enough info supplied to import"],
+    });
     const t5 = await c.call<string>("task.create", "upload", "");
-    const badSr = await put(`/import_raw_vdi?session_id=${c.session}&sr_uuid=no-such-sr&task_id=${t5}`, Buffer.alloc(10));
+    const badSr = await put(
+      `/import_raw_vdi?session_id=${c.session}&sr_uuid=no-such-sr&task_id=${t5}`,
+      Buffer.alloc(10),
+    );
     expect(badSr.status).toBe(400);
     expect(await waitTask(t5)).toMatchObject({ status: "failure", error_info: ["UUID_INVALID", "SR", "no-such-sr"] });
   });
@@ -120,12 +179,17 @@ describe("PUT /import_raw_vdi", () => {
     const vdi = await newVdi(2 * MiB);
     const r = await put(`/import_raw_vdi?session_id=${c.session}&vdi=${vdi}`, Buffer.alloc(3 * MiB));
     expect(r.status).toBe(200);
-    expect(await waitTask(r.headers["task-id"] as string)).toMatchObject({ status: "failure", error_info: ["VDI_IO_ERROR", "Device I/O errors"] });
+    expect(await waitTask(r.headers["task-id"] as string)).toMatchObject({
+      status: "failure",
+      error_info: ["VDI_IO_ERROR", "Device I/O errors"],
+    });
   });
 
   it("exports a fixed VHD (raw data + footer) and re-imports it", async () => {
     const vdi = await newVdi(2 * MiB);
-    await put(`/import_raw_vdi?session_id=${c.session}&vdi=${vdi}`, Buffer.alloc(4096, 9)).then((r) => waitTask(r.headers["task-id"] as string));
+    await put(`/import_raw_vdi?session_id=${c.session}&vdi=${vdi}`, Buffer.alloc(4096, 9)).then((r) =>
+      waitTask(r.headers["task-id"] as string),
+    );
     const res = await fetch(`${sim.url}/export_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=vhd`);
     expect(res.headers.get("content-type")).toBe("application/vhd");
     const vhd = Buffer.from(await res.arrayBuffer());
@@ -134,7 +198,9 @@ describe("PUT /import_raw_vdi", () => {
     const copy = await newVdi(2 * MiB);
     const r = await put(`/import_raw_vdi?session_id=${c.session}&vdi=${copy}&format=vhd`, vhd);
     expect((await waitTask(r.headers["task-id"] as string)).status).toBe("success");
-    const back = Buffer.from(await (await fetch(`${sim.url}/export_raw_vdi?session_id=${c.session}&vdi=${copy}`)).arrayBuffer());
+    const back = Buffer.from(
+      await (await fetch(`${sim.url}/export_raw_vdi?session_id=${c.session}&vdi=${copy}`)).arrayBuffer(),
+    );
     expect(back.subarray(0, 4096).every((b) => b === 9)).toBe(true);
     expect(back.length).toBe(2 * MiB);
   });
@@ -143,7 +209,10 @@ describe("PUT /import_raw_vdi", () => {
     const r = await put(`/import_raw_vdi?session_id=${c.session}&sr_id=${sr}&format=raw`, Buffer.alloc(2 * MiB, 3));
     const t = await waitTask(r.headers["task-id"] as string);
     const vdi = /<value>(.*)<\/value>/.exec(t.result as string)![1];
-    expect(await c.call<Rec>("VDI.get_record", vdi)).toMatchObject({ name_label: "Imported VDI", virtual_size: 2 * MiB });
+    expect(await c.call<Rec>("VDI.get_record", vdi)).toMatchObject({
+      name_label: "Imported VDI",
+      virtual_size: 2 * MiB,
+    });
   });
 });
 
@@ -167,7 +236,10 @@ describe("GET /export_raw_vdi refusals", () => {
     expect(r.status).toBe(404);
     expect(r.headers.get("task-id")).toBeNull();
     await r.arrayBuffer();
-    expect(await waitTask(task)).toMatchObject({ status: "failure", error_info: ["INTERNAL_ERROR", "Unknown format Zip"] });
+    expect(await waitTask(task)).toMatchObject({
+      status: "failure",
+      error_info: ["INTERNAL_ERROR", "Unknown format Zip"],
+    });
   });
 });
 
@@ -210,7 +282,9 @@ describe("PUT /import_raw_vdi with dynamic VHDs", () => {
     const image = dynamicVhd(8 * MiB, new Map([[2, Buffer.alloc(1024, 0xab)]]));
     const r = await put(`/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=vhd`, image);
     expect((await waitTask(r.headers["task-id"] as string)).status).toBe("success");
-    const disk = Buffer.from(await (await fetch(`${sim.url}/export_raw_vdi?session_id=${c.session}&vdi=${vdi}`)).arrayBuffer());
+    const disk = Buffer.from(
+      await (await fetch(`${sim.url}/export_raw_vdi?session_id=${c.session}&vdi=${vdi}`)).arrayBuffer(),
+    );
     expect(disk.length).toBe(8 * MiB);
     expect(disk.subarray(4 * MiB, 4 * MiB + 1024).every((b) => b === 0xab)).toBe(true);
     expect(disk.subarray(0, 4 * MiB).every((b) => b === 0)).toBe(true);
@@ -218,9 +292,18 @@ describe("PUT /import_raw_vdi with dynamic VHDs", () => {
 
   it("fails the task with VDI_IO_ERROR for a VHD larger than the VDI or not a VHD at all", async () => {
     const vdi = await newVdi(2 * MiB);
-    const big = await put(`/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=vhd`, dynamicVhd(16 * MiB, new Map()));
-    expect(await waitTask(big.headers["task-id"] as string)).toMatchObject({ status: "failure", error_info: ["VDI_IO_ERROR", "Device I/O errors"] });
+    const big = await put(
+      `/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=vhd`,
+      dynamicVhd(16 * MiB, new Map()),
+    );
+    expect(await waitTask(big.headers["task-id"] as string)).toMatchObject({
+      status: "failure",
+      error_info: ["VDI_IO_ERROR", "Device I/O errors"],
+    });
     const junk = await put(`/import_raw_vdi?session_id=${c.session}&vdi=${vdi}&format=vhd`, Buffer.alloc(4096, 1));
-    expect(await waitTask(junk.headers["task-id"] as string)).toMatchObject({ status: "failure", error_info: ["VDI_IO_ERROR", "Device I/O errors"] });
+    expect(await waitTask(junk.headers["task-id"] as string)).toMatchObject({
+      status: "failure",
+      error_info: ["VDI_IO_ERROR", "Device I/O errors"],
+    });
   });
 });

@@ -23,12 +23,20 @@ afterAll(() => sim.close());
 
 const newNet = (name: string) => c.call<string>("network.create", { name_label: name, other_config: {} });
 const pifOn = async (host: string, device: string) => {
-  const pifs = await c.call<Record<string, Rec>>("PIF.get_all_records_where", `field "device" = "${device}" and field "host" = "${host}" and field "VLAN" = "-1"`);
+  const pifs = await c.call<Record<string, Rec>>(
+    "PIF.get_all_records_where",
+    `field "device" = "${device}" and field "host" = "${host}" and field "VLAN" = "-1"`,
+  );
   return Object.keys(pifs)[0];
 };
 const poolRef = async () => (await c.call<string[]>("pool.get_all"))[0];
-const setLive = (host: string, live: boolean) => sim.store.set("host_metrics", sim.store.get("host", host).metrics as string, "live", live);
-async function vlanOn(host: string, device: string, tag: number): Promise<{ net: string; vlan: string; untagged: string }> {
+const setLive = (host: string, live: boolean) =>
+  sim.store.set("host_metrics", sim.store.get("host", host).metrics as string, "live", live);
+async function vlanOn(
+  host: string,
+  device: string,
+  tag: number,
+): Promise<{ net: string; vlan: string; untagged: string }> {
   const net = await newNet(`vlan${tag}`);
   const vlan = await c.call<string>("VLAN.create", await pifOn(host, device), tag, net);
   return { net, vlan, untagged: await c.call<string>("VLAN.get_untagged_PIF", vlan) };
@@ -38,7 +46,16 @@ async function runningVmOn(host: string, network: string, name: string): Promise
   const vm = await c.call<string>("VM.clone", template, name);
   await c.call("VM.set_is_a_template", vm, false);
   await c.call("VM.start_on", vm, host, false, false);
-  const vif = await c.call<string>("VIF.create", { device: "9", network, VM: vm, MAC: "", MTU: 1500, other_config: {}, qos_algorithm_type: "", qos_algorithm_params: {} });
+  const vif = await c.call<string>("VIF.create", {
+    device: "9",
+    network,
+    VM: vm,
+    MAC: "",
+    MTU: 1500,
+    other_config: {},
+    qos_algorithm_type: "",
+    qos_algorithm_params: {},
+  });
   sim.store.set("VIF", vif, "currently_attached", true); // as if hot-plugged
   return { vm, vif };
 }
@@ -113,20 +130,43 @@ describe("bonds", () => {
     const used = await newNet("used");
     await c.call("VLAN.create", await pifOn(hosts[1], "eth1"), 301, used);
     const members = [await pifOn(hosts[1], "eth0"), await pifOn(hosts[1], "eth1")];
-    await expectError(c.call("Bond.create", used, members, "zz", "active-backup", {}), "NETWORK_ALREADY_CONNECTED", [hosts[1], /^OpaqueRef:/]);
+    await expectError(c.call("Bond.create", used, members, "zz", "active-backup", {}), "NETWORK_ALREADY_CONNECTED", [
+      hosts[1],
+      /^OpaqueRef:/,
+    ]);
     const v = await vlanOn(hosts[1], "eth1", 302);
-    await expectError(c.call("Bond.create", await newNet("b"), [members[0], v.untagged], "", "active-backup", {}), "PIF_VLAN_EXISTS", ["eth1"]);
+    await expectError(
+      c.call("Bond.create", await newNet("b"), [members[0], v.untagged], "", "active-backup", {}),
+      "PIF_VLAN_EXISTS",
+      ["eth1"],
+    );
   });
 
   it("an unmanaged member is PIF_UNMANAGED; properties are checked against the mode, with lacp defaults", async () => {
     const members = [await pifOn(hosts[1], "eth0"), await pifOn(hosts[1], "eth1")];
     sim.store.set("PIF", members[1], "managed", false);
-    await expectError(c.call("Bond.create", await newNet("b"), members, "", "active-backup", {}), "PIF_UNMANAGED", [members[1]]);
+    await expectError(c.call("Bond.create", await newNet("b"), members, "", "active-backup", {}), "PIF_UNMANAGED", [
+      members[1],
+    ]);
     sim.store.set("PIF", members[1], "managed", true);
-    await expectError(c.call("Bond.create", await newNet("b"), members, "", "balance-slb", { "lacp-time": "fast" }), "INVALID_VALUE", ["properties", "lacp-time = fast"]);
-    await expectError(c.call("Bond.create", await newNet("b"), members, "", "lacp", { "lacp-time": "soon" }), "INVALID_VALUE", ["properties", "lacp-time = soon"]);
-    const bond = await c.call<string>("Bond.create", await newNet("lacp"), members, "", "lacp", { "lacp-time": "fast" });
-    expect(await c.call("Bond.get_properties", bond)).toEqual({ hashing_algorithm: "tcpudp_ports", "lacp-time": "fast", "lacp-fallback-ab": "true" });
+    await expectError(
+      c.call("Bond.create", await newNet("b"), members, "", "balance-slb", { "lacp-time": "fast" }),
+      "INVALID_VALUE",
+      ["properties", "lacp-time = fast"],
+    );
+    await expectError(
+      c.call("Bond.create", await newNet("b"), members, "", "lacp", { "lacp-time": "soon" }),
+      "INVALID_VALUE",
+      ["properties", "lacp-time = soon"],
+    );
+    const bond = await c.call<string>("Bond.create", await newNet("lacp"), members, "", "lacp", {
+      "lacp-time": "fast",
+    });
+    expect(await c.call("Bond.get_properties", bond)).toEqual({
+      hashing_algorithm: "tcpudp_ports",
+      "lacp-time": "fast",
+      "lacp-fallback-ab": "true",
+    });
     await c.call("Bond.destroy", bond);
   });
 

@@ -13,12 +13,15 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 
-const newNet = (name: string, extra: Rec = {}) => c.call<string>("network.create", { name_label: name, other_config: {}, ...extra });
+const newNet = (name: string, extra: Rec = {}) =>
+  c.call<string>("network.create", { name_label: name, other_config: {}, ...extra });
 
 describe("seeded networking", () => {
   it("gives each host eth0 (management, static IP) and eth1 on pool-wide networks", async () => {
     const pifs = Object.values(await c.call<Record<string, Rec>>("PIF.get_all_records"));
-    expect(pifs.filter((p) => p.device === "eth0" && p.management && p.ip_configuration_mode === "Static")).toHaveLength(2);
+    expect(
+      pifs.filter((p) => p.device === "eth0" && p.management && p.ip_configuration_mode === "Static"),
+    ).toHaveLength(2);
     const nets = await c.call<Record<string, Rec>>("network.get_all_records");
     const mgmt = Object.values(nets).find((n) => n.bridge === "xenbr0")!;
     expect(mgmt.PIFs).toHaveLength(2);
@@ -28,7 +31,11 @@ describe("seeded networking", () => {
 describe("network.create / destroy / MTU", () => {
   it("auto-names bridges xapiN, turns MTU <= 0 into 1500, and sets MTU with a plain setter", async () => {
     const n = await newNet("mtu", { MTU: 0 });
-    expect(await c.call<Rec>("network.get_record", n)).toMatchObject({ MTU: 1500, bridge: expect.stringMatching(/^xapi\d+$/), default_locking_mode: "unlocked" });
+    expect(await c.call<Rec>("network.get_record", n)).toMatchObject({
+      MTU: 1500,
+      bridge: expect.stringMatching(/^xapi\d+$/),
+      default_locking_mode: "unlocked",
+    });
     await c.call("network.set_MTU", n, 9000);
     expect(await c.call("network.get_MTU", n)).toBe(9000);
   });
@@ -52,7 +59,16 @@ describe("VLANs", () => {
     const v = await c.call<Rec>("VLAN.get_record", vlan);
     expect(v).toMatchObject({ tagged_PIF: eth1.ref, tag: 10 });
     const pif = await c.call<Rec>("PIF.get_record", v.untagged_PIF);
-    expect(pif).toMatchObject({ device: "eth1", VLAN: 10, MAC: "fe:ff:ff:ff:ff:ff", MTU: 1500, physical: false, currently_attached: true, VLAN_master_of: vlan, network: net });
+    expect(pif).toMatchObject({
+      device: "eth1",
+      VLAN: 10,
+      MAC: "fe:ff:ff:ff:ff:ff",
+      MTU: 1500,
+      physical: false,
+      currently_attached: true,
+      VLAN_master_of: vlan,
+      network: net,
+    });
     expect(await c.call("PIF.get_VLAN_slave_of", eth1.ref)).toContain(vlan);
     expect(await c.call("network.get_PIFs", net)).toEqual([v.untagged_PIF]);
   });
@@ -63,7 +79,10 @@ describe("VLANs", () => {
     await c.call("VLAN.create", eth1.ref, 20, a);
     const b = await newNet("vlan-b");
     await expectError(c.call("VLAN.create", eth1.ref, 20, b), "PIF_VLAN_EXISTS", ["eth1"]);
-    await expectError(c.call("VLAN.create", eth1.ref, 21, a), "NETWORK_ALREADY_CONNECTED", [eth1.host as string, /^OpaqueRef:/]);
+    await expectError(c.call("VLAN.create", eth1.ref, 21, a), "NETWORK_ALREADY_CONNECTED", [
+      eth1.host as string,
+      /^OpaqueRef:/,
+    ]);
   });
 
   it("refuses a VLAN on a VLAN PIF (PIF_IS_VLAN) and on an unmanaged network", async () => {
@@ -71,7 +90,10 @@ describe("VLANs", () => {
     const vlan = await c.call<string>("VLAN.create", eth1.ref, 30, net);
     const untagged = await c.call<string>("VLAN.get_untagged_PIF", vlan);
     await expectError(c.call("VLAN.create", untagged, 31, await newNet("x")), "PIF_IS_VLAN", [untagged]);
-    await expectError(c.call("VLAN.create", eth1.ref, 32, await newNet("unmanaged", { managed: false })), "NETWORK_UNMANAGED");
+    await expectError(
+      c.call("VLAN.create", eth1.ref, 32, await newNet("unmanaged", { managed: false })),
+      "NETWORK_UNMANAGED",
+    );
   });
 
   it("pool.create_VLAN_from_PIF creates the VLAN on every host of the PIF's network", async () => {
@@ -109,10 +131,21 @@ describe("bonds", () => {
       expect(b).toMatchObject({ mode: "active-backup", primary_slave: eth0[0], auto_update_mac: true });
       expect((b.slaves as string[]).sort()).toEqual([eth0[0], e1[0]].sort());
       const master = await k.call<Rec>("PIF.get_record", b.master);
-      expect(master).toMatchObject({ device: "bond0", MAC: eth0[1].MAC, management: true, IP: eth0[1].IP, VLAN: -1, network: net });
+      expect(master).toMatchObject({
+        device: "bond0",
+        MAC: eth0[1].MAC,
+        management: true,
+        IP: eth0[1].IP,
+        VLAN: -1,
+        network: net,
+      });
       expect(await k.call("PIF.get_management", eth0[0])).toBe(false);
       await k.call("Bond.destroy", bond);
-      expect(await k.call<Rec>("PIF.get_record", eth0[0])).toMatchObject({ management: true, IP: eth0[1].IP, bond_slave_of: "OpaqueRef:NULL" });
+      expect(await k.call<Rec>("PIF.get_record", eth0[0])).toMatchObject({
+        management: true,
+        IP: eth0[1].IP,
+        bond_slave_of: "OpaqueRef:NULL",
+      });
     } finally {
       await s2.close();
     }

@@ -18,15 +18,23 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 const secretCount = async () => (await c.call<string[]>("secret.get_all")).length;
-const newSecret = async (value: string) => c.call<string>("secret.get_uuid", await c.call<string>("secret.create", { value, other_config: {} }));
-const valueOf = async (uuid: string) => c.call<string>("secret.get_value", await c.call<string>("secret.get_by_uuid", uuid));
-const exists = async (uuid: string) => c.call("secret.get_by_uuid", uuid).then(() => true, () => false);
+const newSecret = async (value: string) =>
+  c.call<string>("secret.get_uuid", await c.call<string>("secret.create", { value, other_config: {} }));
+const valueOf = async (uuid: string) =>
+  c.call<string>("secret.get_value", await c.call<string>("secret.get_by_uuid", uuid));
+const exists = async (uuid: string) =>
+  c.call("secret.get_by_uuid", uuid).then(
+    () => true,
+    () => false,
+  );
 const dcOf = (pbd: string) => c.call<Record<string, string>>("PBD.get_device_config", pbd);
 let n = 0;
 const share = () => `//192.0.2.30/secrets-${++n}`;
 const introduce = () => c.call<string>("SR.introduce", "", `smb-${n}`, "", "smb", "user", true, {});
-const pbdCreate = (sr: string, host: string, device_config: Record<string, string>) => c.call<string>("PBD.create", { host, SR: sr, device_config, other_config: {} });
-const srCreate = (device_config: Record<string, string>) => c.call<string>("SR.create", master, device_config, 0, `smb-${n}`, "", "smb", "user", true, {});
+const pbdCreate = (sr: string, host: string, device_config: Record<string, string>) =>
+  c.call<string>("PBD.create", { host, SR: sr, device_config, other_config: {} });
+const srCreate = (device_config: Record<string, string>) =>
+  c.call<string>("SR.create", master, device_config, 0, `smb-${n}`, "", "smb", "user", true, {});
 
 describe("PBD.create", () => {
   it("gives every PBD its own copy of each *password_secret, leaving the caller's secret alone", async () => {
@@ -50,7 +58,10 @@ describe("PBD.create", () => {
   it("fails with UUID_INVALID for an unknown secret uuid, making no PBD", async () => {
     const sr = await introduce();
     const missing = "00000000-0000-4000-8000-00000000dead";
-    await expectError(pbdCreate(sr, master, { server: share(), password_secret: missing }), "UUID_INVALID", ["secret", missing]);
+    await expectError(pbdCreate(sr, master, { server: share(), password_secret: missing }), "UUID_INVALID", [
+      "secret",
+      missing,
+    ]);
     expect(await c.call("SR.get_PBDs", sr)).toEqual([]);
     await c.call("SR.forget", sr);
   });

@@ -3,19 +3,31 @@ import { Client, expectError, jsonCall } from "./helpers/rpc";
 
 let sim: Simulator;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", hosts: 2, loginFailureDelayMs: 150, sessionIdleTimeoutMs: 400, maxSessionsPerOriginator: 3 });
+  sim = await startSimulator({
+    password: "pw",
+    hosts: 2,
+    loginFailureDelayMs: 150,
+    sessionIdleTimeoutMs: 400,
+    maxSessionsPerOriginator: 3,
+  });
 });
 afterAll(() => sim.close());
 
 describe("sessions", () => {
   it("logs in with two parameters or with version and originator", async () => {
     expect(await jsonCall(sim.url, "session.login_with_password", ["root", "pw"])).toMatch(/^OpaqueRef:[0-9a-f-]{36}$/);
-    expect(await jsonCall(sim.url, "session.login_with_password", ["root", "pw", "2.21", "tests"])).toMatch(/^OpaqueRef:/);
+    expect(await jsonCall(sim.url, "session.login_with_password", ["root", "pw", "2.21", "tests"])).toMatch(
+      /^OpaqueRef:/,
+    );
   });
 
   it("fails wrong credentials with SESSION_AUTHENTICATION_FAILED [user, message] after the configured delay", async () => {
     const t0 = Date.now();
-    await expectError(jsonCall(sim.url, "session.login_with_password", ["root", "wrong"]), "SESSION_AUTHENTICATION_FAILED", ["root", "Authentication failure"]);
+    await expectError(
+      jsonCall(sim.url, "session.login_with_password", ["root", "wrong"]),
+      "SESSION_AUTHENTICATION_FAILED",
+      ["root", "Authentication failure"],
+    );
     expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
   });
 
@@ -42,7 +54,9 @@ describe("sessions", () => {
   });
 
   it("answers HOST_IS_SLAVE [master address] on a pool member", async () => {
-    await expectError(jsonCall(sim.urls[1], "session.login_with_password", ["root", "pw"]), "HOST_IS_SLAVE", ["127.0.0.1"]);
+    await expectError(jsonCall(sim.urls[1], "session.login_with_password", ["root", "pw"]), "HOST_IS_SLAVE", [
+      "127.0.0.1",
+    ]);
     const c = await new Client(sim.url).login();
     await expectError(jsonCall(sim.urls[1], "pool.get_all", [c.session]), "HOST_IS_SLAVE", ["127.0.0.1"]);
   });

@@ -14,7 +14,14 @@ afterAll(() => sim.close());
 describe("Async.* and tasks", () => {
   it("returns a task at once; on success result is an XML-RPC value fragment, progress 1 and finished set", async () => {
     const t = await c.task("VM.clone", tpl, "async-clone");
-    expect(t).toMatchObject({ status: "success", progress: 1, error_info: [], name_label: "Async.VM.clone", name_description: "", type: "<none/>" });
+    expect(t).toMatchObject({
+      status: "success",
+      progress: 1,
+      error_info: [],
+      name_label: "Async.VM.clone",
+      name_description: "",
+      type: "<none/>",
+    });
     expect(t.result).toMatch(/^<value>OpaqueRef:[0-9a-f-]{36}<\/value>$/);
     expect(t.finished).not.toBe("19700101T00:00:00Z");
     const vm = /<value>(.*)<\/value>/.exec(t.result as string)![1];
@@ -67,7 +74,12 @@ describe("Async.* and tasks", () => {
 
   it("lets clients create tasks (for HTTP handlers) and set their status", async () => {
     const task = await c.call<string>("task.create", "upload", "desc");
-    expect(await c.call<Rec>("task.get_record", task)).toMatchObject({ status: "pending", name_label: "upload", name_description: "desc", progress: 0 });
+    expect(await c.call<Rec>("task.get_record", task)).toMatchObject({
+      status: "pending",
+      name_label: "upload",
+      name_description: "desc",
+      progress: 0,
+    });
     await c.call("task.set_status", task, "success");
     expect(await c.call("task.get_status", task)).toBe("success");
   });

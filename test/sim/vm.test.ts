@@ -10,7 +10,12 @@ let debian: string;
 let other: string;
 let net: string;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0, guestMetricsDelayMs: 30, seed: { hostMemory: 16 * GiB } });
+  sim = await startSimulator({
+    password: "pw",
+    loginFailureDelayMs: 0,
+    guestMetricsDelayMs: 30,
+    seed: { hostMemory: 16 * GiB },
+  });
   c = await new Client(sim.url).login();
   [debian] = await c.call<string[]>("VM.get_by_name_label", "Debian Bookworm 12");
   [other] = await c.call<string[]>("VM.get_by_name_label", "Other install media");
@@ -28,7 +33,16 @@ async function installed(name: string, tpl = debian): Promise<string> {
     await c.call("VM.add_to_other_config", vm, "disks", oc.disks.replace(/sr=""/g, `sr="${srUuid}"`));
   }
   await c.call("VM.provision", vm);
-  await c.call("VIF.create", { device: "0", network: net, VM: vm, MAC: "", MTU: 1500, other_config: {}, qos_algorithm_type: "", qos_algorithm_params: {} });
+  await c.call("VIF.create", {
+    device: "0",
+    network: net,
+    VM: vm,
+    MAC: "",
+    MTU: 1500,
+    other_config: {},
+    qos_algorithm_type: "",
+    qos_algorithm_params: {},
+  });
   return vm;
 }
 
@@ -44,15 +58,27 @@ const waitFor = async <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 2000)
 describe("templates, clone and provision", () => {
   it("seeds default templates flagged is_default_template with a provisioning disks spec", async () => {
     const t = await c.call<Rec>("VM.get_record", debian);
-    expect(t).toMatchObject({ is_a_template: true, is_default_template: true, power_state: "Halted", other_config: { default_template: "true" } });
-    expect((t.other_config as Record<string, string>).disks).toContain('<disk device="0" size="10737418240" sr="" bootable="true" type="system"/>');
+    expect(t).toMatchObject({
+      is_a_template: true,
+      is_default_template: true,
+      power_state: "Halted",
+      other_config: { default_template: "true" },
+    });
+    expect((t.other_config as Record<string, string>).disks).toContain(
+      '<disk device="0" size="10737418240" sr="" bootable="true" type="system"/>',
+    );
   });
 
   it("VM.clone of a template is a template with a fresh mac_seed, without default_template, with base_template_name", async () => {
     const vm = await c.call<string>("VM.clone", debian, "clone-of-template");
     const r = await c.call<Rec>("VM.get_record", vm);
     const oc = r.other_config as Record<string, string>;
-    expect(r).toMatchObject({ is_a_template: true, is_default_template: false, power_state: "Halted", name_label: "clone-of-template" });
+    expect(r).toMatchObject({
+      is_a_template: true,
+      is_default_template: false,
+      power_state: "Halted",
+      name_label: "clone-of-template",
+    });
     expect(oc.default_template).toBeUndefined();
     expect(oc.base_template_name).toBe("Debian Bookworm 12");
     expect(oc.mac_seed).toMatch(/^[0-9a-f-]{36}$/);
@@ -69,8 +95,14 @@ describe("templates, clone and provision", () => {
     expect(r.is_a_template).toBe(false);
     expect((r.other_config as Record<string, string>).disks).toBeUndefined();
     const vbds = await Promise.all((r.VBDs as string[]).map((b) => c.call<Rec>("VBD.get_record", b)));
-    expect(vbds.map((b) => [b.userdevice, b.type, b.mode, b.bootable, b.other_config])).toEqual([["0", "Disk", "RW", true, { owner: "" }]]);
-    expect(await c.call<Rec>("VDI.get_record", vbds[0].VDI)).toMatchObject({ virtual_size: 10 * GiB, type: "system", name_description: "Created by template provisioner" });
+    expect(vbds.map((b) => [b.userdevice, b.type, b.mode, b.bootable, b.other_config])).toEqual([
+      ["0", "Disk", "RW", true, { owner: "" }],
+    ]);
+    expect(await c.call<Rec>("VDI.get_record", vbds[0].VDI)).toMatchObject({
+      virtual_size: 10 * GiB,
+      type: "system",
+      name_description: "Created by template provisioner",
+    });
     await expectError(c.call("VM.provision", vm), "PROVISION_ONLY_ALLOWED_ON_TEMPLATE", []);
   });
 
@@ -99,7 +131,11 @@ describe("power states", () => {
 
   it("answers VM_BAD_POWER_STATE [vm, expected lowercase list, actual lowercase]", async () => {
     const vm = await installed("bad-power");
-    await expectError(c.call("VM.hard_shutdown", vm), "VM_BAD_POWER_STATE", [vm, "paused, suspended, running", "halted"]);
+    await expectError(c.call("VM.hard_shutdown", vm), "VM_BAD_POWER_STATE", [
+      vm,
+      "paused, suspended, running",
+      "halted",
+    ]);
     await expectError(c.call("VM.clean_reboot", vm), "VM_BAD_POWER_STATE", [vm, "running", "halted"]);
     await c.call("VM.start", vm, false, false);
     await expectError(c.call("VM.start", vm, false, false), "VM_BAD_POWER_STATE", [vm, "halted", "running"]);
@@ -115,7 +151,10 @@ describe("power states", () => {
     await c.call("VM.hard_reboot", vm);
     expect(await c.call<number>("VM.get_domid", vm)).not.toBe(dom1);
     // Suspend needs the guest's cooperation: wait for the agent to report.
-    await waitFor(() => c.call<string>("VM.get_guest_metrics", vm), (g) => g !== "OpaqueRef:NULL");
+    await waitFor(
+      () => c.call<string>("VM.get_guest_metrics", vm),
+      (g) => g !== "OpaqueRef:NULL",
+    );
     await c.call("VM.suspend", vm);
     const r = await c.call<Rec>("VM.get_record", vm);
     expect(r).toMatchObject({ power_state: "Suspended", resident_on: "OpaqueRef:NULL" });
@@ -144,7 +183,12 @@ describe("power states", () => {
       await k.call("VM.provision", vm);
       const starting = k.call("VM.start", vm, false, false);
       await new Promise((r) => setTimeout(r, 40));
-      await expectError(k.call("VM.clone", vm, "while-starting"), "OTHER_OPERATION_IN_PROGRESS", ["VM", vm, "start", /^OpaqueRef:/]);
+      await expectError(k.call("VM.clone", vm, "while-starting"), "OTHER_OPERATION_IN_PROGRESS", [
+        "VM",
+        vm,
+        "start",
+        /^OpaqueRef:/,
+      ]);
       await starting;
     } finally {
       await slow.close();
@@ -186,19 +230,40 @@ describe("power states", () => {
 
   it("validates VCPUs and memory in setters; VM.start collapses bad settings into NO_HOSTS_AVAILABLE, start_on is specific", async () => {
     const vm = await installed("vcpus", other);
-    await expectError(c.call("VM.set_VCPUs_at_startup", vm, 0), "INVALID_VALUE", ["VCPU values must satisfy: 0 < VCPUs_at_startup ≤ VCPUs_max", "0"]);
+    await expectError(c.call("VM.set_VCPUs_at_startup", vm, 0), "INVALID_VALUE", [
+      "VCPU values must satisfy: 0 < VCPUs_at_startup ≤ VCPUs_max",
+      "0",
+    ]);
     await expectError(c.call("VM.set_VCPUs_max", vm, 0), "INVALID_VALUE");
     await c.call("VM.set_VCPUs_max", vm, 4);
     await c.call("VM.set_VCPUs_at_startup", vm, 4);
-    await expectError(c.call("VM.set_VCPUs_max", vm, 2), "INVALID_VALUE", ["VCPU values must satisfy: 0 < VCPUs_at_startup ≤ VCPUs_max", "2"]);
-    await expectError(c.call("VM.set_memory_limits", vm, 512 * MiB, 256 * MiB, 256 * MiB, 256 * MiB), "MEMORY_CONSTRAINT_VIOLATION_ORDER", []);
+    await expectError(c.call("VM.set_VCPUs_max", vm, 2), "INVALID_VALUE", [
+      "VCPU values must satisfy: 0 < VCPUs_at_startup ≤ VCPUs_max",
+      "2",
+    ]);
+    await expectError(
+      c.call("VM.set_memory_limits", vm, 512 * MiB, 256 * MiB, 256 * MiB, 256 * MiB),
+      "MEMORY_CONSTRAINT_VIOLATION_ORDER",
+      [],
+    );
     // VM.create defers validation to start (xapi_vm.ml create).
     const rec = await c.call<Rec>("VM.get_record", other);
-    const bad = await c.call<string>("VM.create", { ...rec, name_label: "bad-vcpus", is_a_template: false, VCPUs_max: 1, VCPUs_at_startup: 2, other_config: {} });
+    const bad = await c.call<string>("VM.create", {
+      ...rec,
+      name_label: "bad-vcpus",
+      is_a_template: false,
+      VCPUs_max: 1,
+      VCPUs_at_startup: 2,
+      other_config: {},
+    });
     await expectError(c.call("VM.start", bad, false, false), "NO_HOSTS_AVAILABLE", []);
     const [pool] = await c.call<string[]>("pool.get_all");
     const host = await c.call<string>("pool.get_master", pool);
-    await expectError(c.call("VM.start_on", bad, host, false, false), "VALUE_NOT_SUPPORTED", ["VCPUs-at-startup", "2", "value greater than VCPUs-max"]);
+    await expectError(c.call("VM.start_on", bad, host, false, false), "VALUE_NOT_SUPPORTED", [
+      "VCPUs-at-startup",
+      "2",
+      "value greater than VCPUs-max",
+    ]);
     expect((await c.call<Record<string, string>>("VM.get_other_config", bad)).mac_seed).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -218,7 +283,11 @@ describe("power states", () => {
     const vm = await installed("snappy");
     const mac = await c.call<string>("VIF.get_MAC", (await c.call<string[]>("VM.get_VIFs", vm))[0]);
     const snap = await c.call<string>("VM.snapshot", vm, "before");
-    expect(await c.call<Rec>("VM.get_record", snap)).toMatchObject({ is_a_snapshot: true, is_a_template: true, snapshot_of: vm });
+    expect(await c.call<Rec>("VM.get_record", snap)).toMatchObject({
+      is_a_snapshot: true,
+      is_a_template: true,
+      snapshot_of: vm,
+    });
     expect(await c.call<string>("VIF.get_MAC", (await c.call<string[]>("VM.get_VIFs", snap))[0])).toBe(mac);
     expect(await c.call("VM.get_snapshots", vm)).toEqual([snap]);
     // The VM's parent becomes its latest snapshot; the snapshot has metrics of its own.
@@ -236,7 +305,18 @@ describe("power states", () => {
 describe("copy, create and the template flag", () => {
   it("VM.copy makes full copies of the disks into the given SR", async () => {
     const vm = await installed("to-copy");
-    const sr = await c.call<string>("SR.create", (await c.call<string[]>("host.get_all"))[0], { server: "nfs.lab", serverpath: "/copy" }, 0, "copy-target", "", "nfs", "user", true, {});
+    const sr = await c.call<string>(
+      "SR.create",
+      (await c.call<string[]>("host.get_all"))[0],
+      { server: "nfs.lab", serverpath: "/copy" },
+      0,
+      "copy-target",
+      "",
+      "nfs",
+      "user",
+      true,
+      {},
+    );
     const copy = await c.call<string>("VM.copy", vm, "copied", sr);
     const [vbd] = await c.call<string[]>("VM.get_VBDs", copy);
     const vdi = await c.call<string>("VBD.get_VDI", vbd);
@@ -247,11 +327,25 @@ describe("copy, create and the template flag", () => {
 
   it("VM.create forces Halted, adds a mac_seed and metrics; VM_BAD_POWER_STATE for another power state", async () => {
     const rec = await c.call<Rec>("VM.get_record", other);
-    const vm = await c.call<string>("VM.create", { ...rec, name_label: "created", is_a_template: false, other_config: {} });
+    const vm = await c.call<string>("VM.create", {
+      ...rec,
+      name_label: "created",
+      is_a_template: false,
+      other_config: {},
+    });
     const r = await c.call<Rec>("VM.get_record", vm);
-    expect(r).toMatchObject({ power_state: "Halted", is_default_template: false, domid: -1, guest_metrics: "OpaqueRef:NULL" });
+    expect(r).toMatchObject({
+      power_state: "Halted",
+      is_default_template: false,
+      domid: -1,
+      guest_metrics: "OpaqueRef:NULL",
+    });
     expect(r.metrics).not.toBe("OpaqueRef:NULL");
-    await expectError(c.call("VM.create", { ...rec, name_label: "running?", is_a_template: false, power_state: "Running" }), "VM_BAD_POWER_STATE", [/^OpaqueRef:/, "halted", "running"]);
+    await expectError(
+      c.call("VM.create", { ...rec, name_label: "running?", is_a_template: false, power_state: "Running" }),
+      "VM_BAD_POWER_STATE",
+      [/^OpaqueRef:/, "halted", "running"],
+    );
     expect(await c.call("VM.get_by_name_label", "running?")).toEqual([]);
   });
 
@@ -271,22 +365,69 @@ describe("VBDs and VIFs", () => {
   it("resolves autodetect at once, refuses duplicate devices (1 = xvdb = hdb) and bad names", async () => {
     const vm = await installed("devices");
     const [sr] = await c.call<string[]>("SR.get_by_name_label", "Local storage");
-    const vdi = await c.call<string>("VDI.create", { SR: sr, virtual_size: GiB, type: "user", sharable: false, read_only: false, other_config: {} });
-    const base = { VM: vm, VDI: vdi, bootable: false, mode: "RW", type: "Disk", empty: false, other_config: {}, qos_algorithm_type: "", qos_algorithm_params: {} };
+    const vdi = await c.call<string>("VDI.create", {
+      SR: sr,
+      virtual_size: GiB,
+      type: "user",
+      sharable: false,
+      read_only: false,
+      other_config: {},
+    });
+    const base = {
+      VM: vm,
+      VDI: vdi,
+      bootable: false,
+      mode: "RW",
+      type: "Disk",
+      empty: false,
+      other_config: {},
+      qos_algorithm_type: "",
+      qos_algorithm_params: {},
+    };
     const vbd = await c.call<string>("VBD.create", { ...base, userdevice: "autodetect" });
     expect(await c.call("VBD.get_userdevice", vbd)).toBe("1");
-    const vdi2 = await c.call<string>("VDI.create", { SR: sr, virtual_size: GiB, type: "user", sharable: false, read_only: false, other_config: {} });
-    await expectError(c.call("VBD.create", { ...base, VDI: vdi2, userdevice: "xvdb" }), "DEVICE_ALREADY_EXISTS", ["xvdb"]);
-    await expectError(c.call("VBD.create", { ...base, VDI: vdi2, userdevice: "floppy9" }), "INVALID_DEVICE", ["floppy9"]);
-    await expectError(c.call("VBD.create", { ...base, VDI: vdi2, userdevice: "3", type: "CD" }), "VBD_CDS_MUST_BE_READONLY", []);
-    await expectError(c.call("VBD.create", { ...base, VDI: "OpaqueRef:NULL", userdevice: "4", empty: true }), "VBD_NOT_REMOVABLE_MEDIA", ["in constructor"]);
+    const vdi2 = await c.call<string>("VDI.create", {
+      SR: sr,
+      virtual_size: GiB,
+      type: "user",
+      sharable: false,
+      read_only: false,
+      other_config: {},
+    });
+    await expectError(c.call("VBD.create", { ...base, VDI: vdi2, userdevice: "xvdb" }), "DEVICE_ALREADY_EXISTS", [
+      "xvdb",
+    ]);
+    await expectError(c.call("VBD.create", { ...base, VDI: vdi2, userdevice: "floppy9" }), "INVALID_DEVICE", [
+      "floppy9",
+    ]);
+    await expectError(
+      c.call("VBD.create", { ...base, VDI: vdi2, userdevice: "3", type: "CD" }),
+      "VBD_CDS_MUST_BE_READONLY",
+      [],
+    );
+    await expectError(
+      c.call("VBD.create", { ...base, VDI: "OpaqueRef:NULL", userdevice: "4", empty: true }),
+      "VBD_NOT_REMOVABLE_MEDIA",
+      ["in constructor"],
+    );
   });
 
   it("handles CD drives: empty drive, insert, eject, and refuses insert into a full one", async () => {
     const vm = await installed("cdrom");
     const [iso] = await c.call<string[]>("SR.get_by_name_label", "ISO library");
     const [isoVdi] = await c.call<string[]>("SR.get_VDIs", iso);
-    const cd = await c.call<string>("VBD.create", { VM: vm, VDI: "OpaqueRef:NULL", userdevice: "3", bootable: false, mode: "RO", type: "CD", empty: true, other_config: {}, qos_algorithm_type: "", qos_algorithm_params: {} });
+    const cd = await c.call<string>("VBD.create", {
+      VM: vm,
+      VDI: "OpaqueRef:NULL",
+      userdevice: "3",
+      bootable: false,
+      mode: "RO",
+      type: "CD",
+      empty: true,
+      other_config: {},
+      qos_algorithm_type: "",
+      qos_algorithm_params: {},
+    });
     await expectError(c.call("VBD.eject", cd), "VBD_IS_EMPTY", [cd]);
     await c.call("VBD.insert", cd, isoVdi);
     expect(await c.call<Rec>("VBD.get_record", cd)).toMatchObject({ empty: false, VDI: isoVdi });
@@ -300,30 +441,67 @@ describe("VBDs and VIFs", () => {
   it("hot-plugs only on running VMs and refuses to destroy an attached VBD", async () => {
     const vm = await installed("hotplug");
     const [sr] = await c.call<string[]>("SR.get_by_name_label", "Local storage");
-    const vdi = await c.call<string>("VDI.create", { SR: sr, virtual_size: GiB, type: "user", sharable: false, read_only: false, other_config: {} });
-    const vbd = await c.call<string>("VBD.create", { VM: vm, VDI: vdi, userdevice: "autodetect", bootable: false, mode: "RW", type: "Disk", empty: false, other_config: {}, qos_algorithm_type: "", qos_algorithm_params: {} });
+    const vdi = await c.call<string>("VDI.create", {
+      SR: sr,
+      virtual_size: GiB,
+      type: "user",
+      sharable: false,
+      read_only: false,
+      other_config: {},
+    });
+    const vbd = await c.call<string>("VBD.create", {
+      VM: vm,
+      VDI: vdi,
+      userdevice: "autodetect",
+      bootable: false,
+      mode: "RW",
+      type: "Disk",
+      empty: false,
+      other_config: {},
+      qos_algorithm_type: "",
+      qos_algorithm_params: {},
+    });
     await expectError(c.call("VBD.plug", vbd), "VM_BAD_POWER_STATE", [vm, "running", "halted"]);
     await c.call("VM.start", vm, false, false);
-    await waitFor(() => c.call<string>("VM.get_guest_metrics", vm), (g) => g !== "OpaqueRef:NULL");
+    await waitFor(
+      () => c.call<string>("VM.get_guest_metrics", vm),
+      (g) => g !== "OpaqueRef:NULL",
+    );
     await expectError(c.call("VBD.plug", vbd), "DEVICE_ALREADY_ATTACHED", [vbd]);
     await c.call("VBD.unplug", vbd);
     await expectError(c.call("VBD.unplug", vbd), "DEVICE_ALREADY_DETACHED", [vbd]);
     await c.call("VBD.plug", vbd);
     const uuid = await c.call<string>("VBD.get_uuid", vbd);
     const vmUuid = await c.call<string>("VM.get_uuid", vm);
-    await expectError(c.call("VBD.destroy", vbd), "OPERATION_NOT_ALLOWED", [`VBD '${uuid}' still attached to '${vmUuid}'`]);
+    await expectError(c.call("VBD.destroy", vbd), "OPERATION_NOT_ALLOWED", [
+      `VBD '${uuid}' still attached to '${vmUuid}'`,
+    ]);
   });
 
   it("generates VIF MACs from the VM's mac_seed, refuses bad devices and MACs", async () => {
     const vm = await installed("vifs");
     const [vif0] = await c.call<string[]>("VM.get_VIFs", vm);
-    expect(await c.call<Rec>("VIF.get_record", vif0)).toMatchObject({ MAC: expect.stringMatching(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/), MAC_autogenerated: true, network: net });
-    const base = { network: net, VM: vm, MTU: 1500, other_config: {}, qos_algorithm_type: "", qos_algorithm_params: {} };
+    expect(await c.call<Rec>("VIF.get_record", vif0)).toMatchObject({
+      MAC: expect.stringMatching(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/),
+      MAC_autogenerated: true,
+      network: net,
+    });
+    const base = {
+      network: net,
+      VM: vm,
+      MTU: 1500,
+      other_config: {},
+      qos_algorithm_type: "",
+      qos_algorithm_params: {},
+    };
     await expectError(c.call("VIF.create", { ...base, device: "0", MAC: "" }), "DEVICE_ALREADY_EXISTS", ["0"]);
     await expectError(c.call("VIF.create", { ...base, device: "eth1", MAC: "" }), "INVALID_DEVICE", ["eth1"]);
     await expectError(c.call("VIF.create", { ...base, device: "1", MAC: "nope" }), "MAC_INVALID", ["nope"]);
     const vif1 = await c.call<string>("VIF.create", { ...base, device: "1", MAC: "02:00:00:00:00:01" });
-    expect(await c.call<Rec>("VIF.get_record", vif1)).toMatchObject({ MAC: "02:00:00:00:00:01", MAC_autogenerated: false });
+    expect(await c.call<Rec>("VIF.get_record", vif1)).toMatchObject({
+      MAC: "02:00:00:00:00:01",
+      MAC_autogenerated: false,
+    });
     expect(await c.call("network.get_VIFs", net)).toEqual(expect.arrayContaining([vif0, vif1]));
   });
 });
@@ -333,17 +511,31 @@ describe("guest agent", () => {
     const vm = await installed("agent");
     await c.call("VM.start", vm, false, false);
     expect(await c.call("VM.get_guest_metrics", vm)).toBe("OpaqueRef:NULL");
-    const gm = await waitFor(() => c.call<string>("VM.get_guest_metrics", vm), (g) => g !== "OpaqueRef:NULL");
+    const gm = await waitFor(
+      () => c.call<string>("VM.get_guest_metrics", vm),
+      (g) => g !== "OpaqueRef:NULL",
+    );
     // The metrics object appears first, the addresses follow in a later mod.
-    const networks = await waitFor(() => c.call<Record<string, string>>("VM_guest_metrics.get_networks", gm), (n) => "0/ip" in n);
+    const networks = await waitFor(
+      () => c.call<Record<string, string>>("VM_guest_metrics.get_networks", gm),
+      (n) => "0/ip" in n,
+    );
     expect(networks["0/ip"]).toMatch(/^10\.\d+\.\d+\.\d+$/);
     expect(networks["0/ipv4/0"]).toBe(networks["0/ip"]);
     expect(networks["0/ipv6/0"]).toMatch(/^fe80::/);
     // Deterministic: the same VM reports the same addresses after a reboot, and start resets the metrics first.
     await c.call("VM.hard_reboot", vm);
     expect(await c.call("VM.get_guest_metrics", vm)).toBe("OpaqueRef:NULL");
-    const gm2 = await waitFor(() => c.call<string>("VM.get_guest_metrics", vm), (g) => g !== "OpaqueRef:NULL");
-    expect(await waitFor(() => c.call<Record<string, string>>("VM_guest_metrics.get_networks", gm2), (n) => "0/ip" in n)).toEqual(networks);
+    const gm2 = await waitFor(
+      () => c.call<string>("VM.get_guest_metrics", vm),
+      (g) => g !== "OpaqueRef:NULL",
+    );
+    expect(
+      await waitFor(
+        () => c.call<Record<string, string>>("VM_guest_metrics.get_networks", gm2),
+        (n) => "0/ip" in n,
+      ),
+    ).toEqual(networks);
   });
 
   it("never reports for a VM without tools", async () => {
@@ -358,7 +550,10 @@ describe("records stay datamodel-shaped", () => {
   it("every row of every table has exactly its class's datamodel fields after a full lifecycle", async () => {
     const vm = await installed("shape");
     await c.call("VM.start", vm, false, false);
-    await waitFor(() => c.call<string>("VM.get_guest_metrics", vm), (g) => g !== "OpaqueRef:NULL");
+    await waitFor(
+      () => c.call<string>("VM.get_guest_metrics", vm),
+      (g) => g !== "OpaqueRef:NULL",
+    );
     const snap = await c.call<string>("VM.snapshot", vm, "shape-snap");
     await c.call("VM.suspend", vm);
     await c.call("VM.resume", vm, false, false);
@@ -366,7 +561,10 @@ describe("records stay datamodel-shaped", () => {
     await c.call("VM.revert", snap);
     const { classes } = await import("../../simulator/engine/datamodel");
     for (const [cls, table] of sim.store.tables) {
-      const fields = classes.get(cls)!.fieldList.map((f) => f.name).sort();
+      const fields = classes
+        .get(cls)!
+        .fieldList.map((f) => f.name)
+        .sort();
       for (const row of table.values()) expect([cls, Object.keys(row).sort()]).toEqual([cls, fields]);
     }
   });

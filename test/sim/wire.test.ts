@@ -17,7 +17,9 @@ describe("XML-RPC", () => {
       const r = await xmlPost(sim.url, xmlCall("pool.get_all", [v(session)]), path);
       expect(r.status).toBe(200);
       expect(r.type).toBe("text/xml");
-      expect(r.text).toMatch(/^<\?xml version="1.0"\?><methodResponse><params><param><value><struct><member><name>Status<\/name><value>Success<\/value><\/member><member><name>Value<\/name><value><array><data><value>OpaqueRef:[0-9a-f-]{36}<\/value><\/data><\/array><\/value><\/member><\/struct><\/value><\/param><\/params><\/methodResponse>$/);
+      expect(r.text).toMatch(
+        /^<\?xml version="1.0"\?><methodResponse><params><param><value><struct><member><name>Status<\/name><value>Success<\/value><\/member><member><name>Value<\/name><value><array><data><value>OpaqueRef:[0-9a-f-]{36}<\/value><\/data><\/array><\/value><\/member><\/struct><\/value><\/param><\/params><\/methodResponse>$/,
+      );
     }
   });
 
@@ -45,9 +47,15 @@ describe("XML-RPC", () => {
 
   it("reads <boolean>true</boolean> as false, like rpclib", async () => {
     const pool = ((await jsonCall(sim.url, "pool.get_all", [session])) as string[])[0];
-    await xmlPost(sim.url, xmlCall("pool.set_wlb_enabled", [v(session), v(pool), "<value><boolean>1</boolean></value>"]));
+    await xmlPost(
+      sim.url,
+      xmlCall("pool.set_wlb_enabled", [v(session), v(pool), "<value><boolean>1</boolean></value>"]),
+    );
     expect(await jsonCall(sim.url, "pool.get_wlb_enabled", [session, pool])).toBe(true);
-    await xmlPost(sim.url, xmlCall("pool.set_wlb_enabled", [v(session), v(pool), "<value><boolean>true</boolean></value>"]));
+    await xmlPost(
+      sim.url,
+      xmlCall("pool.set_wlb_enabled", [v(session), v(pool), "<value><boolean>true</boolean></value>"]),
+    );
     expect(await jsonCall(sim.url, "pool.get_wlb_enabled", [session, pool])).toBe(false);
   });
 
@@ -80,7 +88,8 @@ describe("XML-RPC", () => {
     const r = await xmlPost(sim.url, xmlCall("system.listMethods", []));
     expect(r.text.startsWith('<?xml version="1.0"?><methodResponse><params><param><value><array><data>')).toBe(true);
     expect(r.text).not.toContain("Status");
-    for (const m of ["VM.get_all_records", "VDI.get_all_records", "pool.get_all_records", "event.from"]) expect(r.text).toContain(`<value>${m}</value>`);
+    for (const m of ["VM.get_all_records", "VDI.get_all_records", "pool.get_all_records", "event.from"])
+      expect(r.text).toContain(`<value>${m}</value>`);
     expect(r.text).not.toContain("Async.");
   });
 
@@ -119,8 +128,14 @@ describe("JSON-RPC", () => {
   });
 
   it("answers v1 with result/error/id and an array error", async () => {
-    expect(JSON.parse((await post({ method: "pool.get_all", params: [session], id: 7 })).body)).toEqual({ result: [expect.any(String)], error: null, id: 7 });
-    expect(JSON.parse((await post({ method: "VM.get_record", params: [session, "OpaqueRef:NULL"], id: 8 })).body)).toEqual({
+    expect(JSON.parse((await post({ method: "pool.get_all", params: [session], id: 7 })).body)).toEqual({
+      result: [expect.any(String)],
+      error: null,
+      id: 7,
+    });
+    expect(
+      JSON.parse((await post({ method: "VM.get_record", params: [session, "OpaqueRef:NULL"], id: 8 })).body),
+    ).toEqual({
       result: null,
       error: ["HANDLE_INVALID", "VM", "OpaqueRef:NULL"],
       id: 8,
@@ -129,7 +144,11 @@ describe("JSON-RPC", () => {
 
   it("answers v2 errors with code 1, the XAPI code as message and its params as data", async () => {
     const r = await post({ jsonrpc: "2.0", method: "VM.get_record", params: [session, "OpaqueRef:x"], id: 0 });
-    expect(JSON.parse(r.body)).toEqual({ jsonrpc: "2.0", error: { code: 1, message: "HANDLE_INVALID", data: ["VM", "OpaqueRef:x"] }, id: 0 });
+    expect(JSON.parse(r.body)).toEqual({
+      jsonrpc: "2.0",
+      error: { code: 1, message: "HANDLE_INVALID", data: ["VM", "OpaqueRef:x"] },
+      id: 0,
+    });
   });
 
   it("sends ints as JSON numbers and datetimes as strings", async () => {
@@ -141,14 +160,17 @@ describe("JSON-RPC", () => {
   });
 
   it("treats a missing id (a notification), a non-object or bad JSON as a parse error: HTTP 500", async () => {
-    for (const body of [{ jsonrpc: "2.0", method: "pool.get_all", params: [session] }, [1, 2]]) expect((await post(body)).status).toBe(500);
+    for (const body of [{ jsonrpc: "2.0", method: "pool.get_all", params: [session] }, [1, 2]])
+      expect((await post(body)).status).toBe(500);
     const res = await fetch(`${sim.url}/jsonrpc`, { method: "POST", body: "{bad" });
     expect(res.status).toBe(500);
     expect(res.headers.get("content-type")).toBe("text/html");
   });
 
   it("takes v2 params as missing/null (no params) or an object (one struct parameter)", async () => {
-    expect(JSON.parse((await post({ jsonrpc: "2.0", method: "system.listMethods", id: 1 })).body).result).toContain("VM.start");
+    expect(JSON.parse((await post({ jsonrpc: "2.0", method: "system.listMethods", id: 1 })).body).result).toContain(
+      "VM.start",
+    );
     const r = JSON.parse((await post({ jsonrpc: "2.0", method: "pool.get_all", params: null, id: 1 })).body);
     expect(r.error.message).toBe("MESSAGE_PARAMETER_COUNT_MISMATCH");
   });

@@ -6,15 +6,27 @@ import { ConnectionConfigError, resolveConnection } from "./connection";
 import { validate } from "./validate";
 import { isUnknown } from "./unknowns";
 
-export function checkInputs<S extends z.ZodType>(schema: S, news: Record<string, unknown>, ctx: ResourceContext, creationOnly: string[] = []): { value?: z.infer<S>; failures: CheckFailure[] } {
+export function checkInputs<S extends z.ZodType>(
+  schema: S,
+  news: Record<string, unknown>,
+  ctx: ResourceContext,
+  creationOnly: string[] = [],
+): { value?: z.infer<S>; failures: CheckFailure[] } {
   const { value, failures } = validate(schema, news);
   if (news.adopt !== undefined && !isUnknown(news.adopt)) {
     for (const f of creationOnly) {
-      if (news[f] !== undefined) failures.push({ property: f, reason: `${f}: cannot be combined with adopt (an adopted object keeps how it was made; remove ${f} or adopt)` });
+      if (news[f] !== undefined)
+        failures.push({
+          property: f,
+          reason: `${f}: cannot be combined with adopt (an adopted object keeps how it was made; remove ${f} or adopt)`,
+        });
     }
   }
   // An empty profile name already failed the schema ("must not be empty"): one failure is enough.
-  if (news.connection === undefined || (typeof news.connection === "string" && news.connection !== "" && !isUnknown(news.connection))) {
+  if (
+    news.connection === undefined ||
+    (typeof news.connection === "string" && news.connection !== "" && !isUnknown(news.connection))
+  ) {
     try {
       resolveConnection(ctx.config, news.connection as string | undefined);
     } catch (err) {

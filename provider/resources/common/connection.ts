@@ -19,8 +19,16 @@ export interface ConnectionSettings {
 /** What resources need from a XAPI client (provider/xapi's XapiClient implements it). */
 export interface Xapi {
   call<T = unknown>(method: string, ...args: unknown[]): Promise<T>;
-  callAsync<T = unknown>(method: string, args: unknown[], options?: { onProgress?: (p: number) => void; timeoutMs?: number }): Promise<T>;
-  importRawVdi(vdi: string, file: string, options: { format: "raw" | "vhd"; onProgress?: (p: number) => void }): Promise<void>;
+  callAsync<T = unknown>(
+    method: string,
+    args: unknown[],
+    options?: { onProgress?: (p: number) => void; timeoutMs?: number },
+  ): Promise<T>;
+  importRawVdi(
+    vdi: string,
+    file: string,
+    options: { format: "raw" | "vhd"; onProgress?: (p: number) => void },
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,7 +62,9 @@ function profiles(config: ProviderConfig): Record<string, ProfileFields> {
   } catch {
     // fall through: the message below must not echo the value (it may hold passwords)
   }
-  throw new ConnectionConfigError("xenserver:pools must be a JSON object of named connection profiles, e.g. { \"lab\": { \"url\": \"https://…\", \"username\": \"root\", \"password\": \"…\" } }");
+  throw new ConnectionConfigError(
+    'xenserver:pools must be a JSON object of named connection profiles, e.g. { "lab": { "url": "https://…", "username": "root", "password": "…" } }',
+  );
 }
 
 /** The names of the profiles a program may pass as `connection`. */
@@ -65,7 +75,11 @@ export function profileNames(config: ProviderConfig, env: NodeJS.ProcessEnv = pr
 }
 
 /** Resolves a profile ("default" when the resource has no `connection` input). */
-export function resolveConnection(config: ProviderConfig, profile: string | undefined, env: NodeJS.ProcessEnv = process.env): ConnectionSettings {
+export function resolveConnection(
+  config: ProviderConfig,
+  profile: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): ConnectionSettings {
   const name = profile ?? defaultProfile;
   let f: ProfileFields;
   if (name === defaultProfile) {
@@ -81,7 +95,9 @@ export function resolveConnection(config: ProviderConfig, profile: string | unde
     const all = profiles(config);
     if (!(name in all)) {
       const known = profileNames(config, env);
-      throw new ConnectionConfigError(`connection "${name}" is not configured: set xenserver:pools.${name} in stack config (configured: ${known.length ? known.join(", ") : "none"})`);
+      throw new ConnectionConfigError(
+        `connection "${name}" is not configured: set xenserver:pools.${name} in stack config (configured: ${known.length ? known.join(", ") : "none"})`,
+      );
     }
     f = all[name];
   }
@@ -94,13 +110,18 @@ export function resolveConnection(config: ProviderConfig, profile: string | unde
     );
   }
   if (!/^[a-z]+:\/\//i.test(url)) url = `https://${url}`;
-  if (!f.username) throw new ConnectionConfigError(`connection "${name}" has no username (xenserver:username or XENSERVER_USERNAME)`);
+  if (!f.username)
+    throw new ConnectionConfigError(`connection "${name}" has no username (xenserver:username or XENSERVER_USERNAME)`);
   return {
     profile: name,
     url,
     username: f.username,
     password: f.password ?? "",
-    tls: { fingerprint: f.tlsFingerprint || undefined, ca: f.caCert || undefined, insecure: f.insecure === true || f.insecure === "true" },
+    tls: {
+      fingerprint: f.tlsFingerprint || undefined,
+      ca: f.caCert || undefined,
+      insecure: f.insecure === true || f.insecure === "true",
+    },
   };
 }
 
@@ -123,9 +144,18 @@ export function inConfigTerms(message: string, profile: string): string {
 const defaultConnector: Connector = async (s) => {
   const { XapiClient } = require("../../xapi") as typeof import("../../xapi");
   // Warnings (e.g. TLS verification switched off) go to stderr, which reaches Pulumi's output.
-  const logger = { debug: () => undefined, warn: (m: string) => void process.stderr.write(`pulumi-xenserver: warning: ${inConfigTerms(m, s.profile)}\n`) };
+  const logger = {
+    debug: () => undefined,
+    warn: (m: string) => void process.stderr.write(`pulumi-xenserver: warning: ${inConfigTerms(m, s.profile)}\n`),
+  };
   try {
-    return (await XapiClient.connect({ url: s.url, username: s.username, password: s.password, tls: s.tls, logger })) as unknown as Xapi;
+    return (await XapiClient.connect({
+      url: s.url,
+      username: s.username,
+      password: s.password,
+      tls: s.tls,
+      logger,
+    })) as unknown as Xapi;
   } catch (err) {
     if (err instanceof Error) err.message = inConfigTerms(err.message, s.profile);
     throw err;

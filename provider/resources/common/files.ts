@@ -12,7 +12,10 @@ export async function fileSha256(path: string): Promise<string> {
   if (cached) return cached;
   const h = crypto.createHash("sha256");
   await new Promise<void>((resolve, reject) => {
-    fs.createReadStream(path).on("data", (d) => h.update(d)).on("end", resolve).on("error", reject);
+    fs.createReadStream(path)
+      .on("data", (d) => h.update(d))
+      .on("end", resolve)
+      .on("error", reject);
   });
   const digest = `sha256:${h.digest("hex")}`;
   hashes.set(key, digest);
@@ -31,7 +34,10 @@ export function imageVirtualSize(path: string, format: "raw" | "vhd"): number {
   try {
     const footer = Buffer.alloc(512);
     fs.readSync(fd, footer, 0, 512, st.size - 512);
-    if (footer.toString("latin1", 0, 8) !== "conectix") throw new Error(`source.path: ${path} has no VHD footer ("conectix" cookie); is it a raw image? Use format "raw"`);
+    if (footer.toString("latin1", 0, 8) !== "conectix")
+      throw new Error(
+        `source.path: ${path} has no VHD footer ("conectix" cookie); is it a raw image? Use format "raw"`,
+      );
     return Number(footer.readBigUInt64BE(48));
   } finally {
     fs.closeSync(fd);

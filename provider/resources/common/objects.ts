@@ -14,7 +14,11 @@ export async function refByUuid(xapi: Xapi, cls: string, uuid: string): Promise<
   }
 }
 
-export async function recordByUuid<R>(xapi: Xapi, cls: string, uuid: string): Promise<{ ref: string; record: R } | undefined> {
+export async function recordByUuid<R>(
+  xapi: Xapi,
+  cls: string,
+  uuid: string,
+): Promise<{ ref: string; record: R } | undefined> {
   const ref = await refByUuid(xapi, cls, uuid);
   if (!ref) return undefined;
   try {
@@ -26,7 +30,15 @@ export async function recordByUuid<R>(xapi: Xapi, cls: string, uuid: string): Pr
 }
 
 /** Writes the owned keys of a map field (e.g. other_config): only what differs. */
-export async function convergeOwnedMap(xapi: Xapi, cls: string, ref: string, field: string, live: StringMap, desired: StringMap, previouslyOwned: string[]): Promise<void> {
+export async function convergeOwnedMap(
+  xapi: Xapi,
+  cls: string,
+  ref: string,
+  field: string,
+  live: StringMap,
+  desired: StringMap,
+  previouslyOwned: string[],
+): Promise<void> {
   const { set, remove } = ownedMapChanges(live, desired, previouslyOwned);
   for (const k of remove) await xapi.call(`${cls}.remove_from_${field}`, ref, k);
   for (const [k, v] of Object.entries(set)) {
@@ -37,9 +49,17 @@ export async function convergeOwnedMap(xapi: Xapi, cls: string, ref: string, fie
 }
 
 /** Adds the desired tags, removes the previously owned ones no longer desired; other tags stay. */
-export async function convergeOwnedTags(xapi: Xapi, cls: string, ref: string, live: string[], desired: string[], previouslyOwned: string[]): Promise<void> {
+export async function convergeOwnedTags(
+  xapi: Xapi,
+  cls: string,
+  ref: string,
+  live: string[],
+  desired: string[],
+  previouslyOwned: string[],
+): Promise<void> {
   const liveSet = new Set(live);
-  for (const t of previouslyOwned) if (!desired.includes(t) && liveSet.has(t)) await xapi.call(`${cls}.remove_tags`, ref, t);
+  for (const t of previouslyOwned)
+    if (!desired.includes(t) && liveSet.has(t)) await xapi.call(`${cls}.remove_tags`, ref, t);
   for (const t of desired) if (!liveSet.has(t)) await xapi.call(`${cls}.add_tags`, ref, t);
 }
 
@@ -53,9 +73,17 @@ export function identityEntries(identity: string | undefined): StringMap {
 }
 
 /** Sets name_label / name_description when they differ. */
-export async function convergeNames(xapi: Xapi, cls: string, ref: string, live: { name_label: string; name_description: string }, name: string | undefined, description: string | undefined): Promise<void> {
+export async function convergeNames(
+  xapi: Xapi,
+  cls: string,
+  ref: string,
+  live: { name_label: string; name_description: string },
+  name: string | undefined,
+  description: string | undefined,
+): Promise<void> {
   if (name !== undefined && live.name_label !== name) await xapi.call(`${cls}.set_name_label`, ref, name);
-  if (description !== undefined && live.name_description !== description) await xapi.call(`${cls}.set_name_description`, ref, description);
+  if (description !== undefined && live.name_description !== description)
+    await xapi.call(`${cls}.set_name_description`, ref, description);
 }
 
 /** The fields of `o` that are inputs (present and not null): what read() carries over from state. */
@@ -71,7 +99,11 @@ export function pickInputs<T>(o: object, keys: string[]): T {
  * states: what a refresh reports, so `up` repairs drift and an adopted object's
  * unstated fields never show as changes.
  */
-export function liveOwned(live: { name_label: string; name_description: string; other_config: StringMap; tags: string[] }, owned: { name?: string; description?: string; otherConfig?: StringMap; tags?: string[] }, all = false) {
+export function liveOwned(
+  live: { name_label: string; name_description: string; other_config: StringMap; tags: string[] },
+  owned: { name?: string; description?: string; otherConfig?: StringMap; tags?: string[] },
+  all = false,
+) {
   return {
     ...ifStated(owned, "name", live.name_label, all),
     ...ifStated(owned, "description", live.name_description, all),
@@ -105,7 +137,11 @@ export function adoptsItself(id: string, o: { adopt?: string | null }, n: { adop
  * adopted object stays the same object, so that is an update (a replacement
  * would adopt it again and then delete it).
  */
-export function adoptedConnectionChange(o: { adopt?: string | null; connection?: string | null }, n: { adopt?: string | null; connection?: string | null }, changed: boolean): boolean {
+export function adoptedConnectionChange(
+  o: { adopt?: string | null; connection?: string | null },
+  n: { adopt?: string | null; connection?: string | null },
+  changed: boolean,
+): boolean {
   return changed && sameAdoption(o, n);
 }
 
@@ -115,7 +151,11 @@ export function adoptedConnectionChange(o: { adopt?: string | null; connection?:
  * object reached through another profile, or adopt set to the object itself), which
  * is an update. `keepsAdoption`: the creation-only fields are then not compared.
  */
-export function connectionAndAdoption(id: string, o: { adopt?: string | null; connection?: string | null }, n: { adopt?: string | null; connection?: string | null }): { replaces: string[]; updates: boolean; keepsAdoption: boolean } {
+export function connectionAndAdoption(
+  id: string,
+  o: { adopt?: string | null; connection?: string | null },
+  n: { adopt?: string | null; connection?: string | null },
+): { replaces: string[]; updates: boolean; keepsAdoption: boolean } {
   const same = (a: unknown, b: unknown) => !containsUnknown(b) && (a ?? null) === (b ?? null);
   const connectionChanged = !same(profileOf(o.connection), profileOf(n.connection));
   const adoptedMoved = adoptedConnectionChange(o, n, connectionChanged);
@@ -127,7 +167,12 @@ export function connectionAndAdoption(id: string, o: { adopt?: string | null; co
 }
 
 /** update() found no object: for an adopted object reached through a new profile, say why. */
-export function goneMessage(kind: string, id: string, o: { connection?: string | null }, n: { adopt?: string | null; connection?: string | null }): string {
+export function goneMessage(
+  kind: string,
+  id: string,
+  o: { connection?: string | null },
+  n: { adopt?: string | null; connection?: string | null },
+): string {
   if (n.adopt && (o.connection ?? "default") !== (n.connection ?? "default")) {
     return `adopt: no ${kind} with uuid ${id} through connection "${n.connection ?? "default"}"; an adopted ${kind} cannot move to another pool: change adopt as well (or keep connection "${o.connection ?? "default"}")`;
   }
@@ -160,7 +205,12 @@ export async function describeVms(xapi: Xapi, vms: string[]): Promise<string[]> 
  * behind and the engine never learns of it, so the error says so, with what finds it again (uuid when XAPI still
  * answers, and the identity key every created object carries) and how to remove it. Always throws.
  */
-export async function undoCreate(err: unknown, what: { kind: string; cli: string; name: string; identity?: string; verb?: "destroy" | "forget" }, undo: () => Promise<unknown>, uuid: () => Promise<string>): Promise<never> {
+export async function undoCreate(
+  err: unknown,
+  what: { kind: string; cli: string; name: string; identity?: string; verb?: "destroy" | "forget" },
+  undo: () => Promise<unknown>,
+  uuid: () => Promise<string>,
+): Promise<never> {
   try {
     await undo();
   } catch (undoErr) {
@@ -168,7 +218,11 @@ export async function undoCreate(err: unknown, what: { kind: string; cli: string
     const tag = what.identity ? `other-config:${identityKeys.resource}="${what.identity}"` : undefined; // xe's spelling
     const find = id ? `uuid ${id}` : tag ? `the ${what.kind} tagged ${tag}` : `the ${what.kind} named "${what.name}"`;
     const verb = what.verb ?? "destroy";
-    const how = id ? `xe ${what.cli}-${verb} uuid=${id}` : tag ? `xe ${what.cli}-list ${tag}, then xe ${what.cli}-${verb}` : `xe ${what.cli}-list name-label="${what.name}", then xe ${what.cli}-${verb}`;
+    const how = id
+      ? `xe ${what.cli}-${verb} uuid=${id}`
+      : tag
+        ? `xe ${what.cli}-list ${tag}, then xe ${what.cli}-${verb}`
+        : `xe ${what.cli}-list name-label="${what.name}", then xe ${what.cli}-${verb}`;
     const first = err instanceof Error ? err.message : String(err);
     throw new Error(
       `${first}\nRemoving the half-made ${what.kind} "${what.name}" failed too (${undoErr instanceof Error ? undoErr.message : String(undoErr)}): it is left behind, not in the stack's state. Find it as ${find} and ${verb === "forget" ? "forget it (its data stays on the storage)" : "delete it"} by hand (${how}) before running up again.`,
@@ -201,7 +255,12 @@ export function poolOf(xapi: Xapi): Promise<{ uuid: string; name: string }> {
  * nothing: refuse, rather than let a refresh drop the resource from the state and the next up make it again in
  * the wrong pool. State written before `poolUuid` existed has no pool to compare with.
  */
-export async function assertSamePool(xapi: Xapi, kind: string, id: string, o: { poolUuid?: string | null; connection?: string | null }): Promise<void> {
+export async function assertSamePool(
+  xapi: Xapi,
+  kind: string,
+  id: string,
+  o: { poolUuid?: string | null; connection?: string | null },
+): Promise<void> {
   if (!o.poolUuid) return;
   const here = await poolOf(xapi);
   if (here.uuid === o.poolUuid) return;
@@ -212,14 +271,24 @@ export async function assertSamePool(xapi: Xapi, kind: string, id: string, o: { 
  * The object for read() and delete(): undefined when it is gone, but only once the connection is known to reach
  * the resource's pool (assertSamePool) — "not found" in another pool is refused, not taken for a deletion.
  */
-export async function existingRecord<R>(xapi: Xapi, cls: string, kind: string, id: string, o: { poolUuid?: string | null; connection?: string | null }): Promise<{ ref: string; record: R } | undefined> {
+export async function existingRecord<R>(
+  xapi: Xapi,
+  cls: string,
+  kind: string,
+  id: string,
+  o: { poolUuid?: string | null; connection?: string | null },
+): Promise<{ ref: string; record: R } | undefined> {
   const found = await recordByUuid<R>(xapi, cls, id);
   if (!found) await assertSamePool(xapi, kind, id, o);
   return found;
 }
 
 /** The end of the refusal when a connection reaches another pool than the resource's: what happened, what to do. */
-export function otherPoolMessage(kind: string, here: { uuid: string; name: string }, connection: string | null | undefined): string {
+export function otherPoolMessage(
+  kind: string,
+  here: { uuid: string; name: string },
+  connection: string | null | undefined,
+): string {
   const profile = connection ?? defaultProfile;
   return `connection "${profile}" now reaches pool "${here.name}" (${here.uuid}); the ${kind} is not dropped from the state on that account. Point the connection back at its pool (${configKey(profile, "url")}) and run pulumi up or pulumi refresh --run-program; if that pool is really gone, remove the resource from the state (pulumi state delete <urn>).`;
 }

@@ -5,7 +5,11 @@
 export type StringMap = Record<string, string>;
 
 /** The keys to add/change and remove so that `live` holds `desired` for the owned keys. */
-export function ownedMapChanges(live: StringMap, desired: StringMap, previouslyOwned: string[]): { set: StringMap; remove: string[] } {
+export function ownedMapChanges(
+  live: StringMap,
+  desired: StringMap,
+  previouslyOwned: string[],
+): { set: StringMap; remove: string[] } {
   const set: StringMap = {};
   for (const [k, v] of Object.entries(desired)) if (live[k] !== v) set[k] = v;
   const remove = previouslyOwned.filter((k) => !(k in desired) && k in live);

@@ -3,7 +3,10 @@ import { z } from "zod";
 
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // XAPI looks UUIDs up exactly, and writes them in lowercase: one pasted in capitals is lowercased first.
-export const uuid = z.string().toLowerCase().regex(uuidPattern, { message: "must be a UUID such as 5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21" });
+export const uuid = z
+  .string()
+  .toLowerCase()
+  .regex(uuidPattern, { message: "must be a UUID such as 5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21" });
 export const stringMap = z.record(z.string(), z.string());
 export const tags = z.array(z.string().min(1));
 

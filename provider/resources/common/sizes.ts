@@ -1,10 +1,18 @@
 // Sizes accept bytes (a number or digits) or a string with a binary or decimal unit.
 const units: Record<string, number> = {
   b: 1,
-  k: 1024, kb: 1000, kib: 1024,
-  m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2,
-  g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3,
-  t: 1024 ** 4, tb: 1000 ** 4, tib: 1024 ** 4,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1000 ** 4,
+  tib: 1024 ** 4,
 };
 
 /** Parses 1073741824, "1073741824", "20GiB", "512 MiB", "1.5TiB". Returns undefined when it does not parse. */
@@ -20,11 +28,17 @@ export function parseSize(value: unknown): number | undefined {
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
-export const sizeHelp = 'bytes (a number) or a string such as "20GiB", "512MiB", "1TiB" (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)';
+export const sizeHelp =
+  'bytes (a number) or a string such as "20GiB", "512MiB", "1TiB" (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)';
 
 /** Human form for messages: 21474836480 -> "20 GiB", 2040 GiB stays "2040 GiB", 1.5 KiB -> "1.5 KiB". */
 export function formatSize(bytes: number): string {
-  const steps = [["TiB", 1024 ** 4], ["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const;
+  const steps = [
+    ["TiB", 1024 ** 4],
+    ["GiB", 1024 ** 3],
+    ["MiB", 1024 ** 2],
+    ["KiB", 1024],
+  ] as const;
   for (const [unit, f] of steps) if (bytes >= f && bytes % f === 0) return `${bytes / f} ${unit}`;
   for (const [unit, f] of steps) if (bytes >= f) return `${+(bytes / f).toFixed(2)} ${unit}`;
   return `${bytes} B`;

@@ -28,14 +28,19 @@ function reasonOf(issue: z.core.$ZodIssue, input: unknown): string {
     case "unrecognized_keys":
       return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
     case "invalid_type":
-      return input === undefined ? `is required (${issue.expected})` : `must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`}`;
+      return input === undefined
+        ? `is required (${issue.expected})`
+        : `must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`}`;
     case "too_small":
-      if (issue.origin === "string") return Number(issue.minimum) === 1 ? "must not be empty" : `must be at least ${issue.minimum} characters long`;
-      if (issue.origin === "array" || issue.origin === "set") return `must have at least ${issue.minimum} item${Number(issue.minimum) === 1 ? "" : "s"}`;
+      if (issue.origin === "string")
+        return Number(issue.minimum) === 1 ? "must not be empty" : `must be at least ${issue.minimum} characters long`;
+      if (issue.origin === "array" || issue.origin === "set")
+        return `must have at least ${issue.minimum} item${Number(issue.minimum) === 1 ? "" : "s"}`;
       return `must be ≥ ${issue.minimum}`;
     case "too_big":
       if (issue.origin === "string") return `must be at most ${issue.maximum} characters long`;
-      if (issue.origin === "array" || issue.origin === "set") return `must have at most ${issue.maximum} item${Number(issue.maximum) === 1 ? "" : "s"}`;
+      if (issue.origin === "array" || issue.origin === "set")
+        return `must have at most ${issue.maximum} item${Number(issue.maximum) === 1 ? "" : "s"}`;
       return `must be ≤ ${issue.maximum}`;
     default:
       return issue.message;
@@ -46,14 +51,20 @@ function reasonOf(issue: z.core.$ZodIssue, input: unknown): string {
  * Parses `news` with the schema. Issues on values that are unknown during preview
  * are ignored (they are checked again at `up`, when known).
  */
-export function validate<S extends z.ZodType>(schema: S, news: unknown): { value?: z.infer<S>; failures: CheckFailure[] } {
+export function validate<S extends z.ZodType>(
+  schema: S,
+  news: unknown,
+): { value?: z.infer<S>; failures: CheckFailure[] } {
   const r = schema.safeParse(news);
   if (r.success) return { value: r.data, failures: [] };
   const failures: CheckFailure[] = [];
   for (const issue of r.error.issues) {
     if (issue.path.length && isUnknown(valueAt(news, issue.path))) continue;
     const base = issue.code === "unrecognized_keys" ? "" : fieldPath(issue.path);
-    failures.push({ property: base || "(inputs)", reason: `${base || "inputs"}: ${reasonOf(issue, valueAt(news, issue.path))}` });
+    failures.push({
+      property: base || "(inputs)",
+      reason: `${base || "inputs"}: ${reasonOf(issue, valueAt(news, issue.path))}`,
+    });
   }
   if (!failures.length) {
     const value = parseAroundUnknowns(schema, news);
@@ -77,5 +88,8 @@ function parseAroundUnknowns<S extends z.ZodType>(schema: S, news: unknown): z.i
   const mask = Object.fromEntries(unknownKeys.map((k) => [k, true])) as Record<string, true> & Record<number, never>;
   const r = schema.omit(mask).safeParse(known);
   if (!r.success) return undefined;
-  return { ...(r.data as Record<string, unknown>), ...Object.fromEntries(unknownKeys.map((k) => [k, all[k]])) } as z.infer<S>;
+  return {
+    ...(r.data as Record<string, unknown>),
+    ...Object.fromEntries(unknownKeys.map((k) => [k, all[k]])),
+  } as z.infer<S>;
 }

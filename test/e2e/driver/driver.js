@@ -12,7 +12,7 @@ async function main() {
   const projectRequire = require("node:module").createRequire(path.join(job.projectDir, "package.json"));
   const auto = projectRequire("@pulumi/pulumi/automation");
   const program = projectRequire(job.program);
-  const programFn = typeof program === "function" ? program : program.default ?? (() => program);
+  const programFn = typeof program === "function" ? program : (program.default ?? (() => program));
 
   const pulumiCommand = await auto.PulumiCommand.get({ root: job.pulumiRoot });
   const envVars = {
@@ -29,7 +29,12 @@ async function main() {
       pulumiCommand,
       pulumiHome: job.pulumiHome,
       envVars,
-      projectSettings: { name: job.projectName, runtime: "nodejs", main: job.projectDir, backend: { url: "file://" + job.stateDir } },
+      projectSettings: {
+        name: job.projectName,
+        runtime: "nodejs",
+        main: job.projectDir,
+        backend: { url: "file://" + job.stateDir },
+      },
       secretsProvider: "passphrase",
     },
   );

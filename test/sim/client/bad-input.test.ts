@@ -72,7 +72,11 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("bad input over %s", (transport) =
     const err = (await failure(c.call("pool.get_all"))) as XapiTransportError;
     expect(err).toBeInstanceOf(XapiTransportError);
     expect(err.code).toBe("XAPI_NOT_XAPI");
-    expect(err.message).toMatch(new RegExp(`^pool\\.get_all on 127\\.0\\.0\\.1:\\d+: the response is not ${transport === "jsonrpc" ? "JSON" : "XML"}-RPC$`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^pool\\.get_all on 127\\.0\\.0\\.1:\\d+: the response is not ${transport === "jsonrpc" ? "JSON" : "XML"}-RPC$`,
+      ),
+    );
   });
 
   it("an HTTP 500 is XAPI_HTTP_STATUS with the status, without the page", async () => {
@@ -107,7 +111,9 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("bad input over %s", (transport) =
     const err = (await failure(c.call("VM.set_name_description", vm as never, description))) as XapiTransportError;
     expect(err).toBeInstanceOf(XapiTransportError);
     expect(err.code).toBe("XAPI_CONNECTION_CLOSED");
-    expect(err.message).toMatch(/^VM\.set_name_description on 127\.0\.0\.1:\d+: the server closed the connection before the response was complete$/);
+    expect(err.message).toMatch(
+      /^VM\.set_name_description on 127\.0\.0\.1:\d+: the server closed the connection before the response was complete$/,
+    );
     // The call ran once (the server had done it before the connection broke); the client did not repeat it.
     expect(s.callCounts()["VM.set_name_description"]).toBe(1);
     await expect(c.call("VM.get_name_description", vm as never)).resolves.toBe(description);
@@ -123,7 +129,9 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("bad input over %s", (transport) =
   it("wrong credentials are SESSION_AUTHENTICATION_FAILED naming the user, never the password", async () => {
     const wrong = `wrong-pw-${transport}-5521`;
     const attemptLog = recordingLogger();
-    const err = (await failure(XapiClient.connect({ url: s.url, username: USER, password: wrong, transport, logger: attemptLog }))) as XapiError;
+    const err = (await failure(
+      XapiClient.connect({ url: s.url, username: USER, password: wrong, transport, logger: attemptLog }),
+    )) as XapiError;
     expect(err).toBeInstanceOf(XapiError);
     expect(err.code).toBe("SESSION_AUTHENTICATION_FAILED");
     expect(err.method).toBe("session.login_with_password");
@@ -135,18 +143,25 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("bad input over %s", (transport) =
 
   it("an unreachable host (a closed port) is XAPI_UNREACHABLE", async () => {
     const port = await closedPort();
-    const err = (await failure(XapiClient.connect({ url: `http://127.0.0.1:${port}`, username: USER, password: PASSWORD, transport }))) as XapiTransportError;
+    const err = (await failure(
+      XapiClient.connect({ url: `http://127.0.0.1:${port}`, username: USER, password: PASSWORD, transport }),
+    )) as XapiTransportError;
     expect(err).toBeInstanceOf(XapiTransportError);
     expect(err.code).toBe("XAPI_UNREACHABLE");
     expect(err.message).toContain(`127.0.0.1:${port}`);
     expect(err.message).toMatch(/ECONNREFUSED/);
   });
 
-  it.each(["http://not a host", "ftp://127.0.0.1", "http://", "http://root:pw-in-url@127.0.0.1"])("a malformed URL (%s) is XAPI_INVALID_URL", async (url) => {
-    const err = (await failure(XapiClient.connect({ url, username: USER, password: PASSWORD, transport }))) as XapiTransportError;
-    expect(err).toBeInstanceOf(XapiTransportError);
-    expect(err.code).toBe("XAPI_INVALID_URL");
-    expect(err.message).not.toContain("pw-in-url");
-    expect(err.message).not.toContain(PASSWORD);
-  });
+  it.each(["http://not a host", "ftp://127.0.0.1", "http://", "http://root:pw-in-url@127.0.0.1"])(
+    "a malformed URL (%s) is XAPI_INVALID_URL",
+    async (url) => {
+      const err = (await failure(
+        XapiClient.connect({ url, username: USER, password: PASSWORD, transport }),
+      )) as XapiTransportError;
+      expect(err).toBeInstanceOf(XapiTransportError);
+      expect(err.code).toBe("XAPI_INVALID_URL");
+      expect(err.message).not.toContain("pw-in-url");
+      expect(err.message).not.toContain(PASSWORD);
+    },
+  );
 });

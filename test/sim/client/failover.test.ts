@@ -11,7 +11,9 @@ const logins = (s: Simulator): number => s.callCounts()["session.login_with_pass
 const liveSessions = (s: Simulator): number => s.store.table("session").size;
 const sessionRefs = (s: Simulator): string[] => [...s.store.table("session").keys()];
 const clientSessions = (s: Simulator): number =>
-  [...s.store.table("session").values()].filter((r) => /^pulumi-xenserver\//.test((r as { originator?: string }).originator ?? "")).length;
+  [...s.store.table("session").values()].filter((r) =>
+    /^pulumi-xenserver\//.test((r as { originator?: string }).originator ?? ""),
+  ).length;
 
 async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
   const until = Date.now() + ms;
@@ -47,7 +49,9 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("dropped connections and failover 
 
     // A call that may have run is not repeated, but the master is only checked, not replaced.
     s.faults.dropConnections(1);
-    await expect(c.call("VM.set_name_description", vm as never, "x")).rejects.toMatchObject({ code: "XAPI_CONNECTION_CLOSED" });
+    await expect(c.call("VM.set_name_description", vm as never, "x")).rejects.toMatchObject({
+      code: "XAPI_CONNECTION_CLOSED",
+    });
     await expect(c.call("VM.set_name_description", vm as never, "y")).resolves.toBe("");
     await expect(c.call("VM.get_name_description", vm as never)).resolves.toBe("y");
 
@@ -78,7 +82,9 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("dropped connections and failover 
 
     // A write: the call and the check of the master are both dropped.
     s.faults.dropConnections(2);
-    await expect(c.call("VM.set_name_description", vm as never, "x")).rejects.toMatchObject({ code: "XAPI_CONNECTION_CLOSED" });
+    await expect(c.call("VM.set_name_description", vm as never, "x")).rejects.toMatchObject({
+      code: "XAPI_CONNECTION_CLOSED",
+    });
     await waitFor(() => liveSessions(s) === 1);
     expect(sessionRefs(s)).not.toContain(second);
     await expect(c.call("VM.set_name_description", vm as never, "y")).resolves.toBe("");

@@ -6,7 +6,9 @@ describe("TLS against the simulator's self-signed certificate", () => {
   it("refuses it by default, accepts it pinned, and names the fingerprint on a mismatch", async () => {
     const s = await sim({ tls: true });
     try {
-      const untrusted = (await XapiClient.connect({ url: s.url, username: USER, password: PASSWORD }).catch((e) => e)) as XapiTransportError;
+      const untrusted = (await XapiClient.connect({ url: s.url, username: USER, password: PASSWORD }).catch(
+        (e) => e,
+      )) as XapiTransportError;
       expect(untrusted.code).toBe("XAPI_TLS_UNTRUSTED");
       expect(untrusted.fingerprint).toBe(s.fingerprint);
 
@@ -14,7 +16,12 @@ describe("TLS against the simulator's self-signed certificate", () => {
       await expect(c.call("pool.get_all")).resolves.toHaveLength(1);
       await c.close();
 
-      const wrong = (await XapiClient.connect({ url: s.url, username: USER, password: PASSWORD, tls: { fingerprint: "00".repeat(32) } }).catch((e) => e)) as XapiTransportError;
+      const wrong = (await XapiClient.connect({
+        url: s.url,
+        username: USER,
+        password: PASSWORD,
+        tls: { fingerprint: "00".repeat(32) },
+      }).catch((e) => e)) as XapiTransportError;
       expect(wrong.code).toBe("XAPI_TLS_FINGERPRINT_MISMATCH");
       expect(wrong.message).toContain(s.fingerprint!);
     } finally {
@@ -33,7 +40,9 @@ describe("connections closed by the server", () => {
       s.faults.dropConnections(1);
       await expect(c.call("VM.get_all")).resolves.toContain(vm);
       s.faults.dropConnections(1);
-      await expect(c.call("VM.set_name_description", vm as never, "x")).rejects.toMatchObject({ code: "XAPI_CONNECTION_CLOSED" });
+      await expect(c.call("VM.set_name_description", vm as never, "x")).rejects.toMatchObject({
+        code: "XAPI_CONNECTION_CLOSED",
+      });
       // The client is usable afterwards.
       await expect(c.call("VM.set_name_description", vm as never, "y")).resolves.toBe("");
     } finally {
@@ -53,7 +62,9 @@ describe("a host that goes away", () => {
     expect(err).toBeInstanceOf(XapiTransportError);
     expect(err.code).toBe("XAPI_NO_MASTER");
     await c.close();
-    const e2 = (await XapiClient.connect({ url, username: USER, password: PASSWORD }).catch((e) => e)) as XapiTransportError;
+    const e2 = (await XapiClient.connect({ url, username: USER, password: PASSWORD }).catch(
+      (e) => e,
+    )) as XapiTransportError;
     expect(e2.code).toBe("XAPI_UNREACHABLE");
   });
 });

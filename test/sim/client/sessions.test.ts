@@ -58,7 +58,13 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("sessions over %s", (transport) =>
 
   it("rejects wrong credentials with SESSION_AUTHENTICATION_FAILED naming the user only", async () => {
     const log = recordingLogger();
-    const err = (await XapiClient.connect({ url: s.url, username: USER, password: "wrong-pw-991", transport, logger: log }).catch((e) => e)) as XapiError;
+    const err = (await XapiClient.connect({
+      url: s.url,
+      username: USER,
+      password: "wrong-pw-991",
+      transport,
+      logger: log,
+    }).catch((e) => e)) as XapiError;
     expect(err).toBeInstanceOf(XapiError);
     expect(err.code).toBe("SESSION_AUTHENTICATION_FAILED");
     expect(err.message).toContain(USER);
@@ -89,7 +95,12 @@ describe("pools whose members are reached by their host.address (loopback addres
   it("follows HOST_IS_SLAVE and fails over using only the addresses xapi reports", async () => {
     const s = await sim({ hosts: 3, hostAddressing: "loopback" });
     const memberUrl = s.urls.find((u) => u !== s.url)!;
-    const c = await XapiClient.connect({ url: memberUrl, username: USER, password: PASSWORD, failoverTimeoutMs: 10_000 });
+    const c = await XapiClient.connect({
+      url: memberUrl,
+      username: USER,
+      password: PASSWORD,
+      failoverTimeoutMs: 10_000,
+    });
     try {
       expect(c.masterUrl).toBe(s.url);
       expect(c.poolMembers.sort()).toEqual([...s.urls].sort());

@@ -85,7 +85,9 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("callAsync over %s", (transport) =
   });
 
   it("cancels the task on timeout and rejects with XAPI_TIMEOUT", async () => {
-    await expect(c.callAsync("VM.clone", [template, "slow"], { timeoutMs: 30 })).rejects.toMatchObject({ code: "XAPI_TIMEOUT" });
+    await expect(c.callAsync("VM.clone", [template, "slow"], { timeoutMs: 30 })).rejects.toMatchObject({
+      code: "XAPI_TIMEOUT",
+    });
   });
 
   function pendingTask(label: string): string | undefined {

@@ -3,7 +3,7 @@ import type { Simulator } from "../../../simulator";
 import { XapiClient, type Ref } from "../../../provider/xapi";
 import { connect, sim } from "./sim";
 
-const TRICKY = 'a<b>&"c" \'d\' é 日本 🚀 \t tab';
+const TRICKY = "a<b>&\"c\" 'd' é 日本 🚀 \t tab";
 
 describe("value round trips", () => {
   let s: Simulator;
@@ -42,8 +42,29 @@ describe("value round trips", () => {
   });
 
   const CLASSES = [
-    "pool", "host", "host_metrics", "host_cpu", "network", "PIF", "PIF_metrics", "VLAN", "Bond", "SR", "PBD", "SM",
-    "VDI", "VBD", "VBD_metrics", "VIF", "VM", "VM_metrics", "VM_guest_metrics", "console", "task", "secret", "message",
+    "pool",
+    "host",
+    "host_metrics",
+    "host_cpu",
+    "network",
+    "PIF",
+    "PIF_metrics",
+    "VLAN",
+    "Bond",
+    "SR",
+    "PBD",
+    "SM",
+    "VDI",
+    "VBD",
+    "VBD_metrics",
+    "VIF",
+    "VM",
+    "VM_metrics",
+    "VM_guest_metrics",
+    "console",
+    "task",
+    "secret",
+    "message",
   ];
 
   it.each(CLASSES)("types every %s record identically over XML-RPC and JSON-RPC", async (cls) => {

@@ -86,11 +86,16 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("VDI import/export over %s", (tran
     expect(err.code).toBe("VDI_IO_ERROR");
     await new Promise((r) => setTimeout(r, 50));
     // The client's own import task is destroyed (xapi's internal export tasks are left to its GC).
-    const ours = [...s.store.table("task").values()].filter((t) => /pulumi-xenserver/.test((t as { name_label: string }).name_label));
+    const ours = [...s.store.table("task").values()].filter((t) =>
+      /pulumi-xenserver/.test((t as { name_label: string }).name_label),
+    );
     expect(ours).toEqual([]);
   });
 
-  const ourTasks = (): unknown[] => [...s.store.table("task").values()].filter((t) => /pulumi-xenserver/.test((t as { name_label: string }).name_label));
+  const ourTasks = (): unknown[] =>
+    [...s.store.table("task").values()].filter((t) =>
+      /pulumi-xenserver/.test((t as { name_label: string }).name_label),
+    );
   const missing = "OpaqueRef:00000000-dead-4000-8000-000000000000" as Ref<"VDI">;
 
   // xapi resolves the VDI outside its try (Import_raw_vdi.handler / Export_raw_vdi.handler): an unknown ref is an

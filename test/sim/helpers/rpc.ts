@@ -9,13 +9,20 @@ export class RpcError extends Error {
 }
 
 export async function jsonCall(url: string, method: string, params: unknown[]): Promise<unknown> {
-  const res = await fetch(`${url}/jsonrpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", method, params, id: 1 }) });
+  const res = await fetch(`${url}/jsonrpc`, {
+    method: "POST",
+    body: JSON.stringify({ jsonrpc: "2.0", method, params, id: 1 }),
+  });
   const body = (await res.json()) as { result?: unknown; error?: { message: string; data: string[] } };
   if (body.error) throw new RpcError(body.error.message, body.error.data);
   return body.result;
 }
 
-export async function xmlPost(url: string, body: string, path = "/"): Promise<{ status: number; type: string | null; text: string }> {
+export async function xmlPost(
+  url: string,
+  body: string,
+  path = "/",
+): Promise<{ status: number; type: string | null; text: string }> {
   const res = await fetch(`${url}${path}`, { method: "POST", body, headers: { "content-type": "text/xml" } });
   return { status: res.status, type: res.headers.get("content-type"), text: await res.text() };
 }
@@ -30,7 +37,12 @@ export class Client {
   constructor(readonly url: string) {}
 
   async login(user = "root", password = "pw", originator = "sim-tests"): Promise<this> {
-    this.session = (await jsonCall(this.url, "session.login_with_password", [user, password, "2.21", originator])) as string;
+    this.session = (await jsonCall(this.url, "session.login_with_password", [
+      user,
+      password,
+      "2.21",
+      originator,
+    ])) as string;
     return this;
   }
 
@@ -58,7 +70,9 @@ export async function expectError(p: Promise<unknown>, code: string, params?: (s
     expect(e.code).toBe(code);
     if (params) {
       expect(e.params).toHaveLength(params.length);
-      params.forEach((want, i) => (want instanceof RegExp ? expect(e.params[i]).toMatch(want) : expect(e.params[i]).toBe(want)));
+      params.forEach((want, i) =>
+        want instanceof RegExp ? expect(e.params[i]).toMatch(want) : expect(e.params[i]).toBe(want),
+      );
     }
     return e;
   }

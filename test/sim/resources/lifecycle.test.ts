@@ -37,12 +37,23 @@ async function localSrUuid(): Promise<string> {
 
 describe("Network", () => {
   it("creates a VLAN network on every host, updates MTU in place, and destroys VLANs with it", async () => {
-    const { id, outs, checked } = await createWith(network, { name: "storage", vlan: 42, nic: "NIC 1", mtu: 9000, otherConfig: { owner: "infra" }, identity: "lab/dev/storage" });
+    const { id, outs, checked } = await createWith(network, {
+      name: "storage",
+      vlan: 42,
+      nic: "NIC 1",
+      mtu: 9000,
+      otherConfig: { owner: "infra" },
+      identity: "lab/dev/storage",
+    });
     expect((outs.pifs as string[]).length).toBe(2); // one VLAN PIF per host
     const ref = await xapi.call<string>("network.get_by_uuid", id);
     const rec = await xapi.call<{ MTU: number; other_config: Record<string, string> }>("network.get_record", ref);
     expect(rec.MTU).toBe(9000);
-    expect(rec.other_config).toMatchObject({ owner: "infra", "pulumi-xenserver:stack": "lab/dev", "pulumi-xenserver:resource": "storage" });
+    expect(rec.other_config).toMatchObject({
+      owner: "infra",
+      "pulumi-xenserver:stack": "lab/dev",
+      "pulumi-xenserver:resource": "storage",
+    });
 
     // A key another tool adds is not drift; a key the program owns is.
     await xapi.call("network.add_to_other_config", ref, "xo:managed", "yes");
@@ -65,7 +76,10 @@ describe("Network", () => {
   });
 
   it("creates a bond over two NICs on every host and removes it on delete", async () => {
-    const { id, outs } = await createWith(network, { name: "bonded", bond: { nics: ["eth2", "eth3"], mode: "active-backup" } });
+    const { id, outs } = await createWith(network, {
+      name: "bonded",
+      bond: { nics: ["eth2", "eth3"], mode: "active-backup" },
+    });
     const bonds = await xapi.call<Record<string, { mode: string }>>("Bond.get_all_records");
     expect(Object.values(bonds).map((b) => b.mode)).toEqual(["active-backup", "active-backup"]);
     await network.delete(id, outs, ctx);
@@ -77,7 +91,9 @@ describe("Network", () => {
     const ref = await xapi.call<string>("network.get_by_uuid", id);
     const [pif] = await xapi.call<string[]>("network.get_PIFs", ref);
     sim.store.set("PIF", pif, "management", true); // as if host.management_reconfigure had moved it here
-    await expect(network.delete(id, outs, ctx)).rejects.toThrow(/carries the management interface of sim-host-\d; move management to another network/);
+    await expect(network.delete(id, outs, ctx)).rejects.toThrow(
+      /carries the management interface of sim-host-\d; move management to another network/,
+    );
     const vlans = await xapi.call<Record<string, { tag: number }>>("VLAN.get_all_records");
     expect(Object.values(vlans).filter((v) => v.tag === 77)).toHaveLength(2);
     sim.store.set("PIF", pif, "management", false);
@@ -93,17 +109,25 @@ describe("Network", () => {
   it("rejects a bond over a NIC that one host lacks, naming the host", async () => {
     const solo = await startSimulator({ port: 0, username: "root", password: "s3cret-pw", hosts: 2 });
     try {
-      const settings: Record<string, string> = { "xenserver:url": solo.url, "xenserver:username": "root", "xenserver:password": "s3cret-pw" };
+      const settings: Record<string, string> = {
+        "xenserver:url": solo.url,
+        "xenserver:username": "root",
+        "xenserver:password": "s3cret-pw",
+      };
       const soloCtx: ResourceContext = { config: { get: (k: string) => settings[k] } };
       const c = await XapiClient.connect({ url: solo.url, username: "root", password: "s3cret-pw" });
       const pifs = await c.call<Record<string, { device: string; host: string }>>("PIF.get_all_records");
       const hosts = await c.call<Record<string, { name_label: string }>>("host.get_all_records");
-      const [ref, pif] = Object.entries(pifs).find(([, p]) => p.device === "eth3" && hosts[p.host].name_label === "sim-host-2")!;
+      const [ref, pif] = Object.entries(pifs).find(
+        ([, p]) => p.device === "eth3" && hosts[p.host].name_label === "sim-host-2",
+      )!;
       void pif;
       await c.call("PIF.forget", ref);
       await c.close();
       const r = await network.check({}, { name: "b", bond: { nics: ["eth2", "eth3"] } }, soloCtx);
-      expect(r.failures?.[0].reason).toMatch(/bond.nics: host sim-host-2 has no NIC "eth3" \(it has eth0, eth1, eth2\)/);
+      expect(r.failures?.[0].reason).toMatch(
+        /bond.nics: host sim-host-2 has no NIC "eth3" \(it has eth0, eth1, eth2\)/,
+      );
     } finally {
       await closeAll();
       await solo.close();
@@ -111,7 +135,13 @@ describe("Network", () => {
   });
 
   it("adopts an existing network and converges its name", async () => {
-    const ref = await xapi.call<string>("network.create", { name_label: "legacy", name_description: "", MTU: 1500, other_config: {}, tags: ["keep"] });
+    const ref = await xapi.call<string>("network.create", {
+      name_label: "legacy",
+      name_description: "",
+      MTU: 1500,
+      other_config: {},
+      tags: ["keep"],
+    });
     const uuid = await xapi.call<string>("network.get_uuid", ref);
     const { id, outs } = await createWith(network, { name: "renamed", adopt: uuid, tags: ["managed"] });
     expect(id).toBe(uuid);
@@ -123,7 +153,11 @@ describe("Network", () => {
 
 describe("Pool", () => {
   it("adopts the pool, sets fields and leaves the pool in place on delete", async () => {
-    const { id, outs, checked } = await createWith(pool, { name: "lab", otherConfig: { env: "test" }, identity: "lab/dev/pool" });
+    const { id, outs, checked } = await createWith(pool, {
+      name: "lab",
+      otherConfig: { env: "test" },
+      identity: "lab/dev/pool",
+    });
     const [ref] = await xapi.call<string[]>("pool.get_all");
     expect(id).toBe(await xapi.call("pool.get_uuid", ref));
     expect(await xapi.call("pool.get_name_label", ref)).toBe("lab");
@@ -140,14 +174,24 @@ describe("Pool", () => {
     const { id, outs, checked } = await createWith(pool, { otherConfig: { env: "lab" }, identity: "lab/dev/pool" });
     const other = await startSimulator({ port: 0, username: "root", password: "s3cret-pw" });
     try {
-      const pools = JSON.stringify({ alias: { url: sim.url, username: "root", password: "s3cret-pw" }, elsewhere: { url: other.url, username: "root", password: "s3cret-pw" } });
-      const withPools: ResourceContext = { config: { get: (k: string) => (k === "xenserver:pools" ? pools : ctx.config.get(k)) } };
+      const pools = JSON.stringify({
+        alias: { url: sim.url, username: "root", password: "s3cret-pw" },
+        elsewhere: { url: other.url, username: "root", password: "s3cret-pw" },
+      });
+      const withPools: ResourceContext = {
+        config: { get: (k: string) => (k === "xenserver:pools" ? pools : ctx.config.get(k)) },
+      };
       const news = { ...checked, connection: "alias" };
       expect(await pool.diff(id, outs, news)).toMatchObject({ changes: true, replaces: [] });
       const moved = await pool.update(id, outs, news, withPools);
       const [ref] = await xapi.call<string[]>("pool.get_all");
-      expect(await xapi.call<Record<string, string>>("pool.get_other_config", ref)).toMatchObject({ env: "lab", "pulumi-xenserver:stack": "lab/dev" });
-      await expect(pool.update(id, moved.outs, { ...checked, connection: "elsewhere" }, withPools)).rejects.toThrow(/leads to pool [0-9a-f-]{36}, not to this resource's pool .*cannot move to another pool/);
+      expect(await xapi.call<Record<string, string>>("pool.get_other_config", ref)).toMatchObject({
+        env: "lab",
+        "pulumi-xenserver:stack": "lab/dev",
+      });
+      await expect(pool.update(id, moved.outs, { ...checked, connection: "elsewhere" }, withPools)).rejects.toThrow(
+        /leads to pool [0-9a-f-]{36}, not to this resource's pool .*cannot move to another pool/,
+      );
       await pool.delete(id, moved.outs, withPools);
     } finally {
       await other.close();
@@ -156,7 +200,9 @@ describe("Pool", () => {
 
   it("refuses a local default SR in a multi-host pool", async () => {
     const r = await pool.check({}, { defaultSr: await localSrUuid() }, ctx);
-    expect(r.failures?.[0].reason).toMatch(/defaultSr: SR "Local storage" is local to one host; a pool of 2 hosts needs a shared SR/);
+    expect(r.failures?.[0].reason).toMatch(
+      /defaultSr: SR "Local storage" is local to one host; a pool of 2 hosts needs a shared SR/,
+    );
   });
 });
 
@@ -173,7 +219,15 @@ describe("Sr", () => {
   it("attaches an existing SR by uuid, touching no data", async () => {
     const { id, outs } = await createWith(sr, nfs);
     const srRef = await xapi.call<string>("SR.get_by_uuid", id);
-    const disk = await xapi.call<string>("VDI.create", { SR: srRef, virtual_size: GiB, type: "user", sharable: false, read_only: false, other_config: {}, name_label: "survivor" });
+    const disk = await xapi.call<string>("VDI.create", {
+      SR: srRef,
+      virtual_size: GiB,
+      type: "user",
+      sharable: false,
+      read_only: false,
+      other_config: {},
+      name_label: "survivor",
+    });
     const diskUuid = await xapi.call<string>("VDI.get_uuid", disk);
     await sr.delete(id, outs, ctx); // forgotten: storage kept
     await expect(xapi.call("VDI.get_by_uuid", diskUuid)).rejects.toMatchObject({ code: "UUID_INVALID" });
@@ -181,12 +235,18 @@ describe("Sr", () => {
     expect(attached.id).toBe(id);
     expect((attached.outs.pbds as string[]).length).toBe(2);
     // The disk that was on the storage is back after the attach (the provider scans it).
-    expect(await xapi.call("VDI.get_name_label", await xapi.call<string>("VDI.get_by_uuid", diskUuid))).toBe("survivor");
+    expect(await xapi.call("VDI.get_name_label", await xapi.call<string>("VDI.get_by_uuid", diskUuid))).toBe(
+      "survivor",
+    );
     await sr.delete(attached.id, attached.outs, ctx);
   });
 
   it("stores SMB passwords as XAPI secrets and removes them on delete", async () => {
-    const { id, outs } = await createWith(sr, { type: "smb", name: "share", deviceConfig: { server: "//192.0.2.20/vms", username: "svc", password: "hunter2" } });
+    const { id, outs } = await createWith(sr, {
+      type: "smb",
+      name: "share",
+      deviceConfig: { server: "//192.0.2.20/vms", username: "svc", password: "hunter2" },
+    });
     // xapi copies the provider's secret into the PBDs, so the provider keeps none of its own.
     expect(outs.secrets).toEqual({});
     const pbd = await xapi.call<string>("PBD.get_by_uuid", (outs.pbds as string[])[0]);
@@ -196,12 +256,20 @@ describe("Sr", () => {
     expect(await xapi.call("secret.get_value", secretRef)).toBe("hunter2");
 
     // Rotating the password updates the PBD's secret in place; the SR is not replaced.
-    const rotate = await updateWith(sr, id, outs, { type: "smb", name: "share", deviceConfig: { server: "//192.0.2.20/vms", username: "svc", password: "correct-horse" } });
+    const rotate = await updateWith(sr, id, outs, {
+      type: "smb",
+      name: "share",
+      deviceConfig: { server: "//192.0.2.20/vms", username: "svc", password: "correct-horse" },
+    });
     expect(rotate.diff).toMatchObject({ changes: true, replaces: [] });
     await rotate.run();
     expect(await xapi.call("secret.get_value", secretRef)).toBe("correct-horse");
     // A new server is a different SR.
-    const moved = await updateWith(sr, id, outs, { type: "smb", name: "share", deviceConfig: { server: "//192.0.2.21/vms", username: "svc", password: "correct-horse" } });
+    const moved = await updateWith(sr, id, outs, {
+      type: "smb",
+      name: "share",
+      deviceConfig: { server: "//192.0.2.21/vms", username: "svc", password: "correct-horse" },
+    });
     expect(moved.diff).toMatchObject({ changes: true, replaces: ["deviceConfig"] });
     await sr.delete(id, outs, ctx);
     await expect(xapi.call("secret.get_by_uuid", dc.password_secret)).rejects.toMatchObject({ code: "UUID_INVALID" });
@@ -218,8 +286,18 @@ describe("Sr", () => {
   it("refuses destroyOnDelete while the SR holds disks, leaving it plugged", async () => {
     const { id, outs } = await createWith(sr, { ...nfs, destroyOnDelete: true });
     const srRef = await xapi.call<string>("SR.get_by_uuid", id);
-    const disk = await xapi.call<string>("VDI.create", { SR: srRef, virtual_size: GiB, type: "user", sharable: false, read_only: false, other_config: {}, name_label: "keep-me" });
-    await expect(sr.delete(id, outs, ctx)).rejects.toThrow(/still holds 1 disk\(s\) \("keep-me"\); delete them first, or set destroyOnDelete: false/);
+    const disk = await xapi.call<string>("VDI.create", {
+      SR: srRef,
+      virtual_size: GiB,
+      type: "user",
+      sharable: false,
+      read_only: false,
+      other_config: {},
+      name_label: "keep-me",
+    });
+    await expect(sr.delete(id, outs, ctx)).rejects.toThrow(
+      /still holds 1 disk\(s\) \("keep-me"\); delete them first, or set destroyOnDelete: false/,
+    );
     const pbds = await xapi.call<string[]>("SR.get_PBDs", srRef);
     for (const p of pbds) expect(await xapi.call("PBD.get_currently_attached", p)).toBe(true);
     await xapi.call("VDI.destroy", disk);
@@ -230,14 +308,22 @@ describe("Sr", () => {
   it("leaves no XAPI secret behind when storing the passwords fails", async () => {
     const before = (await xapi.call<string[]>("secret.get_all")).length;
     sim.faults.failNext("secret.get_uuid", 1, "INTERNAL_ERROR", ["injected"]);
-    const checked = (await sr.check({}, { type: "smb", name: "s", deviceConfig: { server: "//192.0.2.20/x", username: "u", password: "p" } }, ctx)).inputs!;
+    const checked = (
+      await sr.check(
+        {},
+        { type: "smb", name: "s", deviceConfig: { server: "//192.0.2.20/x", username: "u", password: "p" } },
+        ctx,
+      )
+    ).inputs!;
     await expect(sr.create(checked, ctx)).rejects.toMatchObject({ code: "INTERNAL_ERROR" });
     expect((await xapi.call<string[]>("secret.get_all")).length).toBe(before);
   });
 
   it("rejects an SR type the pool has no driver for, listing the supported ones", async () => {
     const r = await sr.check({}, { type: "zfs", name: "z", deviceConfig: { location: "/tank" } }, ctx);
-    expect(r.failures?.[0].reason).toMatch(/unknown SR type "zfs"; this pool supports ext, iso, lvm, lvmoiscsi, nfs, smb/);
+    expect(r.failures?.[0].reason).toMatch(
+      /unknown SR type "zfs"; this pool supports ext, iso, lvm, lvmoiscsi, nfs, smb/,
+    );
   });
 
   it("rejects a host that is not in the pool", async () => {
@@ -265,16 +351,32 @@ describe("Vdi", () => {
   it("refuses at preview to grow a disk a running VM uses on an SR without online resize, then grows it offline", async () => {
     const srUuid = await localSrUuid();
     const { id, outs, checked } = await createWith(vdi, { sr: srUuid, name: "hot", size: "1GiB" });
-    const templates = await xapi.call<Record<string, { name_label: string; is_a_template: boolean }>>("VM.get_all_records_where", 'field "is_a_template"="true"');
+    const templates = await xapi.call<Record<string, { name_label: string; is_a_template: boolean }>>(
+      "VM.get_all_records_where",
+      'field "is_a_template"="true"',
+    );
     const template = Object.entries(templates).find(([, t]) => t.name_label === "Debian Bookworm 12")![0];
     const vm = await xapi.call<string>("VM.clone", template, "resize-target");
     await xapi.call("VM.set_is_a_template", vm, false);
     const vdiRef = await xapi.call<string>("VDI.get_by_uuid", id);
-    await xapi.call("VBD.create", { VM: vm, VDI: vdiRef, userdevice: "autodetect", bootable: false, mode: "RW", type: "Disk", empty: false, other_config: {}, qos_algorithm_type: "", qos_algorithm_params: {} });
+    await xapi.call("VBD.create", {
+      VM: vm,
+      VDI: vdiRef,
+      userdevice: "autodetect",
+      bootable: false,
+      mode: "RW",
+      type: "Disk",
+      empty: false,
+      other_config: {},
+      qos_algorithm_type: "",
+      qos_algorithm_params: {},
+    });
     await xapi.call("VM.start", vm, false, false);
     // The local LVM driver cannot resize online: the diff (run at preview) says so, before anything changes.
     const news = (await vdi.check(outs, { ...checked, size: "3GiB" }, ctx)).inputs!;
-    await expect(vdi.diff(id, outs, news, ctx)).rejects.toThrow(/attached to a running VM and its lvm SR cannot resize disks online; shut the VM down/);
+    await expect(vdi.diff(id, outs, news, ctx)).rejects.toThrow(
+      /attached to a running VM and its lvm SR cannot resize disks online; shut the VM down/,
+    );
     // Deleting a disk in use is refused with a message that says what to do.
     await expect(vdi.delete(id, outs, ctx)).rejects.toThrow(/attached to a running VM; detach it \(or stop the VM\)/);
     await xapi.call("VM.hard_shutdown", vm);
@@ -289,7 +391,16 @@ describe("Vdi", () => {
   it("adopts a read-only disk without changing what the program does not state", async () => {
     const srUuid = await localSrUuid();
     const srRef = await xapi.call<string>("SR.get_by_uuid", srUuid);
-    const ref = await xapi.call<string>("VDI.create", { SR: srRef, virtual_size: GiB, type: "user", sharable: false, read_only: true, other_config: {}, name_label: "golden", name_description: "base image" });
+    const ref = await xapi.call<string>("VDI.create", {
+      SR: srRef,
+      virtual_size: GiB,
+      type: "user",
+      sharable: false,
+      read_only: true,
+      other_config: {},
+      name_label: "golden",
+      name_description: "base image",
+    });
     const uuid = await xapi.call<string>("VDI.get_uuid", ref);
     const { id, outs, checked } = await createWith(vdi, { adopt: uuid, sr: srUuid, name: "golden-managed" });
     expect(await xapi.call("VDI.get_read_only", ref)).toBe(true);
@@ -297,7 +408,10 @@ describe("Vdi", () => {
     // Settled: a refresh and the same program plan nothing; a different sr does not replace an adopted disk.
     const refreshed = await vdi.read(id, outs, ctx);
     expect((await vdi.diff(id, refreshed.props!, checked, ctx)).changes).toBe(false);
-    expect(await vdi.diff(id, outs, { ...checked, sr: "00000000-0000-0000-0000-000000000000" }, ctx)).toMatchObject({ changes: false, replaces: [] });
+    expect(await vdi.diff(id, outs, { ...checked, sr: "00000000-0000-0000-0000-000000000000" }, ctx)).toMatchObject({
+      changes: false,
+      replaces: [],
+    });
     await vdi.delete(id, outs, ctx);
   });
 
@@ -315,7 +429,11 @@ describe("Vdi", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pxs-vdi-"));
     const file = path.join(dir, "disk.img");
     fs.writeFileSync(file, Buffer.alloc(2 * MiB, 7));
-    const { id, outs, checked } = await createWith(vdi, { sr: await localSrUuid(), name: "seeded", source: { path: file } });
+    const { id, outs, checked } = await createWith(vdi, {
+      sr: await localSrUuid(),
+      name: "seeded",
+      source: { path: file },
+    });
     expect(outs.sourceHash).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(outs.size).toBe(2 * MiB);
     fs.writeFileSync(file, Buffer.alloc(2 * MiB, 8));
@@ -327,7 +445,9 @@ describe("Vdi", () => {
     expect(gone.failures).toBeUndefined();
     expect(await vdi.diff(id, outs, gone.inputs!)).toMatchObject({ changes: false, replaces: [] });
     // A new disk still needs its file.
-    expect((await vdi.check({}, { sr: checked.sr, name: "seeded", source: { path: file } }, ctx)).failures?.[0].reason).toMatch(/no such file/);
+    expect(
+      (await vdi.check({}, { sr: checked.sr, name: "seeded", source: { path: file } }, ctx)).failures?.[0].reason,
+    ).toMatch(/no such file/);
     await vdi.delete(id, outs, ctx);
     fs.rmSync(dir, { recursive: true, force: true });
   });

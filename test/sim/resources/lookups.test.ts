@@ -34,12 +34,16 @@ describe("lookups", () => {
     const pif = await getPif({ device: "NIC 1", host: "sim-host-2" });
     expect(pif.device).toBe("eth1");
     expect(pif.management).toBe(false);
-    await expect(getPif({ device: "eth7" })).rejects.toThrow(/no NIC "eth7" on sim-host-1 \(NICs: eth0, eth1, eth2, eth3\)/);
+    await expect(getPif({ device: "eth7" })).rejects.toThrow(
+      /no NIC "eth7" on sim-host-1 \(NICs: eth0, eth1, eth2, eth3\)/,
+    );
   });
 
   it("reports an ambiguous name with its candidates", async () => {
     // Every host has its own "Local storage".
-    await expect(getSr({ name: "Local storage" })).rejects.toThrow(/name "Local storage" is ambiguous; candidates: [0-9a-f-]{36} \("Local storage"\), [0-9a-f-]{36} \("Local storage"\); select by uuid/);
+    await expect(getSr({ name: "Local storage" })).rejects.toThrow(
+      /name "Local storage" is ambiguous; candidates: [0-9a-f-]{36} \("Local storage"\), [0-9a-f-]{36} \("Local storage"\); select by uuid/,
+    );
     const iso = await getSr({ name: "ISO library" });
     expect(iso).toMatchObject({ type: "iso", contentType: "iso", shared: true });
   });
@@ -48,17 +52,30 @@ describe("lookups", () => {
     const net = await getNetwork({ name: "Pool-wide network associated with eth2" });
     expect((await getNetwork({ uuid: net.uuid })).bridge).toBe(net.bridge);
     const iso = await getSr({ name: "ISO library" });
-    const lvm = (await getHosts()).length && (await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records"));
+    const lvm =
+      (await getHosts()).length &&
+      (await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records"));
     const local = Object.values(lvm).find((s) => s.type === "lvm")!.uuid;
     const sr = await xapi.call<string>("SR.get_by_uuid", local);
-    const vdiRef = await xapi.call<string>("VDI.create", { SR: sr, virtual_size: 1 << 30, type: "user", sharable: false, read_only: false, other_config: {}, name_label: "golden", tags: ["base", "linux"] });
+    const vdiRef = await xapi.call<string>("VDI.create", {
+      SR: sr,
+      virtual_size: 1 << 30,
+      type: "user",
+      sharable: false,
+      read_only: false,
+      other_config: {},
+      name_label: "golden",
+      tags: ["base", "linux"],
+    });
     const vdi = await getVdi({ tags: ["base"] });
     expect(vdi).toMatchObject({ name: "golden", srUuid: local, virtualSize: 1 << 30 });
     await xapi.call("VDI.destroy", vdiRef);
     expect(iso.uuid).not.toBe(local);
     const template = await getTemplate({ name: "Debian Bookworm 12" });
     expect(template.isDefault).toBe(true);
-    await expect(getTemplate({ name: "Windows 95" })).rejects.toThrow(/no template with name "Windows 95" \(available: /);
+    await expect(getTemplate({ name: "Windows 95" })).rejects.toThrow(
+      /no template with name "Windows 95" \(available: /,
+    );
   });
 
   it("needs exactly one selector", async () => {

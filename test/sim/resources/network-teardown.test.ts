@@ -29,14 +29,25 @@ const { createWith } = resourceSteps(() => ctx);
 /** The network's PIF (VLAN PIF or bond master) on each host, and the VLAN and Bond counts. */
 async function teardownState(id: string) {
   const ref = await xapi.call<string>("network.get_by_uuid", id);
-  const pifs = await xapi.call<Record<string, { host: string }>>("PIF.get_all_records_where", `field "network" = "${ref}"`);
+  const pifs = await xapi.call<Record<string, { host: string }>>(
+    "PIF.get_all_records_where",
+    `field "network" = "${ref}"`,
+  );
   const onSlave = Object.entries(pifs).find(([, p]) => p.host === slave)![0];
-  return { pifs: Object.keys(pifs).sort(), onSlave, vlans: Object.keys(await xapi.call("VLAN.get_all_records")).length, bonds: Object.keys(await xapi.call("Bond.get_all_records")).length };
+  return {
+    pifs: Object.keys(pifs).sort(),
+    onSlave,
+    vlans: Object.keys(await xapi.call("VLAN.get_all_records")).length,
+    bonds: Object.keys(await xapi.call("Bond.get_all_records")).length,
+  };
 }
 
 async function refusedWithNothingRemoved(id: string, outs: Record<string, unknown>, expected: RegExp[]) {
   const before = await teardownState(id);
-  const err = await network.delete(id, outs, ctx).then(() => undefined, (e: Error) => e);
+  const err = await network.delete(id, outs, ctx).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   expect(err).toBeInstanceOf(Error);
   expect(err!.message).toContain(`network ${id} ("${outs.name}") cannot be deleted; nothing was removed on any host`);
   for (const e of expected) expect(err!.message).toMatch(e);
@@ -50,7 +61,9 @@ describe("Network delete refused on a later host, with nothing removed", () => {
     const { id, outs } = await createWith(network, { name: "pinned", vlan: 61, nic: "eth1" });
     const { onSlave } = await teardownState(id);
     sim.store.set("PIF", onSlave, "disallow_unplug", true);
-    await refusedWithNothingRemoved(id, outs, [new RegExp(`VLAN PIF on ${slaveName} has disallow_unplug set.*\\(PIF_DOES_NOT_ALLOW_UNPLUG\\)$`)]);
+    await refusedWithNothingRemoved(id, outs, [
+      new RegExp(`VLAN PIF on ${slaveName} has disallow_unplug set.*\\(PIF_DOES_NOT_ALLOW_UNPLUG\\)$`),
+    ]);
     sim.store.set("PIF", onSlave, "disallow_unplug", false);
     await network.delete(id, outs, ctx);
     expect(await network.read(id, outs, ctx)).toEqual({ id: "" });
@@ -59,10 +72,15 @@ describe("Network delete refused on a later host, with nothing removed", () => {
   it("the second host offline (HOST_OFFLINE), for a VLAN and for a bond network", async () => {
     const metrics = sim.store.get("host", slave).metrics as string;
     const vlanNet = await createWith(network, { name: "far-vlan", vlan: 62, nic: "eth1" });
-    const bondNet = await createWith(network, { name: "far-bond", bond: { nics: ["eth2", "eth3"], mode: "active-backup" } });
+    const bondNet = await createWith(network, {
+      name: "far-bond",
+      bond: { nics: ["eth2", "eth3"], mode: "active-backup" },
+    });
     sim.store.set("host_metrics", metrics, "live", false);
     try {
-      await refusedWithNothingRemoved(vlanNet.id, vlanNet.outs, [new RegExp(`host ${slaveName} is offline.*\\(HOST_OFFLINE\\)$`)]);
+      await refusedWithNothingRemoved(vlanNet.id, vlanNet.outs, [
+        new RegExp(`host ${slaveName} is offline.*\\(HOST_OFFLINE\\)$`),
+      ]);
       await refusedWithNothingRemoved(bondNet.id, bondNet.outs, [/\(HOST_OFFLINE\)$/]);
     } finally {
       sim.store.set("host_metrics", metrics, "live", true);
@@ -79,7 +97,10 @@ describe("Network delete refused on a later host, with nothing removed", () => {
     sim.store.set("pool", pool, "ha_enabled", true);
     sim.store.set("PIF", onSlave, "managed", false);
     try {
-      await refusedWithNothingRemoved(id, outs, [/HA is enabled.*\(HA_IS_ENABLED\)/, new RegExp(`VLAN PIF on ${slaveName} is not managed.*\\(PIF_UNMANAGED\\)`)]);
+      await refusedWithNothingRemoved(id, outs, [
+        /HA is enabled.*\(HA_IS_ENABLED\)/,
+        new RegExp(`VLAN PIF on ${slaveName} is not managed.*\\(PIF_UNMANAGED\\)`),
+      ]);
     } finally {
       sim.store.set("pool", pool, "ha_enabled", false);
       sim.store.set("PIF", onSlave, "managed", true);

@@ -27,14 +27,24 @@ const { createWith } = resourceSteps(() => a!.ctx);
 describe("a resource read or deleted through a connection that reaches another pool", () => {
   it.each([
     ["network", () => ({ mod: network as ResourceModule, news: { name: "elsewhere" } })],
-    ["SR", () => ({ mod: sr as ResourceModule, news: { type: "nfs", name: "elsewhere", deviceConfig: { server: "192.0.2.80", serverpath: "/e" } } })],
+    [
+      "SR",
+      () => ({
+        mod: sr as ResourceModule,
+        news: { type: "nfs", name: "elsewhere", deviceConfig: { server: "192.0.2.80", serverpath: "/e" } },
+      }),
+    ],
   ] as const)("%s: refresh and delete fail, naming both pools and what to do", async (kind, make) => {
     const { mod, news } = make();
     const made = await createWith(mod, news);
     const poolA = await a!.xapi.call<string>("pool.get_uuid", (await a!.xapi.call<string[]>("pool.get_all"))[0]);
     expect(made.outs.poolUuid).toBe(poolA);
     const wrong = b!.ctx;
-    await expect(mod.read(made.id, made.outs, wrong)).rejects.toThrow(new RegExp(`${kind} ${made.id} was made in pool ${poolA}, but connection "default" now reaches pool "staging" .*xenserver:url`));
+    await expect(mod.read(made.id, made.outs, wrong)).rejects.toThrow(
+      new RegExp(
+        `${kind} ${made.id} was made in pool ${poolA}, but connection "default" now reaches pool "staging" .*xenserver:url`,
+      ),
+    );
     await expect(mod.delete(made.id, made.outs, wrong)).rejects.toThrow(/now reaches pool "staging"/);
     // Through the right connection nothing changed, and a real deletion is still seen as one.
     expect((await mod.read(made.id, made.outs, a!.ctx)).id).toBe(made.id);
@@ -44,8 +54,14 @@ describe("a resource read or deleted through a connection that reaches another p
 
   it("VDI: likewise", async () => {
     const srs = await a!.xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records");
-    const made = await createWith(vdi, { name: "elsewhere", sr: Object.values(srs).find((s) => s.type === "lvm")!.uuid, size: "1GiB" });
-    await expect(vdi.read(made.id, made.outs, b!.ctx)).rejects.toThrow(/was made in pool .* now reaches pool "staging"/);
+    const made = await createWith(vdi, {
+      name: "elsewhere",
+      sr: Object.values(srs).find((s) => s.type === "lvm")!.uuid,
+      size: "1GiB",
+    });
+    await expect(vdi.read(made.id, made.outs, b!.ctx)).rejects.toThrow(
+      /was made in pool .* now reaches pool "staging"/,
+    );
     await expect(vdi.delete(made.id, made.outs, b!.ctx)).rejects.toThrow(/now reaches pool "staging"/);
     await vdi.delete(made.id, made.outs, a!.ctx);
   });

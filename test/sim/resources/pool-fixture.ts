@@ -15,7 +15,11 @@ export interface SimulatedPool {
 /** Starts a simulated pool (user root) with a client and a provider context pointing at it. */
 export async function startPool(password: string, options: SimulatorOptions = {}): Promise<SimulatedPool> {
   const sim = await startSimulator({ port: 0, username: "root", password, ...options });
-  const settings: Record<string, string> = { "xenserver:url": sim.url, "xenserver:username": "root", "xenserver:password": password };
+  const settings: Record<string, string> = {
+    "xenserver:url": sim.url,
+    "xenserver:username": "root",
+    "xenserver:password": password,
+  };
   const ctx: ResourceContext = { config: { get: (k: string) => settings[k] } };
   const xapi = await XapiClient.connect({ url: sim.url, username: "root", password });
   return { sim, xapi, ctx };
@@ -36,7 +40,12 @@ export function resourceSteps(ctx: () => ResourceContext) {
     return { checked: checked.inputs!, ...(await mod.create(checked.inputs!, ctx())) };
   }
   /** check + diff; `run` performs the update. */
-  async function updateWith(mod: ResourceModule, id: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
+  async function updateWith(
+    mod: ResourceModule,
+    id: string,
+    olds: Record<string, unknown>,
+    news: Record<string, unknown>,
+  ) {
     const checked = await mod.check(olds, news, ctx());
     expect(checked.failures).toBeUndefined();
     const d = await mod.diff(id, olds, checked.inputs!, ctx());

@@ -10,16 +10,30 @@ beforeAll(async () => {
 afterAll(() => stopPool(lab));
 
 const { createWith, updateWith } = resourceSteps(() => lab.ctx);
-const smb = (password: string, extra: Record<string, unknown> = {}) => ({ type: "smb", name: "share", deviceConfig: { server: "//192.0.2.40/vms", username: "svc", password }, ...extra });
+const smb = (password: string, extra: Record<string, unknown> = {}) => ({
+  type: "smb",
+  name: "share",
+  deviceConfig: { server: "//192.0.2.40/vms", username: "svc", password },
+  ...extra,
+});
 const secretsOfPbds = async (id: string) => {
   const ref = await lab.xapi.call<string>("SR.get_by_uuid", id);
   const out: string[] = [];
-  for (const p of await lab.xapi.call<string[]>("SR.get_PBDs", ref)) out.push((await lab.xapi.call<Record<string, string>>("PBD.get_device_config", p)).password_secret);
+  for (const p of await lab.xapi.call<string[]>("SR.get_PBDs", ref))
+    out.push((await lab.xapi.call<Record<string, string>>("PBD.get_device_config", p)).password_secret);
   return out;
 };
-const valueOf = async (uuid: string) => lab.xapi.call<string>("secret.get_value", await lab.xapi.call<string>("secret.get_by_uuid", uuid));
-const exists = (uuid: string) => lab.xapi.call("secret.get_by_uuid", uuid).then(() => true, () => false);
-const allSecrets = async () => new Set(Object.values(await lab.xapi.call<Record<string, { uuid: string }>>("secret.get_all_records")).map((s) => s.uuid));
+const valueOf = async (uuid: string) =>
+  lab.xapi.call<string>("secret.get_value", await lab.xapi.call<string>("secret.get_by_uuid", uuid));
+const exists = (uuid: string) =>
+  lab.xapi.call("secret.get_by_uuid", uuid).then(
+    () => true,
+    () => false,
+  );
+const allSecrets = async () =>
+  new Set(
+    Object.values(await lab.xapi.call<Record<string, { uuid: string }>>("secret.get_all_records")).map((s) => s.uuid),
+  );
 
 describe("Sr passwords", () => {
   it("created SR: a rotation reaches every PBD's secret, and the provider keeps no secret of its own", async () => {
@@ -55,7 +69,9 @@ describe("Sr passwords", () => {
     expect(outs.secrets).toEqual({});
     const named = await secretsOfPbds(id);
     expect(new Set(named).size).toBe(2);
-    const { outs: after } = await (await updateWith(sr, id, outs, smb("attach-pw-2", { mode: "attach", existingUuid: made.id }))).run();
+    const { outs: after } = await (
+      await updateWith(sr, id, outs, smb("attach-pw-2", { mode: "attach", existingUuid: made.id }))
+    ).run();
     for (const s of named) expect(await valueOf(s)).toBe("attach-pw-2");
     await sr.delete(id, after, lab.ctx);
     for (const s of named) expect(await exists(s)).toBe(false);
@@ -63,7 +79,11 @@ describe("Sr passwords", () => {
 
   it("a create the driver refuses leaves no copy of the password in the pool (xapi's SR.create leaves them)", async () => {
     const before = await allSecrets();
-    const bad = { type: "smb", name: "bad-share", deviceConfig: { server: "not-a-share-path", username: "svc", password: "refused-pw" } };
+    const bad = {
+      type: "smb",
+      name: "bad-share",
+      deviceConfig: { server: "not-a-share-path", username: "svc", password: "refused-pw" },
+    };
     const checked = await sr.check({}, bad, lab.ctx);
     expect(checked.failures).toBeUndefined();
     await expect(sr.create(checked.inputs!, lab.ctx)).rejects.toThrow(/SR_BACKEND_FAILURE_111/);
@@ -77,8 +97,15 @@ describe("Sr passwords", () => {
     const { id, outs } = await createWith(sr, smb("gone-pw", { name: "gone", mode: "attach", existingUuid: made.id }));
     const [first, second] = await secretsOfPbds(id);
     await lab.xapi.call("secret.destroy", await lab.xapi.call<string>("secret.get_by_uuid", second));
-    const rotate = await updateWith(sr, id, outs, smb("gone-pw-2", { name: "gone", mode: "attach", existingUuid: made.id }));
-    await expect(rotate.run()).rejects.toThrow(`deviceConfig.password: the XAPI secret ${second} holding this password`);
+    const rotate = await updateWith(
+      sr,
+      id,
+      outs,
+      smb("gone-pw-2", { name: "gone", mode: "attach", existingUuid: made.id }),
+    );
+    await expect(rotate.run()).rejects.toThrow(
+      `deviceConfig.password: the XAPI secret ${second} holding this password`,
+    );
     expect(await valueOf(first)).toBe("gone-pw");
     await sr.delete(id, outs, lab.ctx);
   });
@@ -86,7 +113,10 @@ describe("Sr passwords", () => {
   it("state from before: the provider's old secret is destroyed at the next update once no PBD names it", async () => {
     const { id, outs } = await createWith(sr, smb("legacy-pw", { name: "legacy" }));
     // What older versions recorded: a secret of the provider's own, which the PBDs only copied.
-    const old = await lab.xapi.call<string>("secret.get_uuid", await lab.xapi.call<string>("secret.create", { value: "legacy-pw", other_config: {} }));
+    const old = await lab.xapi.call<string>(
+      "secret.get_uuid",
+      await lab.xapi.call<string>("secret.create", { value: "legacy-pw", other_config: {} }),
+    );
     const legacy = { ...outs, secrets: { password: old } };
     const refreshed = await sr.read(id, legacy, lab.ctx);
     expect(refreshed.props?.secrets).toEqual({ password: old });
@@ -99,7 +129,10 @@ describe("Sr passwords", () => {
 
   it("delete with state from before destroys the provider's old secret too", async () => {
     const { id, outs } = await createWith(sr, smb("legacy-del", { name: "legacy-del" }));
-    const old = await lab.xapi.call<string>("secret.get_uuid", await lab.xapi.call<string>("secret.create", { value: "legacy-del", other_config: {} }));
+    const old = await lab.xapi.call<string>(
+      "secret.get_uuid",
+      await lab.xapi.call<string>("secret.create", { value: "legacy-del", other_config: {} }),
+    );
     await sr.delete(id, { ...outs, secrets: { password: old } }, lab.ctx);
     expect(await exists(old)).toBe(false);
   });

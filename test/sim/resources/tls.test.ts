@@ -13,8 +13,15 @@ afterAll(async () => {
 
 describe("TLS through stack config", () => {
   it("refuses XenServer's self-signed certificate by default, telling which config key pins it", async () => {
-    const settings: Record<string, string> = { "xenserver:url": sim.url, "xenserver:username": "root", "xenserver:password": "tls-pw" };
-    const err = await xapiFor({ get: (k) => settings[k] }, undefined).then(() => undefined, (e: Error) => e);
+    const settings: Record<string, string> = {
+      "xenserver:url": sim.url,
+      "xenserver:username": "root",
+      "xenserver:password": "tls-pw",
+    };
+    const err = await xapiFor({ get: (k) => settings[k] }, undefined).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).toMatch(/xenserver:tlsFingerprint/);
     expect(err?.message).toContain(sim.fingerprint!);
     expect(err?.message).not.toContain("tls-pw");
@@ -27,6 +34,8 @@ describe("TLS through stack config", () => {
   });
 
   it("names profile keys for a named connection", () => {
-    expect(inConfigTerms("pin it with tls.fingerprint, or give the CA with tls.ca", "lab")).toBe("pin it with xenserver:pools.lab.tlsFingerprint, or give the CA with xenserver:pools.lab.caCert");
+    expect(inConfigTerms("pin it with tls.fingerprint, or give the CA with tls.ca", "lab")).toBe(
+      "pin it with xenserver:pools.lab.tlsFingerprint, or give the CA with xenserver:pools.lab.caCert",
+    );
   });
 });

@@ -12,7 +12,8 @@ import { z } from "zod";
 
 const ctx: ResourceContext = {
   config: {
-    get: (k: string) => ({ "xenserver:url": "https://pool.invalid", "xenserver:username": "root", "xenserver:password": "pw" })[k],
+    get: (k: string) =>
+      ({ "xenserver:url": "https://pool.invalid", "xenserver:username": "root", "xenserver:password": "pw" })[k],
   },
 };
 
@@ -23,38 +24,164 @@ const cases: Array<[string, ResourceModule, Record<string, unknown>, string, Reg
   ["network: MTU above 9216", network, { name: "n", mtu: 9300 }, "mtu", /mtu: must be ≤ 9216/],
   ["network: VLAN tag above 4094", network, { name: "n", vlan: 4095, nic: "eth1" }, "vlan", /vlan: must be ≤ 4094/],
   ["network: negative VLAN tag", network, { name: "n", vlan: -1, nic: "eth1" }, "vlan", /vlan: must be ≥ 0/],
-  ["network: VLAN tag that is not an integer", network, { name: "n", vlan: 10.5, nic: "eth1" }, "vlan", /vlan: must be an integer/],
+  [
+    "network: VLAN tag that is not an integer",
+    network,
+    { name: "n", vlan: 10.5, nic: "eth1" },
+    "vlan",
+    /vlan: must be an integer/,
+  ],
   ["network: VLAN without a NIC", network, { name: "n", vlan: 10 }, "nic", /needs both vlan .* and nic/],
   ["network: NIC without a VLAN", network, { name: "n", nic: "eth1" }, "vlan", /needs both vlan .* and nic/],
-  ["network: bond of one NIC", network, { name: "n", bond: { nics: ["eth1"] } }, "bond.nics", /bond.nics: must have at least 2 items/],
+  [
+    "network: bond of one NIC",
+    network,
+    { name: "n", bond: { nics: ["eth1"] } },
+    "bond.nics",
+    /bond.nics: must have at least 2 items/,
+  ],
   ["network: empty name", network, { name: "" }, "name", /^name: must not be empty$/],
   ["network: empty tag", network, { name: "n", tags: ["ok", ""] }, "tags[1]", /^tags\[1\]: must not be empty$/],
-  ["network: unknown bond mode", network, { name: "n", bond: { nics: ["eth1", "eth2"], mode: "round-robin" } }, "bond.mode", /must be one of "balance-slb", "active-backup", "lacp"/],
-  ["network: both VLAN and bond", network, { name: "n", vlan: 5, nic: "eth1", bond: { nics: ["eth1", "eth2"] } }, "bond", /either a VLAN network .* or a bond network/],
-  ["network: adopt with a creation-only field", network, { name: "n", adopt: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", vlan: 5, nic: "eth1" }, "vlan", /cannot be combined with adopt/],
+  [
+    "network: unknown bond mode",
+    network,
+    { name: "n", bond: { nics: ["eth1", "eth2"], mode: "round-robin" } },
+    "bond.mode",
+    /must be one of "balance-slb", "active-backup", "lacp"/,
+  ],
+  [
+    "network: both VLAN and bond",
+    network,
+    { name: "n", vlan: 5, nic: "eth1", bond: { nics: ["eth1", "eth2"] } },
+    "bond",
+    /either a VLAN network .* or a bond network/,
+  ],
+  [
+    "network: adopt with a creation-only field",
+    network,
+    { name: "n", adopt: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", vlan: 5, nic: "eth1" },
+    "vlan",
+    /cannot be combined with adopt/,
+  ],
   ["network: misspelt field", network, { name: "n", mtuu: 1500 }, "(inputs)", /unknown field\(s\) "mtuu"/],
   ["network: missing name", network, {}, "name", /name: is required/],
-  ["network: connection profile not configured", network, { name: "n", connection: "lab" }, "connection", /connection "lab" is not configured.*configured: default/],
+  [
+    "network: connection profile not configured",
+    network,
+    { name: "n", connection: "lab" },
+    "connection",
+    /connection "lab" is not configured.*configured: default/,
+  ],
   ["network: adopt that is not a UUID", network, { name: "n", adopt: "net-1" }, "adopt", /adopt: must be a UUID/],
-  ["pool: default SR that is not a UUID", pool, { defaultSr: "local-storage" }, "defaultSr", /defaultSr: must be a UUID/],
+  [
+    "pool: default SR that is not a UUID",
+    pool,
+    { defaultSr: "local-storage" },
+    "defaultSr",
+    /defaultSr: must be a UUID/,
+  ],
   ["pool: tags that are not strings", pool, { tags: [1] }, "tags[0]", /tags\[0\]: must be a string/],
-  ["sr: NFS without serverpath", sr, { ...nfs, deviceConfig: { server: "10.0.0.5" } }, "deviceConfig", /a nfs SR needs "serverpath"/],
-  ["sr: NFS with an unknown device-config key", sr, { ...nfs, deviceConfig: { ...nfs.deviceConfig, path: "/x" } }, "deviceConfig", /unknown key\(s\) "path" for a nfs SR \(allowed: server, serverpath/],
-  ["sr: NFS version that does not exist", sr, { ...nfs, deviceConfig: { ...nfs.deviceConfig, nfsversion: "5" } }, "deviceConfig.nfsversion", /must be one of "3", "4", "4.0", "4.1"/],
+  [
+    "sr: NFS without serverpath",
+    sr,
+    { ...nfs, deviceConfig: { server: "10.0.0.5" } },
+    "deviceConfig",
+    /a nfs SR needs "serverpath"/,
+  ],
+  [
+    "sr: NFS with an unknown device-config key",
+    sr,
+    { ...nfs, deviceConfig: { ...nfs.deviceConfig, path: "/x" } },
+    "deviceConfig",
+    /unknown key\(s\) "path" for a nfs SR \(allowed: server, serverpath/,
+  ],
+  [
+    "sr: NFS version that does not exist",
+    sr,
+    { ...nfs, deviceConfig: { ...nfs.deviceConfig, nfsversion: "5" } },
+    "deviceConfig.nfsversion",
+    /must be one of "3", "4", "4.0", "4.1"/,
+  ],
   ["sr: attach without the SR's uuid", sr, { ...nfs, mode: "attach" }, "existingUuid", /mode "attach" needs the UUID/],
-  ["sr: create with a uuid", sr, { ...nfs, existingUuid: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21" }, "existingUuid", /only with mode "attach"/],
+  [
+    "sr: create with a uuid",
+    sr,
+    { ...nfs, existingUuid: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21" },
+    "existingUuid",
+    /only with mode "attach"/,
+  ],
   ["sr: unknown mode", sr, { ...nfs, mode: "import" }, "mode", /mode: must be one of "create", "attach"/],
   ["sr: host on a shared SR", sr, { ...nfs, host: "xs1" }, "host", /host is only for local SRs/],
-  ["sr: iSCSI without target IQN and SCSI id", sr, { type: "lvmoiscsi", name: "i", deviceConfig: { target: "10.0.0.9" } }, "deviceConfig", /needs "targetIQN", "SCSIid"/],
-  ["sr: local LVM without a device", sr, { type: "lvm", name: "l", deviceConfig: {} }, "deviceConfig", /a lvm SR needs "device"/],
-  ["sr: destroying an ISO library", sr, { type: "iso", name: "isos", deviceConfig: { location: "192.0.2.5:/isos" }, destroyOnDelete: true }, "destroyOnDelete", /always forgotten, never destroyed/],
-  ["sr: adopt with device config", sr, { ...nfs, adopt: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21" }, "deviceConfig", /deviceConfig: cannot be combined with adopt/],
-  ["vdi: size that does not parse", vdi, { sr: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", name: "d", size: "20 gigs" }, "size", /size: "20 gigs" is not a size; use bytes/],
-  ["vdi: empty disk without a size", vdi, { sr: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", name: "d" }, "size", /size: required for an empty disk/],
-  ["vdi: unknown VDI type", vdi, { sr: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", name: "d", size: "1GiB", type: "cdrom" }, "type", /type: must be one of "user", "system"/],
-  ["vdi: source file that does not exist", vdi, { sr: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", name: "d", source: { path: "/nonexistent/disk.img" } }, "source.path", /no such file \/nonexistent\/disk.img/],
-  ["vdi: unsupported image format", vdi, { sr: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", name: "d", source: { path: "/etc/hostname", format: "qcow2" } }, "source.format", /must be one of "raw", "vhd"/],
-  ["vdi: a raw file given as VHD", vdi, { sr: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", name: "d", source: { path: __filename, format: "vhd" } }, "source.path", /no VHD footer/],
+  [
+    "sr: iSCSI without target IQN and SCSI id",
+    sr,
+    { type: "lvmoiscsi", name: "i", deviceConfig: { target: "10.0.0.9" } },
+    "deviceConfig",
+    /needs "targetIQN", "SCSIid"/,
+  ],
+  [
+    "sr: local LVM without a device",
+    sr,
+    { type: "lvm", name: "l", deviceConfig: {} },
+    "deviceConfig",
+    /a lvm SR needs "device"/,
+  ],
+  [
+    "sr: destroying an ISO library",
+    sr,
+    { type: "iso", name: "isos", deviceConfig: { location: "192.0.2.5:/isos" }, destroyOnDelete: true },
+    "destroyOnDelete",
+    /always forgotten, never destroyed/,
+  ],
+  [
+    "sr: adopt with device config",
+    sr,
+    { ...nfs, adopt: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21" },
+    "deviceConfig",
+    /deviceConfig: cannot be combined with adopt/,
+  ],
+  [
+    "vdi: size that does not parse",
+    vdi,
+    { sr: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", name: "d", size: "20 gigs" },
+    "size",
+    /size: "20 gigs" is not a size; use bytes/,
+  ],
+  [
+    "vdi: empty disk without a size",
+    vdi,
+    { sr: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", name: "d" },
+    "size",
+    /size: required for an empty disk/,
+  ],
+  [
+    "vdi: unknown VDI type",
+    vdi,
+    { sr: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", name: "d", size: "1GiB", type: "cdrom" },
+    "type",
+    /type: must be one of "user", "system"/,
+  ],
+  [
+    "vdi: source file that does not exist",
+    vdi,
+    { sr: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", name: "d", source: { path: "/nonexistent/disk.img" } },
+    "source.path",
+    /no such file \/nonexistent\/disk.img/,
+  ],
+  [
+    "vdi: unsupported image format",
+    vdi,
+    { sr: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", name: "d", source: { path: "/etc/hostname", format: "qcow2" } },
+    "source.format",
+    /must be one of "raw", "vhd"/,
+  ],
+  [
+    "vdi: a raw file given as VHD",
+    vdi,
+    { sr: "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21", name: "d", source: { path: __filename, format: "vhd" } },
+    "source.path",
+    /no VHD footer/,
+  ],
   ["vdi: sr that is not a UUID", vdi, { sr: "Local storage", name: "d", size: "1GiB" }, "sr", /sr: must be a UUID/],
 ];
 
@@ -68,7 +195,14 @@ describe("check rejects bad input, naming the field and what is allowed", () => 
   });
 
   it("lists every configured connection profile when one is missing", async () => {
-    const multi: ResourceContext = { config: { get: (k) => (k === "xenserver:pools" ? JSON.stringify({ lab: { url: "https://a", username: "u" }, prod: { url: "https://b", username: "u" } }) : undefined) } };
+    const multi: ResourceContext = {
+      config: {
+        get: (k) =>
+          k === "xenserver:pools"
+            ? JSON.stringify({ lab: { url: "https://a", username: "u" }, prod: { url: "https://b", username: "u" } })
+            : undefined,
+      },
+    };
     const r = await network.check({}, { name: "n", connection: "staging" }, multi);
     expect(r.failures?.[0].reason).toMatch(/connection "staging" is not configured.*configured: lab, prod/);
   });

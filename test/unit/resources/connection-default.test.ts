@@ -26,6 +26,9 @@ describe('connection "default"', () => {
 
   it("still replaces a created object when the profile really changes", async () => {
     const { adopt: _adopt, ...created } = net;
-    expect(await network.diff(uuid, created, { ...created, connection: "lab" })).toMatchObject({ changes: true, replaces: ["connection"] });
+    expect(await network.diff(uuid, created, { ...created, connection: "lab" })).toMatchObject({
+      changes: true,
+      replaces: ["connection"],
+    });
   });
 });

@@ -33,19 +33,27 @@ describe("bad input and faults", () => {
   it("rejects a malformed URL before any network access", async () => {
     await expect(codeOf(XapiClient.connect({ url: "https://not a host", ...creds }))).resolves.toBe("XAPI_INVALID_URL");
     await expect(codeOf(XapiClient.connect({ url: "ftp://xen.example", ...creds }))).resolves.toBe("XAPI_INVALID_URL");
-    await expect(codeOf(XapiClient.connect({ url: "https://root:pw@xen.example", ...creds }))).resolves.toBe("XAPI_INVALID_URL");
+    await expect(codeOf(XapiClient.connect({ url: "https://root:pw@xen.example", ...creds }))).resolves.toBe(
+      "XAPI_INVALID_URL",
+    );
   });
 
   it("rejects invalid options with XAPI_INVALID_OPTION", async () => {
     const url = "https://xen.example";
     await expect(codeOf(XapiClient.connect({ url, ...creds, maxConcurrency: 0 }))).resolves.toBe("XAPI_INVALID_OPTION");
-    await expect(codeOf(XapiClient.connect({ url, ...creds, callTimeoutMs: Number.NaN }))).resolves.toBe("XAPI_INVALID_OPTION");
-    await expect(codeOf(XapiClient.connect({ url, ...creds, tls: { fingerprint: "12:34" } }))).resolves.toBe("XAPI_INVALID_OPTION");
+    await expect(codeOf(XapiClient.connect({ url, ...creds, callTimeoutMs: Number.NaN }))).resolves.toBe(
+      "XAPI_INVALID_OPTION",
+    );
+    await expect(codeOf(XapiClient.connect({ url, ...creds, tls: { fingerprint: "12:34" } }))).resolves.toBe(
+      "XAPI_INVALID_OPTION",
+    );
   });
 
   it("reports an unreachable host", async () => {
     const port = await freePort();
-    await expect(codeOf(XapiClient.connect({ url: `http://127.0.0.1:${port}`, ...creds }))).resolves.toBe("XAPI_UNREACHABLE");
+    await expect(codeOf(XapiClient.connect({ url: `http://127.0.0.1:${port}`, ...creds }))).resolves.toBe(
+      "XAPI_UNREACHABLE",
+    );
   });
 
   it("reports a server that answers with an HTML page", async () => {
@@ -74,8 +82,12 @@ describe("bad input and faults", () => {
       res.writeHead(200, { "content-type": "application/octet-stream" }).end("\u0000\u0001garbage");
       return "handled";
     });
-    await expect(codeOf(XapiClient.connect({ url: fake.url, ...creds, transport: "jsonrpc" }))).resolves.toBe("XAPI_NOT_XAPI");
-    await expect(codeOf(XapiClient.connect({ url: fake.url, ...creds, transport: "xmlrpc" }))).resolves.toBe("XAPI_NOT_XAPI");
+    await expect(codeOf(XapiClient.connect({ url: fake.url, ...creds, transport: "jsonrpc" }))).resolves.toBe(
+      "XAPI_NOT_XAPI",
+    );
+    await expect(codeOf(XapiClient.connect({ url: fake.url, ...creds, transport: "xmlrpc" }))).resolves.toBe(
+      "XAPI_NOT_XAPI",
+    );
   });
 
   it("reports an HTTP 500 with its status and without the body (which may quote the request)", async () => {
@@ -98,7 +110,9 @@ describe("bad input and faults", () => {
       res.writeHead(200, { "content-type": req.protocol === "jsonrpc" ? "application/json" : "text/xml" }).end(body);
       return "handled";
     });
-    await expect(codeOf(XapiClient.connect({ url: fake.url, ...creds, transport }))).resolves.toBe("XAPI_MALFORMED_RESPONSE");
+    await expect(codeOf(XapiClient.connect({ url: fake.url, ...creds, transport }))).resolves.toBe(
+      "XAPI_MALFORMED_RESPONSE",
+    );
   });
 
   it("reports a server that closes the connection mid-response", async () => {
@@ -108,15 +122,20 @@ describe("bad input and faults", () => {
       setTimeout(() => res.socket?.destroy(), 20);
       return "handled";
     });
-    await expect(codeOf(XapiClient.connect({ url: fake.url, ...creds, transport: "jsonrpc", failoverTimeoutMs: 200 }))).resolves.toBe(
-      "XAPI_CONNECTION_CLOSED",
-    );
+    await expect(
+      codeOf(XapiClient.connect({ url: fake.url, ...creds, transport: "jsonrpc", failoverTimeoutMs: 200 })),
+    ).resolves.toBe("XAPI_CONNECTION_CLOSED");
   });
 
   it("reports wrong credentials naming the user, never the password", async () => {
     fake = await startFake(standard());
     const log = recordingLogger();
-    const err = (await XapiClient.connect({ url: fake.url, username: "admin", password: "hunter2-pw", logger: log }).catch((e) => e)) as XapiError;
+    const err = (await XapiClient.connect({
+      url: fake.url,
+      username: "admin",
+      password: "hunter2-pw",
+      logger: log,
+    }).catch((e) => e)) as XapiError;
     expect(err).toBeInstanceOf(XapiError);
     expect(err.code).toBe("SESSION_AUTHENTICATION_FAILED");
     expect(err.method).toBe("session.login_with_password");
@@ -158,7 +177,9 @@ describe("bad input and faults", () => {
     fake = await startFake(standard(() => ({ result: "" })));
     const c = await XapiClient.connect({ url: fake.url, ...creds });
     try {
-      await expect(codeOf(c.call<void>("VM.set_name_label", "OpaqueRef:x", undefined))).resolves.toBe("XAPI_INVALID_PARAMETER");
+      await expect(codeOf(c.call<void>("VM.set_name_label", "OpaqueRef:x", undefined))).resolves.toBe(
+        "XAPI_INVALID_PARAMETER",
+      );
     } finally {
       await c.close();
     }

@@ -57,7 +57,9 @@ describe("XapiClient sessions", () => {
     const inner = standard(() => ({ result: ["xml"] }));
     const s = await start((req, res) => {
       if (req.protocol === "jsonrpc") {
-        res.writeHead(200, { "content-type": "text/xml" }).end(`<?xml version="1.0"?><methodResponse><fault></fault></methodResponse>`);
+        res
+          .writeHead(200, { "content-type": "text/xml" })
+          .end(`<?xml version="1.0"?><methodResponse><fault></fault></methodResponse>`);
         return "handled";
       }
       return inner(req, res);
@@ -68,7 +70,11 @@ describe("XapiClient sessions", () => {
   });
 
   it("sends event.from's timeout as <double> on the wire over XML-RPC, and the datamodel's types for other calls", async () => {
-    const s = await start(standard((req) => ({ result: req.method === "event.from" ? { events: [], valid_ref_counts: {}, token: "1" } : "" })));
+    const s = await start(
+      standard((req) => ({
+        result: req.method === "event.from" ? { events: [], valid_ref_counts: {}, token: "1" } : "",
+      })),
+    );
     const c = await connect({ url: s.url, ...creds, transport: "xmlrpc" });
     await c.call("event.from", ["VM"], "", 60);
     await c.call("VM.set_VCPUs_max", "OpaqueRef:vm", 4);
@@ -108,7 +114,10 @@ describe("XapiClient sessions", () => {
     const log = recordingLogger();
     const s = await start(async (req, res) => {
       if (req.method === "session.login_with_password") return { result: SESSION };
-      return standard(() => ({ error: ["INTERNAL_ERROR", `echo ${String(req.params[0])} pw=secret-pw-123`] }))(req, res);
+      return standard(() => ({ error: ["INTERNAL_ERROR", `echo ${String(req.params[0])} pw=secret-pw-123`] }))(
+        req,
+        res,
+      );
     });
     const c = await connect({ url: s.url, username: "root", password: "secret-pw-123", logger: log });
     const err = (await c.call("VM.get_all").catch((e) => e)) as XapiError;
@@ -129,14 +138,29 @@ describe("XapiClient sessions", () => {
   });
 
   it("hides credentials passed in call parameters (SR device_config, secret values) when the server echoes them", async () => {
-    const s = await start(standard((req) => ({ error: ["SR_BACKEND_FAILURE_73", "", `mount failed: ${JSON.stringify(req.params)}`] })));
+    const s = await start(
+      standard((req) => ({ error: ["SR_BACKEND_FAILURE_73", "", `mount failed: ${JSON.stringify(req.params)}`] })),
+    );
     const c = await connect({ url: s.url, ...creds });
     const err = (await c
-      .call<string>("SR.create", "OpaqueRef:host", { server: "nfs1", password: "nfs-pass-4411" }, 0, "n", "d", "nfs", "user", true, {})
+      .call<string>(
+        "SR.create",
+        "OpaqueRef:host",
+        { server: "nfs1", password: "nfs-pass-4411" },
+        0,
+        "n",
+        "d",
+        "nfs",
+        "user",
+        true,
+        {},
+      )
       .catch((e) => e)) as XapiError;
     expect(err.code).toBe("SR_BACKEND_FAILURE_73");
     expect(JSON.stringify([err.message, err.params])).not.toContain("nfs-pass-4411");
-    const err2 = (await c.call("secret.create", { value: "the-secret-value", other_config: {} }).catch((e) => e)) as XapiError;
+    const err2 = (await c
+      .call("secret.create", { value: "the-secret-value", other_config: {} })
+      .catch((e) => e)) as XapiError;
     expect(JSON.stringify([err2.message, err2.params])).not.toContain("the-secret-value");
     c.registerSecret("chap-99887766");
     const err3 = (await c.call<string[]>("VM.get_all", "chap-99887766").catch((e) => e)) as XapiError;

@@ -12,7 +12,9 @@ describe("JSON-RPC request encoding", () => {
   });
 
   it("sends booleans as JSON booleans, ints as numbers, empty arrays and objects as themselves", () => {
-    expect(encodeJsonCall("VM.create", [SESSION, { is_a_template: false, VCPUs_max: 2, tags: [], platform: {} }], 1)).toBe(
+    expect(
+      encodeJsonCall("VM.create", [SESSION, { is_a_template: false, VCPUs_max: 2, tags: [], platform: {} }], 1),
+    ).toBe(
       `{"jsonrpc":"2.0","method":"VM.create","params":["${SESSION}",{"is_a_template":false,"VCPUs_max":2,"tags":[],"platform":{}}],"id":1}`,
     );
   });
@@ -33,13 +35,30 @@ describe("JSON-RPC request encoding", () => {
     expect(encodeJsonCall("event.from", [SESSION, ["VM", "task"], "", 60.1], 4)).toBe(
       `{"jsonrpc":"2.0","method":"event.from","params":["${SESSION}",["VM","task"],"",60.1],"id":4}`,
     );
-    expect(encodeJsonCall("VM.create", [SESSION, { affinity: "OpaqueRef:NULL", other_config: { "xo:a": "1", nested: "{}" }, platform: { "cores-per-socket": "2" }, tags: [], VCPUs_params: {} }], 5)).toBe(
+    expect(
+      encodeJsonCall(
+        "VM.create",
+        [
+          SESSION,
+          {
+            affinity: "OpaqueRef:NULL",
+            other_config: { "xo:a": "1", nested: "{}" },
+            platform: { "cores-per-socket": "2" },
+            tags: [],
+            VCPUs_params: {},
+          },
+        ],
+        5,
+      ),
+    ).toBe(
       `{"jsonrpc":"2.0","method":"VM.create","params":["${SESSION}",{"affinity":"OpaqueRef:NULL","other_config":{"xo:a":"1","nested":"{}"},"platform":{"cores-per-socket":"2"},"tags":[],"VCPUs_params":{}}],"id":5}`,
     );
   });
 
   it("refuses integers a JS number cannot hold exactly (1e21 would reach xapi as a float)", () => {
-    expect(() => encodeJsonCall("VDI.resize", [SESSION, VM, 1e21], 1)).toThrow(/the integer 1e\+21 at parameter 3 is too large/);
+    expect(() => encodeJsonCall("VDI.resize", [SESSION, VM, 1e21], 1)).toThrow(
+      /the integer 1e\+21 at parameter 3 is too large/,
+    );
     expect(encodeJsonCall("VDI.resize", [SESSION, VM, 2 ** 53 - 1], 1)).toContain(",9007199254740991]");
   });
 
@@ -59,7 +78,11 @@ describe("JSON-RPC response decoding", () => {
   });
 
   it("reads a v2 error: code 1, the XAPI code in message, params in data", () => {
-    expect(decodeJsonResponse(`{"jsonrpc":"2.0","error":{"code":1,"message":"HANDLE_INVALID","data":["VM","${VM}"]},"id":7}`)).toEqual({
+    expect(
+      decodeJsonResponse(
+        `{"jsonrpc":"2.0","error":{"code":1,"message":"HANDLE_INVALID","data":["VM","${VM}"]},"id":7}`,
+      ),
+    ).toEqual({
       ok: false,
       error: ["HANDLE_INVALID", "VM", VM],
     });
@@ -80,7 +103,10 @@ describe("JSON-RPC response decoding", () => {
   });
 
   it("reads a v2 error without data as a code without params", () => {
-    expect(decodeJsonResponse(`{"jsonrpc":"2.0","error":{"code":1,"message":"EVENTS_LOST"},"id":3}`)).toEqual({ ok: false, error: ["EVENTS_LOST"] });
+    expect(decodeJsonResponse(`{"jsonrpc":"2.0","error":{"code":1,"message":"EVENTS_LOST"},"id":3}`)).toEqual({
+      ok: false,
+      error: ["EVENTS_LOST"],
+    });
   });
 
   it("decodes a whole record: float, bool, int, empty array and object, nested map, escaped and raw non-ASCII text", () => {
@@ -106,13 +132,17 @@ describe("JSON-RPC response decoding", () => {
     });
   });
 
-  it("treats void (\"\") as a value", () => {
+  it('treats void ("") as a value', () => {
     expect(decodeJsonResponse(`{"jsonrpc":"2.0","result":"","id":1}`)).toEqual({ ok: true, value: "" });
   });
 
   it("tells truncated JSON, an HTML page and garbage apart", () => {
-    expect(() => decodeJsonResponse(`{"jsonrpc":"2.0","result":{"a":`)).toThrow(expect.objectContaining({ kind: "malformed" }));
-    expect(() => decodeJsonResponse("<html><body>500</body></html>")).toThrow(expect.objectContaining({ kind: "not-xapi" }));
+    expect(() => decodeJsonResponse(`{"jsonrpc":"2.0","result":{"a":`)).toThrow(
+      expect.objectContaining({ kind: "malformed" }),
+    );
+    expect(() => decodeJsonResponse("<html><body>500</body></html>")).toThrow(
+      expect.objectContaining({ kind: "not-xapi" }),
+    );
     expect(() => decodeJsonResponse("garbage")).toThrow(expect.objectContaining({ kind: "not-xapi" }));
     expect(() => decodeJsonResponse(`{"jsonrpc":"2.0","id":1}`)).toThrow(expect.objectContaining({ kind: "not-xapi" }));
   });

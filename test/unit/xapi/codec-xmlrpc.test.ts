@@ -176,7 +176,9 @@ describe("XML-RPC response decoding", () => {
       expect.objectContaining({ kind: "not-xapi" }),
     );
     expect(() => decodeXmlResponse("hello")).toThrow(expect.objectContaining({ kind: "not-xapi" }));
-    expect(() => decodeXmlResponse(success("<value>abc</value>").slice(0, 120))).toThrow(expect.objectContaining({ kind: "malformed" }));
+    expect(() => decodeXmlResponse(success("<value>abc</value>").slice(0, 120))).toThrow(
+      expect.objectContaining({ kind: "malformed" }),
+    );
   });
 });
 

@@ -22,13 +22,17 @@ export interface RpcRequest {
 
 export type RpcAnswer = { result: unknown } | { error: string[] };
 /** Either an RPC answer (encoded in the request's protocol) or full control of the HTTP response. */
-export type Handler = (req: RpcRequest, res: http.ServerResponse) => RpcAnswer | "handled" | Promise<RpcAnswer | "handled">;
+export type Handler = (
+  req: RpcRequest,
+  res: http.ServerResponse,
+) => RpcAnswer | "handled" | Promise<RpcAnswer | "handled">;
 
 const xmlParser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false,
   trimValues: false,
-  isArray: (name: string, jPath: unknown) => name === "member" || name === "param" || (name === "value" && String(jPath).endsWith("data.value")),
+  isArray: (name: string, jPath: unknown) =>
+    name === "member" || name === "param" || (name === "value" && String(jPath).endsWith("data.value")),
 });
 
 export function parseRequest(url: string, body: string): RpcRequest {
@@ -36,14 +40,24 @@ export function parseRequest(url: string, body: string): RpcRequest {
     const j = JSON.parse(body) as { method: string; params: unknown[] };
     return { protocol: "jsonrpc", method: j.method, params: j.params, raw: body };
   }
-  const doc = xmlParser.parse(body) as { methodCall: { methodName: string; params: { param?: { value: unknown }[] } | string } };
+  const doc = xmlParser.parse(body) as {
+    methodCall: { methodName: string; params: { param?: { value: unknown }[] } | string };
+  };
   const ps = typeof doc.methodCall.params === "object" ? (doc.methodCall.params.param ?? []) : [];
-  return { protocol: "xmlrpc", method: doc.methodCall.methodName, params: ps.map((p) => valueFromNode(p.value)), raw: body };
+  return {
+    protocol: "xmlrpc",
+    method: doc.methodCall.methodName,
+    params: ps.map((p) => valueFromNode(p.value)),
+    raw: body,
+  };
 }
 
 export function encodeAnswer(protocol: "jsonrpc" | "xmlrpc", a: RpcAnswer): { body: string; contentType: string } {
   if (protocol === "jsonrpc") {
-    const body = "result" in a ? { jsonrpc: "2.0", result: a.result, id: 1 } : { jsonrpc: "2.0", error: { code: 1, message: a.error[0], data: a.error.slice(1) }, id: 1 };
+    const body =
+      "result" in a
+        ? { jsonrpc: "2.0", result: a.result, id: 1 }
+        : { jsonrpc: "2.0", error: { code: 1, message: a.error[0], data: a.error.slice(1) }, id: 1 };
     return { body: JSON.stringify(body), contentType: "application/json" };
   }
   const inner =
@@ -74,10 +88,29 @@ export function makeCertificate(): TlsMaterial {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xapi-tls-"));
   const key = path.join(dir, "key.pem");
   const cert = path.join(dir, "cert.pem");
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-    "-days", "3650", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "3650",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    ],
+    { stdio: "ignore" },
+  );
   const m = { key: fs.readFileSync(key, "utf8"), cert: fs.readFileSync(cert, "utf8") };
   fs.rmSync(dir, { recursive: true, force: true });
   return { ...m, fingerprint: new X509Certificate(m.cert).fingerprint256 };
@@ -87,7 +120,8 @@ export function makeCertificate(): TlsMaterial {
 export function standard(extra?: Handler): Handler {
   return async (req, res) => {
     if (req.method === "session.login_with_password") {
-      if (req.params[0] === "root" && req.params[1] === "secret") return { result: "OpaqueRef:5e55104e-0000-4000-8000-00000000beef" };
+      if (req.params[0] === "root" && req.params[1] === "secret")
+        return { result: "OpaqueRef:5e55104e-0000-4000-8000-00000000beef" };
       return { error: ["SESSION_AUTHENTICATION_FAILED", String(req.params[0]), "Authentication failure"] };
     }
     if (req.method === "session.logout") return { result: "" };
@@ -108,7 +142,9 @@ export async function startFake(handler: Handler, tls?: TlsMaterial): Promise<Fa
       try {
         rpc = parseRequest(req.url ?? "/", raw);
       } catch {
-        res.writeHead(500, { "content-type": "text/html" }).end("<html><body><h1>HTTP 500 internal server error</h1></body></html>");
+        res
+          .writeHead(500, { "content-type": "text/html" })
+          .end("<html><body><h1>HTTP 500 internal server error</h1></body></html>");
         return;
       }
       calls.push(rpc);

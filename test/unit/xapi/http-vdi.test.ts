@@ -29,7 +29,11 @@ async function serve(onRequest: http.RequestListener): Promise<Server> {
 }
 
 /** A master answering RPC; `http` handles every other request. */
-function master(ev: MiniEvents, onHttp: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void, seen: string[] = []): http.RequestListener {
+function master(
+  ev: MiniEvents,
+  onHttp: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void,
+  seen: string[] = [],
+): http.RequestListener {
   let tasks = 0;
   return (req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
@@ -38,7 +42,11 @@ function master(ev: MiniEvents, onHttp: (req: http.IncomingMessage, res: http.Se
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
       const rpc = parseRequest(req.url ?? "/", Buffer.concat(chunks).toString());
-      seen.push(rpc.method.startsWith("task.") && rpc.method !== "task.create" ? `${rpc.method} ${String(rpc.params[1])} ${rpc.params[2] ?? ""}`.trim() : rpc.method);
+      seen.push(
+        rpc.method.startsWith("task.") && rpc.method !== "task.create"
+          ? `${rpc.method} ${String(rpc.params[1])} ${rpc.params[2] ?? ""}`.trim()
+          : rpc.method,
+      );
       let a: RpcAnswer;
       switch (rpc.method) {
         case "session.login_with_password":
@@ -51,7 +59,9 @@ function master(ev: MiniEvents, onHttp: (req: http.IncomingMessage, res: http.Se
           break;
         }
         case "event.inject":
-          a = { result: ev.inject(String(rpc.params[1]), String(rpc.params[2]), lastSnapshot(ev, String(rpc.params[2]))) };
+          a = {
+            result: ev.inject(String(rpc.params[1]), String(rpc.params[2]), lastSnapshot(ev, String(rpc.params[2]))),
+          };
           break;
         case "event.from":
           a = { result: await ev.from(rpc.params[1] as string[], String(rpc.params[2]), Number(rpc.params[3])) };
@@ -91,7 +101,12 @@ describe("VDI side channels", () => {
         received = Buffer.concat(chunks);
         res.writeHead(200, { "task-id": url.searchParams.get("task_id") ?? "" }).end();
         const task = url.searchParams.get("task_id")!;
-        ev.change("task", task, "mod", { status: "success", progress: 1, result: "<value>OpaqueRef:vdi</value>", error_info: [] });
+        ev.change("task", task, "mod", {
+          status: "success",
+          progress: 1,
+          result: "<value>OpaqueRef:vdi</value>",
+          error_info: [],
+        });
       });
     });
     servers.push(member);
@@ -147,7 +162,12 @@ describe("VDI side channels", () => {
           req.on("end", () => {
             if (++puts === 1) return void res.writeHead(401, { "content-length": "0" }).end();
             res.writeHead(200, { "content-length": "0" }).end();
-            ev.change("task", url.searchParams.get("task_id")!, "mod", { status: "success", progress: 1, result: "", error_info: [] });
+            ev.change("task", url.searchParams.get("task_id")!, "mod", {
+              status: "success",
+              progress: 1,
+              result: "",
+              error_info: [],
+            });
           });
         },
         seen,
@@ -161,7 +181,13 @@ describe("VDI side channels", () => {
       await c.importRawVdi("OpaqueRef:vdi", file);
       expect(puts).toBe(2);
       // The task of the refused upload is ended and destroyed; the retry ran in a task of its own.
-      expect(seen).toEqual(expect.arrayContaining(["task.set_status OpaqueRef:task-1 cancelled", "task.destroy OpaqueRef:task-1", "task.destroy OpaqueRef:task-2"]));
+      expect(seen).toEqual(
+        expect.arrayContaining([
+          "task.set_status OpaqueRef:task-1 cancelled",
+          "task.destroy OpaqueRef:task-1",
+          "task.destroy OpaqueRef:task-2",
+        ]),
+      );
       expect(seen.filter((x) => x === "session.login_with_password")).toHaveLength(2);
     } finally {
       await c.close();
@@ -192,7 +218,9 @@ describe("VDI side channels", () => {
       const c = await XapiClient.connect({ url: m.url, ...creds });
       try {
         const t0 = Date.now();
-        const err = (await c.importRawVdi("OpaqueRef:vdi", file, { taskGraceMs: 300 }).catch((e) => e)) as XapiTransportError;
+        const err = (await c
+          .importRawVdi("OpaqueRef:vdi", file, { taskGraceMs: 300 })
+          .catch((e) => e)) as XapiTransportError;
         const took = Date.now() - t0;
         expect(err).toBeInstanceOf(XapiTransportError);
         expect(err.code).toBe("XAPI_HTTP_STATUS");
@@ -216,14 +244,21 @@ describe("VDI side channels", () => {
       const m = await serve(
         master(ev, (req, res, url) => {
           req.resume();
-          ev.change("task", url.searchParams.get("task_id")!, "mod", { status: "success", progress: 1, result: "", error_info: [] });
+          ev.change("task", url.searchParams.get("task_id")!, "mod", {
+            status: "success",
+            progress: 1,
+            result: "",
+            error_info: [],
+          });
           res.writeHead(500, { "content-length": "0" }).end();
         }),
       );
       servers.push(m);
       const c = await XapiClient.connect({ url: m.url, ...creds });
       try {
-        const err = (await c.exportRawVdi("OpaqueRef:vdi", { taskGraceMs: 2000 }).catch((e) => e)) as XapiTransportError;
+        const err = (await c
+          .exportRawVdi("OpaqueRef:vdi", { taskGraceMs: 2000 })
+          .catch((e) => e)) as XapiTransportError;
         expect(err).toBeInstanceOf(XapiTransportError);
         expect(err.status).toBe(500);
       } finally {
@@ -237,7 +272,12 @@ describe("VDI side channels", () => {
         master(ev, (req, res, url) => {
           req.resume();
           const task = url.searchParams.get("task_id")!;
-          ev.change("task", task, "mod", { status: "failure", progress: 1, result: "", error_info: ["INTERNAL_ERROR", "Unknown format qcow"] });
+          ev.change("task", task, "mod", {
+            status: "failure",
+            progress: 1,
+            result: "",
+            error_info: ["INTERNAL_ERROR", "Unknown format qcow"],
+          });
           res.writeHead(404, { "content-length": "0" }).end();
         }),
       );

@@ -39,14 +39,26 @@ afterAll(async () => {
 });
 
 const req = (o: Record<string, unknown> = {}) =>
-  pool.request({ path: "/jsonrpc", headerLines: "content-type: application/json\r\n", body: '{"é":1}', timeoutMs: 500, ...o } as Parameters<Http1Pool["request"]>[0]);
-const failure = (p: Promise<unknown>) => p.then(() => ({ code: "no error" }), (e: { code?: string }) => e);
+  pool.request({
+    path: "/jsonrpc",
+    headerLines: "content-type: application/json\r\n",
+    body: '{"é":1}',
+    timeoutMs: 500,
+    ...o,
+  } as Parameters<Http1Pool["request"]>[0]);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => ({ code: "no error" }),
+    (e: { code?: string }) => e,
+  );
 
 describe("Http1Pool", () => {
   it("sends UTF-8 bodies, reads Content-Length answers and reuses the connection", async () => {
     handler = (s, b) => {
       expect(Buffer.from(b, "latin1").toString("utf8")).toBe('{"é":1}');
-      s.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nKeep-Alive: timeout=5\r\n\r\nok");
+      s.write(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nKeep-Alive: timeout=5\r\n\r\nok",
+      );
     };
     const before = conns;
     expect(await req()).toEqual({ statusCode: 200, contentType: "application/json", text: "ok" });
@@ -56,7 +68,10 @@ describe("Http1Pool", () => {
 
   it("skips 100 Continue and reads a chunked body sent byte by byte, a UTF-8 character split across chunks", async () => {
     handler = async (s) => {
-      const b = Buffer.from("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nab\xc3\r\n2\r\n\xa9c\r\n0\r\nX-T: 1\r\n\r\n", "latin1");
+      const b = Buffer.from(
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nab\xc3\r\n2\r\n\xa9c\r\n0\r\nX-T: 1\r\n\r\n",
+        "latin1",
+      );
       for (let i = 0; i < b.length; i++) {
         s.write(b.subarray(i, i + 1));
         await sleep(1);
@@ -138,18 +153,36 @@ describe("Http1Pool", () => {
   });
 
   it("answers concurrent requests on separate connections", async () => {
-    handler = (s, b) => void setTimeout(() => s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${Buffer.byteLength(b)}\r\n\r\n${b}`), 10);
+    handler = (s, b) =>
+      void setTimeout(() => s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${Buffer.byteLength(b)}\r\n\r\n${b}`), 10);
     const rs = await Promise.all([1, 2, 3, 4, 5].map((i) => req({ body: `b${i}` })));
     expect(rs.map((x) => x.text)).toEqual(["b1", "b2", "b3", "b4", "b5"]);
   });
 
   it("fails requests in flight and after close", async () => {
-    const local = new Http1Pool(new URL(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`), buildConnector({}), { keepAliveTimeout: 10000, keepAliveMaxTimeout: 30000 });
+    const local = new Http1Pool(
+      new URL(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`),
+      buildConnector({}),
+      { keepAliveTimeout: 10000, keepAliveMaxTimeout: 30000 },
+    );
     handler = () => undefined;
-    const pending = failure(local.request({ path: "/jsonrpc", headerLines: "content-type: application/json\r\n", body: "{}", timeoutMs: 5000 } as Parameters<Http1Pool["request"]>[0]));
+    const pending = failure(
+      local.request({
+        path: "/jsonrpc",
+        headerLines: "content-type: application/json\r\n",
+        body: "{}",
+        timeoutMs: 5000,
+      } as Parameters<Http1Pool["request"]>[0]),
+    );
     await sleep(20);
     local.close();
     expect(await pending).toMatchObject({ code: "UND_ERR_DESTROYED" });
-    expect(await failure(local.request({ path: "/", headerLines: "", body: "{}", timeoutMs: 100 } as Parameters<Http1Pool["request"]>[0]))).toMatchObject({ code: "UND_ERR_DESTROYED" });
+    expect(
+      await failure(
+        local.request({ path: "/", headerLines: "", body: "{}", timeoutMs: 100 } as Parameters<
+          Http1Pool["request"]
+        >[0]),
+      ),
+    ).toMatchObject({ code: "UND_ERR_DESTROYED" });
   });
 });

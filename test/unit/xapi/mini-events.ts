@@ -32,7 +32,8 @@ export class MiniEvents {
 
   async from(classes: string[], token: string, timeoutS: number): Promise<Record<string, unknown>> {
     const since = Number(token.split(",")[0]);
-    if (!/^\d{20},\d{20}$/.test(token)) throw Object.assign(new Error("bad token"), { xapi: ["EVENT_FROM_TOKEN_PARSE_FAILURE", token] });
+    if (!/^\d{20},\d{20}$/.test(token))
+      throw Object.assign(new Error("bad token"), { xapi: ["EVENT_FROM_TOKEN_PARSE_FAILURE", token] });
     const wanted = new Set(classes.map((c) => c.toLowerCase()));
     const pick = (): Change[] => {
       const last = new Map<string, Change>();

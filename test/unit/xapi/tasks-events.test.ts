@@ -28,8 +28,12 @@ describe("callAsync", () => {
           setTimeout(() => script(task), 10);
           return { result: task };
         }
-        if (req.method === "event.inject") return { result: ev.inject(String(req.params[1]), String(req.params[2]), lastSnapshot(String(req.params[2]))) };
-        if (req.method === "event.from") return { result: await ev.from(req.params[1] as string[], String(req.params[2]), Number(req.params[3])) };
+        if (req.method === "event.inject")
+          return {
+            result: ev.inject(String(req.params[1]), String(req.params[2]), lastSnapshot(String(req.params[2]))),
+          };
+        if (req.method === "event.from")
+          return { result: await ev.from(req.params[1] as string[], String(req.params[2]), Number(req.params[3])) };
         if (req.method === "task.destroy" || req.method === "task.cancel") {
           if (req.method === "task.cancel") {
             const ref = String(req.params[1]);
@@ -54,10 +58,15 @@ describe("callAsync", () => {
   it("returns the task's decoded result, reports progress, waits through event.from and destroys the task", async () => {
     script = (task) => {
       ev.change("task", task, "mod", taskRecord("pending", 0.5));
-      setTimeout(() => ev.change("task", task, "mod", taskRecord("success", 1, { result: `<value>${NEW_VM}</value>` })), 20);
+      setTimeout(
+        () => ev.change("task", task, "mod", taskRecord("success", 1, { result: `<value>${NEW_VM}</value>` })),
+        20,
+      );
     };
     const progress: number[] = [];
-    const vm = await client.callAsync("VM.clone", ["OpaqueRef:template", "web"], { onProgress: (p) => progress.push(p) });
+    const vm = await client.callAsync("VM.clone", ["OpaqueRef:template", "web"], {
+      onProgress: (p) => progress.push(p),
+    });
     expect(vm).toBe(NEW_VM);
     expect(progress).toContain(0.5);
     const methods = server.calls.map((c) => c.method);
@@ -65,11 +74,19 @@ describe("callAsync", () => {
     expect(methods).not.toContain("task.get_record");
     expect(methods).not.toContain("task.get_status");
     await new Promise((r) => setTimeout(r, 50));
-    expect(server.calls.filter((c) => c.method === "task.destroy").map((c) => c.params[1])).toEqual(["OpaqueRef:task-" + nextTask]);
+    expect(server.calls.filter((c) => c.method === "task.destroy").map((c) => c.params[1])).toEqual([
+      "OpaqueRef:task-" + nextTask,
+    ]);
   });
 
   it("turns a failed task into an XapiError with the task's error_info", async () => {
-    script = (task) => ev.change("task", task, "mod", taskRecord("failure", 1, { error_info: ["VM_BAD_POWER_STATE", "OpaqueRef:vm", "halted", "running"] }));
+    script = (task) =>
+      ev.change(
+        "task",
+        task,
+        "mod",
+        taskRecord("failure", 1, { error_info: ["VM_BAD_POWER_STATE", "OpaqueRef:vm", "halted", "running"] }),
+      );
     const err = (await client.callAsync("VM.start", ["OpaqueRef:vm", false, false]).catch((e) => e)) as XapiError;
     expect(err).toBeInstanceOf(XapiError);
     expect(err.code).toBe("VM_BAD_POWER_STATE");
@@ -88,13 +105,17 @@ describe("callAsync", () => {
 
   it("cancels the task when it outlives its timeout", async () => {
     script = () => undefined;
-    await expect(client.callAsync("VM.clone", ["OpaqueRef:t", "x"], { timeoutMs: 80 })).rejects.toMatchObject({ code: "XAPI_TIMEOUT" });
+    await expect(client.callAsync("VM.clone", ["OpaqueRef:t", "x"], { timeoutMs: 80 })).rejects.toMatchObject({
+      code: "XAPI_TIMEOUT",
+    });
     expect(server.calls.some((c) => c.method === "task.cancel")).toBe(true);
   });
 
   it("serves many concurrent tasks with one event.from loop", async () => {
     script = (task) => ev.change("task", task, "mod", taskRecord("success", 1, { result: `<value>${task}</value>` }));
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => client.callAsync<string>("VM.clone", ["OpaqueRef:t", `vm${i}`])));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => client.callAsync<string>("VM.clone", ["OpaqueRef:t", `vm${i}`])),
+    );
     expect(new Set(results).size).toBe(10);
   });
 });
@@ -129,7 +150,13 @@ describe("watch", () => {
               loseEventsOnce = false;
               return { error: ["EVENTS_LOST"] };
             }
-            return { result: await ev.from(req.params[1] as string[], String(req.params[2]), Math.min(Number(req.params[3]), 1)) };
+            return {
+              result: await ev.from(
+                req.params[1] as string[],
+                String(req.params[2]),
+                Math.min(Number(req.params[3]), 1),
+              ),
+            };
         }
         return { error: ["MESSAGE_METHOD_UNKNOWN", req.method] };
       }),
@@ -205,7 +232,12 @@ describe("watch", () => {
     await waitFor(() => seen.some((e) => e.kind === "add" && e.ref === "OpaqueRef:vm-9"));
     expect(seen.some((e) => e.kind === "synced")).toBe(false); // no resync was needed
     // One retry per dropped poll, each delay twice the one before, up to the maximum.
-    expect(log.map((l) => /retrying in (\d+) ms/.exec(l)?.[1]).filter(Boolean).map(Number)).toEqual([20, 40, 80, 100]);
+    expect(
+      log
+        .map((l) => /retrying in (\d+) ms/.exec(l)?.[1])
+        .filter(Boolean)
+        .map(Number),
+    ).toEqual([20, 40, 80, 100]);
     await w.stop();
   });
 

@@ -9,7 +9,10 @@ describe("TLS", () => {
   let server: FakeServer;
   beforeAll(async () => {
     tls = makeCertificate();
-    server = await startFake(standard(() => ({ result: [] })), tls);
+    server = await startFake(
+      standard(() => ({ result: [] })),
+      tls,
+    );
   });
   afterAll(() => server.close());
 
@@ -30,7 +33,9 @@ describe("TLS", () => {
 
   it("refuses a certificate that does not match the pin, showing the fingerprint seen", async () => {
     const wrong = "AA:".repeat(31) + "AA";
-    const err = (await XapiClient.connect({ url: server.url, ...creds, tls: { fingerprint: wrong } }).catch((e) => e)) as XapiTransportError;
+    const err = (await XapiClient.connect({ url: server.url, ...creds, tls: { fingerprint: wrong } }).catch(
+      (e) => e,
+    )) as XapiTransportError;
     expect(err.code).toBe("XAPI_TLS_FINGERPRINT_MISMATCH");
     expect(err.message).toContain(tls.fingerprint);
     expect(err.message).toContain(wrong);
@@ -48,13 +53,18 @@ describe("TLS", () => {
     await c.close();
     const c2 = await XapiClient.connect({ url: server.url, ...creds, tls: { insecure: true }, logger: log });
     await c2.close();
-    expect(log.lines.filter((l) => l.startsWith("warn") && /verification is (disabled|OFF)/.test(l)).length).toBeGreaterThanOrEqual(2);
+    expect(
+      log.lines.filter((l) => l.startsWith("warn") && /verification is (disabled|OFF)/.test(l)).length,
+    ).toBeGreaterThanOrEqual(2);
   });
 
   /** A pinned master and a member with its own certificate; the master reports both hosts. */
   async function pinnedPool(): Promise<{ master: FakeServer; member: FakeServer; memberTls: TlsMaterial }> {
     const memberTls = makeCertificate();
-    const member = await startFake(standard(() => ({ result: ["from-member"] })), memberTls);
+    const member = await startFake(
+      standard(() => ({ result: ["from-member"] })),
+      memberTls,
+    );
     let hosts: Record<string, { address: string }> = {};
     const master = await startFake((req) => {
       switch (req.method) {
@@ -68,13 +78,21 @@ describe("TLS", () => {
           return { result: ["from-master"] };
       }
     }, tls);
-    hosts = { "OpaqueRef:h1": { address: `127.0.0.1:${master.port}` }, "OpaqueRef:h2": { address: `127.0.0.1:${member.port}` } };
+    hosts = {
+      "OpaqueRef:h1": { address: `127.0.0.1:${master.port}` },
+      "OpaqueRef:h2": { address: `127.0.0.1:${member.port}` },
+    };
     return { master, member, memberTls };
   }
 
   it("trusts the other members' certificates as reported by the pinned master, so failover still works", async () => {
     const { master, member } = await pinnedPool();
-    const c = await XapiClient.connect({ url: master.url, ...creds, tls: { fingerprint: tls.fingerprint }, failoverTimeoutMs: 2000 });
+    const c = await XapiClient.connect({
+      url: master.url,
+      ...creds,
+      tls: { fingerprint: tls.fingerprint },
+      failoverTimeoutMs: 2000,
+    });
     try {
       await expect(c.call("VM.get_all")).resolves.toEqual(["from-master"]);
       await master.close();
@@ -88,7 +106,12 @@ describe("TLS", () => {
 
   it("without learnPoolCertificates, only the pinned certificates are trusted: failover cannot reach the member", async () => {
     const { master, member } = await pinnedPool();
-    const c = await XapiClient.connect({ url: master.url, ...creds, tls: { fingerprint: tls.fingerprint, learnPoolCertificates: false }, failoverTimeoutMs: 500 });
+    const c = await XapiClient.connect({
+      url: master.url,
+      ...creds,
+      tls: { fingerprint: tls.fingerprint, learnPoolCertificates: false },
+      failoverTimeoutMs: 500,
+    });
     try {
       await master.close();
       const err = (await c.call("VM.get_all").catch((e) => e)) as XapiTransportError;
@@ -101,7 +124,11 @@ describe("TLS", () => {
 
   it("accepts any of several pinned fingerprints", async () => {
     const { master, member, memberTls } = await pinnedPool();
-    const c = await XapiClient.connect({ url: member.url, ...creds, tls: { fingerprint: ["00".repeat(32), memberTls.fingerprint] } });
+    const c = await XapiClient.connect({
+      url: member.url,
+      ...creds,
+      tls: { fingerprint: ["00".repeat(32), memberTls.fingerprint] },
+    });
     try {
       await expect(c.call("VM.get_all")).resolves.toEqual(["from-member"]);
     } finally {

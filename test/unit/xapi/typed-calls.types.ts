@@ -4,7 +4,13 @@
  */
 import type { Ref, VMRecord, WatchEvent, XapiClient } from "../../../provider/xapi";
 
-export async function typedCalls(c: XapiClient, plain: string, vm: Ref<"VM">, vdi: Ref<"VDI">, cls: string): Promise<void> {
+export async function typedCalls(
+  c: XapiClient,
+  plain: string,
+  vm: Ref<"VM">,
+  vdi: Ref<"VDI">,
+  cls: string,
+): Promise<void> {
   const rec: VMRecord = await c.call("VM.get_record", vm); // typed result without a type argument
   const vcpus: number = rec.VCPUs_max;
   const fromPlain: VMRecord = await c.call("VM.get_record", plain); // plain strings are accepted as refs

@@ -12,16 +12,34 @@ const values: [string, string][] = [
   ["self-closing value", "<value/>"],
   ["typed string", "<value><string>a b</string></value>"],
   ["empty typed string", "<value><string/></value>"],
-  ["int, i4, i8", "<value><array><data><value><int>1</int></value><value><i4>-2</i4></value><value><i8>9007199254740991</i8></value></data></array></value>"],
-  ["booleans", "<value><array><data><value><boolean>1</boolean></value><value><boolean>0</boolean></value></data></array></value>"],
-  ["doubles", "<value><array><data><value><double>1</double></value><value><double>0.25</double></value><value><double>-1e-07</double></value></data></array></value>"],
+  [
+    "int, i4, i8",
+    "<value><array><data><value><int>1</int></value><value><i4>-2</i4></value><value><i8>9007199254740991</i8></value></data></array></value>",
+  ],
+  [
+    "booleans",
+    "<value><array><data><value><boolean>1</boolean></value><value><boolean>0</boolean></value></data></array></value>",
+  ],
+  [
+    "doubles",
+    "<value><array><data><value><double>1</double></value><value><double>0.25</double></value><value><double>-1e-07</double></value></data></array></value>",
+  ],
   ["datetime", "<value><dateTime.iso8601>20250319T04:16:24Z</dateTime.iso8601></value>"],
-  ["empty array and struct", "<value><array><data><value><array><data></data></array></value><value><array><data/></array></value><value><struct></struct></value></data></array></value>"],
-  ["nested maps", "<value><struct><member><name>a</name><value><struct><member><name>b</name><value><struct><member><name>c</name><value>d</value></member></struct></value></member></struct></value></member></struct></value>"],
+  [
+    "empty array and struct",
+    "<value><array><data><value><array><data></data></array></value><value><array><data/></array></value><value><struct></struct></value></data></array></value>",
+  ],
+  [
+    "nested maps",
+    "<value><struct><member><name>a</name><value><struct><member><name>b</name><value><struct><member><name>c</name><value>d</value></member></struct></value></member></struct></value></member></struct></value>",
+  ],
   ["escapes", "<value>&lt;tag&gt; &amp; &quot;q&quot; &apos;a&apos; &#233; &#x65E5;</value>"],
   ["non-ASCII text", "<value>Ünïcödé 日本語 🚀</value>"],
   ["whitespace kept in strings", "<value>  two  spaces  </value>"],
-  ["pretty-printed", "<value>\n  <struct>\n    <member>\n      <name>k</name>\n      <value>v</value>\n    </member>\n  </struct>\n</value>"],
+  [
+    "pretty-printed",
+    "<value>\n  <struct>\n    <member>\n      <name>k</name>\n      <value>v</value>\n    </member>\n  </struct>\n</value>",
+  ],
   ["__proto__ key", "<value><struct><member><name>__proto__</name><value>x</value></member></struct></value>"],
 ];
 
