@@ -30,9 +30,9 @@ export function vmFootprint(vm: Row): number {
  * or static_max for pv_in_pvh guests.
  */
 export function vmStartMemory(vm: Row): number {
-  return (
-    ((vm.domain_type === "pv_in_pvh" ? vm.memory_static_max : vm.memory_dynamic_min) as number) + memoryOverhead(vm)
-  );
+  const guest = (vm.domain_type === "pv_in_pvh" ? vm.memory_static_max : vm.memory_dynamic_min) as number;
+  // memory_check.vm_compute_required_memory counts the guest in whole MiB (Memory.mib_of_kib_used rounds up).
+  return Math.ceil(guest / MiB) * MiB + memoryOverhead(vm);
 }
 
 function hostTotal(x: Xapi, h: Row): number {

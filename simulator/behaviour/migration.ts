@@ -3,7 +3,7 @@ import { fail, XapiError } from "../engine/errors";
 import { Xapi } from "../engine/xapi";
 import { withVmOperation } from "./allowed-ops";
 import { refreshHostMemory } from "./host";
-import { bootError, chooseHost } from "./vm-power";
+import { bootError, chooseHost } from "./vm-boot-checks";
 
 function move(x: Xapi, vm: string, to: string): void {
   const from = x.store.get("VM", vm).resident_on as string;

@@ -15,6 +15,14 @@ export function register(x: Xapi): void {
     if ((net.PIFs as string[]).length === 0) fail("PIF_NOT_PRESENT", xx.masterRef(), network as string);
   });
   x.on("pool.sync_database", () => undefined);
+  // xapi_pool.ml: the certificates VM.start reads for secureboot=auto come with the host's install; setting
+  // them is deprecated, and custom ones need xapi.conf's allow-custom-uefi-certs, which is off by default.
+  x.on("pool.set_uefi_certificates", () =>
+    fail("OPERATION_NOT_ALLOWED", "Setting UEFI certificates is deprecated, please use `set_custom_uefi_certificates`"),
+  );
+  x.on("pool.set_custom_uefi_certificates", () =>
+    fail("OPERATION_NOT_ALLOWED", "Setting UEFI certificates is not possible when allow_custom_uefi_certs is false"),
+  );
   x.on("message.create", (xx, _ctx, [name, priority, cls, objUuid, body]) =>
     createMessage(xx, name as string, priority as number, cls as string, objUuid as string, body as string),
   );

@@ -1,12 +1,13 @@
 /** VM placement and power states (SEMANTICS §6.9.2; xapi_vm.ml, xapi_vm_helpers.ml, xapi_vm_lifecycle.ml). */
-import { fail, XapiError } from "../engine/errors";
+import { fail } from "../engine/errors";
 import { NULL_REF } from "../engine/datamodel";
 import { Row } from "../engine/store";
 import { nowDatetime } from "../engine/time";
 import { Xapi } from "../engine/xapi";
 import { refreshVbd, refreshVdi, refreshVif } from "./allowed-ops";
 import { scheduleGuestMetrics, clearGuestMetrics } from "./guest-metrics";
-import { hostAvailableForStart, refreshHostMemory, vmStartMemory } from "./host";
+import { refreshHostMemory } from "./host";
+import { bootError, chooseHost, prepareStart } from "./vm-boot-checks";
 import { createConsole, destroyConsoles } from "./console";
 import { createMessage } from "./pool";
 import { deviceName, deviceNumber } from "./vbd";
@@ -15,82 +16,10 @@ import { lc, deriveDomainType, op, VmOp } from "./vm-common";
 
 let nextDomid = 1;
 
-function vmSRs(x: Xapi, vm: Row): string[] {
-  const srs = new Set<string>();
-  for (const b of vm.VBDs as string[]) {
-    const vbd = x.store.get("VBD", b);
-    if (!vbd.empty && x.store.has("VDI", vbd.VDI)) srs.add(x.store.get("VDI", vbd.VDI).SR as string);
-  }
-  return [...srs];
-}
-
-/** The checks of `assert_can_boot_here`: parameters, storage and networks visible from `host`, then memory. */
-export function bootError(x: Xapi, ref: string, host: string, checkMemory: boolean): XapiError | undefined {
-  const s = x.store;
-  const vm = s.get("VM", ref);
-  const vmax = vm.VCPUs_max as number;
-  const vstart = vm.VCPUs_at_startup as number;
-  if (vmax < 1) return new XapiError("INVALID_VALUE", ["VCPUs_max", String(vmax)]);
-  if (vstart < 1) return new XapiError("INVALID_VALUE", ["VCPUs-at-startup", String(vstart)]);
-  if (vstart > vmax)
-    return new XapiError("VALUE_NOT_SUPPORTED", ["VCPUs-at-startup", String(vstart), "value greater than VCPUs-max"]);
-  const [smin, dmin, dmax, smax] = [
-    vm.memory_static_min,
-    vm.memory_dynamic_min,
-    vm.memory_dynamic_max,
-    vm.memory_static_max,
-  ] as number[];
-  if (!(smin <= dmin && dmin <= dmax && dmax <= smax) || smax <= 0)
-    return new XapiError("MEMORY_CONSTRAINT_VIOLATION", []);
-  if ((vm.HVM_shadow_multiplier as number) < 1)
-    return new XapiError("VALUE_NOT_SUPPORTED", [
-      "HVM_shadow_multiplier",
-      String(vm.HVM_shadow_multiplier),
-      "value must be >= 1.0",
-    ]);
-  const h = s.get("host", host);
-  if (!h.enabled) return new XapiError("HOST_DISABLED", [host]);
-  for (const sr of vmSRs(x, vm)) {
-    const ok = (s.get("SR", sr).PBDs as string[]).some((p) => {
-      const pbd = s.get("PBD", p);
-      return pbd.host === host && pbd.currently_attached;
-    });
-    if (!ok) return new XapiError("VM_REQUIRES_SR", [ref, sr]);
-  }
-  for (const v of vm.VIFs as string[]) {
-    const net = s.get("network", s.get("VIF", v).network);
-    const pifs = net.PIFs as string[];
-    if (pifs.length > 0 && !pifs.some((p) => s.get("PIF", p).host === host))
-      return new XapiError("VM_REQUIRES_NETWORK", [ref, s.get("VIF", v).network as string]);
-  }
-  if (checkMemory) {
-    const need = vmStartMemory(vm);
-    const free = hostAvailableForStart(x, host);
-    if (need > free) return new XapiError("HOST_NOT_ENOUGH_FREE_MEMORY", [String(need), String(free)]);
-  }
-  return undefined;
-}
-
-export function chooseHost(x: Xapi, ref: string, exclude?: string): string {
-  const vm = x.store.get("VM", ref);
-  const hosts = [...x.store.table("host").keys()].filter((h) => h !== exclude);
-  const affinity = vm.affinity as string;
-  const ordered = hosts.includes(affinity)
-    ? [affinity, ...hosts.filter((h) => h !== affinity)]
-    : hosts.sort((a, b) => hostAvailableForStart(x, b) - hostAvailableForStart(x, a));
-  const fit = ordered.find((h) => !bootError(x, ref, h, true));
-  if (fit) return fit;
-  const withoutMemory = ordered.find((h) => !bootError(x, ref, h, false));
-  if (withoutMemory) throw bootError(x, ref, withoutMemory, true)!;
-  throw new XapiError("NO_HOSTS_AVAILABLE", []);
-}
-
 export function boot(x: Xapi, ref: string, host: string, paused: boolean): void {
   const s = x.store;
   const vm = s.get("VM", ref);
   const domainType = deriveDomainType(vm);
-  const platform = { ...(vm.platform as Record<string, string>) };
-  if (domainType === "hvm" && !platform["device-model"]) platform["device-model"] = "qemu-upstream-compat";
   clearGuestMetrics(x, ref);
   s.update("VM", ref, {
     power_state: paused ? "Paused" : "Running",
@@ -98,7 +27,6 @@ export function boot(x: Xapi, ref: string, host: string, paused: boolean): void 
     scheduled_to_be_resident_on: NULL_REF,
     domid: nextDomid++,
     domain_type: domainType,
-    platform,
     memory_target: vm.memory_dynamic_max,
     last_boot_CPU_flags: {
       vendor: "GenuineIntel",
@@ -172,11 +100,16 @@ export function suspendSR(x: Xapi, vm: Row): string {
 }
 
 export function register(x: Xapi): void {
-  op(x, "start", "start", (xx, _ctx, ref, [paused]) => boot(xx, ref, chooseHost(xx, ref), paused as boolean));
+  op(x, "start", "start", (xx, _ctx, ref, [paused]) => {
+    const host = chooseHost(xx, ref);
+    prepareStart(xx, ref);
+    boot(xx, ref, host, paused as boolean);
+  });
   op(x, "start_on", "start_on", (xx, _ctx, ref, [host, paused]) => {
     xx.store.get("host", host);
     const e = bootError(xx, ref, host as string, true);
     if (e) throw e;
+    prepareStart(xx, ref);
     boot(xx, ref, host as string, paused as boolean);
   });
   op(x, "clean_shutdown", "clean_shutdown", (xx, _ctx, ref) => halt(xx, ref));
