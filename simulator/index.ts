@@ -53,6 +53,8 @@ export interface SimulatorOptions {
   taskGcMs?: number;
   /** Period of the SR auto-scan thread (xapi: 30 s; the master's other_config:auto-scan-interval overrides it). */
   srScanIntervalMs?: number;
+  /** Period of xapi's database GC (30 s), which empties CD VBDs and removes disk VBDs left by SR.forget. */
+  dbGcIntervalMs?: number;
   /** Delay before event.from gathers events after a change (xapi: 50 ms; default 0 so that tests run fast). */
   eventFromDelayMs?: number;
   /** API version reported by hosts (default 2.21, XenServer 8). */
@@ -89,6 +91,11 @@ export interface Faults {
   failover(newMaster?: number, opts?: { keepOldMasterUp?: boolean }): void;
   /** Brings a host that failover took down back up. */
   recoverHost(index: number): void;
+  /**
+   * Host `host` (index) cannot reach the storage server `server` (NFS/SMB server, iSCSI target, ISO share host),
+   * or can again with `unreachable` false: PBD.plug there fails as the SM driver's attach does.
+   */
+  storageUnreachable(host: number, server: string, unreachable?: boolean): void;
 }
 
 export interface Simulator {
@@ -126,6 +133,7 @@ function engineOptions(o: SimulatorOptions): EngineOptions {
     taskGcMs: o.taskGcMs ?? 65 * 60_000,
     eventFromDelayMs: o.eventFromDelayMs ?? 0,
     srScanIntervalMs: o.srScanIntervalMs ?? 30_000,
+    dbGcIntervalMs: o.dbGcIntervalMs ?? 30_000,
     apiVersionMajor: o.apiVersion?.major ?? 2,
     apiVersionMinor: o.apiVersion?.minor ?? 21,
   };
@@ -276,6 +284,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         }
       },
       recoverHost: (i) => void down.delete(i),
+      storageUnreachable(host, server, unreachable = true) {
+        const ref = hostRefs()[host];
+        if (!ref) throw new Error(`no host ${host} (pool has ${hostRefs().length})`);
+        if (unreachable) x.faults.unreachableStorage.add(`${ref} ${server}`);
+        else x.faults.unreachableStorage.delete(`${ref} ${server}`);
+      },
     },
     callCounts: () => Object.fromEntries(x.calls),
     resetCallCounts: () => {

@@ -3,6 +3,7 @@ import { fail } from "../engine/errors";
 import { NULL_REF } from "../engine/datamodel";
 import { Row } from "../engine/store";
 import { Xapi } from "../engine/xapi";
+import { checkLive } from "./forwarding";
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
@@ -84,12 +85,7 @@ function createVlanInternal(
 }
 
 /** message_forwarding.ml do_op_on → check_live: a call run on another host than the master needs that host live. */
-function forwardTo(x: Xapi, host: string): void {
-  if (host === x.masterRef()) return;
-  const h = x.store.tryGet("host", host);
-  const m = h && x.store.tryGet("host_metrics", h.metrics);
-  if (!m || m.live !== true) fail("HOST_OFFLINE", host);
-}
+const forwardTo = checkLive;
 
 /** xapi_pif.ml assert_no_protection_enabled: an attached PIF cannot change while HA or the redo log is on. */
 function assertNoProtection(x: Xapi, pif: Row): void {

@@ -4,10 +4,13 @@ import { fail, XapiError } from "../engine/errors";
 import { NULL_REF } from "../engine/datamodel";
 import { Row } from "../engine/store";
 import { Xapi } from "../engine/xapi";
-import { refreshSr, refreshVdi, srAttached, vdiAttached } from "./allowed-ops";
+import { refreshSr, refreshVdi, srAttached } from "./allowed-ops";
 import { backendKey, backendsOf, findBackend } from "./storage-backend";
 import { DRIVERS, SmDriver, smError } from "./sm-drivers";
 import { MiB } from "./units";
+import { checkLive, checkSrHostLive } from "./forwarding";
+import { completeTask, createTask, failTask } from "../engine/tasks";
+import { toXapiError } from "../engine/errors";
 
 export const SR_METADATA = 4 * MiB;
 const ISO_FILES = ["debian-12.7.0-amd64-netinst.iso", "ubuntu-24.04.1-live-server-amd64.iso"];
@@ -142,7 +145,9 @@ function plug(x: Xapi, pbd: string): void {
   const sr = s.get("SR", p.SR);
   const d = DRIVERS.get(String(sr.type));
   if (!d) fail("SR_UNKNOWN_DRIVER", sr.type as string);
-  const location = d!.check(resolvedDc(x, p.device_config as Record<string, string>));
+  const dc = resolvedDc(x, p.device_config as Record<string, string>);
+  const location = d!.check(dc);
+  assertReachable(x, p.host as string, d!.type, dc);
   const key = backendKey(d!.type, location, sr.uuid as string);
   let b = backendsOf(x).get(key);
   if (!b) {
@@ -157,6 +162,40 @@ function plug(x: Xapi, pbd: string): void {
   if ((sr.physical_size as number) < 0) s.update("SR", p.SR as string, { physical_size: b.size });
   account(x, p.SR as string);
   refreshSr(x, p.SR as string);
+}
+
+/** The server a network driver's attach contacts first (NFSSR/ISOSR util._testHost, SMBSR mount, iSCSI login). */
+function storageServer(type: string, dc: Record<string, string>): string | undefined {
+  const unc = (v: string | undefined) => v?.replace(/\\/g, "/").split("/")[2];
+  if (type === "nfs") return dc.server;
+  if (type === "smb") return unc(dc.server);
+  if (type === "lvmoiscsi") return dc.target;
+  if (type === "iso")
+    return dc.location?.startsWith("//") || dc.location?.startsWith("\\\\")
+      ? unc(dc.location)
+      : dc.location?.split(":")[0];
+  return undefined;
+}
+
+/**
+ * The driver's attach on a host that cannot reach the storage server (sim.faults.storageUnreachable), with the
+ * error it raises there (XE_SR_ERRORCODES.xml): NFSSR.attach and ISOSR's NFS mount test the port first
+ * (NFSTarget 108), SMBSR.attach fails its mount (SMBMount 111); [UNSURE] ISOSR over CIFS (ISOMountFailure 222)
+ * and LVMoISCSISR (ISCSILogin 68).
+ */
+function assertReachable(x: Xapi, host: string, type: string, dc: Record<string, string>): void {
+  const server = storageServer(type, dc);
+  if (!server || !x.faults.unreachableStorage.has(`${host} ${server}`)) return;
+  const cifs = type === "smb" || (type === "iso" && !dc.location?.includes(":"));
+  if (type === "nfs" || (type === "iso" && !cifs))
+    throw smError(108, "Unable to detect an NFS service on this target.", `${server}: connection timed out`);
+  if (type === "smb") throw smError(111, "SMB mount error", `mount failed: ${server} unreachable`);
+  if (type === "iso")
+    throw smError(222, "Could not mount the directory specified in Device Configuration", `${server} unreachable`);
+  throw smError(
+    68,
+    "ISCSI login failed - check access settings for the initiator on the storage, if CHAP is used verify CHAP credentials",
+  );
 }
 
 /** A non-shared SR may be attached on one host only (xapi_pbd.check_sharing_constraint). */
@@ -194,21 +233,45 @@ function scan(x: Xapi, sr: string): void {
   account(x, sr);
 }
 
-/** Removes the records of an SR (PBDs, VDIs and their VBDs), remembering the VDIs on the storage. */
+/**
+ * Xapi_sr.really_forget: removes the records of an SR (PBDs, VDIs), remembering the VDIs on the storage. The
+ * VDIs' VBDs stay, pointing at nothing, until the database GC (collectVbds) empties or removes them.
+ */
 function forgetRecords(x: Xapi, sr: string, keepData: boolean): void {
   const s = x.store;
   const row = s.get("SR", sr);
   const backs = [...backendsOf(x).entries()].filter(([, b]) => b.srUuid === row.uuid);
   for (const v of [...(row.VDIs as string[])]) {
     const vdi = s.get("VDI", v);
-    if (keepData) for (const [, b] of backs) b.vdis.set(vdi.uuid as string, { ...vdi });
-    for (const vbd of [...(vdi.VBDs as string[])]) destroyVbdRecord(x, vbd);
+    if (keepData) for (const [, b] of backs) b.vdis.set(vdi.uuid as string, { ...vdi, VBDs: [] });
     s.destroy("VDI", v);
   }
   // Xapi_sr.really_forget destroys the PBDs with Xapi_pbd.destroy, so their secrets go too.
   for (const p of [...(row.PBDs as string[])]) destroyPbd(x, p);
   if (!keepData) for (const [k] of backs) backendsOf(x).delete(k);
   s.destroy("SR", sr);
+}
+
+/**
+ * db_gc_util.ml gc_VBDs (every db_GC_TIMER, 30 s): a VBD whose VM is gone, or whose VDI is gone while it is not
+ * empty, is destroyed, except that a CD of a live VM is kept and made empty.
+ */
+export function collectVbds(x: Xapi): void {
+  const s = x.store;
+  for (const [ref, b] of [...s.table("VBD")]) {
+    const vmOk = s.has("VM", b.VM);
+    if (vmOk && (b.empty || s.has("VDI", b.VDI))) continue;
+    if (vmOk && b.type === "CD") s.update("VBD", ref, { VDI: NULL_REF, empty: true });
+    else destroyVbdRecord(x, ref);
+  }
+}
+
+function dbGc(x: Xapi): void {
+  const tick = () => {
+    collectVbds(x);
+    x.later(x.opts.dbGcIntervalMs, tick);
+  };
+  x.later(x.opts.dbGcIntervalMs, tick);
 }
 
 export function destroyVbdRecord(x: Xapi, vbd: string): void {
@@ -287,8 +350,76 @@ function scanner(x: Xapi): void {
   x.later(interval(), tick);
 }
 
+/**
+ * Xapi_sr.create's last step: each PBD is plugged by its own Async.PBD.plug task (through message forwarding, so
+ * an offline host fails with HOST_OFFLINE) and Tasks.wait_for_all waits for them all, ignoring failures: SR.create
+ * succeeds with the PBDs that could not be plugged left unplugged. The tasks stay, finished, as on xapi.
+ */
+function plugAllIgnoringFailures(x: Xapi, pbds: string[]): void {
+  for (const pbd of pbds) {
+    const task = createTask(x, "Async.PBD.plug", "", x.masterRef());
+    try {
+      checkLive(x, x.store.get("PBD", pbd).host as string);
+      plug(x, pbd);
+      completeTask(x, task, "");
+    } catch (e) {
+      failTask(x, task, toXapiError(e));
+    }
+  }
+}
+
+/**
+ * xapi_pbd.ml unplug, as message_forwarding.ml PBD.unplug runs it: with_unplug_locks refuses while a VDI of the
+ * SR has an operation (OTHER_OPERATION_IN_PROGRESS [VDI; vdi; op; task], when the master is the SR master), then
+ * check_live (HOST_OFFLINE, even for an unplugged PBD); then, if attached, abort_if_storage_attached_to_protected_vms
+ * (HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED [sr] on an enabled host) and VDI_IN_USE for the disks that VMs resident on
+ * the PBD's host hold through an attached, non-empty VBD (metadata VDIs excepted). get_active_vdis_by_pbd also
+ * counts VBDs with `reserved` set, an internal-only field nothing in xapi sets to true today (xapi_vbd.ml creates
+ * VBDs with reserved=false; xapi_vm_lifecycle force_state_reset clears it): not modelled. Neither is the HA
+ * statefile check (HA_IS_ENABLED).
+ */
+function unplugPbd(x: Xapi, pbd: string): void {
+  const s = x.store;
+  const p = s.get("PBD", pbd);
+  const srRef = p.SR as string;
+  const sr = s.get("SR", srRef);
+  const srMaster = sr.shared ? x.masterRef() : (sr.PBDs as string[]).length === 1 ? p.host : undefined;
+  if (srMaster === x.masterRef())
+    for (const v of sr.VDIs as string[]) {
+      const [op] = Object.entries(s.get("VDI", v).current_operations as Record<string, string>);
+      if (op) fail("OTHER_OPERATION_IN_PROGRESS", "VDI", v, op[1], op[0]);
+    }
+  checkLive(x, p.host as string);
+  if (!p.currently_attached) return;
+  const pool = s.get("pool", x.poolRef());
+  if (s.get("host", p.host).enabled && pool.ha_enabled && !pool.ha_allow_overcommit) {
+    const vdis = new Set(sr.VDIs as string[]);
+    const protectedUser = [...s.table("VM").values()].some(
+      (vm) =>
+        vm.ha_always_run === true &&
+        vm.ha_restart_priority === "restart" &&
+        (vm.VBDs as string[]).some((b) => vdis.has(s.tryGet("VBD", b)?.VDI as string)),
+    );
+    if (protectedUser) fail("HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED", srRef);
+  }
+  const inUse = new Set<string>();
+  for (const vm of s.table("VM").values()) {
+    if (vm.resident_on !== p.host) continue;
+    for (const b of vm.VBDs as string[]) {
+      const vbd = s.tryGet("VBD", b);
+      if (!vbd || vbd.empty || !vbd.currently_attached) continue;
+      const vdi = s.tryGet("VDI", vbd.VDI);
+      if (vdi && vdi.SR === srRef && vdi.type !== "metadata") inUse.add(vbd.VDI as string);
+    }
+  }
+  if (inUse.size) fail("VDI_IN_USE", ...inUse);
+  s.set("PBD", pbd, "currently_attached", false);
+  refreshSr(x, srRef);
+}
+
 export function register(x: Xapi): void {
   scanner(x);
+  dbGc(x);
   x.on("SR.create", (xx, _ctx, args) => {
     const [host, dc0, , nameLabel, nameDescription, type0, contentType, shared, smConfig] = args as [
       string,
@@ -305,6 +436,8 @@ export function register(x: Xapi): void {
     // message_forwarding.ml SR.create: plain passwords become secrets before anything else.
     const dc = movePasswordsToSecrets(xx, dc0);
     s.get("host", host);
+    // A shared SR is made on the master; a local one is forwarded to its host (do_op_on: check_live).
+    if (!shared) checkLive(xx, host);
     const type = type0.toLowerCase();
     const d = DRIVERS.get(type);
     // Xapi_sr.create: the SR record, then its PBDs (each copying the secrets, Xapi_pbd.create), then the driver.
@@ -369,7 +502,7 @@ export function register(x: Xapi): void {
     // end up naming that PBD's secrets, and the copies made for the other PBDs are left unreferenced.
     const mine = s.get("PBD", pbds[0]).device_config as Record<string, string>;
     for (const p of pbds.slice(1)) s.set("PBD", p, "device_config", { ...mine });
-    for (const p of s.get("SR", sr).PBDs as string[]) plug(xx, p);
+    plugAllIgnoringFailures(xx, pbds);
     account(xx, sr);
     refreshSr(xx, sr);
     for (const v of s.get("SR", sr).VDIs as string[]) refreshVdi(xx, v);
@@ -409,18 +542,22 @@ export function register(x: Xapi): void {
   x.on("SR.destroy", (xx, _ctx, [sr]) => {
     const s = xx.store;
     const row = s.get("SR", sr);
+    // message_forwarding.ml SR.destroy: SR_HAS_PBD, SR_INDESTRUCTIBLE, then forward_sr_op (consider_unplugged_pbds:
+    // the master's PBD for a shared SR; its host must be live), then Xapi_sr.destroy's own checks.
     if (srAttached(xx, row)) fail("SR_HAS_PBD", sr as string);
+    if ((row.other_config as Record<string, string>).indestructible === "true") fail("SR_INDESTRUCTIBLE", sr as string);
     if ((row.PBDs as string[]).length === 0) fail("SR_HAS_NO_PBDS", sr as string);
+    checkSrHostLive(xx, sr as string, true);
     if ((row.VDIs as string[]).some((v) => s.get("VDI", v).managed && s.get("VDI", v).type !== "rrd"))
       fail("SR_NOT_EMPTY");
     if (!DRIVERS.has(String(row.type))) fail("SR_OPERATION_NOT_SUPPORTED", sr as string);
-    if ((row.other_config as Record<string, string>).indestructible === "true") fail("SR_INDESTRUCTIBLE", sr as string);
     // Xapi_sr.destroy also cleans out secrets named in the SR's sm_config, before really_forget.
     cleanOutPasswords(xx, row.sm_config as Record<string, string>);
     forgetRecords(xx, sr as string, false);
   });
-  x.on("SR.scan", (xx, _ctx, [sr]) => scan(xx, sr as string));
-  x.on("SR.update", (xx, _ctx, [sr]) => account(xx, sr as string));
+  // message_forwarding.ml forward_sr_op: run on the host of a plugged PBD (the master's, for a shared SR).
+  x.on("SR.scan", (xx, _ctx, [sr]) => (checkSrHostLive(xx, sr as string), scan(xx, sr as string)));
+  x.on("SR.update", (xx, _ctx, [sr]) => (checkSrHostLive(xx, sr as string), account(xx, sr as string)));
   x.on("SR.probe", (xx, _ctx, [host, dc, type]) =>
     probe(xx, host as string, movePasswordsToSecrets(xx, dc as Record<string, string>), type as string),
   );
@@ -452,23 +589,12 @@ export function register(x: Xapi): void {
     refreshSr(xx, r.SR as string);
     return pbd;
   });
-  x.on("PBD.plug", (xx, _ctx, [pbd]) => plug(xx, pbd as string));
-  x.on("PBD.unplug", (xx, _ctx, [pbd]) => {
-    const s = xx.store;
-    const p = s.get("PBD", pbd);
-    if (!p.currently_attached) return;
-    const sr = s.get("SR", p.SR);
-    const inUse = (sr.VDIs as string[]).filter((v) => {
-      const vdi = s.get("VDI", v);
-      return (
-        vdiAttached(xx, vdi) &&
-        (vdi.VBDs as string[]).some((b) => s.get("VM", s.get("VBD", b).VM).resident_on === p.host)
-      );
-    });
-    if (inUse.length) fail("VDI_IN_USE", ...inUse);
-    s.set("PBD", pbd as string, "currently_attached", false);
-    refreshSr(xx, p.SR as string);
+  // message_forwarding.ml PBD.plug: forward_pbd_op to the PBD's host (check_live), even when already plugged.
+  x.on("PBD.plug", (xx, _ctx, [pbd]) => {
+    checkLive(xx, xx.store.get("PBD", pbd).host as string);
+    plug(xx, pbd as string);
   });
+  x.on("PBD.unplug", (xx, _ctx, [pbd]) => unplugPbd(xx, pbd as string));
   x.on("PBD.destroy", (xx, _ctx, [pbd]) => {
     const p = xx.store.get("PBD", pbd);
     if (p.currently_attached) fail("OPERATION_NOT_ALLOWED", "PBD is currently attached");

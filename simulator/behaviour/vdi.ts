@@ -8,6 +8,7 @@ import { refreshVdi, srAttached, vdiAttached } from "./allowed-ops";
 import { account, destroyVbdRecord, freeSpace } from "./sr";
 import { DRIVERS, roundVdiSize, smError } from "./sm-drivers";
 import { vdiData } from "./vdi-data";
+import { checkSrHostLive } from "./forwarding";
 
 const VDI_TYPES = new Set([
   "system",
@@ -187,13 +188,27 @@ export function register(x: Xapi): void {
     if (!VDI_TYPES.has(String(r.type)))
       throw new XapiError("INTERNAL_ERROR", [`Rpc.Runtime_error("vdi_type", S(${String(r.type)}))`]);
     xx.store.get("SR", r.SR);
+    checkSrHostLive(xx, r.SR as string);
     return newVdi(xx, r);
   });
-  x.on("VDI.destroy", (xx, _ctx, [self]) => destroyVdi(xx, self as string));
-  x.on("VDI.resize", (xx, _ctx, [self, size]) => resize(xx, self as string, size as number, false));
-  x.on("VDI.resize_online", (xx, _ctx, [self, size]) => resize(xx, self as string, size as number, true));
-  x.on("VDI.snapshot", (xx, _ctx, [self]) => snapshotVdi(xx, self as string));
-  x.on("VDI.clone", (xx, _ctx, [self]) => cloneVdi(xx, self as string));
+  // message_forwarding.ml VDI.forward_vdi_op: run on the SR's host (the master for a shared SR), which must be live.
+  const onSrHost = (xx: Xapi, vdi: unknown) => checkSrHostLive(xx, xx.store.get("VDI", vdi).SR as string);
+  x.on("VDI.destroy", (xx, _ctx, [self]) => (onSrHost(xx, self), destroyVdi(xx, self as string)));
+  x.on(
+    "VDI.resize",
+    (xx, _ctx, [self, size]) => (onSrHost(xx, self), resize(xx, self as string, size as number, false)),
+  );
+  x.on(
+    "VDI.resize_online",
+    (xx, _ctx, [self, size]) => (onSrHost(xx, self), resize(xx, self as string, size as number, true)),
+  );
+  x.on("VDI.snapshot", (xx, _ctx, [self]) => (onSrHost(xx, self), snapshotVdi(xx, self as string)));
+  x.on("VDI.clone", (xx, _ctx, [self]) => (onSrHost(xx, self), cloneVdi(xx, self as string)));
+  for (const field of ["name_label", "name_description"])
+    x.on(`VDI.set_${field}`, (xx, _ctx, [self, v]) => {
+      onSrHost(xx, self);
+      xx.store.set("VDI", self as string, field, v);
+    });
   x.on("VDI.copy", (xx, _ctx, [self, sr, , into]) =>
     copyVdi(xx, self as string, (sr as string) ?? NULL_REF, (into as string) ?? NULL_REF),
   );
@@ -202,7 +217,7 @@ export function register(x: Xapi): void {
     xx.store.destroy("VDI", self as string);
     account(xx, v.SR as string);
   });
-  x.on("VDI.update", (xx, _ctx, [self]) => void xx.store.get("VDI", self));
+  x.on("VDI.update", (xx, _ctx, [self]) => void onSrHost(xx, self));
   x.on(
     "VDI.set_sharable",
     (xx, _ctx, [self, v]) => (

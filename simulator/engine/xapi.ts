@@ -18,6 +18,8 @@ export interface EngineOptions {
   eventFromDelayMs: number;
   /** Period of the SR scanning thread when the master's other_config has no auto-scan-interval (xapi: 30 s). */
   srScanIntervalMs: number;
+  /** Period of the database GC (db_gc.ml db_GC_TIMER: 30 s), which collects VBDs left by SR.forget. */
+  dbGcIntervalMs: number;
   /** Completed tasks are garbage-collected this long after finishing (xapi: 65 min). */
   taskGcMs: number;
   apiVersionMajor: number;
@@ -40,6 +42,8 @@ export interface FaultState {
   latencyMs: number;
   failNext: Map<string, { count: number; code: string; params: string[] }>;
   failTaskMidway: Set<string>;
+  /** "<host ref> <server>": that host cannot reach that storage server (its PBD.plug fails as the driver's attach). */
+  unreachableStorage: Set<string>;
 }
 
 export class Xapi {
@@ -48,7 +52,12 @@ export class Xapi {
   readonly calls = new Map<string, number>();
   /** Calls served per wire protocol. */
   readonly transportCalls = { xmlrpc: 0, jsonrpc: 0 };
-  readonly faults: FaultState = { latencyMs: 0, failNext: new Map(), failTaskMidway: new Set() };
+  readonly faults: FaultState = {
+    latencyMs: 0,
+    failNext: new Map(),
+    failTaskMidway: new Set(),
+    unreachableStorage: new Set(),
+  };
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Called when a session is destroyed, so blocked event.from calls can fail with SESSION_INVALID. */
   readonly sessionListeners = new Set<(session: string) => void>();
