@@ -8,7 +8,7 @@ export type PoolArgs = ArgsOf<z.input<typeof inputSchema>>;
 
 /**
  * The pool the connection points at (adopted: pools cannot be created through the API).
- * Deleting the resource leaves the pool as it is; it never ejects hosts.
+ * Deleting the resource puts back what the pool had before (SRs, owned keys and tags); it never ejects hosts.
  */
 // The class's Output properties come from the zod schemas (the single source of truth) through this merged interface.
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging

@@ -1,7 +1,9 @@
 // Pool: the pool the connection points at, adopted (a pool cannot be created
 // through the API). Name, description, default/suspend-image/crash-dump SRs,
-// other_config and tags converge in place. Deleting the resource leaves the pool
-// as it is: it never ejects hosts.
+// other_config and tags converge in place. What the pool had before is recorded
+// (`originals`) when a field is first managed, and put back when the field leaves
+// the program or the resource is deleted: a destroy never leaves the pool pointing
+// at an SR the stack made. It never ejects hosts.
 import { z } from "zod";
 import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
@@ -42,7 +44,18 @@ export const outputSchema = z.object({
   master: z.string().describe("UUID of the pool master host"),
   hosts: z.array(z.string()).describe("UUIDs of the pool's hosts"),
   liveName: z.string().describe("the pool's name_label as it is now"),
+  originals: z
+    .object({
+      srs: z.record(z.string(), z.string().nullable()),
+      otherConfig: z.record(z.string(), z.string().nullable()),
+      tags: z.record(z.string(), z.boolean()),
+    })
+    .describe(
+      "what the pool had before this resource managed it, put back on delete: each managed SR field's SR UUID (null: none), each owned other_config key's value (null: absent), whether the pool already had each owned tag",
+    ),
 });
+
+type Originals = z.infer<typeof outputSchema>["originals"];
 
 export type Outputs = Inputs & z.infer<typeof outputSchema>;
 
@@ -127,6 +140,69 @@ async function thePool(xapi: Xapi): Promise<{ ref: string; record: PoolRecord }>
   return { ref, record: await xapi.call<PoolRecord>("pool.get_record", ref) };
 }
 
+/**
+ * The originals once the program manages `n`: what is managed for the first time is read from the live pool
+ * (before converge changes it); what is no longer managed is dropped. `previous`: what was managed before; state
+ * written before originals were recorded (`before` undefined) records nothing for it, so it is left as it is.
+ */
+async function recordOriginals(
+  xapi: Xapi,
+  live: PoolRecord,
+  n: Inputs,
+  previous: Partial<Inputs>,
+  before: Originals | undefined,
+): Promise<Originals> {
+  const out: Originals = { srs: {}, otherConfig: {}, tags: {} };
+  const known = before ?? out;
+  for (const [k, field] of srFields) {
+    if (n[k] === undefined) continue;
+    if (k in known.srs) out.srs[k] = known.srs[k];
+    else if (before || previous[k] === undefined) out.srs[k] = (await srUuid(xapi, live[field])) ?? null;
+  }
+  const wasOwned = Object.keys(previous.otherConfig ?? {});
+  for (const k of Object.keys(n.otherConfig)) {
+    if (k in known.otherConfig) out.otherConfig[k] = known.otherConfig[k];
+    else if (before || !wasOwned.includes(k)) out.otherConfig[k] = live.other_config[k] ?? null;
+  }
+  for (const t of n.tags) {
+    if (t in known.tags) out.tags[t] = known.tags[t];
+    else if (before || !(previous.tags ?? []).includes(t)) out.tags[t] = live.tags.includes(t);
+  }
+  return out;
+}
+
+/** Puts back the originals of the SR fields, other_config keys and tags named in `which`. */
+async function putBack(xapi: Xapi, ref: string, originals: Originals, which: (k: string) => boolean): Promise<void> {
+  const live = await xapi.call<PoolRecord>("pool.get_record", ref);
+  for (const [k, field] of srFields) {
+    if (!(k in originals.srs) || !which(k)) continue;
+    const uuid = originals.srs[k];
+    // An original SR that is gone since leaves the field empty rather than pointing at nothing.
+    const sr = (uuid && (await refByUuid(xapi, "SR", uuid))) || nullRef;
+    if (live[field] !== sr) await xapi.call(`pool.set_${field}`, ref, sr);
+  }
+  for (const [k, v] of Object.entries(originals.otherConfig)) {
+    if (!which(`otherConfig.${k}`) || live.other_config[k] === (v ?? undefined)) continue;
+    if (k in live.other_config) await xapi.call("pool.remove_from_other_config", ref, k);
+    if (v !== null) await xapi.call("pool.add_to_other_config", ref, k, v);
+  }
+  for (const [t, had] of Object.entries(originals.tags)) {
+    if (!which(`tags.${t}`) || live.tags.includes(t) === had) continue;
+    await xapi.call(had ? "pool.add_tags" : "pool.remove_tags", ref, t);
+  }
+}
+
+const nullRef = "OpaqueRef:NULL";
+
+/** What `before` recorded that `n` no longer manages. */
+function dropped(before: Originals, n: Inputs): (k: string) => boolean {
+  return (k) => {
+    if (k.startsWith("otherConfig.")) return !(k.slice(12) in n.otherConfig);
+    if (k.startsWith("tags.")) return !n.tags.includes(k.slice(5));
+    return n[k as (typeof srFields)[number][0]] === undefined;
+  };
+}
+
 async function converge(
   xapi: Xapi,
   ref: string,
@@ -149,17 +225,23 @@ async function converge(
 }
 
 /** `known`: the pool record read in this same call (read()); otherwise it is read after the changes. */
-async function outputs(xapi: Xapi, n: Inputs, known?: PoolRecord): Promise<Record<string, unknown>> {
+async function outputs(
+  xapi: Xapi,
+  n: Inputs,
+  originals: Originals | undefined,
+  known?: PoolRecord,
+): Promise<Record<string, unknown>> {
   const record = known ?? (await thePool(xapi)).record;
   const hosts = await xapi.call<Record<string, { uuid: string }>>("host.get_all_records");
   const hostUuids = Object.values(hosts).map((h) => h.uuid);
-  const out: Outputs = {
+  const out = {
     ...n,
     uuid: record.uuid,
     master: hosts[record.master]?.uuid ?? "",
     hosts: hostUuids.sort(),
     liveName: record.name_label,
-  };
+    ...(originals ? { originals } : {}),
+  } as Outputs;
   return out as unknown as Record<string, unknown>;
 }
 
@@ -170,8 +252,9 @@ export async function create(
   const n = inputs as unknown as Inputs;
   const xapi = await xapiFor(ctx.config, n.connection);
   const { ref, record } = await thePool(xapi);
+  const originals = await recordOriginals(xapi, record, n, {}, undefined);
   await converge(xapi, ref, record, n, { otherConfig: {}, tags: [] });
-  return { id: record.uuid, outs: await outputs(xapi, n) };
+  return { id: record.uuid, outs: await outputs(xapi, n, originals) };
 }
 
 async function srUuid(xapi: Xapi, ref: string): Promise<string | undefined> {
@@ -196,7 +279,11 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
     const live = await srUuid(xapi, record[field]);
     if (live) inputs[k] = live;
   }
-  return { id, props: await outputs(xapi, inputs, record), inputs: inputs as unknown as Record<string, unknown> };
+  return {
+    id,
+    props: await outputs(xapi, inputs, o.originals ?? undefined, record),
+    inputs: inputs as unknown as Record<string, unknown>,
+  };
 }
 
 export async function update(
@@ -214,11 +301,19 @@ export async function update(
       `connection: profile "${n.connection ?? "default"}" leads to pool ${record.uuid}, not to this resource's pool ${id}; a Pool resource cannot move to another pool: give the other pool a Pool resource of its own (or keep connection "${o.connection ?? "default"}")`,
     );
   }
-  await converge(xapi, ref, record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] });
-  return { outs: await outputs(xapi, n) };
+  const previous = { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] };
+  const originals = await recordOriginals(xapi, record, n, { ...o, ...previous }, o.originals ?? undefined);
+  await converge(xapi, ref, record, n, previous);
+  // What left the program goes back to what the pool had before (converge removed the keys and tags it owned).
+  if (o.originals) await putBack(xapi, ref, o.originals, dropped(o.originals, n));
+  return { outs: await outputs(xapi, n, originals) };
 }
 
-/** The pool stays as it is; only the identity keys this stack wrote are removed. */
+/**
+ * The pool gets back what it had before (originals): default, suspend and crash-dump SRs, owned other_config keys
+ * and tags; the identity keys this stack wrote are removed. State from before originals were recorded only loses
+ * the identity keys.
+ */
 export async function delete_(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
@@ -227,7 +322,9 @@ export async function delete_(id: string, props: Record<string, unknown>, ctx: R
     throw new Error(
       `pool ${id}: connection "${o.connection ?? "default"}" now reaches pool "${record.name_label}" (${record.uuid}); its identity keys are not removed from that pool. Point the connection back at pool ${id}, or remove the resource from the state (pulumi state delete <urn>) if that pool is gone.`,
     );
+  if (o.originals) await putBack(xapi, ref, o.originals, () => true);
+  const live = o.originals ? await xapi.call<PoolRecord>("pool.get_record", ref) : record;
   for (const k of Object.values(identityKeys))
-    if (k in record.other_config) await xapi.call("pool.remove_from_other_config", ref, k);
+    if (k in live.other_config) await xapi.call("pool.remove_from_other_config", ref, k);
 }
 export { delete_ as delete };

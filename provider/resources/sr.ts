@@ -31,6 +31,7 @@ import {
   poolOf,
 } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
+import { releasePoolReferences } from "./common/pool-references";
 import { progressReporter } from "./common/progress";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
@@ -712,12 +713,23 @@ export async function delete_(id: string, props: Record<string, unknown>, ctx: R
         throw new Error(
           `SR ${id} ("${found.record.name_label}") is marked indestructible (other_config:indestructible, SR_INDESTRUCTIBLE); remove that key, or set destroyOnDelete: false to forget the SR and keep its data`,
         );
+      await letGo(xapi, found.ref, o.name);
       await unplugAll(xapi, found.ref);
       await xapi.callAsync("SR.destroy", [found.ref], { onProgress: progressReporter(`destroying SR "${o.name}"`) });
     } else {
+      await letGo(xapi, found.ref, o.name);
       await forget(xapi, found.ref);
     }
   }
   await destroySecrets(xapi, o.secrets ?? {});
+}
+
+/** The pool must not keep pointing at an SR that goes: the fields naming it are emptied, and the output says so. */
+async function letGo(xapi: Xapi, ref: string, name: string | undefined): Promise<void> {
+  const released = await releasePoolReferences(xapi, ref);
+  if (released.length)
+    process.stderr.write(
+      `pulumi-xenserver: SR "${name ?? ref}" was ${released.join(", ")}; ${released.length > 1 ? "those fields are" : "that field is"} now empty (set another SR there, e.g. with the Pool resource's defaultSr)\n`,
+    );
 }
 export { delete_ as delete };
