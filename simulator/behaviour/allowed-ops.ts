@@ -7,113 +7,28 @@ import { checkCancelled, setCancellable } from "../engine/tasks";
 import { Row } from "../engine/store";
 import { CallCtx, Xapi } from "../engine/xapi";
 import { DRIVERS } from "./sm-drivers";
+import vmOperationTable from "../data/vm-operations.json";
 
-const H = "Halted";
-const R = "Running";
-const P = "Paused";
-const S = "Suspended";
-
-const POWER: Record<string, string[]> = {
-  start: [H],
-  start_on: [H],
-  provision: [H],
-  make_into_template: [H],
-  changing_VCPUs: [H],
-  changing_static_range: [H],
-  changing_memory_limits: [H],
-  changing_NVRAM: [H],
-  changing_shadow_memory: [H],
-  clean_shutdown: [R],
-  clean_reboot: [R],
-  suspend: [R],
-  pause: [R],
-  pool_migrate: [R],
-  migrate_send: [H, S, R],
-  changing_VCPUs_live: [R],
-  changing_memory_live: [R],
-  unpause: [P],
-  resume: [S],
-  resume_on: [S],
-  hard_shutdown: [P, S, R],
-  shutdown: [P, S, R],
-  checkpoint: [P, S, R],
-  hard_reboot: [P, R],
-  destroy: [H, S],
-  export: [H, S],
-  clone: [H, S],
-  copy: [H, S],
-  changing_dynamic_range: [H, R],
-  power_state_reset: [H, P, S, R],
-};
-
-const TEMPLATE_OK = new Set([
-  "clone",
-  "copy",
-  "export",
-  "provision",
-  "changing_VCPUs",
-  "changing_static_range",
-  "changing_memory_limits",
-  "changing_dynamic_range",
-  "changing_shadow_memory",
-  "changing_NVRAM",
-  "destroy",
-  "metadata_export",
-  "create_template",
-  "snapshot",
-  "power_state_reset",
-]);
-const SNAPSHOT_OK = new Set([
-  "revert",
-  "clone",
-  "copy",
-  "export",
-  "destroy",
-  "hard_shutdown",
-  "metadata_export",
-  "create_template",
-  "power_state_reset",
-]);
-const NEEDS_GUEST_FEATURE = new Set(["clean_shutdown", "clean_reboot", "suspend", "checkpoint"]);
-/** Operations that may run while others are in progress (hard_shutdown cancels them). */
-const CONCURRENT_OK = new Set([
-  "hard_shutdown",
-  "hard_reboot",
-  "power_state_reset",
-  "snapshot",
-  "changing_dynamic_range",
-]);
-
-const VM_ADVERTISED = [
-  "snapshot",
-  "clone",
-  "copy",
-  "create_template",
-  "revert",
-  "checkpoint",
-  "provision",
-  "start",
-  "start_on",
-  "pause",
-  "unpause",
-  "clean_shutdown",
-  "clean_reboot",
-  "hard_shutdown",
-  "power_state_reset",
-  "hard_reboot",
-  "suspend",
-  "resume",
-  "resume_on",
-  "pool_migrate",
-  "migrate_send",
-  "changing_dynamic_range",
-  "changing_static_range",
-  "changing_shadow_memory",
-  "changing_NVRAM",
-  "make_into_template",
-  "export",
-  "destroy",
-];
+/** Which VM operations each state permits, after xapi_vm_lifecycle.ml: data in ../data/vm-operations.json. */
+interface VmOperationTable {
+  /** Power states an operation needs (`allowed_power_states`); an operation absent here needs none. */
+  powerStates: Record<string, string[]>;
+  allowedOnTemplate: string[];
+  allowedOnSnapshot: string[];
+  /** Operations that need the guest's PV drivers (or a PV domain). */
+  needGuestFeatures: string[];
+  /** Operations that may run while others are in progress (hard_shutdown cancels them). */
+  concurrent: string[];
+  /** The operations `allowed_operations` lists when permitted, in this order. */
+  advertised: string[];
+}
+const vmOps: VmOperationTable = vmOperationTable;
+const POWER = vmOps.powerStates;
+const TEMPLATE_OK = new Set(vmOps.allowedOnTemplate);
+const SNAPSHOT_OK = new Set(vmOps.allowedOnSnapshot);
+const NEEDS_GUEST_FEATURE = new Set(vmOps.needGuestFeatures);
+const CONCURRENT_OK = new Set(vmOps.concurrent);
+const VM_ADVERTISED = vmOps.advertised;
 
 export function hasGuestFeatures(x: Xapi, vm: Row): boolean {
   if (vm.domain_type === "pv" || vm.domain_type === "pvh" || vm.domain_type === "pv_in_pvh") return true;
