@@ -472,6 +472,13 @@ export function register(x: Xapi): void {
     xx.store.destroy("PIF", self as string);
   });
   x.on("PIF.scan", (xx, _ctx, [host]) => void xx.store.get("host", host));
+  x.on("PIF.set_property", (xx, _ctx, [self, name, value]) => {
+    const p = xx.store.get("PIF", self);
+    // xapi_pif.set_property knows one property, gro, with values on/off.
+    if (name !== "gro") fail("INVALID_VALUE", "properties", String(name));
+    if (value !== "on" && value !== "off") fail("INVALID_VALUE", "properties", String(value));
+    xx.store.set("PIF", self as string, "properties", { ...(p.properties as object), [name as string]: value });
+  });
 }
 
 /** Deletes a VIF and its metrics (also used by VM.destroy and network.destroy). */

@@ -30,6 +30,9 @@ export function register(x: Xapi): void {
     "message.destroy",
     (xx, _ctx, [self]) => (xx.store.get("message", self), xx.store.destroy("message", self as string)),
   );
+  x.on("message.destroy_many", (xx, _ctx, [messages]) => {
+    for (const m of messages as string[]) if (xx.store.has("message", m)) xx.store.destroy("message", m);
+  });
   x.on("message.get_since", (xx, _ctx, [since]) => {
     const out: Record<string, unknown> = {};
     for (const [ref, m] of xx.store.table("message")) if (String(m.timestamp) > String(since)) out[ref] = m;

@@ -234,4 +234,56 @@ export function register(x: Xapi): void {
       refreshVdi(xx, self as string)
     ),
   );
+  x.on("VDI.introduce", (xx, _ctx, args) => {
+    const [
+      uuid,
+      name_label,
+      name_description,
+      SR,
+      type,
+      sharable,
+      read_only,
+      other_config,
+      location,
+      xenstore_data,
+      sm_config,
+      managed,
+      virtual_size,
+      physical_utilisation,
+      metadata_of_pool,
+      is_a_snapshot,
+      snapshot_time,
+      snapshot_of,
+    ] = args;
+    xx.store.get("SR", SR);
+    if (uuid && [...xx.store.table("VDI").values()].some((v) => v.uuid === uuid))
+      fail("DB_UNIQUENESS_CONSTRAINT_VIOLATION", "VDI", "uuid", String(uuid));
+    const ref = xx.store.create("VDI", {
+      ...(uuid ? { uuid } : {}),
+      name_label,
+      name_description,
+      SR,
+      type,
+      sharable,
+      read_only,
+      other_config,
+      location,
+      xenstore_data,
+      sm_config,
+      managed: managed ?? true,
+      virtual_size: virtual_size ?? 0,
+      physical_utilisation: physical_utilisation ?? 0,
+      metadata_of_pool: metadata_of_pool ?? NULL_REF,
+      is_a_snapshot: is_a_snapshot ?? false,
+      snapshot_time: snapshot_time ?? EPOCH,
+      snapshot_of: snapshot_of ?? NULL_REF,
+      storage_lock: false,
+      missing: false,
+      parent: NULL_REF,
+      current_operations: {},
+    });
+    account(xx, SR as string);
+    refreshVdi(xx, ref);
+    return ref;
+  });
 }

@@ -98,4 +98,24 @@ export function register(x: Xapi): void {
     "VIF.set_locking_mode",
     (xx, _ctx, [self, mode]) => (xx.store.get("VIF", self), xx.store.set("VIF", self as string, "locking_mode", mode)),
   );
+  x.on("VIF.configure_ipv4", (xx, _ctx, [self, mode, address, gateway]) => {
+    xx.store.get("VIF", self);
+    xx.store.update(
+      "VIF",
+      self as string,
+      mode === "Static"
+        ? { ipv4_configuration_mode: mode, ipv4_addresses: address ? [address] : [], ipv4_gateway: gateway ?? "" }
+        : { ipv4_configuration_mode: mode, ipv4_addresses: [], ipv4_gateway: "" },
+    );
+  });
+  x.on("VIF.configure_ipv6", (xx, _ctx, [self, mode, address, gateway]) => {
+    xx.store.get("VIF", self);
+    xx.store.update(
+      "VIF",
+      self as string,
+      mode === "Static"
+        ? { ipv6_configuration_mode: mode, ipv6_addresses: address ? [address] : [], ipv6_gateway: gateway ?? "" }
+        : { ipv6_configuration_mode: mode, ipv6_addresses: [], ipv6_gateway: "" },
+    );
+  });
 }
