@@ -1,9 +1,10 @@
 /** Helpers shared by the VM modules. */
-import { EPOCH } from "../engine/datamodel";
+import { fail } from "../engine/errors";
+import { EPOCH, NULL_REF } from "../engine/datamodel";
 import { Row } from "../engine/store";
 import { nowDatetime } from "../engine/time";
 import { CallCtx, Xapi } from "../engine/xapi";
-import { withVmOperation } from "./allowed-ops";
+import { refreshVm, withVmOperation } from "./allowed-ops";
 
 export function lc(s: unknown): string {
   return String(s).toLowerCase();
@@ -37,4 +38,22 @@ export function op(x: Xapi, name: string, operation: string, fn: VmOp): void {
     xx.store.get("VM", ref);
     return withVmOperation(xx, ctx, ref, operation, () => fn(xx, ctx, ref, args.slice(1)));
   });
+}
+
+/**
+ * xapi_vm_helpers.set_is_a_template: a template loses its VM_metrics and ha_always_run; leaving template
+ * status is "install time" (VM_metrics.install_time; the simulator also gives metrics to a VM without any).
+ */
+export function setIsATemplate(x: Xapi, ref: string, value: boolean): void {
+  const vm = x.store.get("VM", ref);
+  if (value) {
+    if (vm.power_state !== "Halted") fail("VM_BAD_POWER_STATE", ref, "halted", lc(vm.power_state));
+    if (x.store.has("VM_metrics", vm.metrics)) x.store.destroy("VM_metrics", vm.metrics as string);
+    x.store.update("VM", ref, { is_a_template: true, metrics: NULL_REF, ha_always_run: false });
+  } else {
+    const metrics = x.store.has("VM_metrics", vm.metrics) ? (vm.metrics as string) : newVmMetrics(x, vm);
+    x.store.set("VM_metrics", metrics, "install_time", nowDatetime());
+    x.store.update("VM", ref, { is_a_template: false, metrics });
+  }
+  refreshVm(x, ref);
 }

@@ -11,7 +11,7 @@ import { destroyVbdRecord } from "./sr";
 import { createVbd } from "./vbd";
 import { cloneVdi, copyVdi, destroyVdi, newVdi, snapshotVdi } from "./vdi";
 import { createVif, macFromSeed } from "./vif";
-import { newVmMetrics, op } from "./vm-common";
+import { newVmMetrics, op, setIsATemplate } from "./vm-common";
 import { halt, suspendSR } from "./vm-power";
 
 function copyRecord(vm: Row): Row {
@@ -60,6 +60,43 @@ function copyGuestMetrics(x: Xapi, vm: Row): string {
   return x.store.create("VM_guest_metrics", copy);
 }
 
+/**
+ * xapi_vm_clone.safe_clone_disks: each VBD's disk in order (an empty VBD has none, a CD keeps its ISO); when one
+ * fails, the disks made so far are destroyed and the error goes on.
+ */
+function cloneDisks(x: Xapi, vbds: string[], disk: DiskCopy): [string, string, boolean][] {
+  const done: [string, string, boolean][] = [];
+  try {
+    for (const b of vbds) {
+      const vbd = x.store.get("VBD", b);
+      if (vbd.empty) done.push([b, NULL_REF, false]);
+      else if (vbd.type === "CD") done.push([b, vbd.VDI as string, false]);
+      else done.push([b, disk(vbd.VDI as string), true]);
+    }
+  } catch (e) {
+    deleteDisks(x, done);
+    throw e;
+  }
+  return done;
+}
+
+/** xapi_vm_clone.delete_disks: best effort, CDs never. */
+function deleteDisks(x: Xapi, disks: [string, string, boolean][]): void {
+  for (const [, vdi, mine] of disks) {
+    if (!mine || !x.store.has("VDI", vdi)) continue;
+    try {
+      destroyVdi(x, vdi);
+    } catch {
+      // xapi ignores a failed clean-up here too.
+    }
+  }
+}
+
+/**
+ * xapi_vm_clone.clone: the disks first (rolled back on failure), then the VM record, VBDs, VIFs and, for a
+ * Suspended source (clone/copy only), a copy of its suspend image; the new VM is Suspended then too. A failure
+ * after the disks destroys the new VM and its disks.
+ */
 export function cloneInto(
   x: Xapi,
   src: string,
@@ -70,11 +107,67 @@ export function cloneInto(
 ): string {
   const s = x.store;
   const vm = s.get("VM", src);
+  const snapshot = kind === "snapshot";
+  const vbds = (vm.VBDs as string[]).filter((b) => !snapshot || !ignore.includes(s.get("VBD", b).VDI as string));
+  const disks = cloneDisks(x, vbds, disk);
+  let ref: string | undefined;
+  try {
+    ref = copyVmRecord(x, src, name, kind);
+    for (const [b, vdi] of disks) {
+      const vbd = s.get("VBD", b);
+      createVbd(x, {
+        VM: ref,
+        VDI: vdi,
+        userdevice: vbd.userdevice,
+        bootable: vbd.bootable,
+        mode: vbd.mode,
+        type: vbd.type,
+        empty: vbd.empty || vdi === NULL_REF,
+        unpluggable: vbd.unpluggable,
+        // CA-58405: the new VM owns the new disks (owner="" unless the VBD already says).
+        other_config:
+          vbd.type === "Disk" ? { owner: "", ...(vbd.other_config as object) } : { ...(vbd.other_config as object) },
+        qos_algorithm_type: vbd.qos_algorithm_type,
+        qos_algorithm_params: { ...(vbd.qos_algorithm_params as object) },
+      });
+    }
+    const seed = (s.get("VM", ref).other_config as Record<string, string>).mac_seed;
+    for (const v of vm.VIFs as string[]) {
+      const vif = s.get("VIF", v);
+      createVif(x, {
+        VM: ref,
+        device: vif.device,
+        network: vif.network,
+        MAC: snapshot ? vif.MAC : macFromSeed(seed, Number(vif.device)),
+        MTU: vif.MTU,
+        other_config: { ...(vif.other_config as object) },
+        qos_algorithm_type: vif.qos_algorithm_type,
+        qos_algorithm_params: { ...(vif.qos_algorithm_params as object) },
+        locking_mode: vif.locking_mode,
+        ipv4_allowed: [...(vif.ipv4_allowed as string[])],
+        ipv6_allowed: [...(vif.ipv6_allowed as string[])],
+      });
+    }
+    if (!snapshot && vm.power_state === "Suspended" && s.has("VDI", vm.suspend_VDI))
+      s.update("VM", ref, { power_state: "Suspended", suspend_VDI: disk(vm.suspend_VDI as string) });
+    refreshVm(x, ref);
+    return ref;
+  } catch (e) {
+    if (ref && s.has("VM", ref)) destroyVmRecord(x, ref);
+    deleteDisks(x, disks);
+    throw e;
+  }
+}
+
+/** xapi_vm_clone.copy_vm_record: the new VM (Halted here; cloneInto sets a copied suspend image). */
+function copyVmRecord(x: Xapi, src: string, name: string, kind: "clone" | "copy" | "snapshot"): string {
+  const s = x.store;
+  const vm = s.get("VM", src);
   const rec = copyRecord(vm);
   const other = { ...(vm.other_config as Record<string, string>) };
   const snapshot = kind === "snapshot";
-  // xapi_vm_clone.copy_vm_record: a fresh mac_seed except for snapshots; default_template and
-  // xensource_internal dropped; base_template_name kept, or set from a template's name.
+  // A fresh mac_seed except for snapshots; default_template and xensource_internal dropped;
+  // base_template_name kept, or set from a template's name.
   if (!snapshot) other.mac_seed = randomUUID();
   delete other.default_template;
   delete other.xensource_internal;
@@ -104,45 +197,26 @@ export function cloneInto(
   // copy_metrics / copy_guest_metrics: the new VM gets copies of the source's metrics objects.
   s.update("VM", ref, { metrics: copyMetrics(x, vm), guest_metrics: copyGuestMetrics(x, vm) });
   if (snapshot) s.set("VM", src, "parent", ref);
-  for (const b of vm.VBDs as string[]) {
-    const vbd = s.get("VBD", b);
-    const isDisk = vbd.type === "Disk" && !vbd.empty && s.has("VDI", vbd.VDI);
-    if (isDisk && ignore.includes(vbd.VDI as string)) continue;
-    const vdi = isDisk ? disk(vbd.VDI as string) : vbd.VDI;
-    createVbd(x, {
-      VM: ref,
-      VDI: vdi,
-      userdevice: vbd.userdevice,
-      bootable: vbd.bootable,
-      mode: vbd.mode,
-      type: vbd.type,
-      empty: vbd.empty,
-      unpluggable: vbd.unpluggable,
-      // CA-58405: the new VM owns the new disks (owner="" unless the VBD already says).
-      other_config:
-        vbd.type === "Disk" ? { owner: "", ...(vbd.other_config as object) } : { ...(vbd.other_config as object) },
-      qos_algorithm_type: vbd.qos_algorithm_type,
-      qos_algorithm_params: { ...(vbd.qos_algorithm_params as object) },
-    });
-  }
-  for (const v of vm.VIFs as string[]) {
-    const vif = s.get("VIF", v);
-    createVif(x, {
-      VM: ref,
-      device: vif.device,
-      network: vif.network,
-      MAC: snapshot ? vif.MAC : macFromSeed(other.mac_seed, Number(vif.device)),
-      MTU: vif.MTU,
-      other_config: { ...(vif.other_config as object) },
-      qos_algorithm_type: vif.qos_algorithm_type,
-      qos_algorithm_params: { ...(vif.qos_algorithm_params as object) },
-      locking_mode: vif.locking_mode,
-      ipv4_allowed: [...(vif.ipv4_allowed as string[])],
-      ipv6_allowed: [...(vif.ipv6_allowed as string[])],
-    });
-  }
-  refreshVm(x, ref);
   return ref;
+}
+
+/** Undoes copyVmRecord and the devices made since (xapi destroys the VM row; its VBDs/VIFs are GC'd). */
+function destroyVmRecord(x: Xapi, ref: string): void {
+  const s = x.store;
+  const vm = s.get("VM", ref);
+  for (const b of [...(vm.VBDs as string[])]) destroyVbdRecord(x, b);
+  for (const v of [...(vm.VIFs as string[])]) destroyVifRecord(x, v);
+  if (s.has("VM_metrics", vm.metrics)) s.destroy("VM_metrics", vm.metrics as string);
+  if (s.has("VM_guest_metrics", vm.guest_metrics)) s.destroy("VM_guest_metrics", vm.guest_metrics as string);
+  if (s.has("VM", vm.snapshot_of) && s.get("VM", vm.snapshot_of).parent === ref)
+    s.set("VM", vm.snapshot_of as string, "parent", vm.parent);
+  s.destroy("VM", ref);
+}
+
+/** xapi_vm.ml clone/copy: a copy of a snapshot (a checkpoint's Suspended state) is shut down at once. */
+function haltedIfOfSnapshot(x: Xapi, src: string, copy: string): string {
+  if (x.store.get("VM", src).is_a_snapshot && x.store.get("VM", copy).power_state !== "Halted") halt(x, copy);
+  return copy;
 }
 
 interface ProvisionDisk {
@@ -153,64 +227,87 @@ interface ProvisionDisk {
   type: string;
 }
 
+const PROVISION_TYPES = new Set(["system", "user", "ephemeral", "suspend", "crashdump"]);
+
+/**
+ * xapi_templates.disks_of_xml: <provision> holding <disk> elements that each need device, size (an integer),
+ * sr and bootable; an unknown or missing type is "system". Anything else is Parse_failure.
+ */
 function parseDisks(xml: string): ProvisionDisk[] {
+  // [UNSURE] xapi reports an unparsable spec as an OCaml exception; INTERNAL_ERROR with its name is assumed.
+  const parseFailure = () => new XapiError("INTERNAL_ERROR", ["Xapi_templates.Parse_failure"]);
+  const root = /^\s*<provision\s*>([\s\S]*)<\/provision>\s*$|^\s*<provision\s*\/>\s*$/.exec(xml);
+  if (!root) throw parseFailure();
   const out: ProvisionDisk[] = [];
-  for (const m of xml.matchAll(/<disk\b([^>]*)\/?>/g)) {
+  for (const m of (root[1] ?? "").matchAll(/<disk\b([^>]*?)\/?>/g)) {
     const attrs: Record<string, string> = {};
     for (const a of m[1].matchAll(/([A-Za-z_]+)="([^"]*)"/g)) attrs[a[1]] = a[2];
+    const { device, size, sr, bootable, type } = attrs;
+    if (device === undefined || sr === undefined || bootable === undefined || !/^-?\d+$/.test(size ?? ""))
+      throw parseFailure();
     out.push({
-      device: attrs.device ?? "0",
-      size: Number(attrs.size ?? 0),
-      sr: attrs.sr ?? "",
-      bootable: attrs.bootable === "true",
-      type: attrs.type ?? "system",
+      device,
+      size: Number(size),
+      sr,
+      bootable: bootable === "true",
+      type: PROVISION_TYPES.has(type) ? type : "system",
     });
   }
   return out;
 }
 
+/** xapi_templates.create_disk: the SR by uuid only (the CLI, not xapi, rewrites the templates' sr=""). */
+function provisionDisk(x: Xapi, ref: string, d: ProvisionDisk): void {
+  const s = x.store;
+  let sr: string;
+  try {
+    sr = s.byUuid("SR", d.sr);
+  } catch {
+    throw new XapiError("UUID_INVALID", ["sr", d.sr]);
+  }
+  const vdi = newVdi(x, {
+    SR: sr,
+    virtual_size: d.size,
+    type: d.type,
+    sharable: false,
+    read_only: false,
+    other_config: {},
+    sm_config: { vmhint: s.get("VM", ref).uuid as string },
+    name_label: "",
+    name_description: "Created by template provisioner",
+  });
+  const vbd = createVbd(x, {
+    VM: ref,
+    VDI: vdi,
+    userdevice: d.device,
+    bootable: d.bootable,
+    mode: "RW",
+    type: "Disk",
+    empty: false,
+    unpluggable: d.type !== "system",
+    other_config: { owner: "" },
+    qos_algorithm_type: "",
+    qos_algorithm_params: {},
+  });
+  s.set("VDI", vdi, "name_label", s.get("VBD", vbd).userdevice);
+}
+
+/**
+ * xapi_vm.ml provision: the spec is read first, then the template flag is cleared, then each disk is made in
+ * turn. A disk that fails leaves the VM a non-template with the disks made before it (pre_install is outside
+ * the clean-up, which only covers the post-install script); other_config:disks stays for a retry.
+ */
 function provision(x: Xapi, ref: string): void {
   const s = x.store;
-  const vm = s.get("VM", ref);
-  const other = { ...(vm.other_config as Record<string, string>) };
-  const disks = other.disks ? parseDisks(other.disks) : [];
-  const srs = disks.map((d) => {
-    try {
-      return s.byUuid("SR", d.sr);
-    } catch {
-      throw new XapiError("UUID_INVALID", ["sr", d.sr]);
-    }
-  });
-  s.set("VM", ref, "is_a_template", false);
-  disks.forEach((d, i) => {
-    const vdi = newVdi(x, {
-      SR: srs[i],
-      virtual_size: d.size,
-      type: d.type,
-      sharable: false,
-      read_only: false,
-      other_config: {},
-      name_label: "",
-      name_description: "Created by template provisioner",
-    });
-    s.set("VDI", vdi, "name_label", d.device);
-    createVbd(x, {
-      VM: ref,
-      VDI: vdi,
-      userdevice: d.device,
-      bootable: d.bootable,
-      mode: "RW",
-      type: "Disk",
-      empty: false,
-      unpluggable: d.type !== "system",
-      other_config: { owner: "" },
-      qos_algorithm_type: "",
-      qos_algorithm_params: {},
-    });
-  });
-  delete other.disks;
-  s.set("VM", ref, "other_config", other);
-  if (!s.has("VM_metrics", s.get("VM", ref).metrics)) s.set("VM", ref, "metrics", newVmMetrics(x, s.get("VM", ref)));
+  const other = s.get("VM", ref).other_config as Record<string, string>;
+  const disks = other.disks !== undefined ? parseDisks(other.disks) : [];
+  setIsATemplate(x, ref, false);
+  for (const d of disks) provisionDisk(x, ref, d);
+  // xapi_templates.post_install: the keys that would provision the VM a second time go.
+  const rest = { ...(s.get("VM", ref).other_config as Record<string, string>) };
+  delete rest.disks;
+  delete rest.postinstall;
+  s.set("VM", ref, "other_config", rest);
 }
 
 function revert(x: Xapi, snap: string): void {
@@ -295,11 +392,20 @@ function revert(x: Xapi, snap: string): void {
 
 export function register(x: Xapi): void {
   op(x, "clone", "clone", (xx, _ctx, ref, [name]) =>
-    cloneInto(xx, ref, name as string, "clone", (v) => cloneVdi(xx, v)),
+    haltedIfOfSnapshot(
+      xx,
+      ref,
+      cloneInto(xx, ref, name as string, "clone", (v) => cloneVdi(xx, v)),
+    ),
   );
-  op(x, "copy", "copy", (xx, _ctx, ref, [name, sr]) =>
-    cloneInto(xx, ref, name as string, "copy", (v) => copyVdi(xx, v, sr as string, NULL_REF)),
-  );
+  op(x, "copy", "copy", (xx, _ctx, ref, [name, sr]) => {
+    // xapi_vm.ml copy: an SR that does not exist means "each disk's own SR"; an ISO SR is refused.
+    const target = xx.store.has("SR", sr) ? (sr as string) : NULL_REF;
+    if (target !== NULL_REF && xx.store.get("SR", target).content_type === "iso")
+      fail("OPERATION_NOT_ALLOWED", "Cannot copy a VM's disks to an ISO SR");
+    const copy = cloneInto(xx, ref, name as string, "copy", (v) => copyVdi(xx, v, target, NULL_REF));
+    return haltedIfOfSnapshot(xx, ref, copy);
+  });
   op(x, "snapshot", "snapshot", (xx, _ctx, ref, [name, ignore]) =>
     cloneInto(xx, ref, name as string, "snapshot", (v) => snapshotVdi(xx, v), (ignore as string[]) ?? []),
   );

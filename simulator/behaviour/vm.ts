@@ -9,7 +9,7 @@ import { memoryOverhead } from "./host";
 import { destroyVifRecord } from "./network";
 import { destroyVbdRecord } from "./sr";
 import { deviceNumber } from "./vbd";
-import { lc, newVmMetrics } from "./vm-common";
+import { lc, newVmMetrics, setIsATemplate } from "./vm-common";
 import { addToMap } from "../engine/generic";
 import * as power from "./vm-power";
 import * as copies from "./vm-copies";
@@ -90,18 +90,7 @@ export function register(x: Xapi): void {
   power.register(x);
   copies.register(x);
   resources.register(x);
-  x.on("VM.set_is_a_template", (xx, _ctx, [ref, v]) => {
-    const vm = xx.store.get("VM", ref);
-    if (v) {
-      if (vm.power_state !== "Halted") fail("VM_BAD_POWER_STATE", ref as string, "halted", lc(vm.power_state));
-      if (xx.store.has("VM_metrics", vm.metrics)) xx.store.destroy("VM_metrics", vm.metrics as string);
-      xx.store.update("VM", ref as string, { is_a_template: true, metrics: NULL_REF, ha_always_run: false });
-    } else {
-      const metrics = xx.store.has("VM_metrics", vm.metrics) ? vm.metrics : newVmMetrics(xx, vm);
-      xx.store.update("VM", ref as string, { is_a_template: false, metrics });
-    }
-    refreshVm(xx, ref as string);
-  });
+  x.on("VM.set_is_a_template", (xx, _ctx, [ref, v]) => setIsATemplate(xx, ref as string, v as boolean));
   x.on("VM.set_domain_type", (xx, _ctx, [ref, v]) => {
     const vm = xx.store.get("VM", ref);
     const patch: Row = { domain_type: v };
