@@ -22,10 +22,19 @@ import {
   forcedReplaces,
   withId,
   existingRecord,
+  assertSamePool,
   masterHost,
   poolOf,
 } from "./common/objects";
-import { sameMap, sameSet } from "./common/owned-map";
+import { sameSet } from "./common/owned-map";
+import {
+  changedAttributes,
+  hostsLacking,
+  xapiRecords,
+  type AttributeSpec,
+  type LiveComparison,
+  type LiveRecords,
+} from "./common/live";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
 
@@ -68,6 +77,11 @@ export const outputSchema = z.object({
   uuid: z.string().describe("UUID of the network (the resource id)"),
   bridge: z.string().describe("bridge name on the hosts, e.g. xapi3"),
   pifs: z.array(z.string()).describe("UUIDs of the network's PIFs (VLAN or bond masters), one per host"),
+  missingOn: z
+    .array(z.string())
+    .describe(
+      "names of the hosts lacking their VLAN or bond PIF (removed out of band): a refresh shows them, and `up` makes them again",
+    ),
 });
 
 export type Outputs = Inputs & z.infer<typeof outputSchema>;
@@ -202,13 +216,7 @@ export async function diff(
       replaces.push("bond");
   }
   forcedReplaces(replaces, ctx);
-  const updates =
-    which.updates ||
-    o.name !== n.name ||
-    o.description !== n.description ||
-    o.mtu !== n.mtu ||
-    !sameMap(o.otherConfig, n.otherConfig) ||
-    !sameSet(o.tags, n.tags);
+  const updates = which.updates || comparison.compare(o, n).length > 0 || !!o.missingOn?.length;
   // A NIC can be in one bond only, and a NIC carries a given VLAN tag once: when the new network may sit on
   // the same NICs (a bond change, or a VLAN network reached through another profile, perhaps of the same
   // pool), the old one must go first.
@@ -386,8 +394,14 @@ async function converge(
 }
 
 /** `live`: a record read in this same call (read()); otherwise it is read after the changes. */
-async function outputs(xapi: Xapi, ref: string, n: Inputs, known?: NetworkRecord): Promise<Record<string, unknown>> {
-  const live = known ?? (await xapi.call<NetworkRecord>("network.get_record", ref));
+async function outputs(
+  xapi: Xapi,
+  ref: string,
+  n: Inputs,
+  known?: { live: NetworkRecord; records: LiveRecords },
+): Promise<Record<string, unknown>> {
+  const live = known?.live ?? (await xapi.call<NetworkRecord>("network.get_record", ref));
+  const records = known?.records ?? xapiRecords(xapi);
   const pifs = await Promise.all(live.PIFs.map((p) => xapi.call<string>("PIF.get_uuid", p)));
   const out: Outputs = {
     ...n,
@@ -395,8 +409,70 @@ async function outputs(xapi: Xapi, ref: string, n: Inputs, known?: NetworkRecord
     poolUuid: (await poolOf(xapi)).uuid,
     bridge: live.bridge,
     pifs: pifs.sort(),
+    missingOn: await missingOn(n, live, records),
   };
   return out as unknown as Record<string, unknown>;
+}
+
+/** A VLAN or bond network has a PIF on every host: the hosts without one (VLAN.destroy or Bond.destroy ran there). */
+async function missingOn(n: Partial<Inputs>, live: NetworkRecord, records: LiveRecords): Promise<string[]> {
+  if ((n.vlan === undefined || n.vlan === null) && !n.bond) return [];
+  const hosts = new Set<string>();
+  for (const p of live.PIFs) {
+    const pif = await records.get<PIFRecord>("PIF", p);
+    if (pif) hosts.add(pif.host);
+  }
+  return hostsLacking(records, (h) => hosts.has(h));
+}
+
+/** The attributes updated in place, compared as diff() always did. */
+const inPlace: AttributeSpec = [
+  ["name", "scalar"],
+  ["description", "scalar"],
+  ["mtu", "scalar"],
+  ["otherConfig", "map"],
+  ["tags", "set"],
+];
+
+/** How read(), diff() and xen-drift see a network's managed attributes (common/live.ts). */
+export const comparison: LiveComparison<Outputs> = {
+  cls: "network",
+  classes: ["network", "PIF", "host"],
+  async observe(id, o, records, all = false) {
+    const found = await records.byUuid<NetworkRecord>("network", id);
+    if (!found) return undefined;
+    const live = found.record;
+    const inputs = { ...liveOwned(live, o, all), ...ifStated(o, "mtu", Number(live.MTU), all) };
+    return { ref: found.ref, inputs, missingOn: await missingOn(o, live, records) };
+  },
+  compare: (o, n) => changedAttributes(inPlace, o, n),
+};
+
+/** Makes the VLAN or bond again on the hosts that lack it (removed there out of band). */
+async function repairParts(xapi: Xapi, ref: string, n: Inputs): Promise<void> {
+  const records = xapiRecords(xapi);
+  const live = (await records.get<NetworkRecord>("network", ref))!;
+  const lacking = await missingOn(n, live, records);
+  if (!lacking.length) return;
+  const hosts = await records.all<{ name_label: string }>("host");
+  const pifs = await records.all<PIFRecord>("PIF");
+  const nicOn = (host: string, device: string) =>
+    pifs.find(([, p]) => p.host === host && p.device === device && p.physical && p.VLAN === -1)?.[0];
+  for (const [host, { name_label }] of hosts) {
+    if (!lacking.includes(name_label)) continue;
+    if (n.vlan !== undefined && n.nic) {
+      const tagged = nicOn(host, nicDevice(n.nic));
+      if (!tagged) throw new Error(`nic: host ${name_label} has no NIC ${n.nic}; the VLAN cannot be made there again`);
+      await xapi.call("VLAN.create", tagged, n.vlan, ref);
+    } else if (n.bond) {
+      const members = n.bond.nics.map((d) => nicOn(host, nicDevice(d)));
+      if (members.some((m) => !m))
+        throw new Error(
+          `bond.nics: host ${name_label} lacks one of ${n.bond.nics.join(", ")}; the bond cannot be made there again`,
+        );
+      await xapi.call("Bond.create", ref, members, "", n.bond.mode, {});
+    }
+  }
 }
 
 /** What kind of network it is, from its PIFs: VLAN tag and NIC, or bond NICs and mode. */
@@ -422,20 +498,20 @@ async function liveKind(xapi: Xapi, live: NetworkRecord): Promise<Partial<Inputs
 export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
-  const found = await existingRecord<NetworkRecord>(xapi, "network", "network", id, o);
-  if (!found) return { id: "" };
-  const live = found.record;
+  const records = xapiRecords(xapi);
   // The live values of what the program owns: a refresh then shows drift, and `up` repairs it.
   const all = !!ctx.referenceOnly;
-  const inputs: Inputs = {
-    ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)),
-    ...liveOwned(live, o, all),
-    ...ifStated(o, "mtu", Number(live.MTU), all),
-  };
+  const seen = await comparison.observe(id, o, records, all);
+  if (!seen) {
+    await assertSamePool(xapi, "network", id, o);
+    return { id: "" };
+  }
+  const live = (await records.get<NetworkRecord>("network", seen.ref))!;
+  const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...seen.inputs };
   if (all) Object.assign(inputs, await liveKind(xapi, live));
   return {
     id,
-    props: await outputs(xapi, found.ref, inputs, live),
+    props: await outputs(xapi, seen.ref, inputs, { live, records }),
     inputs: inputs as unknown as Record<string, unknown>,
   };
 }
@@ -452,6 +528,7 @@ export async function update(
   const found = await recordByUuid<NetworkRecord>(xapi, "network", id);
   if (!found) throw new Error(goneMessage("network", id, o, n));
   await converge(xapi, found.ref, found.record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] });
+  await repairParts(xapi, found.ref, n);
   return { outs: await outputs(xapi, found.ref, n) };
 }
 

@@ -20,7 +20,7 @@ import {
   pickInputs,
   refByUuid,
 } from "./common/objects";
-import { sameMap, sameSet } from "./common/owned-map";
+import { changedAttributes, xapiRecords, type AttributeSpec, type LiveComparison } from "./common/live";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { isUnknown } from "./common/unknowns";
 
@@ -126,13 +126,7 @@ export async function diff(
   // replacement would tag it, then the old resource's delete would strip the tags again). update()
   // refuses a profile that leads to another pool.
   if (profileOf(o.connection) !== profileOf(n.connection)) return { changes: true, replaces: [] };
-  const changes =
-    o.name !== n.name ||
-    o.description !== n.description ||
-    srFields.some(([k]) => o[k] !== n[k]) ||
-    !sameMap(o.otherConfig, n.otherConfig) ||
-    !sameSet(o.tags, n.tags);
-  return { changes, replaces: [] };
+  return { changes: comparison.compare(o, n).length > 0, replaces: [] };
 }
 
 async function thePool(xapi: Xapi): Promise<{ ref: string; record: PoolRecord }> {
@@ -261,6 +255,36 @@ async function srUuid(xapi: Xapi, ref: string): Promise<string | undefined> {
   return ref === "OpaqueRef:NULL" ? undefined : xapi.call<string>("SR.get_uuid", ref);
 }
 
+/** The attributes updated in place, compared as diff() always did. */
+const inPlace: AttributeSpec = [
+  ["name", "scalar"],
+  ["description", "scalar"],
+  ...srFields.map(([k]) => [k, "scalar"] as const),
+  ["otherConfig", "map"],
+  ["tags", "set"],
+];
+
+/** How read(), diff() and xen-drift see the pool's managed attributes (common/live.ts). */
+export const comparison: LiveComparison<Outputs> = {
+  cls: "pool",
+  classes: ["pool", "SR"],
+  async observe(id, o, records, all = false) {
+    const [found] = await records.all<PoolRecord>("pool");
+    // Another UUID: the connection leads to another pool (read() refuses that; xen-drift reports the pool gone).
+    if (!found || found[1].uuid !== id) return undefined;
+    const [ref, record] = found;
+    const inputs: Partial<Inputs> = liveOwned(record, o, all);
+    for (const [k, field] of srFields) {
+      if (!all && (o[k] === undefined || o[k] === null)) continue;
+      const live =
+        record[field] === "OpaqueRef:NULL" ? undefined : await records.get<{ uuid: string }>("SR", record[field]);
+      if (live) inputs[k] = live.uuid;
+    }
+    return { ref, inputs };
+  },
+  compare: (o, n) => changedAttributes(inPlace, o, n),
+};
+
 export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
@@ -272,13 +296,8 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
       `pool ${id}: ${otherPoolMessage("Pool resource", { uuid: record.uuid, name: record.name_label }, o.connection)}`,
     );
   }
-  const all = !!ctx.referenceOnly;
-  const inputs: Inputs = { ...pickInputs<Inputs>(o, ["connection", "identity"]), ...liveOwned(record, o, all) };
-  for (const [k, field] of srFields) {
-    if (!all && (o[k] === undefined || o[k] === null)) continue;
-    const live = await srUuid(xapi, record[field]);
-    if (live) inputs[k] = live;
-  }
+  const seen = await comparison.observe(id, o, xapiRecords(xapi), !!ctx.referenceOnly);
+  const inputs: Inputs = { ...pickInputs<Inputs>(o, ["connection", "identity"]), ...seen?.inputs };
   return {
     id,
     props: await outputs(xapi, inputs, o.originals ?? undefined, record),

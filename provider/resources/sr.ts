@@ -27,12 +27,21 @@ import {
   forcedReplaces,
   withId,
   existingRecord,
+  assertSamePool,
   masterHost,
   poolOf,
 } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
 import { releasePoolReferences } from "./common/pool-references";
 import { progressReporter } from "./common/progress";
+import {
+  changedAttributes,
+  hostsLacking,
+  xapiRecords,
+  type AttributeSpec,
+  type LiveComparison,
+  type LiveRecords,
+} from "./common/live";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
 
@@ -112,6 +121,11 @@ export const outputSchema = z.object({
   physicalUtilisation: z.number().describe("physical_utilisation in bytes"),
   virtualAllocation: z.number().describe("virtual_allocation in bytes"),
   pbds: z.array(z.string()).describe("UUIDs of the plugged PBDs, one per host that sees the SR"),
+  missingOn: z
+    .array(z.string())
+    .describe(
+      "names of the hosts where the SR should be plugged and is not (a PBD unplugged or removed out of band): a refresh shows them, and `up` plugs the SR there again",
+    ),
   secrets: z
     .record(z.string(), z.string())
     .describe(
@@ -139,7 +153,9 @@ interface SRRecord {
 interface PBDRecord {
   uuid: string;
   host: string;
+  SR: string;
   currently_attached: boolean;
+  device_config: Record<string, string>;
 }
 interface HostRecord {
   uuid: string;
@@ -319,11 +335,9 @@ export async function diff(
   const updates =
     which.updates ||
     passwordsChanged ||
-    o.name !== n.name ||
-    o.description !== n.description ||
     o.destroyOnDelete !== n.destroyOnDelete ||
-    !sameMap(o.otherConfig, n.otherConfig) ||
-    !sameSet(o.tags, n.tags);
+    comparison.compare(o, n).length > 0 ||
+    !!o.missingOn?.length;
   const shared = n.shared ?? srTypes[n.type]?.shared ?? false;
   // An attached SR's UUID, or a local device, cannot be in use twice.
   return {
@@ -586,13 +600,14 @@ async function outputs(
   ref: string,
   n: Inputs,
   secrets: Record<string, string>,
-  known?: SRRecord,
+  known?: { live: SRRecord; records: LiveRecords },
 ): Promise<Record<string, unknown>> {
-  const live = known ?? (await xapi.call<SRRecord>("SR.get_record", ref));
+  const live = known?.live ?? (await xapi.call<SRRecord>("SR.get_record", ref));
+  const records = known?.records ?? xapiRecords(xapi);
   const pbds: string[] = [];
   for (const p of live.PBDs) {
-    const pbd = await xapi.call<PBDRecord>("PBD.get_record", p);
-    if (pbd.currently_attached) pbds.push(pbd.uuid);
+    const pbd = await records.get<PBDRecord>("PBD", p);
+    if (pbd?.currently_attached) pbds.push(pbd.uuid);
   }
   const out: Outputs = {
     ...n,
@@ -602,25 +617,94 @@ async function outputs(
     physicalUtilisation: Number(live.physical_utilisation),
     virtualAllocation: Number(live.virtual_allocation),
     pbds: pbds.sort(),
+    missingOn: await missingOn(live, records),
     secrets,
   };
   return out as unknown as Record<string, unknown>;
 }
 
+/**
+ * A shared SR is plugged on every host, a local one on its host: the hosts where it is not (a PBD unplugged, or
+ * removed, out of band).
+ */
+async function missingOn(live: SRRecord, records: LiveRecords): Promise<string[]> {
+  const attached = new Set<string>();
+  const withPbd = new Set<string>();
+  for (const p of live.PBDs) {
+    const pbd = await records.get<PBDRecord>("PBD", p);
+    if (!pbd) continue;
+    withPbd.add(pbd.host);
+    if (pbd.currently_attached) attached.add(pbd.host);
+  }
+  // A local SR belongs to the host of its PBD: other hosts never see it.
+  return hostsLacking(records, (h) => attached.has(h) || (!live.shared && !withPbd.has(h)));
+}
+
+/** The attributes updated in place, compared as diff() always did. */
+const inPlace: AttributeSpec = [
+  ["name", "scalar"],
+  ["description", "scalar"],
+  ["otherConfig", "map"],
+  ["tags", "set"],
+];
+
+/** How read(), diff() and xen-drift see an SR's managed attributes (common/live.ts). */
+export const comparison: LiveComparison<Outputs> = {
+  cls: "SR",
+  classes: ["SR", "PBD", "host"],
+  async observe(id, o, records, all = false) {
+    const found = await records.byUuid<SRRecord>("SR", id);
+    if (!found) return undefined;
+    const live = found.record;
+    const inputs: Record<string, unknown> = { ...liveOwned(live, o, all) };
+    if (all) Object.assign(inputs, { type: live.type, shared: live.shared, contentType: live.content_type });
+    return { ref: found.ref, inputs, missingOn: await missingOn(live, records) };
+  },
+  compare: (o, n) => changedAttributes(inPlace, o, n),
+};
+
 export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
-  const found = await existingRecord<SRRecord>(xapi, "SR", "SR", id, o);
-  if (!found) return { id: "" };
-  const live = found.record;
-  const all = !!ctx.referenceOnly;
-  const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...liveOwned(live, o, all) };
-  if (all) Object.assign(inputs, { type: live.type, shared: live.shared, contentType: live.content_type });
+  const records = xapiRecords(xapi);
+  const seen = await comparison.observe(id, o, records, !!ctx.referenceOnly);
+  if (!seen) {
+    await assertSamePool(xapi, "SR", id, o);
+    return { id: "" };
+  }
+  const live = (await records.get<SRRecord>("SR", seen.ref))!;
+  const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...seen.inputs };
   return {
     id,
-    props: await outputs(xapi, found.ref, inputs, o.secrets ?? {}, live),
+    props: await outputs(xapi, seen.ref, inputs, o.secrets ?? {}, { live, records }),
     inputs: inputs as unknown as Record<string, unknown>,
   };
+}
+
+/**
+ * Plugs the SR again where it is not (missingOn): an unplugged PBD is plugged; a host of a shared SR that lost its
+ * PBD gets one with the device config of a sibling (PBD.create copies the password secrets it names).
+ */
+async function repairParts(xapi: Xapi, ref: string): Promise<void> {
+  const records = xapiRecords(xapi);
+  const live = (await records.get<SRRecord>("SR", ref))!;
+  if (!(await missingOn(live, records)).length) return;
+  const pbds = (
+    await Promise.all(live.PBDs.map(async (p) => [p, await records.get<PBDRecord>("PBD", p)] as const))
+  ).filter((e): e is readonly [string, PBDRecord] => !!e[1]);
+  for (const [p, pbd] of pbds) if (!pbd.currently_attached) await xapi.callAsync("PBD.plug", [p]);
+  if (!live.shared || !pbds.length) return;
+  const covered = new Set(pbds.map(([, pbd]) => pbd.host));
+  for (const [host] of await records.all<HostRecord>("host")) {
+    if (covered.has(host)) continue;
+    const pbd = await xapi.call<string>("PBD.create", {
+      host,
+      SR: ref,
+      device_config: pbds[0][1].device_config,
+      other_config: {},
+    });
+    await xapi.callAsync("PBD.plug", [pbd]);
+  }
 }
 
 export async function update(
@@ -639,6 +723,7 @@ export async function update(
   const pbds = () => (configs ??= pbdConfigs(xapi, found.record.PBDs));
   // An adopted SR's device config is not the program's (diff ignores it).
   if (!n.adopt) await rotatePasswords(xapi, pbds, o.deviceConfig ?? {}, n.deviceConfig ?? {});
+  await repairParts(xapi, found.ref);
   return { outs: await outputs(xapi, found.ref, n, await dropUnusedSecrets(xapi, pbds, o.secrets ?? {})) };
 }
 

@@ -26,10 +26,9 @@ import {
   forcedReplaces,
   withId,
   assertSamePool,
-  existingRecord,
   poolOf,
 } from "./common/objects";
-import { sameMap, sameSet } from "./common/owned-map";
+import { changedAttributes, xapiRecords, type AttributeSpec, type LiveComparison } from "./common/live";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { progressReporter } from "./common/progress";
 import { formatSize, parseSize, sizeHelp } from "./common/sizes";
@@ -227,16 +226,7 @@ export async function diff(
   const oldSize = typeof o.size === "number" ? o.size : o.virtualSize;
   const grows = !replaces.length && typeof n.size === "number" && typeof oldSize === "number" && n.size > oldSize;
   if (grows && ctx) await assertResizable(id, n, ctx);
-  const updates =
-    isUnknown(n.sr) ||
-    which.updates ||
-    !same(o.size, n.size) ||
-    o.name !== n.name ||
-    o.description !== n.description ||
-    o.sharable !== n.sharable ||
-    o.readOnly !== n.readOnly ||
-    !sameMap(o.otherConfig, n.otherConfig) ||
-    !sameSet(o.tags, n.tags);
+  const updates = isUnknown(n.sr) || which.updates || comparison.compare(o, n).length > 0;
   return { changes: replaces.length > 0 || updates, replaces };
 }
 
@@ -366,28 +356,58 @@ async function outputs(
   return out as unknown as Record<string, unknown>;
 }
 
+/** The attributes updated in place, compared as diff() always did. */
+const inPlace: AttributeSpec = [
+  ["size", "json"],
+  ["name", "scalar"],
+  ["description", "scalar"],
+  ["sharable", "scalar"],
+  ["readOnly", "scalar"],
+  ["otherConfig", "map"],
+  ["tags", "set"],
+];
+
+/** How read(), diff() and xen-drift see a disk's managed attributes (common/live.ts). */
+export const comparison: LiveComparison<Outputs> = {
+  cls: "VDI",
+  classes: ["VDI", "SR"],
+  async observe(id, o, records, all = false) {
+    const found = await records.byUuid<VDIRecord>("VDI", id);
+    if (!found) return undefined;
+    const live = found.record;
+    const liveSize = Number(live.virtual_size);
+    const sr = (await records.get<{ uuid: string }>("SR", live.SR))?.uuid ?? "";
+    const inputs = {
+      ...liveOwned(live, o, all),
+      sr,
+      // The driver rounds sizes up: the program's size stands while the disk was not resized elsewhere.
+      ...ifStated(o, "size", liveSize === o.virtualSize ? o.size : liveSize, all),
+      ...ifStated(o, "sharable", live.sharable, all),
+      ...ifStated(o, "readOnly", live.read_only, all),
+      ...ifStated(o, "type", live.type as Inputs["type"], all),
+    };
+    return { ref: found.ref, inputs };
+  },
+  compare: (o, n) => changedAttributes(inPlace, o, n),
+};
+
 export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
   const o = props as unknown as Outputs;
   const xapi = await xapiFor(ctx.config, o.connection);
-  const found = await existingRecord<VDIRecord>(xapi, "VDI", "VDI", id, o);
-  if (!found) return { id: "" };
-  const live = found.record;
-  const liveSize = Number(live.virtual_size);
-  const all = !!ctx.referenceOnly;
-  const sr = await xapi.call<string>("SR.get_uuid", live.SR);
+  const records = xapiRecords(xapi);
+  const seen = await comparison.observe(id, o, records, !!ctx.referenceOnly);
+  if (!seen) {
+    await assertSamePool(xapi, "VDI", id, o);
+    return { id: "" };
+  }
+  const live = (await records.get<VDIRecord>("VDI", seen.ref))!;
   const inputs: Inputs = {
     ...pickInputs<Inputs>(o, [...Object.keys(inputSchema.shape), "sourceHash"]),
-    ...liveOwned(live, o, all),
-    sr,
-    // The driver rounds sizes up: the program's size stands while the disk was not resized elsewhere.
-    ...ifStated(o, "size", liveSize === o.virtualSize ? o.size : liveSize, all),
-    ...ifStated(o, "sharable", live.sharable, all),
-    ...ifStated(o, "readOnly", live.read_only, all),
-    ...ifStated(o, "type", live.type as Inputs["type"], all),
+    ...(seen.inputs as Partial<Inputs>),
   };
   return {
     id,
-    props: await outputs(xapi, found.ref, inputs, { live, sr }),
+    props: await outputs(xapi, seen.ref, inputs, { live, sr: inputs.sr }),
     inputs: inputs as unknown as Record<string, unknown>,
   };
 }
