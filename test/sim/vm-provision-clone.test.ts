@@ -144,7 +144,7 @@ describe("VM.clone and VM.copy (xapi_vm_clone.ml clone, safe_clone_disks; xapi_v
   });
 
   it("VM.copy rolls back the same way", async () => {
-    const vm = await c.call<string>("VM.get_by_name_label", "clone-rollback").then((r) => (r as string[])[0]);
+    const [vm] = await c.call<string[]>("VM.get_by_name_label", "clone-rollback");
     const [vdis, vms] = [await count("VDI"), await count("VM")];
     await expectError(c.call("VM.copy", vm, "never-copied", localSr), "SR_BACKEND_FAILURE_44");
     expect([await count("VDI"), await count("VM")]).toEqual([vdis, vms]);
