@@ -64,9 +64,9 @@ async function main(): Promise<void> {
   ];
 
   const count = async (fn: () => Promise<unknown>) => {
-    sim.resetCallCounts();
+    sim.calls.clear();
     await fn();
-    const counts = sim.callCounts();
+    const counts = sim.calls.counts();
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     const polls = Object.entries(counts)
       .filter(([m]) => /get_status|get_progress/.test(m))

@@ -5,7 +5,7 @@ import { startSimulator, SimulatorOptions } from "./index";
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`xapi-sim: ${msg}\n`);
   process.stderr.write(
-    "usage: xapi-sim --port <n|0> --user <u> --password <p> [--hosts N] [--tls] [--state FILE] [--host ADDR] [--addressing ports|loopback] [--nfs] [--login-delay MS] [--guest-metrics-delay MS]\n",
+    "usage: xapi-sim --port <n|0> --user <u> --password <p> [--hosts N] [--tls] [--state FILE] [--host ADDR] [--addressing ports|loopback] [--nfs] [--login-delay MS] [--guest-metrics-delay MS] [--call-log FILE]\n",
   );
   process.exit(msg ? 2 : 0);
 }
@@ -60,6 +60,9 @@ export function parseArgs(argv: string[]): SimulatorOptions {
         break;
       case "--guest-metrics-delay":
         o.guestMetricsDelayMs = num();
+        break;
+      case "--call-log":
+        o.callLogPath = next();
         break;
       case "-h":
       case "--help":

@@ -16,6 +16,7 @@ import { refreshAllowedOperations } from "./behaviour/allowed-ops";
 import { registerSeededBackends } from "./behaviour/sr";
 import { restoreStorage, snapshotStorage, StorageSnapshot } from "./behaviour/storage-backend";
 import { vdiData } from "./behaviour/vdi-data";
+import { CallLog } from "./engine/call-log";
 
 const storageExtra = (x: Xapi): Record<string, unknown> => ({ storage: snapshotStorage(x, vdiData(x)) });
 
@@ -57,6 +58,8 @@ export interface SimulatorOptions {
   dbGcIntervalMs?: number;
   /** Delay before event.from gathers events after a change (xapi: 50 ms; default 0 so that tests run fast). */
   eventFromDelayMs?: number;
+  /** Append every call to this file as JSON lines (the records of `sim.calls`). */
+  callLogPath?: string;
   /** API version reported by hosts (default 2.21, XenServer 8). */
   apiVersion?: { major: number; minor: number };
   seed?: Partial<Omit<SeedOptions, "hosts">>;
@@ -98,6 +101,8 @@ export interface Faults {
   storageUnreachable(host: number, server: string, unreachable?: boolean): void;
 }
 
+export type Calls = Pick<CallLog, "list" | "counts" | "count" | "transports" | "mark" | "clear" | "statusPolls">;
+
 export interface Simulator {
   /** URL of the master, e.g. http://127.0.0.1:PORT */
   url: string;
@@ -108,11 +113,12 @@ export interface Simulator {
   /** PEM of the TLS certificate (to pin it in clients). */
   certificate?: string;
   faults: Faults;
-  /** XAPI calls served per method name (wire name as called, e.g. "Async.VM.clone"). */
-  callCounts(): Record<string, number>;
-  resetCallCounts(): void;
-  /** Calls served per wire protocol since the last resetCallCounts(). */
-  transportCounts(): { xmlrpc: number; jsonrpc: number };
+  /**
+   * The call log: every XAPI call served (method, originator, session user, start, duration, error), kept
+   * across restart(). counts() per wire name as called ("Async.VM.clone"), transports() per protocol,
+   * list()/mark() the records, statusPolls() the getters called in a loop, clear() starts afresh.
+   */
+  readonly calls: Calls;
   /** In-process access to the object store, for out-of-band changes in tests. */
   readonly xapi: Xapi;
   readonly store: Store;
@@ -168,12 +174,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const down = new Set<number>();
   let memoryState: ReturnType<Store["dump"]> | undefined;
   let memoryStorage: StorageSnapshot | undefined;
+  const callLog = new CallLog(options.callLogPath);
   let x = await buildXapi();
   let stopAutosave: (() => void) | undefined;
   if (options.statePath) stopAutosave = autosave(x, options.statePath, () => storageExtra(x));
 
   async function buildXapi(): Promise<Xapi> {
     const xx = new Xapi(engineOptions(options));
+    xx.callLog = callLog;
     registerAll(xx);
     const loaded = options.statePath ? loadState(xx, options.statePath) : undefined;
     if (loaded) restoreStorage(xx, vdiData(xx), loaded.storage as StorageSnapshot | undefined);
@@ -291,13 +299,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         else x.faults.unreachableStorage.delete(`${ref} ${server}`);
       },
     },
-    callCounts: () => Object.fromEntries(x.calls),
-    resetCallCounts: () => {
-      x.calls.clear();
-      x.transportCalls.xmlrpc = 0;
-      x.transportCalls.jsonrpc = 0;
+    calls: {
+      list: (filter) => callLog.list(filter),
+      counts: () => callLog.counts(),
+      count: (method) => callLog.count(method),
+      transports: () => callLog.transports(),
+      mark: () => callLog.mark(),
+      clear: () => callLog.clear(),
+      statusPolls: (opts) => callLog.statusPolls(opts),
     },
-    transportCounts: () => ({ ...x.transportCalls }),
     async restart() {
       stopAutosave?.();
       memoryState = x.store.dump();
@@ -316,6 +326,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       x.close();
       for (const s of sockets) s.destroy();
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      callLog.close();
     },
   };
   return sim;
@@ -325,3 +336,4 @@ export { Xapi } from "./engine/xapi";
 export { XapiError } from "./engine/errors";
 export type { Store } from "./engine/store";
 export type { BadAnswer } from "./wire/http";
+export type { CallRecord } from "./engine/call-log";

@@ -49,14 +49,51 @@ function badString(params: WireValue[]): string | undefined {
   return undefined;
 }
 
+/** What the call log needs to know from inside a call. */
+interface Trace {
+  def?: MessageDef;
+  args: unknown[];
+  user: string;
+  originator: string;
+  task?: string;
+}
+
+/** Runs one call and records it in the call log (engine/call-log.ts). */
 export async function dispatch(
   x: Xapi,
   method: string,
   params: WireValue[],
   host: string,
   badUtf8 = false,
+  transport: "xmlrpc" | "jsonrpc" = "xmlrpc",
 ): Promise<Outcome> {
-  x.calls.set(method, (x.calls.get(method) ?? 0) + 1);
+  const startMs = Date.now();
+  const t0 = performance.now();
+  const trace: Trace = { args: [], user: "", originator: "" };
+  const out = await run(x, method, params, host, badUtf8, trace);
+  x.callLog.record({
+    method,
+    transport,
+    originator: trace.originator,
+    user: trace.user,
+    startMs,
+    durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
+    ...("ok" in out && !out.ok ? { error: out.error.description } : {}),
+    ...(trace.task ? { task: trace.task } : {}),
+    def: trace.def,
+    rawArgs: trace.args,
+  });
+  return out;
+}
+
+async function run(
+  x: Xapi,
+  method: string,
+  params: WireValue[],
+  host: string,
+  badUtf8: boolean,
+  trace: Trace,
+): Promise<Outcome> {
   try {
     if (x.faults.latencyMs > 0) await x.sleep(x.faults.latencyMs);
     if (method === "system.listMethods") return { bare: true, value: listMethods() };
@@ -86,7 +123,18 @@ export async function dispatch(
       if (m.name === "create" && m.implicit && p.type.kind === "record") return decodeCtorRecord(m.cls, w);
       return decode(w, p.type);
     });
+    trace.def = m;
+    trace.args = args;
+    if (m.wireName === "session.login_with_password" || m.wireName === "session.slave_local_login_with_password") {
+      trace.user = String(args[0] ?? "");
+      trace.originator = String(args[3] ?? "");
+    }
     const session = m.takesSession ? checkSession(x, params[0].t === "string" ? params[0].v : "", host) : "";
+    if (session) {
+      const row = x.store.get("session", session);
+      trace.user = String(row.auth_user_name ?? "");
+      trace.originator = String(row.originator ?? "");
+    }
     // server_helpers.do_dispatch: after unmarshalling and the session check.
     if (isAsync && !m.hasAsync) throw new XapiError("Fault", [`No async mode for this operation (rpc: ${name})`]);
     const injected = x.faults.failNext.get(m.wireName);
@@ -98,6 +146,7 @@ export async function dispatch(
     const ctx: CallCtx = { session, host, wireName: m.wireName };
     if (isAsync) {
       const task = createTask(x, method, "", x.masterRef());
+      trace.task = task;
       runAsync(x, handler, { ...ctx, task }, args, m);
       return { ok: true, value: task, type: taskRefType };
     }

@@ -1,5 +1,6 @@
 /** The simulated xapi: the object store plus everything a call needs (handlers, sessions, faults, options). */
 import { Store } from "./store";
+import { CallLog } from "./call-log";
 
 export interface EngineOptions {
   username: string;
@@ -49,9 +50,8 @@ export interface FaultState {
 export class Xapi {
   store = new Store();
   readonly handlers = new Map<string, Handler>();
-  readonly calls = new Map<string, number>();
-  /** Calls served per wire protocol. */
-  readonly transportCalls = { xmlrpc: 0, jsonrpc: 0 };
+  /** Every call served; the simulator hands the same log to the Xapi it rebuilds on restart. */
+  callLog = new CallLog();
   readonly faults: FaultState = {
     latencyMs: 0,
     failNext: new Map(),

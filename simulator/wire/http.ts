@@ -168,8 +168,7 @@ async function serveXml(
     if (e instanceof ParseError) return internalError(res, `Xmlrpc.Parse_error(${JSON.stringify(e.message)})`);
     throw e;
   }
-  x.transportCalls.xmlrpc++;
-  const out: Outcome = await dispatch(x, call.method, call.params, host, badUtf8);
+  const out: Outcome = await dispatch(x, call.method, call.params, host, badUtf8, "xmlrpc");
   if (x.closed) return void res.destroy();
   if ("bare" in out)
     return send(
@@ -198,8 +197,7 @@ async function serveJson(
     if (e instanceof ParseError) return internalError(res, e.message);
     throw e;
   }
-  x.transportCalls.jsonrpc++;
-  const out: Outcome = await dispatch(x, call.method, call.params, host, badUtf8);
+  const out: Outcome = await dispatch(x, call.method, call.params, host, badUtf8, "jsonrpc");
   if (x.closed) return void res.destroy();
   if ("bare" in out) {
     // system.listMethods skips the v2 translation (SEMANTICS §1.4).

@@ -44,7 +44,7 @@ describe.each([["json-rpc"], ["xml-rpc"], ["auto"]])("xen-api over %s", (transpo
   let seen: Seen;
   let vmsBefore: number;
   beforeAll(async () => {
-    sim.resetCallCounts();
+    sim.calls.clear();
     vmsBefore = sim.store.table("VM").size;
     seen = await drive(sim.url, transport);
   }, 60000);
@@ -55,7 +55,7 @@ describe.each([["json-rpc"], ["xml-rpc"], ["auto"]])("xen-api over %s", (transpo
     expect(seen.connect.vms).toBe(vmsBefore);
     expect(seen.connect.hosts).toBe(1);
     expect(seen.cacheTypes.masterName).toBe("sim-host-1");
-    const counts = sim.callCounts();
+    const counts = sim.calls.counts();
     expect(counts["event.inject"]).toBeGreaterThanOrEqual(1);
     expect(counts["event.from"]).toBeGreaterThanOrEqual(1);
     expect(counts["system.listMethods"]).toBeGreaterThanOrEqual(1);
@@ -92,7 +92,7 @@ describe.each([["json-rpc"], ["xml-rpc"], ["auto"]])("xen-api over %s", (transpo
   });
 
   it("used the transport it was told to (auto settles on JSON-RPC: our content-type passes its exact check)", () => {
-    const t = sim.transportCounts();
+    const t = sim.calls.transports();
     if (transport === "xml-rpc") expect(t).toMatchObject({ jsonrpc: 0, xmlrpc: expect.any(Number) });
     else expect(t).toMatchObject({ xmlrpc: 0, jsonrpc: expect.any(Number) });
     expect(t.xmlrpc + t.jsonrpc).toBeGreaterThan(10);

@@ -101,12 +101,12 @@ describe.each(endpoints)("injected answers over $name", ({ post }) => {
   });
 
   it("respondWith(500) answers HTTP 500 with a short page, and does not run the call", async () => {
-    sim.resetCallCounts();
+    sim.calls.clear();
     sim.faults.respondWith(500);
     const r = await post();
     expect(r.status).toBe(500);
     expect(r.body.toString()).toContain("HTTP 500");
-    expect(sim.callCounts()["pool.get_all"]).toBeUndefined();
+    expect(sim.calls.counts()["pool.get_all"]).toBeUndefined();
     expect((await post()).body).toEqual(normal.body);
   });
 
@@ -116,25 +116,25 @@ describe.each(endpoints)("injected answers over $name", ({ post }) => {
   });
 
   it("respondWith('truncated') runs the call and sends the first half of its answer, with a matching Content-Length", async () => {
-    sim.resetCallCounts();
+    sim.calls.clear();
     sim.faults.respondWith("truncated");
     const r = await post();
     expect(r.status).toBe(200);
     expect(r.reset).toBe(false);
     expect(Number(r.headers["content-length"])).toBe(r.body.length);
     expect(r.body).toEqual(normal.body.subarray(0, Math.floor(normal.body.length / 2)));
-    expect(sim.callCounts()["pool.get_all"]).toBe(1);
+    expect(sim.calls.counts()["pool.get_all"]).toBe(1);
     expect((await post()).body).toEqual(normal.body);
   });
 
   it("closeMidResponse() sends the full Content-Length and half the body, then destroys the socket", async () => {
-    sim.resetCallCounts();
+    sim.calls.clear();
     sim.faults.closeMidResponse();
     const r = await post();
     expect(r.status).toBe(200);
     expect(Number(r.headers["content-length"])).toBe(normal.body.length);
     expect(r.body).toEqual(normal.body.subarray(0, Math.floor(normal.body.length / 2)));
-    expect(sim.callCounts()["pool.get_all"]).toBe(1);
+    expect(sim.calls.counts()["pool.get_all"]).toBe(1);
     expect((await post()).body).toEqual(normal.body);
   });
 });

@@ -51,11 +51,11 @@ describe("fault injection", () => {
   });
 
   it("counts calls per method", async () => {
-    sim.resetCallCounts();
+    sim.calls.clear();
     await c.call("pool.get_all");
     await c.call("pool.get_all");
     await c.call("Async.VM.get_all").catch(() => undefined);
-    expect(sim.callCounts()).toMatchObject({ "pool.get_all": 2, "Async.VM.get_all": 1 });
+    expect(sim.calls.counts()).toMatchObject({ "pool.get_all": 2, "Async.VM.get_all": 1 });
   });
 
   it("fails the master over: the other host becomes master, the old one stops answering until recovered", async () => {

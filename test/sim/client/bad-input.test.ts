@@ -45,7 +45,7 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("bad input over %s", (transport) =
   });
   beforeEach(() => {
     log.lines.length = 0;
-    s.resetCallCounts();
+    s.calls.clear();
   });
   afterEach(async () => {
     // Every fault was consumed, nothing logged the password, and the same client works again.
@@ -64,7 +64,7 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("bad input over %s", (transport) =
     expect(err.method).toBe("pool.get_all");
     expect(err.host).toBe(new URL(s.url).host);
     expect(err.message).toMatch(/^pool\.get_all on 127\.0\.0\.1:\d+: .*HTML page, not XAPI/);
-    expect(s.transportCounts()[wire()]).toBe(0);
+    expect(s.calls.transports()[wire()]).toBe(0);
   });
 
   it("a garbage body (200, neither XML nor JSON) is XAPI_NOT_XAPI", async () => {
@@ -95,14 +95,14 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("bad input over %s", (transport) =
     expect(err).toBeInstanceOf(XapiTransportError);
     expect(err.code).toBe("XAPI_MALFORMED_RESPONSE");
     expect(err.message).toMatch(/^VM\.get_record on 127\.0\.0\.1:\d+: the (JSON|XML)-RPC response is truncated/);
-    expect(s.callCounts()["VM.get_record"]).toBe(1);
+    expect(s.calls.counts()["VM.get_record"]).toBe(1);
   });
 
   it("a connection closed mid-response under a read-only call: the client repeats the call, which succeeds", async () => {
     s.faults.closeMidResponse();
     await expect(c.call("VM.get_name_label", vm as never)).resolves.toEqual(expect.any(String));
     // The call ran twice on the server: the broken answer and the client's repeat on a new connection.
-    expect(s.callCounts()["VM.get_name_label"]).toBe(2);
+    expect(s.calls.counts()["VM.get_name_label"]).toBe(2);
   });
 
   it("a connection closed mid-response under a call that changes state is XAPI_CONNECTION_CLOSED, not repeated", async () => {
@@ -115,7 +115,7 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("bad input over %s", (transport) =
       /^VM\.set_name_description on 127\.0\.0\.1:\d+: the server closed the connection before the response was complete$/,
     );
     // The call ran once (the server had done it before the connection broke); the client did not repeat it.
-    expect(s.callCounts()["VM.set_name_description"]).toBe(1);
+    expect(s.calls.counts()["VM.set_name_description"]).toBe(1);
     await expect(c.call("VM.get_name_description", vm as never)).resolves.toBe(description);
   });
 

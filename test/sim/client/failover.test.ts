@@ -7,7 +7,7 @@ import type { Simulator } from "../../../simulator";
 import type { XapiClient } from "../../../provider/xapi";
 import { connect, recordingLogger, sim } from "./sim";
 
-const logins = (s: Simulator): number => s.callCounts()["session.login_with_password"] ?? 0;
+const logins = (s: Simulator): number => s.calls.counts()["session.login_with_password"] ?? 0;
 const liveSessions = (s: Simulator): number => s.store.table("session").size;
 const sessionRefs = (s: Simulator): string[] => [...s.store.table("session").keys()];
 const clientSessions = (s: Simulator): number =>

@@ -40,20 +40,20 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("sessions over %s", (transport) =>
   it("logs in again after the session expires and retries the call", async () => {
     const c = await open();
     await c.call("pool.get_all");
-    const before = s.callCounts()["session.login_with_password"] ?? 0;
+    const before = s.calls.counts()["session.login_with_password"] ?? 0;
     s.faults.expireSessions();
     await expect(c.call("pool.get_all")).resolves.toHaveLength(1);
-    expect(s.callCounts()["session.login_with_password"]).toBe(before + 1);
+    expect(s.calls.counts()["session.login_with_password"]).toBe(before + 1);
   });
 
   it("logs in once for many concurrent calls that find the session expired", async () => {
     const c = await open();
     await c.call("pool.get_all");
-    const before = s.callCounts()["session.login_with_password"] ?? 0;
+    const before = s.calls.counts()["session.login_with_password"] ?? 0;
     s.faults.expireSessions();
     const results = await Promise.all(Array.from({ length: 20 }, () => c.call("host.get_all")));
     expect(results.every((r) => r.length === 3)).toBe(true);
-    expect(s.callCounts()["session.login_with_password"]).toBe(before + 1);
+    expect(s.calls.counts()["session.login_with_password"]).toBe(before + 1);
   });
 
   it("rejects wrong credentials with SESSION_AUTHENTICATION_FAILED naming the user only", async () => {

@@ -19,15 +19,15 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("callAsync over %s", (transport) =
   });
 
   it("returns the decoded result of the task and destroys the task", async () => {
-    s.resetCallCounts();
+    s.calls.clear();
     const clone = await c.callAsync<Ref<"VM">>("VM.clone", [template, "clone-1"]);
     expect(clone).toMatch(/^OpaqueRef:/);
     await expect(c.call("VM.get_name_label", clone)).resolves.toBe("clone-1");
-    const counts = s.callCounts();
+    const counts = s.calls.counts();
     expect(counts["Async.VM.clone"]).toBe(1);
     expect(counts["task.get_record"] ?? 0).toBe(0);
     expect(counts["task.get_status"] ?? 0).toBe(0);
-    await waitFor(() => (s.callCounts()["task.destroy"] ?? 0) === 1);
+    await waitFor(() => (s.calls.counts()["task.destroy"] ?? 0) === 1);
     const tasks = [...s.store.table("task").values()] as { name_label: string }[];
     expect(tasks.filter((t) => t.name_label === "Async.VM.clone")).toHaveLength(0);
   });
@@ -79,7 +79,7 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("callAsync over %s", (transport) =
     ctl.abort();
     await expect(p).rejects.toMatchObject({ code: "XAPI_ABORTED" });
     // The client rejects at once and sends task.cancel in the background: wait for it (a loaded machine is slow).
-    await waitFor(() => (s.callCounts()["task.cancel"] ?? 0) >= 1);
+    await waitFor(() => (s.calls.counts()["task.cancel"] ?? 0) >= 1);
     // The operation notices, the task ends cancelled, and the client destroys it.
     await waitFor(() => !s.store.has("task", task));
   });

@@ -381,10 +381,10 @@ describe("Vdi", () => {
     await expect(vdi.delete(id, outs, ctx)).rejects.toThrow(/attached to a running VM; detach it \(or stop the VM\)/);
     await xapi.call("VM.hard_shutdown", vm);
     expect(await vdi.diff(id, outs, news, ctx)).toMatchObject({ changes: true, replaces: [] });
-    sim.resetCallCounts();
+    sim.calls.clear();
     const grown = await vdi.update(id, outs, news, ctx);
     expect(grown.outs.virtualSize).toBe(3 * GiB);
-    expect(sim.callCounts()["Async.VDI.resize"]).toBe(1);
+    expect(sim.calls.counts()["Async.VDI.resize"]).toBe(1);
     await vdi.delete(id, grown.outs, ctx);
   });
 

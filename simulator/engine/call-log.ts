@@ -1,0 +1,159 @@
+/**
+ * The call log: every XAPI call the simulator served, with who made it, when, how long it took and how it
+ * failed. Simulator-only state (sim.calls, --call-log FILE), never part of xapi's DB.
+ */
+import * as fs from "fs";
+import { MessageDef } from "./datamodel";
+
+export interface CallRecord {
+  /** Position in the log, from 1, never reused (clear() keeps counting). */
+  seq: number;
+  /** Wire name as called, e.g. "Async.VM.clone", "VM_start", "system.listMethods". */
+  method: string;
+  transport: "xmlrpc" | "jsonrpc";
+  /** The session's originator (session.login_with_password's 4th parameter); "" when none or no session. */
+  originator: string;
+  /** The session's auth_user_name (for a login, the name given); "" when the call has no valid session. */
+  user: string;
+  /** ISO 8601 UTC, millisecond precision. */
+  start: string;
+  /** Time until the answer was ready (for Async.* calls: until the task ref was returned). */
+  durationMs: number;
+  /** [code, ...params] when the call failed; absent on success. */
+  error?: string[];
+  /** For Async.* calls, the task that runs the work. */
+  task?: string;
+  /**
+   * The arguments xapi's audit log would show (rbac_audit.ml sexpr_args_of): descriptive names (name_label…)
+   * and object references, by parameter name; never the session, passwords or other free values.
+   */
+  args: Record<string, unknown>;
+}
+
+/** Getters a client calls in a loop when it waits by polling instead of by events or tasks. */
+export const STATUS_GETTERS = new Set([
+  "task.get_status",
+  "task.get_progress",
+  "task.get_record",
+  "VM.get_power_state",
+  "VM.get_guest_metrics",
+  "VM.get_record",
+  "VM_guest_metrics.get_networks",
+  "VM_guest_metrics.get_record",
+]);
+
+/** rbac_audit.ml sexpr_args_of, heuristic 1: descriptive parameters are always shown. */
+const DESCRIPTIVE = new Set(["name", "label", "description", "name_label", "name_description", "new_name"]);
+const MEMORY_LIMIT = 100_000;
+
+function auditArgs(m: MessageDef | undefined, args: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!m) return out;
+  m.params.forEach((p, i) => {
+    const v = args[i];
+    if (v === undefined) return;
+    if (DESCRIPTIVE.has(p.name) && typeof v === "string") out[p.name] = v;
+    else if (typeof v === "string" && v.startsWith("OpaqueRef:") && v !== "OpaqueRef:NULL") out[p.name] = v;
+    else if (v && typeof v === "object" && !Array.isArray(v) && p.type.kind === "record") {
+      // A constructor's record: the same two heuristics, one level down (rbac_audit.ml "__structure").
+      const nested: Record<string, unknown> = {};
+      for (const [k, fv] of Object.entries(v as Record<string, unknown>))
+        if (typeof fv === "string" && (DESCRIPTIVE.has(k) || (fv.startsWith("OpaqueRef:") && fv !== "OpaqueRef:NULL")))
+          nested[k] = fv;
+      if (Object.keys(nested).length > 0) out[p.name] = nested;
+    }
+  });
+  return out;
+}
+
+export class CallLog {
+  private entries: CallRecord[] = [];
+  private perMethod = new Map<string, number>();
+  private perTransport = { xmlrpc: 0, jsonrpc: 0 };
+  private nextSeq = 1;
+  private fd: number | undefined;
+
+  /** `file`: append every call as one JSON line (created if missing). */
+  constructor(file?: string) {
+    if (file) this.fd = fs.openSync(file, "a");
+  }
+
+  record(
+    r: Omit<CallRecord, "seq" | "args" | "start"> & { startMs: number; def?: MessageDef; rawArgs: unknown[] },
+  ): CallRecord {
+    const { startMs, def, rawArgs, ...rest } = r;
+    const rec: CallRecord = {
+      seq: this.nextSeq++,
+      ...rest,
+      start: new Date(startMs).toISOString(),
+      args: auditArgs(def, rawArgs),
+    };
+    this.entries.push(rec);
+    // Long-running simulators keep the newest entries in memory; counts and the file stay complete.
+    if (this.entries.length > MEMORY_LIMIT) this.entries.splice(0, this.entries.length - MEMORY_LIMIT);
+    this.perMethod.set(rec.method, (this.perMethod.get(rec.method) ?? 0) + 1);
+    this.perTransport[rec.transport]++;
+    if (this.fd !== undefined) fs.writeSync(this.fd, JSON.stringify(rec) + "\n");
+    return rec;
+  }
+
+  /** Calls since the last clear() (the newest 100 000), oldest first; `since` a mark() keeps the later ones. */
+  list(filter: { method?: string | RegExp; since?: number } = {}): CallRecord[] {
+    const { method, since = 0 } = filter;
+    return this.entries.filter(
+      (e) =>
+        e.seq >= since &&
+        (method === undefined || (typeof method === "string" ? e.method === method : method.test(e.method))),
+    );
+  }
+
+  counts(): Record<string, number> {
+    return Object.fromEntries(this.perMethod);
+  }
+
+  count(method: string): number {
+    return this.perMethod.get(method) ?? 0;
+  }
+
+  transports(): { xmlrpc: number; jsonrpc: number } {
+    return { ...this.perTransport };
+  }
+
+  /** The seq the next call will get: list({ since: mark() }) later gives the calls made in between. */
+  mark(): number {
+    return this.nextSeq;
+  }
+
+  clear(): void {
+    this.entries = [];
+    this.perMethod.clear();
+    this.perTransport = { xmlrpc: 0, jsonrpc: 0 };
+  }
+
+  /**
+   * Status polling: each (getter, object) from STATUS_GETTERS called at least `min` times (default 3) since
+   * `since`, most called first. An empty list proves a client waited on events or tasks, not in a loop.
+   */
+  statusPolls(opts: { since?: number; min?: number } = {}): { method: string; object: string; count: number }[] {
+    const min = opts.min ?? 3;
+    const n = new Map<string, number>();
+    for (const e of this.list({ since: opts.since })) {
+      const name = e.method.startsWith("Async.") ? e.method.slice(6) : e.method;
+      if (!STATUS_GETTERS.has(name)) continue;
+      const key = `${name}\u0000${String(Object.values(e.args)[0] ?? "")}`;
+      n.set(key, (n.get(key) ?? 0) + 1);
+    }
+    return [...n]
+      .filter(([, c]) => c >= min)
+      .map(([k, count]) => {
+        const [method, object] = k.split("\u0000");
+        return { method, object, count };
+      })
+      .sort((a, b) => b.count - a.count);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
