@@ -2,6 +2,7 @@
 // loads inside the dynamic-provider process. It keeps the stack configuration
 // (connection settings, read in configure()) and routes each call to the module
 // of the resource kind. Nothing here imports @pulumi/pulumi.
+import { forEngine } from "./check-failures";
 import { replaceOnChangesKey, replacedBy } from "./replace-on-changes";
 import { closeAll } from "./resources/common/connection";
 import { resourceKinds, type ResourceContext, type ResourceModule } from "./resources/registry";
@@ -55,7 +56,8 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
   switch (method) {
     case "check": {
       const [olds, news] = args as [Record<string, unknown>, Record<string, unknown>];
-      const r = await mod.check(strip(olds), strip(news), ctx);
+      const checked = await mod.check(strip(olds), strip(news), ctx);
+      const r = checked.failures?.length ? { ...checked, failures: forEngine(checked.failures, news ?? {}) } : checked;
       // The replaceOnChanges option rides along with the checked inputs, so that diff() sees it.
       const patterns = news?.[replaceOnChangesKey];
       return r.inputs && Array.isArray(patterns)

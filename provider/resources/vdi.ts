@@ -125,7 +125,17 @@ export async function check(
   if (value.size !== undefined && !isUnknown(value.size)) {
     size = parseSize(value.size);
     if (size === undefined)
-      return { failures: [{ property: "size", reason: `size: "${value.size}" is not a size; use ${sizeHelp}` }] };
+      return {
+        failures: [
+          {
+            property: "size",
+            reason:
+              typeof value.size === "number"
+                ? `size: a number of bytes must be a positive whole number (given ${value.size}); or use a string such as "20GiB"`
+                : `size: "${value.size}" is not a size; use ${sizeHelp}`,
+          },
+        ],
+      };
   }
   if (value.source && !containsUnknown(value.source)) {
     const file = path.resolve(value.source.path);

@@ -42,6 +42,15 @@ function reasonOf(issue: z.core.$ZodIssue, input: unknown): string {
       if (issue.origin === "array" || issue.origin === "set")
         return `must have at most ${issue.maximum} item${Number(issue.maximum) === 1 ? "" : "s"}`;
       return `must be ≤ ${issue.maximum}`;
+    case "invalid_union": {
+      // e.g. size: number | string given true. zod's own message is "Invalid input".
+      const expected = [
+        ...new Set(
+          issue.errors.flatMap((branch) => branch.filter((i) => i.code === "invalid_type").map((i) => i.expected)),
+        ),
+      ];
+      return expected.length ? `must be ${expected.map((e) => `a ${e}`).join(" or ")}` : issue.message;
+    }
     default:
       return issue.message;
   }
