@@ -1,0 +1,82 @@
+// Issue 9: what a new user hit, each through the real engine (preview and destroy are the engine's doing).
+import { startSimulator, type Simulator } from "../../simulator";
+import { XapiClient } from "../../provider/xapi";
+import { E2EStack } from "./harness";
+
+describe("what a new user hit, through the real engine", () => {
+  let sim: Simulator;
+  let xapi: XapiClient;
+  const stacks: E2EStack[] = [];
+  let config: Record<string, { value: string; secret?: boolean }>;
+  const newStack = (name: string) => {
+    const s = new E2EStack(name);
+    stacks.push(s);
+    return s;
+  };
+  beforeAll(async () => {
+    sim = await startSimulator({ port: 0, username: "root", password: "newuser-pw", hosts: 1 });
+    xapi = await XapiClient.connect({ url: sim.url, username: "root", password: "newuser-pw" });
+    config = {
+      "xenserver:url": { value: sim.url },
+      "xenserver:username": { value: "root" },
+      "xenserver:password": { value: "newuser-pw", secret: true },
+    };
+  });
+  afterAll(async () => {
+    await xapi.close();
+    await sim.close();
+    for (const s of stacks) s.dispose();
+  });
+
+  it("destroy of a stack whose Pool.defaultSr is its own SR leaves a working default SR, and a redeploy onto it works", async () => {
+    const [poolRef] = await xapi.call<string[]>("pool.get_all");
+    const originalDefault = await xapi.call<string>("pool.get_default_SR", poolRef);
+    const lab = newStack("destroy-lab");
+    const program = `const xen = require("pulumi-xenserver");
+module.exports = () => {
+  const store = new xen.Sr("store", { type: "nfs", name: "lab-store", deviceConfig: { server: "192.0.2.10", serverpath: "/exports/lab" } });
+  const pool = new xen.Pool("pool", { defaultSr: store.uuid, otherConfig: { "lab:owner": "infra" } });
+  return { store: store.uuid };
+};`;
+    await lab.run(["up"], { programSource: program, config });
+    expect(await xapi.call("pool.get_default_SR", poolRef)).not.toBe(originalDefault);
+    await lab.run(["destroy"], { programSource: program, config });
+    expect(await xapi.call("pool.get_default_SR", poolRef)).toBe(originalDefault);
+    await expect(xapi.call("SR.get_record", originalDefault)).resolves.toBeDefined();
+
+    // What failed before: a disk on the pool's default SR, found through getPool.
+    const disk = newStack("destroy-redeploy");
+    const redeploy = `const xen = require("pulumi-xenserver");
+module.exports = async () => {
+  const pool = await xen.getPool();
+  const d = new xen.Vdi("disk", { sr: pool.defaultSrUuid, name: "after-destroy", size: "1GiB" });
+  return { disk: d.uuid };
+};`;
+    const [up] = await disk.run(["up"], { programSource: redeploy, config });
+    expect(up.outputs?.disk.value).toMatch(/^[0-9a-f-]{36}$/);
+    await disk.run(["destroy"], { programSource: redeploy, config });
+  });
+
+  it("preview names a nested field's value and a deviceConfig's offending value, never {<nil>} or {[secret]}", async () => {
+    const s = newStack("messages");
+    // The engine stops a preview at the first failing resource: one program per message.
+    const programs = [
+      [
+        `new xen.Sr("store", { type: "nfs", name: "s", deviceConfig: { server: "192.0.2.10", serverpath: "/x", nfsversion: "5" } });`,
+        /deviceConfig\.nfsversion: must be one of "3", "4", "4\.0", "4\.1" \(given "5"\)/,
+      ],
+      [
+        `new xen.Network("guests", { name: "g", bond: { nics: ["eth2", "eth3"], mode: "fast" } });`,
+        /bond\.mode: must be one of .* \(given "fast"\)/,
+      ],
+    ] as const;
+    for (const [body, message] of programs) {
+      const programSource = `const xen = require("pulumi-xenserver");\nmodule.exports = () => { ${body} };`;
+      const [preview] = await s.run(["preview-expect-failure"], { programSource, config });
+      expect(preview.failed).toBe(true);
+      expect(preview.message).toMatch(message);
+      expect(preview.message).not.toContain("<nil>");
+      expect(preview.message).not.toContain("[secret]");
+    }
+  });
+});
