@@ -49,7 +49,7 @@ export function vmOperationError(x: Xapi, ref: string, op: string): OpError | un
   const vm = x.store.get("VM", ref);
   const blocked = (vm.blocked_operations as Record<string, string>)[op];
   if (blocked !== undefined) return opError("OPERATION_BLOCKED", [ref, blocked]);
-  const states = POWER[op];
+  const states = powerStates(x, vm, op);
   const ps = vm.power_state as string;
   if (states && !states.includes(ps)) {
     return opError("VM_BAD_POWER_STATE", [ref, states.map((s) => s.toLowerCase()).join(", "), ps.toLowerCase()]);
@@ -76,7 +76,44 @@ export function vmOperationError(x: Xapi, ref: string, op: string): OpError | un
   if (op === "provision" && !vm.is_a_template) return opError("PROVISION_ONLY_ALLOWED_ON_TEMPLATE", []);
   if (op === "revert" && !vm.is_a_snapshot) return opError("REVERT_ONLY_ALLOWED_ON_SNAPSHOT", []);
   if (NEEDS_GUEST_FEATURE.has(op) && !hasGuestFeatures(x, vm)) return opError("VM_LACKS_FEATURE", [ref]);
+  if (op === "changing_VCPUs_live" && !canHotplugVcpus(x, vm)) return opError("VM_LACKS_FEATURE", [ref]);
   return undefined;
+}
+
+/**
+ * xapi_vm_lifecycle.allowed_power_states: clone and copy take a Suspended VM only when it is a snapshot or the
+ * pool's other_config:allow_clone_suspended_vm is "true" (helpers.ml clone_suspended_vm_enabled).
+ */
+function powerStates(x: Xapi, vm: Row, op: string): string[] | undefined {
+  const states = POWER[op];
+  if (op !== "clone" && op !== "copy") return states;
+  const pool = x.store.tryGet("pool", x.poolRef());
+  const enabled = (pool?.other_config as Record<string, string> | undefined)?.allow_clone_suspended_vm === "true";
+  return vm.is_a_snapshot || enabled ? [...states, "Suspended"] : states;
+}
+
+/** xapi_pv_driver_version.get_drivers_version: major and minor (and micro, build when present) are integers. */
+export function pvDriversKnown(gm: Row | undefined): boolean {
+  if (!gm) return false;
+  const v = gm.PV_drivers_version as Record<string, string>;
+  const int = (s: string | undefined) => s !== undefined && /^[-+]?\d+$/.test(s.trim());
+  return (
+    int(v.major) && int(v.minor) && (v.micro === undefined || int(v.micro)) && (v.build === undefined || int(v.build))
+  );
+}
+
+/**
+ * xapi_vm_lifecycle.check_op_for_feature for changing_VCPUs_live: implicit support when the VM is not live,
+ * has booted PV (VM_metrics.current_domain_type) or has PV drivers of a known version; otherwise the guest
+ * must advertise feature-vcpu-hotplug=1.
+ */
+function canHotplugVcpus(x: Xapi, vm: Row): boolean {
+  if (vm.power_state !== "Running" && vm.power_state !== "Paused") return true;
+  const current = x.store.tryGet("VM_metrics", vm.metrics)?.current_domain_type;
+  if (current === "pv" || current === "pv_in_pvh" || current === "pvh") return true;
+  const gm = x.store.tryGet("VM_guest_metrics", vm.guest_metrics);
+  if (pvDriversKnown(gm)) return true;
+  return (gm?.other as Record<string, string> | undefined)?.["feature-vcpu-hotplug"] === "1";
 }
 
 export function assertVmOperation(x: Xapi, ref: string, op: string): void {

@@ -20,9 +20,9 @@ export function memoryOverhead(vm: Row): number {
   return (internal + external + shadow + mibOfPages(38 * vcpus) + shim) * MiB;
 }
 
-/** What a running VM occupies now: its balloon target (dynamic_max here) plus overhead. */
+/** What a running VM occupies now: its balloon target (memory_target, as xenopsd reports it) plus overhead. */
 export function vmFootprint(vm: Row): number {
-  return (vm.memory_dynamic_max as number) + memoryOverhead(vm);
+  return ((vm.memory_target as number) || (vm.memory_dynamic_max as number)) + memoryOverhead(vm);
 }
 
 /**

@@ -173,9 +173,8 @@ export function register(x: Xapi): void {
     if (e) throw e;
     return resume(xx, ctx, ref, [paused]);
   });
-  op(x, "set_memory_target_live", "changing_memory_live", (xx, _ctx, ref, [target]) =>
-    xx.store.set("VM", ref, "memory_target", target),
-  );
+  // xapi_vm.ml set_memory_target_live does nothing ("Use set_memory_dynamic_range instead").
+  op(x, "set_memory_target_live", "changing_memory_live", () => undefined);
   const running = (name: string) =>
     x.on(`VM.${name}`, (xx, _ctx, [ref]) => {
       const vm = xx.store.get("VM", ref);

@@ -180,6 +180,12 @@ describe("cloning a Suspended VM (xapi_vm_lifecycle.ml allowed_power_states, hel
     await c.call("pool.remove_from_other_config", pool, "allow_clone_suspended_vm");
   });
 
+  it("is refused by default: VM_BAD_POWER_STATE [vm, halted, suspended] for clone and copy", async () => {
+    await expectError(c.call("VM.clone", vm, "no"), "VM_BAD_POWER_STATE", [vm, "halted", "suspended"]);
+    await expectError(c.call("VM.copy", vm, "no", localSr), "VM_BAD_POWER_STATE", [vm, "halted", "suspended"]);
+    expect(await c.call<string[]>("VM.get_allowed_operations", vm)).not.toContain("clone");
+  });
+
   it("with pool other_config:allow_clone_suspended_vm=true makes a Suspended clone with its own suspend image", async () => {
     await c.call("pool.add_to_other_config", pool, "allow_clone_suspended_vm", "true");
     const clone = await c.call<string>("VM.clone", vm, "suspended-clone");
