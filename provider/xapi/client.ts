@@ -406,6 +406,31 @@ export class XapiClient {
     }
   }
 
+  /**
+   * GETs one of the master's HTTP handlers with this session (`/audit_log`…) and reads the body as text. Read-only:
+   * no task is created, so it works for a read-only account.
+   */
+  async getText(
+    pathname: string,
+    params: Record<string, string> = {},
+    timeoutMs = 30_000,
+  ): Promise<{ status: number; text: string }> {
+    const q = Object.entries({ session_id: this.session.sessionRef, ...params })
+      .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+      .join("&");
+    try {
+      const res = await this.session.currentEndpoint.request({
+        method: "GET",
+        path: `${pathname}?${q}`,
+        timeoutMs,
+        rpcMethod: `GET ${pathname}`,
+      });
+      return { status: res.statusCode, text: await res.body.text() };
+    } catch (e) {
+      throw this.redactor.error(e);
+    }
+  }
+
   /** Stops watchers and task waits, logs out, closes connections. */
   async close(): Promise<void> {
     if (this.closed) return;
