@@ -417,6 +417,34 @@ function unplugPbd(x: Xapi, pbd: string): void {
   refreshSr(x, srRef);
 }
 
+/** The row SR.create and SR.introduce both write (xapi_sr.ml create makes it through introduce); sizes -1 until scanned. */
+function createSrRecord(
+  x: Xapi,
+  f: {
+    uuid?: string;
+    nameLabel: string;
+    nameDescription: string;
+    type: string;
+    contentType: string;
+    shared: boolean;
+    smConfig: Record<string, string>;
+  },
+): string {
+  return x.store.create("SR", {
+    ...(f.uuid ? { uuid: f.uuid } : {}),
+    name_label: f.nameLabel,
+    name_description: f.nameDescription,
+    type: f.type,
+    content_type: f.contentType,
+    shared: f.shared,
+    physical_size: -1,
+    physical_utilisation: -1,
+    virtual_allocation: 0,
+    other_config: {},
+    sm_config: f.smConfig,
+  });
+}
+
 export function register(x: Xapi): void {
   scanner(x);
   dbGc(x);
@@ -441,19 +469,14 @@ export function register(x: Xapi): void {
     const type = type0.toLowerCase();
     const d = DRIVERS.get(type);
     // Xapi_sr.create: the SR record, then its PBDs (each copying the secrets, Xapi_pbd.create), then the driver.
-    const sr = s.create("SR", {
-      name_label: nameLabel,
-      name_description: nameDescription,
+    const sr = createSrRecord(xx, {
+      nameLabel,
+      nameDescription,
       type,
-      content_type: contentType,
+      contentType,
       shared,
-      physical_size: -1,
-      physical_utilisation: -1,
-      virtual_allocation: 0,
-      other_config: {},
-      tags: [],
       // ISOSR.create records the share type (sm ISOSR.py).
-      sm_config: d?.type === "iso" && dc0.type ? { ...(smConfig ?? {}), iso_type: dc0.type } : (smConfig ?? {}),
+      smConfig: d?.type === "iso" && dc0.type ? { ...(smConfig ?? {}), iso_type: dc0.type } : (smConfig ?? {}),
     });
     // A failing copy (an unknown secret uuid) is not caught there: the SR record stays, as on xapi.
     const pbds = (shared ? hostsMasterFirst(xx) : [host]).map((h) =>
@@ -520,18 +543,14 @@ export function register(x: Xapi): void {
     ];
     const s = xx.store;
     if (uuid0 && [...s.table("SR").values()].some((r) => r.uuid === uuid0)) fail("SR_UUID_EXISTS", uuid0);
-    return s.create("SR", {
-      ...(uuid0 ? { uuid: uuid0 } : {}),
-      name_label: nameLabel,
-      name_description: nameDescription,
+    return createSrRecord(xx, {
+      uuid: uuid0,
+      nameLabel,
+      nameDescription,
       type: type.toLowerCase(),
-      content_type: contentType,
+      contentType,
       shared,
-      physical_size: -1,
-      physical_utilisation: -1,
-      virtual_allocation: 0,
-      other_config: {},
-      sm_config: smConfig ?? {},
+      smConfig: smConfig ?? {},
     });
   });
   x.on("SR.forget", (xx, _ctx, [sr]) => {
