@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /** `xapi-sim --port <n|0> --user <u> --password <p> [--hosts N] [--tls] [--state FILE] [--nfs]`: prints one line when ready. */
 import { startSimulator, SimulatorOptions } from "./index";
+import { parseGuestRule } from "./behaviour/guest-agent";
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`xapi-sim: ${msg}\n`);
   process.stderr.write(
-    "usage: xapi-sim --port <n|0> --user <u> --password <p> [--hosts N] [--tls] [--state FILE] [--host ADDR] [--addressing ports|loopback] [--nfs] [--login-delay MS] [--guest-metrics-delay MS] [--call-log FILE]\n",
+    "usage: xapi-sim --port <n|0> --user <u> --password <p> [--hosts N] [--tls] [--state FILE] [--host ADDR] [--addressing ports|loopback] [--nfs] [--login-delay MS] [--guest-metrics-delay MS] [--call-log FILE] [--guest [NAME_GLOB:]key=value,...]...\n",
   );
   process.exit(msg ? 2 : 0);
 }
@@ -61,6 +62,16 @@ export function parseArgs(argv: string[]): SimulatorOptions {
       case "--guest-metrics-delay":
         o.guestMetricsDelayMs = num();
         break;
+      case "--guest": {
+        const rule = next();
+        try {
+          parseGuestRule(rule);
+        } catch (e) {
+          usage((e as Error).message);
+        }
+        o.guests = [...(o.guests ?? []), rule];
+        break;
+      }
       case "--call-log":
         o.callLogPath = next();
         break;

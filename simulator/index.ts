@@ -17,8 +17,21 @@ import { registerSeededBackends } from "./behaviour/sr";
 import { restoreStorage, snapshotStorage, StorageSnapshot } from "./behaviour/storage-backend";
 import { vdiData } from "./behaviour/vdi-data";
 import { CallLog } from "./engine/call-log";
+import {
+  addGuestRule,
+  GuestConfig,
+  GuestRule,
+  guestOf,
+  parseGuestRule,
+  restoreGuests,
+  setGuest,
+  snapshotGuests,
+} from "./behaviour/guest-agent";
 
-const storageExtra = (x: Xapi): Record<string, unknown> => ({ storage: snapshotStorage(x, vdiData(x)) });
+const storageExtra = (x: Xapi): Record<string, unknown> => ({
+  storage: snapshotStorage(x, vdiData(x)),
+  guests: snapshotGuests(x),
+});
 
 export interface SimulatorOptions {
   /** Port of the master (0 = a free port). Other hosts get further free ports. */
@@ -58,6 +71,8 @@ export interface SimulatorOptions {
   dbGcIntervalMs?: number;
   /** Delay before event.from gathers events after a change (xapi: 50 ms; default 0 so that tests run fast). */
   eventFromDelayMs?: number;
+  /** Guest rules, as `--guest`: `[NAME_GLOB:]key=value,…` or { name?, set }; they win over sim.guests.set. */
+  guests?: (string | GuestRule)[];
   /** Append every call to this file as JSON lines (the records of `sim.calls`). */
   callLogPath?: string;
   /** API version reported by hosts (default 2.21, XenServer 8). */
@@ -101,6 +116,16 @@ export interface Faults {
   storageUnreachable(host: number, server: string, unreachable?: boolean): void;
 }
 
+/** The simulated guests behind the VMs (simulator state, not XAPI's): see guest-agent.ts. */
+export interface Guests {
+  /** How the guest of `vm` (ref, uuid or unique name_label) behaves now, rules applied. */
+  get(vm: string): GuestConfig;
+  /** Changes the guest of `vm`; a running guest's agent reports the change at once. Returns get(vm). */
+  set(vm: string, patch: Partial<GuestConfig>): GuestConfig;
+  /** Adds a rule, as `--guest` does: every VM whose name_label matches (all without a name) behaves so. */
+  rule(rule: string | GuestRule): void;
+}
+
 export type Calls = Pick<CallLog, "list" | "counts" | "count" | "transports" | "mark" | "clear" | "statusPolls">;
 
 export interface Simulator {
@@ -119,6 +144,8 @@ export interface Simulator {
    * list()/mark() the records, statusPolls() the getters called in a loop, clear() starts afresh.
    */
   readonly calls: Calls;
+  /** The guest agent and guest behaviour of each VM (seeded per template, inherited by clones and copies). */
+  readonly guests: Guests;
   /** In-process access to the object store, for out-of-band changes in tests. */
   readonly xapi: Xapi;
   readonly store: Store;
@@ -174,6 +201,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const down = new Set<number>();
   let memoryState: ReturnType<Store["dump"]> | undefined;
   let memoryStorage: StorageSnapshot | undefined;
+  let memoryGuests: ReturnType<typeof snapshotGuests> | undefined;
+  const guestRules = (options.guests ?? []).map((r) => (typeof r === "string" ? parseGuestRule(r) : r));
   const callLog = new CallLog(options.callLogPath);
   let x = await buildXapi();
   let stopAutosave: (() => void) | undefined;
@@ -183,13 +212,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const xx = new Xapi(engineOptions(options));
     xx.callLog = callLog;
     registerAll(xx);
+    for (const r of guestRules) addGuestRule(xx, r);
     const loaded = options.statePath ? loadState(xx, options.statePath) : undefined;
-    if (loaded) restoreStorage(xx, vdiData(xx), loaded.storage as StorageSnapshot | undefined);
+    if (loaded) {
+      restoreStorage(xx, vdiData(xx), loaded.storage as StorageSnapshot | undefined);
+      restoreGuests(xx, loaded.guests as ReturnType<typeof snapshotGuests> | undefined);
+    }
     if (!loaded && memoryState) {
       for (const [cls, ref, c, m, row] of memoryState.rows) xx.store.restore(cls, ref, row, c, m);
       xx.store.generation = memoryState.generation;
       xx.store.sortLog();
       restoreStorage(xx, vdiData(xx), memoryStorage);
+      restoreGuests(xx, memoryGuests);
     } else if (!loaded) {
       seedPool(xx, { ...options.seed, hosts: nHosts }, addresses);
       refreshAllowedOperations(xx);
@@ -241,6 +275,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       x.hostUrl.set(ref, urls[i]);
     });
   setAddresses();
+
+  /** A VM's ref from its ref, uuid or (unique) name_label. */
+  function vmRef(vm: string): string {
+    if (x.store.has("VM", vm)) return vm;
+    const rows = [...x.store.table("VM")];
+    const byUuid = rows.find(([, r]) => r.uuid === vm);
+    if (byUuid) return byUuid[0];
+    const byName = rows.filter(([, r]) => r.name_label === vm);
+    if (byName.length === 1) return byName[0][0];
+    throw new Error(
+      `sim.guests: ${byName.length ? `${byName.length} VMs are named` : "no VM is"} ${JSON.stringify(vm)}`,
+    );
+  }
 
   const sim: Simulator = {
     get url() {
@@ -299,6 +346,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         else x.faults.unreachableStorage.delete(`${ref} ${server}`);
       },
     },
+    guests: {
+      get: (vm) => guestOf(x, vmRef(vm)),
+      set(vm, patch) {
+        const ref = vmRef(vm);
+        setGuest(x, ref, patch);
+        return guestOf(x, ref);
+      },
+      rule(r) {
+        const rule = typeof r === "string" ? parseGuestRule(r) : r;
+        guestRules.push(rule); // kept for the xapi that restart() builds
+        addGuestRule(x, rule);
+      },
+    },
     calls: {
       list: (filter) => callLog.list(filter),
       counts: () => callLog.counts(),
@@ -312,6 +372,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       stopAutosave?.();
       memoryState = x.store.dump();
       memoryStorage = snapshotStorage(x, vdiData(x));
+      memoryGuests = snapshotGuests(x);
       x.close();
       for (const s of sockets) s.destroy();
       // Let clients see their keep-alive connections close, as they would when xapi restarts.
@@ -337,3 +398,4 @@ export { XapiError } from "./engine/errors";
 export type { Store } from "./engine/store";
 export type { BadAnswer } from "./wire/http";
 export type { CallRecord } from "./engine/call-log";
+export type { GuestConfig, GuestRule } from "./behaviour/guest-agent";

@@ -12,7 +12,9 @@ import * as vbd from "./vbd";
 import * as vif from "./vif";
 import * as vm from "./vm";
 import * as migration from "./migration";
+import * as guestMetrics from "./guest-metrics";
 
 export function registerAll(x: Xapi): void {
-  for (const m of [sessions, tasks, events, pool, host, network, sr, vdi, vbd, vif, vm, migration]) m.register(x);
+  for (const m of [sessions, tasks, events, pool, host, network, sr, vdi, vbd, vif, vm, migration, guestMetrics])
+    m.register(x);
 }

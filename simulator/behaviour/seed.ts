@@ -1,4 +1,5 @@
 /** A realistic default pool: hosts with dom0, NICs and networks, storage drivers, SRs, ISOs and the default templates. */
+import { setGuest } from "./guest-agent";
 import templatesJson from "../data/templates.json";
 import { EPOCH } from "../engine/datamodel";
 import { nowDatetime } from "../engine/time";
@@ -136,7 +137,10 @@ export function seedPool(x: Xapi, o: SeedOptions, addresses: string[]): void {
         other_config: {},
       });
   }
-  if (o.templates !== false) for (const t of templatesJson as unknown as Template[]) seedTemplate(x, t);
+  // The simulated guests: every default template's OS runs an agent, except "Other install media".
+  if (o.templates !== false)
+    for (const t of templatesJson as unknown as Template[])
+      setGuest(x, seedTemplate(x, t), { agent: t.reference_label !== "other-install-media" });
 }
 
 function seedHost(x: Xapi, i: number, o: SeedOptions, address: string, nets: string[]): [string, string] {
@@ -446,8 +450,6 @@ function seedTemplate(x: Xapi, t: Template): string {
       ...(t.other_config ?? {}),
       default_template: "true",
       ...(disks ? { disks: `<provision>${disks}</provision>` } : {}),
-      // Simulator convention (not xapi): VMs from templates with this key run a guest agent.
-      "xapi-sim:guest-tools": t.reference_label === "other-install-media" ? "false" : "true",
     },
     recommendations: `<restrictions>${restrictions}</restrictions>`,
     domain_type: t.domain_type ?? (hvm ? "hvm" : "pv"),

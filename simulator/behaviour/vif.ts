@@ -1,4 +1,5 @@
 /** VIF lifecycle (SEMANTICS §6.8; xapi_vif.ml, xapi_vif_helpers.ml). */
+import { reportAgain } from "./guest-metrics";
 import { createHash } from "crypto";
 import { fail } from "../engine/errors";
 import { Row } from "../engine/store";
@@ -76,6 +77,8 @@ function hot(x: Xapi, vif: string, plug: boolean): void {
   if (!hasGuestFeatures(x, vm)) fail("VM_MISSING_PV_DRIVERS", v.VM as string);
   x.store.set("VIF", vif, "currently_attached", plug);
   refreshVif(x, vif);
+  // The guest sees the NIC come or go; its agent writes the interface list again.
+  reportAgain(x, v.VM as string);
 }
 
 export function register(x: Xapi): void {

@@ -1,4 +1,5 @@
 /** Clone, copy, snapshot, checkpoint, provision and revert (xapi_vm_clone.ml, xapi_templates.ml, xapi_vm_snapshot.ml). */
+import { inheritGuest } from "./guest-agent";
 import { randomUUID } from "crypto";
 import { fail, XapiError } from "../engine/errors";
 import { EPOCH, NULL_REF } from "../engine/datamodel";
@@ -197,6 +198,7 @@ function copyVmRecord(x: Xapi, src: string, name: string, kind: "clone" | "copy"
   // copy_metrics / copy_guest_metrics: the new VM gets copies of the source's metrics objects.
   s.update("VM", ref, { metrics: copyMetrics(x, vm), guest_metrics: copyGuestMetrics(x, vm) });
   if (snapshot) s.set("VM", src, "parent", ref);
+  inheritGuest(x, src, ref);
   return ref;
 }
 
@@ -387,6 +389,7 @@ function revert(x: Xapi, snap: string): void {
     });
   }
   s.set("VM", vmRef, "parent", snap);
+  inheritGuest(x, snap, vmRef);
   refreshVm(x, vmRef);
 }
 

@@ -5,7 +5,7 @@ import { Row } from "../engine/store";
 import { nowDatetime } from "../engine/time";
 import { Xapi } from "../engine/xapi";
 import { refreshVbd, refreshVdi, refreshVif } from "./allowed-ops";
-import { scheduleGuestMetrics, clearGuestMetrics } from "./guest-metrics";
+import { scheduleGuestMetrics, clearGuestMetrics, guestUnpaused } from "./guest-metrics";
 import { refreshHostMemory } from "./host";
 import { bootError, chooseHost, prepareStart } from "./vm-boot-checks";
 import { createConsole, destroyConsoles } from "./console";
@@ -131,7 +131,10 @@ export function register(x: Xapi): void {
   op(x, "clean_reboot", "clean_reboot", reboot);
   op(x, "hard_reboot", "hard_reboot", reboot);
   op(x, "pause", "pause", (xx, _ctx, ref) => xx.store.set("VM", ref, "power_state", "Paused"));
-  op(x, "unpause", "unpause", (xx, _ctx, ref) => xx.store.set("VM", ref, "power_state", "Running"));
+  op(x, "unpause", "unpause", (xx, _ctx, ref) => {
+    xx.store.set("VM", ref, "power_state", "Running");
+    guestUnpaused(xx, ref);
+  });
   op(x, "suspend", "suspend", (xx, _ctx, ref) => {
     const vm = xx.store.get("VM", ref);
     const host = vm.resident_on as string;

@@ -13,7 +13,8 @@ beforeAll(async () => {
   sim = await startSimulator({
     password: "pw",
     loginFailureDelayMs: 0,
-    guestMetricsDelayMs: 30,
+    // Long enough that VM.start answers before the agent reports, on a loaded machine.
+    guestMetricsDelayMs: 300,
     seed: { hostMemory: 16 * GiB },
   });
   c = await new Client(sim.url).login();
