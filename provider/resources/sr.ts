@@ -44,6 +44,15 @@ import {
 } from "./common/live";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
+import {
+  explainUnplugRefusal,
+  hostStates,
+  offlineAmong,
+  partialAttachMessage,
+  pbdStates,
+  plugMissing,
+  unplugRefusals,
+} from "./sr-pbds";
 
 /** What each well-known driver needs in device_config (sm drivers' CONFIGURATION). */
 export const srTypes: Record<string, { shared: boolean; contentType: string; required: string[]; optional: string[] }> =
@@ -103,6 +112,12 @@ export const inputSchema = z
       .boolean()
       .default(false)
       .describe("destroy the SR and its data on delete instead of forgetting it"),
+    allowPartialAttach: z
+      .boolean()
+      .default(false)
+      .describe(
+        "keep a shared SR that some hosts cannot attach (storage unreachable from them, or host offline) instead of failing; they are listed in missingOn, and each update tries to plug them again",
+      ),
     otherConfig: stringMap.default({}).describe("other_config keys owned by this program (others are left alone)"),
     tags: tags.default([]).describe("tags owned by this program (others are left alone)"),
   })
@@ -337,7 +352,9 @@ export async function diff(
     passwordsChanged ||
     o.destroyOnDelete !== n.destroyOnDelete ||
     comparison.compare(o, n).length > 0 ||
-    !!o.missingOn?.length;
+    (o.allowPartialAttach ?? false) !== (n.allowPartialAttach ?? false) ||
+    // A refresh found hosts without the SR: an up plugs it there again (or says why it cannot).
+    (!n.allowPartialAttach && !!o.missingOn?.length);
   const shared = n.shared ?? srTypes[n.type]?.shared ?? false;
   // An attached SR's UUID, or a local device, cannot be in use twice.
   return {
@@ -481,6 +498,16 @@ export async function create(
   const master = await masterHost(xapi);
   const host = n.host ? await findHost(xapi, n.host) : master;
   if (!host) throw new Error(`host: no host "${n.host}" in this pool`);
+  // XAPI plugs a shared SR on every host (and forwards a local one to its host): an offline host cannot take
+  // part. Refuse before anything is made, unless a partial attachment was asked for.
+  const states = await hostStates(xapi);
+  const offline = offlineAmong(states, shared ? hosts : [host]);
+  if (offline && (!shared || !n.allowPartialAttach))
+    throw new Error(
+      shared
+        ? `SR "${n.name}": host ${offline} is offline, so the shared SR could not be attached there; nothing was created. Bring it back online (or remove it from the pool), then run pulumi up again; or set allowPartialAttach: true to attach it on the hosts that are up (HOST_OFFLINE)`
+        : `SR "${n.name}": host ${offline} is offline, and XAPI creates a local SR on its own host; nothing was created. Bring it back online first (HOST_OFFLINE)`,
+    );
   const { config, secrets } = await storeSecrets(xapi, n.deviceConfig);
   const passwords = Object.entries(n.deviceConfig)
     .filter(([k]) => isPasswordKey(k))
@@ -511,16 +538,17 @@ export async function create(
         shared,
         n.smConfig,
       );
-      for (const h of shared ? [master, ...hosts.filter((x) => x !== master)] : [host]) {
-        const pbd = await xapi.call<string>("PBD.create", {
-          host: h,
-          SR: ref,
-          device_config: config,
-          other_config: {},
-        });
-        await xapi.callAsync("PBD.plug", [pbd]);
-      }
+      // Each PBD is plugged (or found unpluggable) by plugMissing below, as after SR.create.
+      for (const h of shared ? [master, ...hosts.filter((x) => x !== master)] : [host])
+        await xapi.call<string>("PBD.create", { host: h, SR: ref, device_config: config, other_config: {} });
     }
+    // SR.create succeeds even where a PBD could not be plugged (xapi_sr.ml create ignores plug failures).
+    const missing = await plugMissing(xapi, ref, states);
+    if (
+      missing.length === (await xapi.call<string[]>("SR.get_PBDs", ref)).length ||
+      (missing.length && !n.allowPartialAttach)
+    )
+      throw new Error(partialAttachMessage(`SR "${n.name}"`, missing));
     // Each PBD now holds its own copy of every secret: the provider's are no longer needed.
     // One that cannot be destroyed stays in the `secrets` output, for delete to try again.
     let owned = secrets;
@@ -543,7 +571,7 @@ export async function create(
     const undo =
       n.mode === "attach"
         ? () => forget(xapi, made)
-        : () => unplugAll(xapi, made).then(() => xapi.callAsync("SR.destroy", [made]));
+        : () => unplugAll(xapi, made, true).then(() => xapi.callAsync("SR.destroy", [made]));
     return undoCreate(
       err,
       { kind: "SR", cli: "sr", name: n.name, identity: n.identity, verb: n.mode === "attach" ? "forget" : "destroy" },
@@ -682,29 +710,30 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
 }
 
 /**
- * Plugs the SR again where it is not (missingOn): an unplugged PBD is plugged; a host of a shared SR that lost its
- * PBD gets one with the device config of a sibling (PBD.create copies the password secrets it names).
+ * Plugs the SR again where it is not (missingOn): a host of a shared SR that lost its PBD gets one with the device
+ * config of a sibling (PBD.create copies the password secrets it names), then every unplugged PBD is plugged once
+ * (not on an offline host: PBD.plug would answer HOST_OFFLINE). Returns the hosts still without it, with why.
  */
-async function repairParts(xapi: Xapi, ref: string): Promise<void> {
+async function repairParts(xapi: Xapi, ref: string): Promise<{ host: string; reason: string }[]> {
   const records = xapiRecords(xapi);
   const live = (await records.get<SRRecord>("SR", ref))!;
-  if (!(await missingOn(live, records)).length) return;
+  if (!(await missingOn(live, records)).length) return [];
   const pbds = (
     await Promise.all(live.PBDs.map(async (p) => [p, await records.get<PBDRecord>("PBD", p)] as const))
   ).filter((e): e is readonly [string, PBDRecord] => !!e[1]);
-  for (const [p, pbd] of pbds) if (!pbd.currently_attached) await xapi.callAsync("PBD.plug", [p]);
-  if (!live.shared || !pbds.length) return;
-  const covered = new Set(pbds.map(([, pbd]) => pbd.host));
-  for (const [host] of await records.all<HostRecord>("host")) {
-    if (covered.has(host)) continue;
-    const pbd = await xapi.call<string>("PBD.create", {
-      host,
-      SR: ref,
-      device_config: pbds[0][1].device_config,
-      other_config: {},
-    });
-    await xapi.callAsync("PBD.plug", [pbd]);
+  if (live.shared && pbds.length) {
+    const covered = new Set(pbds.map(([, pbd]) => pbd.host));
+    for (const [host] of await records.all<HostRecord>("host")) {
+      if (covered.has(host)) continue;
+      await xapi.call<string>("PBD.create", {
+        host,
+        SR: ref,
+        device_config: pbds[0][1].device_config,
+        other_config: {},
+      });
+    }
   }
+  return plugMissing(xapi, ref, await hostStates(xapi));
 }
 
 export async function update(
@@ -723,7 +752,10 @@ export async function update(
   const pbds = () => (configs ??= pbdConfigs(xapi, found.record.PBDs));
   // An adopted SR's device config is not the program's (diff ignores it).
   if (!n.adopt) await rotatePasswords(xapi, pbds, o.deviceConfig ?? {}, n.deviceConfig ?? {});
-  await repairParts(xapi, found.ref);
+  // Every host should have the SR: plug it where it is not (a host that was offline, storage that was unreachable,
+  // a PBD unplugged out of band), and fail naming the hosts still without it unless a partial attachment is accepted.
+  const missing = await repairParts(xapi, found.ref);
+  if (missing.length && !n.allowPartialAttach) throw new Error(partialAttachMessage(`SR ${id} ("${n.name}")`, missing));
   return { outs: await outputs(xapi, found.ref, n, await dropUnusedSecrets(xapi, pbds, o.secrets ?? {})) };
 }
 
@@ -754,22 +786,38 @@ async function assertNoDiskInUse(xapi: Xapi, ref: string): Promise<void> {
   }
 }
 
-/** Unplugs every PBD, the pool master's last (as XenCenter does). */
-async function unplugAll(xapi: Xapi, ref: string): Promise<void> {
+/** The refusals unplugAll would meet part-way, found first (delete runs it before changing anything). */
+async function assertCanUnplug(xapi: Xapi, ref: string, destroy: boolean): Promise<void> {
   await assertNoDiskInUse(xapi, ref);
+  const sr = await xapi.call<{ uuid: string; name_label: string; shared: boolean }>("SR.get_record", ref);
+  const refusals = await unplugRefusals(xapi, ref, { destroy, shared: sr.shared });
+  if (refusals.length)
+    throw new Error(
+      `SR ${sr.uuid} ("${sr.name_label}") cannot be removed; nothing was unplugged on any host: ${refusals.join("; ")}`,
+    );
+}
+
+/**
+ * Unplugs every attached PBD, the pool master's last (as XenCenter does). XAPI checks each PBD.unplug on its own
+ * host, so every refusal it would give on a later host is looked for first, and nothing is unplugged if one is
+ * found. An unplugged PBD is not called at all: PBD.unplug answers HOST_OFFLINE for an offline host even then.
+ */
+async function unplugAll(xapi: Xapi, ref: string, destroy: boolean): Promise<void> {
+  await assertCanUnplug(xapi, ref, destroy);
   const master = await masterHost(xapi);
-  const pbds = await Promise.all(
-    (await xapi.call<string[]>("SR.get_PBDs", ref)).map(async (p) => ({
-      ref: p,
-      host: await xapi.call<string>("PBD.get_host", p),
-    })),
-  );
+  const pbds = (await pbdStates(xapi, ref)).filter((p) => p.attached);
   pbds.sort((a, b) => Number(a.host === master) - Number(b.host === master));
-  for (const pbd of pbds) await xapi.callAsync("PBD.unplug", [pbd.ref]);
+  for (const pbd of pbds) {
+    try {
+      await xapi.callAsync("PBD.unplug", [pbd.ref]);
+    } catch (err) {
+      throw await explainUnplugRefusal(xapi, err, ref);
+    }
+  }
 }
 
 async function forget(xapi: Xapi, ref: string): Promise<void> {
-  await unplugAll(xapi, ref);
+  await unplugAll(xapi, ref, false);
   await xapi.callAsync("SR.forget", [ref]);
 }
 
@@ -798,10 +846,12 @@ export async function delete_(id: string, props: Record<string, unknown>, ctx: R
         throw new Error(
           `SR ${id} ("${found.record.name_label}") is marked indestructible (other_config:indestructible, SR_INDESTRUCTIBLE); remove that key, or set destroyOnDelete: false to forget the SR and keep its data`,
         );
+      await assertCanUnplug(xapi, found.ref, true);
       await letGo(xapi, found.ref, o.name);
-      await unplugAll(xapi, found.ref);
+      await unplugAll(xapi, found.ref, true);
       await xapi.callAsync("SR.destroy", [found.ref], { onProgress: progressReporter(`destroying SR "${o.name}"`) });
     } else {
+      await assertCanUnplug(xapi, found.ref, false);
       await letGo(xapi, found.ref, o.name);
       await forget(xapi, found.ref);
     }

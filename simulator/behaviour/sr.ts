@@ -492,6 +492,8 @@ export function register(x: Xapi): void {
     try {
       if (!d) return fail("SR_UNKNOWN_DRIVER", type);
       const location = d.check(dc0);
+      // The driver's create runs on the master (shared) or the SR's host and contacts the storage (NFSSR.create: _testHost).
+      assertReachable(xx, shared ? xx.masterRef() : host, d.type, dc0);
       if (d.type === "lvm" || d.type === "ext" || d.type === "lvmoiscsi") {
         const sameDevice = [...backendsOf(xx).values()].filter(
           (b) => ["lvm", "ext", "lvmoiscsi"].includes(b.type) && b.location === location,
