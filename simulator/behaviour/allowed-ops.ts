@@ -7,6 +7,7 @@ import { checkCancelled, setCancellable } from "../engine/tasks";
 import { Row } from "../engine/store";
 import { CallCtx, Xapi } from "../engine/xapi";
 import { DRIVERS } from "./sm-drivers";
+import { pvDriversKnown } from "./pv-drivers";
 import vmOperationTable from "../data/vm-operations.json";
 
 /** Which VM operations each state permits, after xapi_vm_lifecycle.ml: data in ../data/vm-operations.json. */
@@ -90,16 +91,6 @@ function powerStates(x: Xapi, vm: Row, op: string): string[] | undefined {
   const pool = x.store.tryGet("pool", x.poolRef());
   const enabled = (pool?.other_config as Record<string, string> | undefined)?.allow_clone_suspended_vm === "true";
   return vm.is_a_snapshot || enabled ? [...states, "Suspended"] : states;
-}
-
-/** xapi_pv_driver_version.get_drivers_version: major and minor (and micro, build when present) are integers. */
-export function pvDriversKnown(gm: Row | undefined): boolean {
-  if (!gm) return false;
-  const v = gm.PV_drivers_version as Record<string, string>;
-  const int = (s: string | undefined) => s !== undefined && /^[-+]?\d+$/.test(s.trim());
-  return (
-    int(v.major) && int(v.minor) && (v.micro === undefined || int(v.micro)) && (v.build === undefined || int(v.build))
-  );
 }
 
 /**

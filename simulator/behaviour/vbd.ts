@@ -3,7 +3,8 @@ import { fail } from "../engine/errors";
 import { NULL_REF } from "../engine/datamodel";
 import { Row } from "../engine/store";
 import { Xapi } from "../engine/xapi";
-import { hasGuestFeatures, refreshVbd, refreshVdi } from "./allowed-ops";
+import { refreshVbd, refreshVdi } from "./allowed-ops";
+import { vbdHotplugError } from "./hotplug";
 import { destroyVbdRecord } from "./sr";
 
 const VBD_VDI_TYPES = new Set(["system", "user", "ephemeral", "suspend", "crashdump", "metadata", "rrd", "pvs_cache"]);
@@ -92,31 +93,12 @@ function vmOf(x: Xapi, vbd: string): [Row, Row] {
   return [b, x.store.get("VM", b.VM)];
 }
 
-function requireRunning(vm: Row, ref: string): void {
-  if (vm.power_state !== "Running") fail("VM_BAD_POWER_STATE", ref, "running", String(vm.power_state).toLowerCase());
-}
-
-function hotplugChecks(x: Xapi, b: Row, vm: Row): void {
-  const hvm = vm.domain_type === "hvm" || (vm.domain_type === "unspecified" && vm.HVM_boot_policy !== "");
-  if (hvm && b.type === "CD")
-    fail("OPERATION_NOT_ALLOWED", "HVM CDROMs cannot be hotplugged/unplugged, only inserted or ejected");
-  if (!hasGuestFeatures(x, vm)) fail("VM_MISSING_PV_DRIVERS", b.VM as string);
-}
-
 export function plugVbd(x: Xapi, vbd: string, hot: boolean): void {
   const s = x.store;
-  const [b, vm] = vmOf(x, vbd);
-  if (hot) requireRunning(vm, b.VM as string);
-  if (b.currently_attached) fail("DEVICE_ALREADY_ATTACHED", vbd);
-  if (hot) hotplugChecks(x, b, vm);
-  if (!b.empty && s.has("VDI", b.VDI)) {
-    const vdi = s.get("VDI", b.VDI);
-    if (!vdi.sharable && b.mode === "RW") {
-      const clash = (vdi.VBDs as string[]).some(
-        (o) => o !== vbd && s.get("VBD", o).currently_attached && s.get("VBD", o).mode === "RW",
-      );
-      if (clash) fail("VDI_IN_USE", b.VDI as string);
-    }
+  const [b] = vmOf(x, vbd);
+  if (hot) {
+    const e = vbdHotplugError(x, vbd, "plug");
+    if (e) throw e;
   }
   s.update("VBD", vbd, { currently_attached: true, device: deviceName(deviceNumber(String(b.userdevice)) ?? 0) });
   refreshVbd(x, vbd);
@@ -125,11 +107,9 @@ export function plugVbd(x: Xapi, vbd: string, hot: boolean): void {
 
 export function unplugVbd(x: Xapi, vbd: string, force: boolean): void {
   const s = x.store;
-  const [b, vm] = vmOf(x, vbd);
-  requireRunning(vm, b.VM as string);
-  if (!b.currently_attached) fail("DEVICE_ALREADY_DETACHED", vbd);
-  if (!force && !b.unpluggable) fail("VBD_NOT_UNPLUGGABLE", vbd);
-  hotplugChecks(x, b, vm);
+  const [b] = vmOf(x, vbd);
+  const e = vbdHotplugError(x, vbd, force ? "unplug_force" : "unplug");
+  if (e) throw e;
   s.update("VBD", vbd, { currently_attached: false });
   refreshVbd(x, vbd);
   if (s.has("VDI", b.VDI)) refreshVdi(x, b.VDI as string);

@@ -4,7 +4,8 @@ import { createHash } from "crypto";
 import { fail } from "../engine/errors";
 import { Row } from "../engine/store";
 import { Xapi } from "../engine/xapi";
-import { hasGuestFeatures, refreshVif } from "./allowed-ops";
+import { refreshVif } from "./allowed-ops";
+import { vifHotplugError } from "./hotplug";
 import { destroyVifRecord } from "./network";
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -68,17 +69,12 @@ function vmOf(x: Xapi, vif: string): [Row, Row] {
 }
 
 function hot(x: Xapi, vif: string, plug: boolean): void {
-  const [v, vm] = vmOf(x, vif);
-  if (vm.power_state !== "Running")
-    fail("VM_BAD_POWER_STATE", v.VM as string, "running", String(vm.power_state).toLowerCase());
-  if (plug && v.currently_attached) fail("DEVICE_ALREADY_ATTACHED", vif);
-  if (!plug && !v.currently_attached) fail("DEVICE_ALREADY_DETACHED", vif);
-  if (vm.is_control_domain && plug) fail("OPERATION_NOT_ALLOWED", "This operation is not allowed on dom0");
-  if (!hasGuestFeatures(x, vm)) fail("VM_MISSING_PV_DRIVERS", v.VM as string);
+  const e = vifHotplugError(x, vif, plug ? "plug" : "unplug");
+  if (e) throw e;
   x.store.set("VIF", vif, "currently_attached", plug);
   refreshVif(x, vif);
   // The guest sees the NIC come or go; its agent writes the interface list again.
-  reportAgain(x, v.VM as string);
+  reportAgain(x, x.store.get("VIF", vif).VM as string);
 }
 
 export function register(x: Xapi): void {
