@@ -8,6 +8,7 @@ import * as network from "../provider/resources/network";
 import * as pool from "../provider/resources/pool";
 import * as sr from "../provider/resources/sr";
 import * as vdi from "../provider/resources/vdi";
+import * as vm from "../provider/resources/vm/inputs";
 
 type Json = Record<string, unknown>;
 interface JsonSchema {
@@ -46,6 +47,11 @@ const resources: Record<string, { mod: { inputSchema: z.ZodObject; outputSchema:
       mod: vdi,
       description:
         "A virtual disk, empty or uploaded from a local raw/VHD image. Grows in place; shrinking is refused.",
+    },
+    Vm: {
+      mod: vm,
+      description:
+        "A VM cloned from a template: CPU, memory, disks, NICs, CD, firmware, cloud-init, power state and guest addresses. Changes are hot, cold (restart) or replace, said at preview.",
     },
   };
 

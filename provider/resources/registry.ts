@@ -4,6 +4,7 @@ import * as network from "./network";
 import * as pool from "./pool";
 import * as sr from "./sr";
 import * as vdi from "./vdi";
+import * as vm from "./vm";
 
 /** What a resource module receives besides its inputs. */
 export interface ResourceContext {
@@ -58,4 +59,5 @@ export const resourceKinds: Record<string, ResourceModule> = {
   Network: network,
   Sr: sr,
   Vdi: vdi,
+  Vm: vm,
 };

@@ -1,0 +1,38 @@
+// delete(): shut the VM down (clean with a timeout, then hard), destroy it (xapi destroys its VBDs and VIFs), then
+// the disks this resource made: the template's and the inline ones, and the cloud-init drive. Disks attached from
+// Vdi resources survive; keepDisksOnDelete keeps every disk.
+import { isXapiError } from "../../xapi/errors";
+import type { ResourceContext } from "../registry";
+import { xapiFor } from "../common/connection";
+import { assertSamePool } from "../common/objects";
+import type { Outputs } from "./inputs";
+import { knownVdis, readLive } from "./live";
+import { shutdown } from "./power";
+
+export async function delete_(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
+  const o = props as unknown as Outputs;
+  const xapi = await xapiFor(ctx.config, o.connection);
+  const live = await readLive(xapi, id, knownVdis(o));
+  if (!live) return assertSamePool(xapi, "VM", id, o);
+  const owned = new Set(
+    o.keepDisksOnDelete
+      ? []
+      : [
+          ...(o.disks ?? []).filter((d) => d.owned && d.vdiUuid).map((d) => d.vdiUuid),
+          ...(o.cloudInitVdi ? [o.cloudInitVdi] : []),
+        ],
+  );
+  // Only disks attached to this VM right now: a UUID in the state never destroys someone else's disk.
+  const doomed = Object.values(live.vbds)
+    .map((b) => b.VDI)
+    .filter((ref) => live.vdis[ref] && owned.has(live.vdis[ref].uuid));
+  await shutdown(xapi, live.ref, live.vm.power_state, o.shutdownTimeout ?? 120);
+  await xapi.callAsync("VM.destroy", [live.ref]);
+  for (const vdi of new Set(doomed)) {
+    try {
+      await xapi.callAsync("VDI.destroy", [vdi]);
+    } catch (err) {
+      if (!isXapiError(err, "HANDLE_INVALID")) throw err;
+    }
+  }
+}

@@ -1,0 +1,253 @@
+// A VM as it is in the pool, read in at most 6 calls whatever its number of disks and NICs (get_all_records_where
+// per class, not one call per VBD), and turned into the resource's outputs and the inputs a refresh reports.
+import type { Xapi } from "../common/connection";
+import { pickInputs, poolOf } from "../common/objects";
+import { ownedView } from "../common/owned-map";
+import { quote } from "./lookups";
+import { byUuids } from "./check";
+import { diskInputOf, nicInputOf } from "./classify";
+import { inputSchema, type DiskOutput, type Inputs, type NicOutput, type Outputs } from "./inputs";
+import { addressesByDevice } from "./power";
+import {
+  NULL_REF,
+  type GuestMetricsRecord,
+  type VBDRecord,
+  type VDIRecord,
+  type VIFRecord,
+  type VMRecord,
+} from "./records";
+
+export interface Live {
+  ref: string;
+  vm: VMRecord;
+  vbds: Record<string, VBDRecord>;
+  vifs: Record<string, VIFRecord>;
+  vdis: Record<string, VDIRecord>;
+  networks: Record<string, string>;
+  console?: string;
+}
+
+/** The VM with this uuid and its devices; undefined when there is none. */
+export async function readLive(xapi: Xapi, uuid: string, knownVdis: string[] = []): Promise<Live | undefined> {
+  const found = await xapi.call<Record<string, VMRecord>>("VM.get_all_records_where", `field "uuid" = ${quote(uuid)}`);
+  const entry = Object.entries(found).find(([, r]) => !r.is_a_template);
+  if (!entry) return undefined;
+  const [ref, vm] = entry;
+  const running = vm.power_state === "Running" || vm.power_state === "Paused";
+  const none = <T>(): Promise<Record<string, T>> => Promise.resolve({});
+  const [vbds, vifs, vdisByUuid, gm, consoles] = await Promise.all([
+    vm.VBDs.length
+      ? xapi.call<Record<string, VBDRecord>>("VBD.get_all_records_where", `field "VM" = ${quote(ref)}`)
+      : none<VBDRecord>(),
+    vm.VIFs.length
+      ? xapi.call<Record<string, VIFRecord>>("VIF.get_all_records_where", `field "VM" = ${quote(ref)}`)
+      : none<VIFRecord>(),
+    // The disks' VDIs by the UUIDs the state knows: one call; a disk swapped out of band is read on its own below.
+    byUuids<VDIRecord>(xapi, "VDI", [...new Set(knownVdis)]),
+    running && vm.guest_metrics !== NULL_REF
+      ? xapi.call<GuestMetricsRecord>("VM_guest_metrics.get_record", vm.guest_metrics).catch(() => undefined)
+      : undefined,
+    running && vm.consoles.length
+      ? xapi.call<Record<string, { protocol: string; location: string }>>(
+          "console.get_all_records_where",
+          `field "VM" = ${quote(ref)}`,
+        )
+      : none<{ protocol: string; location: string }>(),
+  ]);
+  const vdis: Record<string, VDIRecord> = {};
+  for (const v of vdisByUuid.values()) vdis[v.ref] = v;
+  const missing = [...new Set(Object.values(vbds).map((b) => b.VDI))].filter((r) => r !== NULL_REF && !(r in vdis));
+  for (const r of missing) {
+    try {
+      vdis[r] = await xapi.call<VDIRecord>("VDI.get_record", r);
+    } catch {
+      // gone between the two reads: the VBD shows as empty
+    }
+  }
+  const rfb = Object.values(consoles).find((c) => c.protocol === "rfb");
+  return { ref, vm, vbds, vifs, vdis, networks: gm?.networks ?? {}, console: rfb?.location };
+}
+
+/** The VDI UUIDs the state knows (disks, cloud-init drive, ISO): readLive fetches them in one call. */
+export function knownVdis(o: Partial<Outputs> | undefined): string[] {
+  if (!o) return [];
+  return [
+    ...(o.disks ?? []).map((d) => d.vdiUuid),
+    ...(o.cloudInitVdi ? [o.cloudInitVdi] : []),
+    ...(o.cdromVdi ? [o.cdromVdi] : []),
+  ].filter((u): u is string => !!u);
+}
+
+/** ref → uuid/name of the pool's hosts, networks and SRs: read once per session, again when a ref is new. */
+const directories = new WeakMap<Xapi, Map<string, Promise<Map<string, { uuid: string; name: string }>>>>();
+
+export async function uuidOfRef(
+  xapi: Xapi,
+  cls: "host" | "network" | "SR",
+  ref: string,
+): Promise<{ uuid: string; name: string } | undefined> {
+  if (ref === NULL_REF) return undefined;
+  let byClass = directories.get(xapi);
+  if (!byClass) directories.set(xapi, (byClass = new Map()));
+  const load = () => {
+    const p = xapi
+      .call<Record<string, { uuid: string; name_label: string }>>(`${cls}.get_all_records`)
+      .then((all) => new Map(Object.entries(all).map(([r, v]) => [r, { uuid: v.uuid, name: v.name_label }])));
+    byClass!.set(cls, p);
+    p.catch(() => byClass!.delete(cls));
+    return p;
+  };
+  let dir = await (byClass.get(cls) ?? load());
+  if (!dir.has(ref)) dir = await load();
+  return dir.get(ref);
+}
+
+/** The VM's disk VBDs (not CDs) in device order, without the cloud-init drive. */
+export function diskVbds(live: Live, cloudInitVdi?: string | null): Array<[string, VBDRecord]> {
+  return Object.entries(live.vbds)
+    .filter(([, b]) => b.type === "Disk" && !(cloudInitVdi && live.vdis[b.VDI]?.uuid === cloudInitVdi))
+    .sort(([, a], [, b]) => Number(a.userdevice) - Number(b.userdevice));
+}
+
+export function cdVbd(live: Live): [string, VBDRecord] | undefined {
+  return Object.entries(live.vbds).find(([, b]) => b.type === "CD");
+}
+
+export function sortedVifs(live: Live): Array<[string, VIFRecord]> {
+  return Object.entries(live.vifs).sort(([, a], [, b]) => Number(a.device) - Number(b.device));
+}
+
+/**
+ * Outputs from the live VM. `n` gives the input fields (as the program states them); for the fields it states,
+ * `stated` decides between the live value (read: drift shows) and the program's (create/update).
+ */
+export async function outputsOf(xapi: Xapi, live: Live, n: Inputs, previous?: Partial<Outputs>): Promise<Outputs> {
+  const vm = live.vm;
+  const cloudInitVdi = previous?.cloudInitVdi ?? null;
+  const cloudInitPresent =
+    !!cloudInitVdi && Object.values(live.vbds).some((b) => live.vdis[b.VDI]?.uuid === cloudInitVdi);
+  const byDevice = addressesByDevice(live.networks);
+  const disks: DiskOutput[] = diskVbds(live, cloudInitVdi).map(([, b], i) => {
+    const vdi = live.vdis[b.VDI];
+    const stated = n.disks[i] ?? {};
+    const prevOwned = previous?.disks?.[i]?.owned;
+    return {
+      ...diskInputOf(stated),
+      device: b.userdevice,
+      vdiUuid: vdi?.uuid ?? "",
+      virtualSize: Number(vdi?.virtual_size ?? 0),
+      owned: stated.vdi !== undefined ? false : (prevOwned ?? true),
+    };
+  });
+  const nics: NicOutput[] = [];
+  for (const [, v] of sortedVifs(live)) {
+    const stated = n.networkInterfaces[nics.length];
+    const net = await uuidOfRef(xapi, "network", v.network);
+    nics.push({
+      ...(stated ? nicInputOf(stated) : { network: net?.uuid ?? "" }),
+      device: v.device,
+      mac: v.MAC,
+      network: net?.uuid ?? "",
+      ipAddresses: byDevice[v.device] ?? [],
+    });
+  }
+  const host = await uuidOfRef(xapi, "host", vm.resident_on);
+  return {
+    ...n,
+    disks,
+    networkInterfaces: nics,
+    uuid: vm.uuid,
+    poolUuid: (await poolOf(xapi)).uuid,
+    powerState: vm.power_state,
+    residentOn: host?.uuid ?? null,
+    residentOnName: host?.name ?? null,
+    ipAddresses: [...new Set(Object.values(byDevice).flat())],
+    cloudInitVdi: cloudInitPresent ? cloudInitVdi : null,
+    cdromVdi: cdromUuid(live),
+    consoleUrl: live.console ?? null,
+    secureBootReadiness: previous?.secureBootReadiness ?? null,
+  } as Outputs;
+}
+
+function cdromUuid(live: Live): string | null {
+  const cd = cdVbd(live);
+  return cd && !cd[1].empty ? (live.vdis[cd[1].VDI]?.uuid ?? null) : null;
+}
+
+/** What a refresh reports as inputs: the stated fields at their live values, so `up` repairs drift. */
+export async function liveInputs(xapi: Xapi, live: Live, o: Outputs, all: boolean): Promise<Inputs> {
+  const vm = live.vm;
+  const stated = (k: keyof Inputs) => all || (o[k] !== undefined && o[k] !== null);
+  // Input fields only; cloudInit (userData may be a secret) is not handed back: its digest stands for it.
+  const n = pickInputs<Inputs>(o, [...Object.keys(inputSchema.shape), "cloudInitHash"]);
+  delete (n as Partial<Inputs>).cloudInit;
+  n.name = vm.name_label;
+  if (stated("description")) n.description = vm.name_description;
+  n.powerState = vm.power_state;
+  n.tags = all ? [...vm.tags] : (o.tags ?? []).filter((t) => vm.tags.includes(t));
+  n.otherConfig = all ? { ...vm.other_config } : ownedView(vm.other_config, Object.keys(o.otherConfig ?? {}));
+  n.xenstoreData = all ? { ...vm.xenstore_data } : ownedView(vm.xenstore_data, Object.keys(o.xenstoreData ?? {}));
+  n.platform = all ? { ...vm.platform } : ownedView(vm.platform, Object.keys(o.platform ?? {}));
+  n.blockedOperations = all
+    ? { ...vm.blocked_operations }
+    : ownedView(vm.blocked_operations, Object.keys(o.blockedOperations ?? {}));
+  if (stated("vcpus")) n.vcpus = Number(vm.VCPUs_at_startup);
+  if (stated("vcpusMax")) n.vcpusMax = Number(vm.VCPUs_max);
+  if (stated("coresPerSocket") && vm.platform["cores-per-socket"])
+    n.coresPerSocket = Number(vm.platform["cores-per-socket"]);
+  if (stated("memory")) {
+    n.memory = {
+      dynamicMin: Number(vm.memory_dynamic_min),
+      dynamicMax: Number(vm.memory_dynamic_max),
+      staticMax: Number(vm.memory_static_max),
+    };
+    if (all || o.memory?.staticMin !== undefined) n.memory.staticMin = Number(vm.memory_static_min);
+  }
+  if (stated("haRestartPriority")) n.haRestartPriority = vm.ha_restart_priority as Inputs["haRestartPriority"];
+  if (stated("startDelay")) n.startDelay = Number(vm.start_delay);
+  if (stated("shutdownDelay")) n.shutdownDelay = Number(vm.shutdown_delay);
+  if (stated("affinityHost")) n.affinityHost = (await uuidOfRef(xapi, "host", vm.affinity))?.uuid;
+  if (stated("boot")) {
+    const firmware = firmwareOf(vm);
+    n.boot = { firmware, ...(all || o.boot?.order !== undefined ? { order: vm.HVM_boot_params.order ?? "" } : {}) };
+  }
+  const cd = cdVbd(live);
+  if (stated("cdrom") || (all && cd)) {
+    const vdi = cd && !cd[1].empty ? live.vdis[cd[1].VDI] : undefined;
+    // The program's spelling (a name or a UUID) stands while the same ISO is in the drive.
+    n.cdrom = !vdi ? "" : vdi.uuid === o.cdromVdi ? o.cdrom : vdi.uuid;
+  }
+  n.disks = diskVbds(live, o.cloudInitVdi).map(([, b], i) => {
+    const vdi = live.vdis[b.VDI];
+    const before = o.disks?.[i] ? diskInputOf(o.disks[i]) : {};
+    const d: Record<string, unknown> = { ...before };
+    if (before.vdi !== undefined) d.vdi = vdi?.uuid ?? before.vdi;
+    else if (before.size !== undefined || all) {
+      // The program's size stands while the disk was not resized elsewhere (the SR rounds sizes up).
+      const live = Number(vdi?.virtual_size ?? 0);
+      d.size = o.disks?.[i]?.virtualSize === live && before.size !== undefined ? before.size : live;
+    }
+    if (before.bootable !== undefined || all) d.bootable = b.bootable;
+    if (before.mode !== undefined || all) d.mode = b.mode;
+    if (before.name !== undefined || all) d.name = vdi?.name_label ?? "";
+    return d as Inputs["disks"][number];
+  });
+  n.networkInterfaces = [];
+  for (const [, v] of sortedVifs(live)) {
+    const before = o.networkInterfaces?.[n.networkInterfaces.length];
+    const x: Record<string, unknown> = { network: (await uuidOfRef(xapi, "network", v.network))?.uuid ?? "" };
+    if (all || before?.mac !== undefined) x.mac = v.MAC;
+    if (all || before?.mtu !== undefined) x.mtu = Number(v.MTU);
+    if (all || before?.lockingMode !== undefined) x.lockingMode = v.locking_mode;
+    if (all || before?.ipv4Allowed !== undefined) x.ipv4Allowed = [...v.ipv4_allowed];
+    if (all || before?.ipv6Allowed !== undefined) x.ipv6Allowed = [...v.ipv6_allowed];
+    n.networkInterfaces.push(x as unknown as Inputs["networkInterfaces"][number]);
+  }
+  return n;
+}
+
+/** The firmware a VM boots: UEFI with Secure Boot when platform:secureboot is "true". */
+export function firmwareOf(vm: Pick<VMRecord, "HVM_boot_params" | "platform">): "bios" | "uefi" | "uefi-secureboot" {
+  if (vm.HVM_boot_params.firmware !== "uefi") return "bios";
+  return vm.platform.secureboot === "true" ? "uefi-secureboot" : "uefi";
+}

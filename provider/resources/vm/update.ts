@@ -1,0 +1,55 @@
+// update(): the plan classify() made, applied. Hot changes go to the running VM; cold ones halt it first (clean
+// shutdown with a timeout, then hard), are applied, and the VM is started again (and its address waited for).
+import type { ResourceContext } from "../registry";
+import { xapiFor } from "../common/connection";
+import { goneMessage } from "../common/objects";
+import type { Inputs, Outputs } from "./inputs";
+import { classify, isUp } from "./classify";
+import { applyCdrom, applyDisks, applyNics } from "./devices";
+import { applyCpu, applyHalted, applyMemory, applySettings } from "./settings";
+import { knownVdis, readLive } from "./live";
+import { shutdown } from "./power";
+import { bringUp } from "./create";
+import type { VMRecord } from "./records";
+
+export async function update(
+  id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  ctx: ResourceContext,
+): Promise<{ outs: Record<string, unknown> }> {
+  const o = olds as unknown as Outputs;
+  const n = news as unknown as Inputs;
+  const xapi = await xapiFor(ctx.config, n.connection);
+  let live = await readLive(xapi, id, knownVdis(o));
+  if (!live) throw new Error(goneMessage("VM", id, o, n));
+  const changes = classify(o, n);
+  const cold = changes.filter((c) => c.kind === "cold").map((c) => c.field);
+  let state = live.vm.power_state;
+  if (cold.length && isUp(state)) {
+    if (n.updatePolicy === "fail") throw new Error(refusal(n, cold));
+    process.stderr.write(`pulumi-xenserver: ${n.name}: restarting for ${cold.join(", ")}\n`);
+    await shutdown(xapi, live.ref, state, n.shutdownTimeout ?? 120);
+    state = "Halted";
+    live = (await readLive(xapi, id, knownVdis(o)))!;
+  }
+  const running = state === "Running" || state === "Paused";
+  await applySettings(xapi, live.ref, live.vm, n, o);
+  const vm = await xapi.call<VMRecord>("VM.get_record", live.ref);
+  if (state === "Halted") await applyHalted(xapi, live.ref, vm, n, o);
+  else if (running) {
+    await applyCpu(xapi, live.ref, vm, n, true);
+    await applyMemory(xapi, live.ref, vm, n, true);
+  }
+  if (n.disks) await applyDisks(xapi, live, n, o.disks ?? [], running, o.cloudInitVdi);
+  if (n.networkInterfaces) await applyNics(xapi, live, n.networkInterfaces, running);
+  if (n.cdrom !== undefined && (n.cdrom !== o.cdrom || (n.cdrom !== "" && !o.cdromVdi)))
+    await applyCdrom(xapi, live, n.cdrom);
+  const outs = await bringUp(xapi, live.ref, id, n, state, o.cloudInitVdi ?? null, o);
+  return { outs: outs as unknown as Record<string, unknown> };
+}
+
+/** The refusal under updatePolicy "fail": names the fields and what to do. */
+export function refusal(n: Inputs, fields: string[]): string {
+  return `${n.name}: ${fields.join(", ")} can only change while the VM is halted, and updatePolicy is "fail"; set updatePolicy "restart" (the VM is shut down cleanly, changed and started again), or set powerState "Halted" first`;
+}

@@ -1,0 +1,42 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import { dynamicProvider } from "../provider/dynamic";
+import { inputSchema, outputSchema } from "../provider/resources/vm/inputs";
+import { internalProps, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
+
+export type VmArgs = ArgsOf<z.input<typeof inputSchema>>;
+
+/**
+ * A VM cloned from a template: CPU and memory, disks (the template's by position, new ones, attached Vdi
+ * resources), NICs, CD, firmware, a cloud-init drive, power state and guest addresses. Every change is said at
+ * preview as hot (live), cold (restart, or refused with updatePolicy "fail") or replace. See docs/resources/vm.md.
+ */
+// The class's Output properties come from the zod schemas (the single source of truth) through this merged interface.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
+export interface Vm extends PropertiesOf<typeof inputSchema, typeof outputSchema> {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class Vm extends pulumi.dynamic.Resource {
+  constructor(name: string, args: VmArgs, opts?: pulumi.CustomResourceOptions) {
+    const props = { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) };
+    // user-data may hold passwords and keys: cloudInit is encrypted in state, as input and as output.
+    if (args.cloudInit !== undefined) props.cloudInit = pulumi.secret(args.cloudInit);
+    super(
+      dynamicProvider("Vm"),
+      name,
+      props,
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["cloudInit"] }),
+      "xenserver",
+      "Vm",
+    );
+  }
+
+  static get(
+    name: string,
+    uuid: pulumi.Input<string>,
+    options: { connection?: string } = {},
+    opts?: pulumi.CustomResourceOptions,
+  ): Vm {
+    return new Vm(name, { ...options, ...referenceOnly } as unknown as VmArgs, { ...opts, id: uuid });
+  }
+}
