@@ -2,9 +2,18 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
 import { inputSchema, outputSchema } from "../provider/resources/vm/inputs";
-import { internalProps, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
+import { internalProps, propertySlots, referenceOnly, type PropertiesOf } from "./resource";
 
-export type VmArgs = ArgsOf<z.input<typeof inputSchema>>;
+/** Inputs all the way down: a disk's `vdi` may be another resource's output (`data.uuid`). */
+type DeepInput<T> = T extends (infer U)[]
+  ? pulumi.Input<DeepInput<U>[]>
+  : T extends object
+    ? pulumi.Input<{ [K in keyof T]: DeepInput<T[K]> }>
+    : pulumi.Input<T>;
+
+export type VmArgs = {
+  [K in keyof Omit<z.input<typeof inputSchema>, "identity">]: DeepInput<z.input<typeof inputSchema>[K]>;
+};
 
 /**
  * A VM cloned from a template: CPU and memory, disks (the template's by position, new ones, attached Vdi
@@ -18,7 +27,11 @@ export interface Vm extends PropertiesOf<typeof inputSchema, typeof outputSchema
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Vm extends pulumi.dynamic.Resource {
   constructor(name: string, args: VmArgs, opts?: pulumi.CustomResourceOptions) {
-    const props = { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) };
+    const props: Record<string, unknown> = {
+      ...propertySlots(inputSchema, outputSchema),
+      ...args,
+      ...internalProps(name, opts),
+    };
     // user-data may hold passwords and keys: cloudInit is encrypted in state, as input and as output.
     if (args.cloudInit !== undefined) props.cloudInit = pulumi.secret(args.cloudInit);
     super(

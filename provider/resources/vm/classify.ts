@@ -125,8 +125,9 @@ function diskChanges(o: Outputs, n: Inputs, add: (field: string, kind: Kind) => 
     const b = n.disks[i];
     const f = `disks[${i}]`;
     if (!a) add(`${f} (added)`, "hot");
-    else if (!b) add(`${f} (removed)`, "hot");
-    else if (
+    else if (!b) {
+      if (!o.disks[i].fromTemplate) add(`${f} (removed)`, "hot");
+    } else if (
       (a.vdi ?? null) !== (b.vdi ?? null) ||
       (b.vdi === undefined && b.sr !== undefined && (a.sr ?? null) !== b.sr)
     )

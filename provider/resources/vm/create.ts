@@ -9,7 +9,7 @@ import { defaultSr, findTemplate, provisionDisks, rewriteProvision } from "./loo
 import { applyCdrom, applyDisks, applyNics, createVbd } from "./devices";
 import { uploadCloudInit } from "./cloud-init";
 import { applyHalted, applySettings } from "./settings";
-import { knownVdis, readLive, outputsOf, type Live } from "./live";
+import { diskVbds, knownVdis, readLive, outputsOf, type Live } from "./live";
 import { setPowerState, waitForIp, type PowerState } from "./power";
 import { NULL_REF, type VMRecord } from "./records";
 import { detachCloudInit, waitForAgent } from "./after-boot";
@@ -35,7 +35,11 @@ export async function create(
     await applySettings(xapi, ref, vm, n, {});
     await applyHalted(xapi, ref, await xapi.call<VMRecord>("VM.get_record", ref), n, {});
     let live = (await readLive(xapi, vm.uuid))!;
-    await applyDisks(xapi, live, n, [], false, undefined);
+    // The disks the VM has now are the template's: listed or not, they are the first positions.
+    const fromTemplate: Partial<Outputs> = {
+      disks: diskVbds(live).map(() => ({ fromTemplate: true, owned: true }) as Outputs["disks"][number]),
+    };
+    await applyDisks(xapi, live, n, fromTemplate.disks!, false, undefined);
     await applyNics(xapi, live, n.networkInterfaces ?? [], false);
     await applyCdrom(xapi, live, n.cdrom);
     if (n.cloudInit) {
@@ -49,7 +53,7 @@ export async function create(
       while (used.has(String(dev)) || dev === 3) dev++;
       await createVbd(xapi, ref, vdi, String(dev), "Disk", "RO", false, false, true);
     }
-    const outs = await bringUp(xapi, ref, vm.uuid, n, "Halted", cloudInitVdi ?? null);
+    const outs = await bringUp(xapi, ref, vm.uuid, n, "Halted", cloudInitVdi ?? null, fromTemplate);
     return { id: vm.uuid, outs: outs as unknown as Record<string, unknown> };
   } catch (err) {
     return undoCreate(

@@ -49,10 +49,11 @@ export async function applyDisks(
     const vdi = live.vdis[vbd.VDI];
     const prev = previous[i];
     const sameDisk =
-      want !== undefined &&
-      (want.vdi !== undefined
-        ? vdi?.uuid === want.vdi
-        : prev === undefined || (prev.vdi === undefined && (want.sr === undefined || want.sr === prev.sr)));
+      (want === undefined && prev?.fromTemplate) ||
+      (want !== undefined &&
+        (want.vdi !== undefined
+          ? vdi?.uuid === want.vdi
+          : prev === undefined || (prev.vdi === undefined && (want.sr === undefined || want.sr === prev.sr))));
     if (sameDisk) continue;
     await removeVbd(xapi, vbdRef, vbd, running);
     used.delete(vbd.userdevice);

@@ -167,6 +167,7 @@ const diskOut = z.object({
   vdiUuid: z.string().describe("UUID of the VDI"),
   virtualSize: z.number().describe("virtual size in bytes"),
   owned: z.boolean().describe("destroyed with the VM (false for attached Vdi resources)"),
+  fromTemplate: z.boolean().describe("one of the template's disks (kept when the program lists fewer disks)"),
 });
 const nicOut = z.object({
   device: z.string().describe("device number"),

@@ -131,12 +131,14 @@ export async function outputsOf(xapi: Xapi, live: Live, n: Inputs, previous?: Pa
     const vdi = live.vdis[b.VDI];
     const stated = n.disks[i] ?? {};
     const prevOwned = previous?.disks?.[i]?.owned;
+    const fromTemplate = previous?.disks?.[i]?.fromTemplate ?? false;
     return {
       ...diskInputOf(stated),
       device: b.userdevice,
       vdiUuid: vdi?.uuid ?? "",
       virtualSize: Number(vdi?.virtual_size ?? 0),
       owned: stated.vdi !== undefined ? false : (prevOwned ?? true),
+      fromTemplate,
     };
   });
   const nics: NicOutput[] = [];
@@ -232,6 +234,13 @@ export async function liveInputs(xapi: Xapi, live: Live, o: Outputs, all: boolea
     if (before.name !== undefined || all) d.name = vdi?.name_label ?? "";
     return d as Inputs["disks"][number];
   });
+  // The template's disks the program does not list stay unlisted.
+  while (
+    n.disks.length &&
+    o.disks?.[n.disks.length - 1]?.fromTemplate &&
+    !Object.keys(n.disks[n.disks.length - 1]).length
+  )
+    n.disks.pop();
   n.networkInterfaces = [];
   for (const [, v] of sortedVifs(live)) {
     const before = o.networkInterfaces?.[n.networkInterfaces.length];
