@@ -33,7 +33,8 @@ export async function create(
     await provision(xapi, ref, n, srRef);
     const vm = await xapi.call<VMRecord>("VM.get_record", ref);
     await applySettings(xapi, ref, vm, n, {});
-    await applyHalted(xapi, ref, await xapi.call<VMRecord>("VM.get_record", ref), n, {});
+    // The same record: applySettings changed names and owned maps, not what applyHalted compares.
+    await applyHalted(xapi, ref, vm, n, {});
     let live = (await readLive(xapi, vm.uuid))!;
     // The disks the VM has now are the template's: listed or not, they are the first positions.
     const fromTemplate: Partial<Outputs> = {

@@ -10,7 +10,6 @@ import { applyCpu, applyHalted, applyMemory, applySettings } from "./settings";
 import { knownVdis, readLive } from "./live";
 import { shutdown } from "./power";
 import { bringUp } from "./create";
-import type { VMRecord } from "./records";
 
 export async function update(
   id: string,
@@ -35,7 +34,7 @@ export async function update(
   }
   const running = state === "Running" || state === "Paused";
   await applySettings(xapi, live.ref, live.vm, n, o);
-  const vm = await xapi.call<VMRecord>("VM.get_record", live.ref);
+  const vm = live.vm; // applySettings changed names and owned maps, not what the CPU/memory/firmware steps compare
   if (state === "Halted") await applyHalted(xapi, live.ref, vm, n, o);
   else if (running) {
     await applyCpu(xapi, live.ref, vm, n, true);
