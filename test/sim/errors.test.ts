@@ -1,5 +1,6 @@
 /** The remaining error paths of SEMANTICS §6–§7, one assertion each, with xapi's exact parameters. */
-import { startSimulator, Simulator } from "../../simulator";
+import { Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { Client, expectError, Rec } from "./helpers/rpc";
 
 const GiB = 1024 * 1024 * 1024;
@@ -9,8 +10,7 @@ let c: Client;
 let sr: string;
 let other: string;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0, guestMetricsDelayMs: 10 });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient({ guestMetricsDelayMs: 10 }));
   [sr] = await c.call<string[]>("SR.get_by_name_label", "Local storage");
   [other] = await c.call<string[]>("VM.get_by_name_label", "Debian Bookworm 12");
 });

@@ -1,4 +1,5 @@
 import { startSimulator, Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { Client, expectError, Rec } from "./helpers/rpc";
 
 interface Batch {
@@ -10,8 +11,7 @@ interface Batch {
 let sim: Simulator;
 let c: Client;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0 });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient());
 });
 afterAll(() => sim.close());
 

@@ -1,6 +1,7 @@
 /** Non-XAPI answers injected on the wire (respondWith, closeMidResponse), seen byte for byte over raw TCP. */
 import * as net from "net";
-import { startSimulator, Simulator } from "../../simulator";
+import { Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { Client, xmlCall } from "./helpers/rpc";
 
 interface Raw {
@@ -42,8 +43,7 @@ function rawPost(url: string, path: string, body: string, contentType: string): 
 let sim: Simulator;
 let c: Client;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0 });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient());
 });
 afterAll(() => sim.close());
 afterEach(() => expect(sim.faults.pending()).toEqual({ dropConnections: 0, answers: [] }));

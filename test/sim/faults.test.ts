@@ -2,13 +2,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { startSimulator, Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { Client, expectError, jsonCall, Rec } from "./helpers/rpc";
 
 let sim: Simulator;
 let c: Client;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0, hosts: 2 });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient({ hosts: 2 }));
 });
 afterAll(() => sim.close());
 

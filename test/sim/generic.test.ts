@@ -1,12 +1,12 @@
-import { startSimulator, Simulator } from "../../simulator";
+import { Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { Client, expectError, Rec } from "./helpers/rpc";
 
 let sim: Simulator;
 let c: Client;
 let vm: string;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0 });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient());
   const [tpl] = await c.call<string[]>("VM.get_by_name_label", "Debian Bookworm 12");
   vm = await c.call<string>("VM.clone", tpl, "generic-vm");
 });

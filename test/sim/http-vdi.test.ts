@@ -1,5 +1,6 @@
 import * as http from "http";
-import { startSimulator, Simulator } from "../../simulator";
+import { Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { Client, Rec } from "./helpers/rpc";
 
 const MiB = 1024 * 1024;
@@ -8,8 +9,7 @@ let sim: Simulator;
 let c: Client;
 let sr: string;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0 });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient());
   [sr] = await c.call<string[]>("SR.get_by_name_label", "Local storage");
 });
 afterAll(() => sim.close());

@@ -1,4 +1,5 @@
-import { startSimulator, Simulator } from "../../simulator";
+import { Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { Client, expectError, Rec } from "./helpers/rpc";
 
 const GiB = 1024 * 1024 * 1024;
@@ -8,14 +9,7 @@ let c: Client;
 let hosts: string[];
 let tpl: string;
 beforeAll(async () => {
-  sim = await startSimulator({
-    password: "pw",
-    loginFailureDelayMs: 0,
-    hosts: 2,
-    guestMetricsDelayMs: 20,
-    seed: { nfs: true, hostMemory: 8 * GiB },
-  });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient({ hosts: 2, guestMetricsDelayMs: 20, seed: { nfs: true, hostMemory: 8 * GiB } }));
   hosts = await c.call<string[]>("host.get_all");
   [tpl] = await c.call<string[]>("VM.get_by_name_label", "Other install media");
 });

@@ -2,7 +2,8 @@
  * PIF, VLAN and Bond rules as xapi applies them (xapi_vlan.ml destroy, xapi_pif.ml plug/unplug, xapi_bond.ml
  * create/destroy, message_forwarding.ml do_op_on): refusal order and what moves with a bond.
  */
-import { startSimulator, Simulator } from "../../simulator";
+import { Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { Client, expectError, Rec } from "./helpers/rpc";
 
 let sim: Simulator;
@@ -11,8 +12,7 @@ let hosts: string[];
 let master: string;
 let template: string;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0, hosts: 2 });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient({ hosts: 2 }));
   const [pool] = await c.call<string[]>("pool.get_all");
   master = await c.call<string>("pool.get_master", pool);
   hosts = await c.call<string[]>("host.get_all");

@@ -1,12 +1,12 @@
 import { startSimulator, Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { Client, expectError, Rec } from "./helpers/rpc";
 
 let sim: Simulator;
 let c: Client;
 let eth1: Rec & { ref: string };
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0, hosts: 2 });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient({ hosts: 2 }));
   const pifs = await c.call<Record<string, Rec>>("PIF.get_all_records_where", 'field "device" = "eth1"');
   const [ref, rec] = Object.entries(pifs)[0];
   eth1 = { ...rec, ref };

@@ -1,7 +1,8 @@
 // Secrets named in device_config, as xapi handles them (xapi_secret.ml, xapi_pbd.ml,
 // xapi_sr.ml, message_forwarding.ml): plain passwords are moved into secrets, each PBD
 // gets its own copy, and destroying a PBD (also through SR.forget / SR.destroy) destroys it.
-import { startSimulator, Simulator } from "../../simulator";
+import { Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { Client, expectError } from "./helpers/rpc";
 
 let sim: Simulator;
@@ -9,8 +10,7 @@ let c: Client;
 let master: string;
 let other: string;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0, hosts: 2 });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient({ hosts: 2 }));
   const [pool] = await c.call<string[]>("pool.get_all");
   master = await c.call<string>("pool.get_master", pool);
   other = (await c.call<string[]>("host.get_all")).find((h) => h !== master)!;

@@ -5,7 +5,8 @@
  * message_forwarding.ml with_unplug_locks) and the VBDs SR.forget leaves to the database GC (xapi_sr.ml
  * really_forget, db_gc_util.ml gc_VBDs).
  */
-import { startSimulator, Simulator } from "../../simulator";
+import { Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { Client, expectError, Rec } from "./helpers/rpc";
 
 const GiB = 1024 ** 3;
@@ -15,8 +16,7 @@ let c: Client;
 let master: string;
 let slave: string;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0, hosts: 2, dbGcIntervalMs: 2000 });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient({ hosts: 2, dbGcIntervalMs: 2000 }));
   const [pool] = await c.call<string[]>("pool.get_all");
   master = await c.call<string>("pool.get_master", pool);
   slave = (await c.call<string[]>("host.get_all")).find((h) => h !== master)!;

@@ -1,4 +1,5 @@
 import { startSimulator, Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { Client, expectError, Rec } from "./helpers/rpc";
 
 const MiB = 1024 * 1024;
@@ -9,8 +10,7 @@ let c: Client;
 let host: string;
 let local: string;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0, seed: { localSrSize: 20 * GiB } });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient({ seed: { localSrSize: 20 * GiB } }));
   const [pool] = await c.call<string[]>("pool.get_all");
   host = await c.call<string>("pool.get_master", pool);
   [local] = await c.call<string[]>("SR.get_by_name_label", "Local storage");

@@ -1,12 +1,12 @@
 import { startSimulator, Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { Client, expectError, Rec } from "./helpers/rpc";
 
 let sim: Simulator;
 let c: Client;
 let tpl: string;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0, taskGcMs: 300 });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient({ taskGcMs: 300 }));
   [tpl] = await c.call<string[]>("VM.get_by_name_label", "Debian Bookworm 12");
 });
 afterAll(() => sim.close());

@@ -3,7 +3,8 @@
  * xapi_vm.ml set_VCPUs_number_live / set_memory_dynamic_range / set_memory_target_live, xapi_xenops.ml set_vcpus,
  * xapi_vm_lifecycle.ml check_op_for_feature, message_forwarding.ml reserve_memory_for_dynamic_change.
  */
-import { startSimulator, Simulator } from "../../simulator";
+import { Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { install, masterHost, templateNamed } from "./helpers/install";
 import { Client, expectError, Rec } from "./helpers/rpc";
 
@@ -16,8 +17,7 @@ let host: string;
 let pvTemplate: string;
 let hvmTemplate: string;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0, seed: { hostMemory: 16 * GiB } });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient({ seed: { hostMemory: 16 * GiB } }));
   host = await masterHost(c);
   pvTemplate = await templateNamed(c, "CentOS 6 (64-bit)");
   hvmTemplate = await templateNamed(c, "Other install media"); // no guest agent

@@ -3,7 +3,8 @@
  * xapi_vm.ml provision / clone / copy, xapi_templates.ml create_disk / disks_of_xml, xapi_vm_clone.ml
  * clone / safe_clone_disks, xapi_vm_lifecycle.ml allowed_power_states (clone, copy).
  */
-import { startSimulator, Simulator } from "../../simulator";
+import { Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { install, templateNamed } from "./helpers/install";
 import { Client, expectError, Rec } from "./helpers/rpc";
 
@@ -17,8 +18,7 @@ let localSrUuid: string;
 let other: string;
 let pvTemplate: string;
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0, seed: { localSrSize: 500 * GiB } });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient({ seed: { localSrSize: 500 * GiB } }));
   [pool] = await c.call<string[]>("pool.get_all");
   localSr = await c.call<string>("pool.get_default_SR", pool);
   localSrUuid = await c.call<string>("SR.get_uuid", localSr);

@@ -3,7 +3,8 @@
  * assert_can_boot_here / validate_basic_parameters / assert_enough_pcpus, xapi_vm.ml start /
  * update_platform_secureboot, xapi_xenops.ml firmware_of_vm, vm_platform.ml sanity_check.
  */
-import { startSimulator, Simulator } from "../../simulator";
+import { Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { install, masterHost, templateNamed } from "./helpers/install";
 import { Client, expectError, Rec } from "./helpers/rpc";
 
@@ -16,8 +17,7 @@ let host: string;
 let debian: string; // UEFI, secureboot=auto, no device-model
 let other: string; // BIOS, no device-model
 beforeAll(async () => {
-  sim = await startSimulator({ password: "pw", loginFailureDelayMs: 0, seed: { hostMemory: 16 * GiB } });
-  c = await new Client(sim.url).login();
+  ({ sim, c } = await startWithClient({ seed: { hostMemory: 16 * GiB } }));
   host = await masterHost(c);
   debian = await templateNamed(c, "Debian Bookworm 12");
   other = await templateNamed(c, "Other install media");

@@ -1,4 +1,5 @@
 import { startSimulator, Simulator } from "../../simulator";
+import { startWithClient } from "./helpers/simulator";
 import { Client, expectError, Rec } from "./helpers/rpc";
 
 const MiB = 1024 * 1024;
@@ -10,14 +11,11 @@ let debian: string;
 let other: string;
 let net: string;
 beforeAll(async () => {
-  sim = await startSimulator({
-    password: "pw",
-    loginFailureDelayMs: 0,
+  ({ sim, c } = await startWithClient({
     // Long enough that VM.start answers before the agent reports, on a loaded machine.
     guestMetricsDelayMs: 300,
     seed: { hostMemory: 16 * GiB },
-  });
-  c = await new Client(sim.url).login();
+  }));
   [debian] = await c.call<string[]>("VM.get_by_name_label", "Debian Bookworm 12");
   [other] = await c.call<string[]>("VM.get_by_name_label", "Other install media");
   [net] = await c.call<string[]>("network.get_by_name_label", "Pool-wide network associated with eth0");

@@ -3,29 +3,11 @@
  * (HTML, garbage, HTTP 500, truncated, connection closed mid-response), an unreachable host, a malformed URL and
  * wrong credentials each give a distinct error code and a clear message, and the client works again afterwards.
  */
-import * as net from "net";
 import type { Simulator } from "../../../simulator";
 import { XapiClient, XapiError, XapiTransportError } from "../../../provider/xapi";
 import { PASSWORD, USER, connect, recordingLogger, sim } from "./sim";
-
-/** The rejection of `p`, which must be one of the client's two error classes. */
-async function failure(p: Promise<unknown>): Promise<XapiTransportError | XapiError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof XapiTransportError || e instanceof XapiError) return e;
-    throw e;
-  }
-  throw new Error("expected a failure, but the call succeeded");
-}
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { failure } from "../../helpers/client-errors";
+import { closedPort } from "../../helpers/ports";
 
 describe.each(["jsonrpc", "xmlrpc"] as const)("bad input over %s", (transport) => {
   let s: Simulator;

@@ -1,27 +1,10 @@
 /** Every bad-input case of issue 4 gives a clear, distinct error code, against a stand-in server. */
-import * as net from "net";
 import { XapiClient, XapiError, XapiTransportError } from "../../../provider/xapi";
+import { codeOf } from "../../helpers/client-errors";
+import { closedPort } from "../../helpers/ports";
 import { recordingLogger, standard, startFake, type FakeServer } from "./fake-xapi";
 
 const creds = { username: "root", password: "secret" };
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof XapiTransportError || e instanceof XapiError) return e.code;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe("bad input and faults", () => {
   let fake: FakeServer | undefined;
@@ -50,7 +33,7 @@ describe("bad input and faults", () => {
   });
 
   it("reports an unreachable host", async () => {
-    const port = await freePort();
+    const port = await closedPort();
     await expect(codeOf(XapiClient.connect({ url: `http://127.0.0.1:${port}`, ...creds }))).resolves.toBe(
       "XAPI_UNREACHABLE",
     );
