@@ -61,6 +61,13 @@ export interface SimulatorOptions {
   maxSessionsPerOriginator?: number;
   /** Delay before a started VM with guest tools reports guest metrics (default 1000 ms). */
   guestMetricsDelayMs?: number;
+  /** Time a guest has to acknowledge a clean shutdown/reboot request (xenopsd: 60 s). */
+  shutdownAckTimeoutMs?: number;
+  /** Time a clean shutdown/reboot has to complete (xapi's domain_shutdown_total_timeout: 1200 s). */
+  shutdownTimeoutMs?: number;
+  /** Time a guest has to acknowledge a suspend request (xenopsd: 30 s) and to suspend (1200 s). */
+  suspendAckTimeoutMs?: number;
+  suspendTimeoutMs?: number;
   /** Simulated duration of lifecycle operations (default 0: one event-loop turn). */
   operationDelayMs?: number;
   /** Completed tasks are destroyed after this long (xapi: 65 min). */
@@ -163,6 +170,10 @@ function engineOptions(o: SimulatorOptions): EngineOptions {
     maxSessionsPerOriginator: o.maxSessionsPerOriginator ?? 500,
     guestMetricsDelayMs: o.guestMetricsDelayMs ?? 1000,
     operationDelayMs: o.operationDelayMs ?? 0,
+    shutdownAckTimeoutMs: o.shutdownAckTimeoutMs ?? 60_000,
+    shutdownTimeoutMs: o.shutdownTimeoutMs ?? 1_200_000,
+    suspendAckTimeoutMs: o.suspendAckTimeoutMs ?? 30_000,
+    suspendTimeoutMs: o.suspendTimeoutMs ?? 1_200_000,
     taskGcMs: o.taskGcMs ?? 65 * 60_000,
     eventFromDelayMs: o.eventFromDelayMs ?? 0,
     srScanIntervalMs: o.srScanIntervalMs ?? 30_000,

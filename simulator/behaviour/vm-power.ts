@@ -5,6 +5,7 @@ import { Row } from "../engine/store";
 import { nowDatetime } from "../engine/time";
 import { Xapi } from "../engine/xapi";
 import { refreshVbd, refreshVdi, refreshVif } from "./allowed-ops";
+import { requestShutdown } from "./guest-requests";
 import { scheduleGuestMetrics, clearGuestMetrics, guestUnpaused } from "./guest-metrics";
 import { refreshHostMemory } from "./host";
 import { bootError, chooseHost, prepareStart } from "./vm-boot-checks";
@@ -92,6 +93,20 @@ export function halt(x: Xapi, ref: string): void {
   if (s.has("host", host)) refreshHostMemory(x, host);
 }
 
+/** The domain restarts in place: devices re-attached, a new domid, the guest boots again. */
+export function rebootDomain(x: Xapi, ref: string): void {
+  const vm = x.store.get("VM", ref);
+  const host = vm.resident_on as string;
+  attachDevices(x, ref, false);
+  clearGuestMetrics(x, ref);
+  x.store.update("VM", ref, { power_state: "Running", domid: nextDomid++ });
+  attachDevices(x, ref, true);
+  if (x.store.has("VM_metrics", vm.metrics))
+    x.store.set("VM_metrics", vm.metrics as string, "start_time", nowDatetime());
+  refreshHostMemory(x, host);
+  scheduleGuestMetrics(x, ref);
+}
+
 export function suspendSR(x: Xapi, vm: Row): string {
   const pool = x.store.get("pool", x.poolRef());
   for (const sr of [vm.suspend_SR, pool.suspend_image_SR, pool.default_SR])
@@ -112,30 +127,15 @@ export function register(x: Xapi): void {
     prepareStart(xx, ref);
     boot(xx, ref, host as string, paused as boolean);
   });
-  op(x, "clean_shutdown", "clean_shutdown", (xx, _ctx, ref) => halt(xx, ref));
-  op(x, "hard_shutdown", "hard_shutdown", (xx, _ctx, ref) => halt(xx, ref));
-  op(x, "shutdown", "shutdown", (xx, _ctx, ref) => halt(xx, ref));
+  // clean_shutdown, hard_shutdown, shutdown, clean_reboot and hard_reboot: vm-shutdown.ts.
   op(x, "power_state_reset", "power_state_reset", (xx, _ctx, ref) => halt(xx, ref));
-  const reboot: VmOp = (xx, _ctx, ref) => {
-    const vm = xx.store.get("VM", ref);
-    const host = vm.resident_on as string;
-    attachDevices(xx, ref, false);
-    clearGuestMetrics(xx, ref);
-    xx.store.update("VM", ref, { power_state: "Running", domid: nextDomid++ });
-    attachDevices(xx, ref, true);
-    if (xx.store.has("VM_metrics", vm.metrics))
-      xx.store.set("VM_metrics", vm.metrics as string, "start_time", nowDatetime());
-    refreshHostMemory(xx, host);
-    scheduleGuestMetrics(xx, ref);
-  };
-  op(x, "clean_reboot", "clean_reboot", reboot);
-  op(x, "hard_reboot", "hard_reboot", reboot);
   op(x, "pause", "pause", (xx, _ctx, ref) => xx.store.set("VM", ref, "power_state", "Paused"));
   op(x, "unpause", "unpause", (xx, _ctx, ref) => {
     xx.store.set("VM", ref, "power_state", "Running");
     guestUnpaused(xx, ref);
   });
-  op(x, "suspend", "suspend", (xx, _ctx, ref) => {
+  op(x, "suspend", "suspend", async (xx, ctx, ref) => {
+    await requestShutdown(xx, ctx, ref, "suspend", xx.opts.suspendTimeoutMs / 1000, "suspend");
     const vm = xx.store.get("VM", ref);
     const host = vm.resident_on as string;
     const sr = suspendSR(xx, vm);

@@ -12,6 +12,7 @@ import { deviceNumber } from "./vbd";
 import { lc, newVmMetrics, setIsATemplate } from "./vm-common";
 import { addToMap } from "../engine/generic";
 import * as power from "./vm-power";
+import * as shutdown from "./vm-shutdown";
 import * as copies from "./vm-copies";
 import * as resources from "./vm-resources";
 
@@ -88,6 +89,7 @@ export function register(x: Xapi): void {
     refreshVm(xx, ref as string);
   });
   power.register(x);
+  shutdown.register(x);
   copies.register(x);
   resources.register(x);
   x.on("VM.set_is_a_template", (xx, _ctx, [ref, v]) => setIsATemplate(xx, ref as string, v as boolean));

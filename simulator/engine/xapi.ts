@@ -13,6 +13,13 @@ export interface EngineOptions {
   maxSessionsPerOriginator: number;
   /** Delay before a started VM with guest tools reports VM_guest_metrics. */
   guestMetricsDelayMs: number;
+  /** xenopsd's domain_shutdown_ack_timeout: a guest must acknowledge a clean shutdown request within this (60 s). */
+  shutdownAckTimeoutMs: number;
+  /** xapi's domain_shutdown_total_timeout: a clean shutdown or reboot must complete within this (1200 s). */
+  shutdownTimeoutMs: number;
+  /** xenopsd's vm_suspend_ack_timeout (30 s) and vm_suspend_timeout (1200 s). */
+  suspendAckTimeoutMs: number;
+  suspendTimeoutMs: number;
   /** Simulated duration of lifecycle operations (VM start, clone, ...), so that concurrency conflicts are observable. */
   operationDelayMs: number;
   /** Delay between a change and event.from gathering events (xapi: 50 ms, none for task-only subscriptions). */
