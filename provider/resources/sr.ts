@@ -54,29 +54,52 @@ import {
   unplugRefusals,
 } from "./sr-pbds";
 
-/** What each well-known driver needs in device_config (sm drivers' CONFIGURATION). */
+/**
+ * What each well-known driver reads from device_config: the keys its code reads from `dconf` (not only its
+ * CONFIGURATION list), in xapi-project/sm master (libs/sm/drivers/*.py, 2026-04) and xcp-ng/sm 3.2.12-8.3
+ * (drivers/*.py), which agree for the network types. Keys the drivers write themselves into a PBD
+ * (multiSession, localIQN, targetlist, multipathing…) are not inputs.
+ */
 export const srTypes: Record<string, { shared: boolean; contentType: string; required: string[]; optional: string[] }> =
   {
+    // NFSSR.py load/validate_remotepath/check_server/set_transport: server, serverpath, nfsversion, options (the
+    // mount options; nothing reads "nfsoptions"), useUDP ("true"), probeversion (take the server's newest version).
     nfs: {
       shared: true,
       contentType: "user",
       required: ["server", "serverpath"],
-      optional: ["nfsversion", "nfsoptions", "useUDP"],
+      optional: ["nfsversion", "options", "useUDP", "probeversion"],
     },
-    smb: { shared: true, contentType: "user", required: ["server"], optional: ["username", "password", "vers"] },
+    // SMBSR.py load/mount + cifutils.getCIFCredentials: server, username, password(_secret). The mount always
+    // uses vers=3.0 (getMountOptions): SMBSR reads no "vers" key, nor any mount options.
+    smb: { shared: true, contentType: "user", required: ["server"], optional: ["username", "password"] },
+    // ISOSR.py load/attach/_checkTargetStr + cifutils (prefix "cifs"): location, legacy_mode, iso_path, nfsversion,
+    // type (cifs or nfs_iso), options, vers (cifs with type only: 1.0 or 3.0), username, cifspassword(_secret).
     iso: {
       shared: true,
       contentType: "iso",
       required: ["location"],
-      optional: ["type", "username", "cifspassword", "vers", "nfsversion", "legacy_mode", "options"],
+      optional: ["type", "options", "nfsversion", "vers", "username", "cifspassword", "legacy_mode", "iso_path"],
     },
     lvm: { shared: false, contentType: "user", required: ["device"], optional: [] },
     ext: { shared: false, contentType: "user", required: ["device"], optional: [] },
+    // LVHDoISCSISR.py + BaseISCSI.py load + LVHDSR.py load: target, targetIQN, SCSIid, port (1-65535), chapuser +
+    // chappassword(_secret), incoming_chapuser + incoming_chappassword(_secret), multihomed, usediscoverynumber,
+    // allocation (thick or thin).
     lvmoiscsi: {
       shared: true,
       contentType: "user",
       required: ["target", "targetIQN", "SCSIid"],
-      optional: ["port", "chapuser", "chappassword", "multihomed", "incoming_chapuser", "incoming_chappassword"],
+      optional: [
+        "port",
+        "chapuser",
+        "chappassword",
+        "incoming_chapuser",
+        "incoming_chappassword",
+        "multihomed",
+        "usediscoverynumber",
+        "allocation",
+      ],
     },
   };
 
@@ -212,18 +235,9 @@ export function checkStatic(v: Inputs): CheckFailure[] {
     if (unknownKeys.length)
       failures.push({
         property: "deviceConfig",
-        reason: `deviceConfig: unknown key(s) ${unknownKeys.map((k) => `"${k}"`).join(", ")} for a ${v.type} SR (allowed: ${[...allowed].join(", ")})`,
+        reason: `deviceConfig: unknown key(s) ${unknownKeys.map((k) => `"${k}"`).join(", ")} for a ${v.type} SR (allowed: ${[...allowed].join(", ")})${ignoredKeyHint(v.type, unknownKeys)}`,
       });
-    if (
-      v.type === "nfs" &&
-      v.deviceConfig.nfsversion &&
-      !["3", "4", "4.0", "4.1"].includes(v.deviceConfig.nfsversion)
-    ) {
-      failures.push({
-        property: "deviceConfig.nfsversion",
-        reason: 'deviceConfig.nfsversion: must be one of "3", "4", "4.0", "4.1"',
-      });
-    }
+    failures.push(...deviceConfigValues(v.type, v.deviceConfig));
   }
   if (v.destroyOnDelete && (v.type === "iso" || v.contentType === "iso")) {
     failures.push({
@@ -238,6 +252,33 @@ export function checkStatic(v: Inputs): CheckFailure[] {
       property: "host",
       reason: `host: a shared ${v.type} SR is plugged on every host; host is only for local SRs`,
     });
+  return failures;
+}
+
+/** Keys users reach for that the driver would silently ignore: say what it reads instead. */
+function ignoredKeyHint(type: string, keys: string[]): string {
+  if (type === "nfs" && keys.includes("nfsoptions"))
+    return '; NFSSR takes mount options from "options" (nothing reads "nfsoptions")';
+  if (type === "smb" && keys.includes("vers"))
+    return '; SMBSR always mounts with SMB 3.0 and reads no "vers" (an iso SR over SMB does, with type "cifs")';
+  return "";
+}
+
+/** The values the drivers refuse (sm: nfs.validate_nfsversion, ISOSR attach, BaseISCSI load, LVHDSR load). */
+function deviceConfigValues(type: string, dc: Record<string, string>): CheckFailure[] {
+  const failures: CheckFailure[] = [];
+  const bad = (key: string, allowed: string) =>
+    failures.push({ property: `deviceConfig.${key}`, reason: `deviceConfig.${key}: ${allowed}` });
+  if ((type === "nfs" || type === "iso") && dc.nfsversion && !(dc.nfsversion === "3" || dc.nfsversion.startsWith("4")))
+    bad("nfsversion", 'must be "3" or a version 4 ("4", "4.0", "4.1", "4.2")');
+  if (type === "iso" && dc.type === "cifs" && dc.vers && !["1.0", "3.0"].includes(dc.vers))
+    bad("vers", 'the SMB version must be "1.0" or "3.0"');
+  if (type === "iso" && dc.vers && dc.type !== "cifs")
+    bad("vers", 'ISOSR reads vers only with type "cifs" (an SMB share)');
+  if (type === "lvmoiscsi" && dc.port && !(/^\d+$/.test(dc.port) && Number(dc.port) >= 1 && Number(dc.port) <= 65535))
+    bad("port", "must be a port number between 1 and 65535");
+  if (type === "lvmoiscsi" && dc.allocation && !["thick", "thin"].includes(dc.allocation))
+    bad("allocation", 'must be "thick" or "thin"');
   return failures;
 }
 

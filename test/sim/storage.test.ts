@@ -76,7 +76,12 @@ describe("SR.create", () => {
       "",
     ]);
     await expectError(createSR({ server: "s" }, "nfs", true), "SR_BACKEND_FAILURE_101");
-    await expectError(createSR({ location: "no-colon" }, "iso", true, "iso", "iso"), "SR_BACKEND_FAILURE_225");
+    // Without `type`, ISOSR checks no target string: the location reads as an SMB share and its mount fails.
+    await expectError(createSR({ location: "no-colon" }, "iso", true, "iso", "iso"), "SR_BACKEND_FAILURE_222");
+    await expectError(
+      createSR({ location: "no-colon", type: "nfs_iso" }, "iso", true, "iso", "iso"),
+      "SR_BACKEND_FAILURE_225",
+    );
     await expectError(createSR({ target: "10.0.0.9" }, "lvmoiscsi", true), "SR_BACKEND_FAILURE_96");
     await expectError(
       createSR({ target: "10.0.0.9", targetIQN: "iqn.x" }, "lvmoiscsi", true),

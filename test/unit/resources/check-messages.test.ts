@@ -45,7 +45,7 @@ describe("check failure messages", () => {
       "a nested deviceConfig value shows what was given and what is allowed",
       "Sr",
       { type: "nfs", name: "s", deviceConfig: { server: "192.0.2.1", serverpath: "/x", nfsversion: "5" } },
-      /^deviceConfig\.nfsversion: must be one of "3", "4", "4\.0", "4\.1" \(given "5"\)$/,
+      /^deviceConfig\.nfsversion: must be "3" or a version 4 \("4", "4\.0", "4\.1", "4\.2"\) \(given "5"\)$/,
     ],
     [
       "a nested bond mode shows what was given",

@@ -100,7 +100,7 @@ const cases: Array<[string, ResourceModule, Record<string, unknown>, string, Reg
     sr,
     { ...nfs, deviceConfig: { ...nfs.deviceConfig, nfsversion: "5" } },
     "deviceConfig.nfsversion",
-    /must be one of "3", "4", "4.0", "4.1"/,
+    /must be "3" or a version 4 \("4", "4.0", "4.1", "4.2"\)/,
   ],
   ["sr: attach without the SR's uuid", sr, { ...nfs, mode: "attach" }, "existingUuid", /mode "attach" needs the UUID/],
   [
