@@ -10,6 +10,7 @@ import { nowDatetime } from "../engine/time";
 import { Xapi } from "../engine/xapi";
 import { refreshVm } from "./allowed-ops";
 import { GuestAddresses, guestOf, onGuestChange } from "./guest-agent";
+import { bootNoCloud, readNoCloudAtBoot } from "./cloud-init";
 export function clearGuestMetrics(x: Xapi, vm: string): void {
   const row = x.store.get("VM", vm);
   const gm = row.guest_metrics as string;
@@ -49,6 +50,8 @@ export function scheduleGuestMetrics(x: Xapi, vm: string): void {
   const guest = guestOf(x, vm);
   if (!guest.agent) return;
   const domid = row.domid;
+  // cloud-init reads its seed while the guest boots; what the disks hold later does not matter.
+  if (bootNoCloud(x, vm) === undefined) readNoCloudAtBoot(x, vm);
   x.later(guest.bootDelayMs ?? x.opts.guestMetricsDelayMs, () => {
     const now = x.store.tryGet("VM", vm);
     // A paused guest's agent does not run: unpause schedules it again (guestUnpaused).
@@ -133,7 +136,7 @@ function sameMap(a: unknown, b: Record<string, string>): boolean {
 }
 
 function netbiosName(x: Xapi, vm: string): Record<string, string> {
-  const name = guestOf(x, vm).hostname;
+  const name = guestOf(x, vm).hostname ?? bootNoCloud(x, vm)?.hostname;
   return name ? { host_name: name } : {};
 }
 
@@ -141,13 +144,14 @@ function netbiosName(x: Xapi, vm: string): Record<string, string> {
 function networksOf(x: Xapi, vm: string): Record<string, string> {
   const row = x.store.get("VM", vm);
   const guest = guestOf(x, vm);
+  const nocloud = bootNoCloud(x, vm);
   const networks: Record<string, string> = {};
   for (const v of row.VIFs as string[]) {
     const vif = x.store.get("VIF", v);
     if (!vif.currently_attached) continue;
     const d = String(vif.device);
     const mac = String(vif.MAC).toLowerCase();
-    const configured: GuestAddresses = guest.networks?.[d] ?? {};
+    const configured: GuestAddresses = guest.networks?.[d] ?? nocloud?.addresses.get(mac) ?? {};
     const ipv4 = configured.ipv4 ?? [ipv4For(mac)];
     // The kernel gives every interface its link-local address, whatever the static configuration.
     const ipv6 = configured.ipv6 ?? [ipv6For(mac)];
