@@ -7,7 +7,10 @@ import { Xapi, EngineOptions } from "./engine/xapi";
 import { registerAll } from "./behaviour";
 import { seedPool, SeedOptions } from "./behaviour/seed";
 import { makeHandler, Connections, type BadAnswer } from "./wire/http";
-import { sideChannels } from "./behaviour/http-vdi";
+import { sideChannels as vdiChannels } from "./behaviour/http-vdi";
+import { auditChannels } from "./behaviour/audit-log";
+
+const sideChannels = new Map([...vdiChannels, ...auditChannels]);
 import { autosave, loadState } from "./persistence";
 import { expireAllSessions } from "./engine/sessions";
 import { Store } from "./engine/store";

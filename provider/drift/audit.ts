@@ -75,7 +75,7 @@ function flatten(v: unknown, out: string[] = []): string[] {
 
 /** One audit line, or undefined when it is not one. */
 export function parseAuditLine(line: string): AuditEntry | undefined {
-  const m = /^\[(\d{8}T\d{2}:\d{2}:\d{2}\.\d{3})Z?\|[^\]]*\|audit\]\s*(.*)$/.exec(line.trim());
+  const m = /\[(\d{8}T\d{2}:\d{2}:\d{2}\.\d{3})Z?\|[^\]]*\|audit\]\s*(.*)$/.exec(line.trim());
   if (!m) return undefined;
   const sx = parseSexpr(m[2]);
   if (!sx || sx.length < 7) return undefined;

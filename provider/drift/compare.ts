@@ -3,20 +3,14 @@
 import * as crypto from "node:crypto";
 import type { AttributeChange, LiveComparison, LiveRecords } from "../resources/common/live";
 import { identityKeys } from "../resources/common/objects";
-import * as network from "../resources/network";
-import * as pool from "../resources/pool";
-import * as sr from "../resources/sr";
-import * as vdi from "../resources/vdi";
+import { resourceKinds } from "../resources/registry";
 import type { Snapshot } from "./snapshot";
 import { opaqueSecret, type ManagedResource, type SourcePosition } from "./state";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const comparisons: Record<string, LiveComparison<any>> = {
-  Pool: pool.comparison,
-  Network: network.comparison,
-  Sr: sr.comparison,
-  Vdi: vdi.comparison,
-};
+/** The drift comparison of each resource kind that has one (ResourceModule.comparison). */
+export const comparisons: Record<string, LiveComparison<unknown>> = Object.fromEntries(
+  Object.entries(resourceKinds).flatMap(([k, m]) => (m.comparison ? [[k, m.comparison]] : [])),
+);
 
 export type FindingKind = "modified" | "deleted" | "unmanaged";
 

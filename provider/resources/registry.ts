@@ -1,5 +1,6 @@
 // Every resource kind the dynamic provider serves, by the name its sdk class passes.
 import type { ProviderConfig } from "../host";
+import type { LiveComparison } from "./common/live";
 import * as network from "./network";
 import * as pool from "./pool";
 import * as sr from "./sr";
@@ -52,6 +53,12 @@ export interface ResourceModule {
   read(id: string, props: Props, ctx: ResourceContext): Promise<ReadResult>;
   update(id: string, olds: Props, news: Props, ctx: ResourceContext): Promise<{ outs: Props }>;
   delete(id: string, props: Props, ctx: ResourceContext): Promise<void>;
+  /**
+   * How the kind's managed attributes are read from live records and compared (common/live.ts): the code its
+   * read() and diff() use, run by xen-drift over its event-fed snapshot. Kinds without it are not drift-checked.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  comparison?: LiveComparison<any>;
 }
 
 export const resourceKinds: Record<string, ResourceModule> = {

@@ -23,6 +23,8 @@ export interface CallRecord {
   error?: string[];
   /** For Async.* calls, the task that runs the work. */
   task?: string;
+  /** The session's track id as xapi logs it (context.ml trackid_of_session: MD5 of the session ref). */
+  trackid?: string;
   /**
    * The arguments xapi's audit log would show (rbac_audit.ml sexpr_args_of): descriptive names (name_label…)
    * and object references, by parameter name; never the session, passwords or other free values.

@@ -1,4 +1,5 @@
 /** One XAPI call, in xapi's order (SEMANTICS §3.5): lookup, parameter count, unmarshalling, session, operation. */
+import { createHash } from "crypto";
 import { WireValue } from "../wire/value";
 import { encodeValue } from "../wire/xmlrpc";
 import { classes, MessageDef } from "./datamodel";
@@ -56,6 +57,7 @@ interface Trace {
   user: string;
   originator: string;
   task?: string;
+  trackid?: string;
 }
 
 /** Runs one call and records it in the call log (engine/call-log.ts). */
@@ -80,6 +82,7 @@ export async function dispatch(
     durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
     ...("ok" in out && !out.ok ? { error: out.error.description } : {}),
     ...(trace.task ? { task: trace.task } : {}),
+    ...(trace.trackid ? { trackid: trace.trackid } : {}),
     def: trace.def,
     rawArgs: trace.args,
   });
@@ -134,6 +137,8 @@ async function run(
       const row = x.store.get("session", session);
       trace.user = String(row.auth_user_name ?? "");
       trace.originator = String(row.originator ?? "");
+      // context.ml trackid_of_session: the audit log names a session by a hash of its ref, never the ref.
+      trace.trackid = `trackid=${createHash("md5").update(session).digest("hex")}`;
     }
     // server_helpers.do_dispatch: after unmarshalling and the session check.
     if (isAsync && !m.hasAsync) throw new XapiError("Fault", [`No async mode for this operation (rpc: ${name})`]);

@@ -92,13 +92,13 @@ it("reports drift as it happens, keeps reverted drift on the timeline, and misse
   await isReady;
   expect(events).toEqual([]);
 
-  // A change by another client: reported with attribute, values, and (no audit log here) an unknown author.
+  // A change by another client: reported with attribute, values, and its author from the pool's audit log.
   const t0 = Date.now();
   await xapi.call("network.set_MTU", ref, 1500);
   const drift = await until("the drift line", () => events.find((e) => e.event === "drift"));
   expect(Date.now() - t0).toBeLessThan(1000);
   expect(drift).toMatchObject({
-    finding: { kind: "modified", name: "backend", actor: "unknown" },
+    finding: { kind: "modified", name: "backend", actor: { user: "root", call: "network.set_MTU" } },
     change: { path: "mtu", expected: 9000, actual: 1500 },
   });
 
