@@ -13,7 +13,7 @@ module.exports = (a) => {
 
 describe("SR passwords in the state", () => {
   let sim: Simulator;
-  const stack = new E2EStack("review-secrets");
+  const stack = new E2EStack("sr-passwords-in-state");
   beforeAll(async () => {
     sim = await startSimulator({ port: 0, username: "root", password: "pw" });
   });

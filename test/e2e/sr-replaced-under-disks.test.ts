@@ -18,7 +18,7 @@ module.exports = (a) => {
 describe("an attached SR replaced under its disks", () => {
   let sim: Simulator;
   let xapi: XapiClient;
-  const stack = new E2EStack("review-attach");
+  const stack = new E2EStack("sr-replaced-under-disks");
   beforeAll(async () => {
     sim = await startSimulator({ port: 0, username: "root", password: "pw", hosts: 2 });
     xapi = await XapiClient.connect({ url: sim.url, username: "root", password: "pw" });
