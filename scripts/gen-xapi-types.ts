@@ -298,7 +298,7 @@ function collectMethods(classes: XClass[]): MethodInfo[] {
       const params = session ? m.params.slice(1) : m.params;
       out.push({ wire: `${c.name}.${m.name}`, session, params, result: m.result });
     }
-    // Callable but absent from the published datamodel (SEMANTICS §3.1).
+    // Callable but absent from the published datamodel (docs/xapi-semantics.md §3.1).
     if (seen.has("get_all_records") && !seen.has("get_all_records_where")) {
       const rec = c.messages.find((m) => m.name === "get_all_records")!;
       const expr: Param = { name: "expr", type: "string", required: true };

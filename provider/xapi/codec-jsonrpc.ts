@@ -1,5 +1,5 @@
 /**
- * JSON-RPC v2 as xapi serves it at /jsonrpc (SEMANTICS §1.4). Requests carry an integer id; responses are
+ * JSON-RPC v2 as xapi serves it at /jsonrpc (docs/xapi-semantics.md §1.4). Requests carry an integer id; responses are
  * accepted in all three error shapes: v2 `{code: 1, message: CODE, data: [params]}`, v1 and the
  * out-of-dispatch path's bare array `["CODE", ...]`.
  */

@@ -1,5 +1,5 @@
 /**
- * XML-RPC encoding as xapi reads it and decoding of what xapi writes (SEMANTICS §1.2, §1.3).
+ * XML-RPC encoding as xapi reads it and decoding of what xapi writes (docs/xapi-semantics.md §1.2, §1.3).
  * Requests: strings untagged, ints `<int>`, floats `<double>`, booleans `1`/`0`, Dates `<dateTime.iso8601>`.
  * Responses are parsed with fast-xml-parser without any coercion: ints arrive as untyped strings and are
  * made numbers later, from the datamodel (normalize.ts).
@@ -228,7 +228,7 @@ export function envelope(v: unknown): RpcOutcome {
   return { ok: true, value: v };
 }
 
-/** Parses a lone `<value>` fragment, as found in `task.result` (SEMANTICS §4.2). `""` stays `""`. */
+/** Parses a lone `<value>` fragment, as found in `task.result` (docs/xapi-semantics.md §4.2). `""` stays `""`. */
 export function decodeXmlValueFragment(fragment: string): unknown {
   if (fragment.trim() === "") return "";
   const fast = scanValueFragment(fragment);

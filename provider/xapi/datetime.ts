@@ -1,5 +1,5 @@
 /**
- * XAPI datetimes: `YYYYMMDDTHH:MM:SSZ` on the wire (SEMANTICS §1.6). Records keep them as these strings —
+ * XAPI datetimes: `YYYYMMDDTHH:MM:SSZ` on the wire (docs/xapi-semantics.md §1.6). Records keep them as these strings —
  * identical over both transports, JSON-serialisable, cheap — and parseXapiDate() turns one into a Date.
  * The epoch `19700101T00:00:00Z` means "never".
  */

@@ -1,4 +1,4 @@
-/** One event of an `event.from` batch. Hand-typed: the wire differs from the datamodel (SEMANTICS §5.1). */
+/** One event of an `event.from` batch. Hand-typed: the wire differs from the datamodel (docs/xapi-semantics.md §5.1). */
 export interface XapiEvent<T = Record<string, unknown>> {
   /** The DB generation of the change, as a string. */
   id: string;

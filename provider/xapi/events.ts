@@ -1,5 +1,5 @@
 /**
- * The watch loop, modelled on Xen Orchestra's (SEMANTICS §5.3): a token from `event.inject("pool", …)`, then
+ * The watch loop, modelled on Xen Orchestra's (docs/xapi-semantics.md §5.3): a token from `event.inject("pool", …)`, then
  * every record of the watched classes, then `event.from` long-polls. A full resync follows EVENTS_LOST,
  * SESSION_INVALID and a rejected token; network errors back off exponentially; stop() ends it cleanly.
  */

@@ -1,5 +1,5 @@
 /**
- * The VDI HTTP side channels (SEMANTICS §8): `PUT /import_raw_vdi` streams a file into a VDI with an exact
+ * The VDI HTTP side channels (docs/xapi-semantics.md §8): `PUT /import_raw_vdi` streams a file into a VDI with an exact
  * Content-Length and reads the outcome from the task; `GET /export_raw_vdi` returns the disk as a stream.
  * Both follow a 302 to the pool member that can reach the SR. Both run in a task of ours (`task_id`): xapi fails it
  * with the real error (INTERNAL_ERROR "Unknown format …", VDI_MISSING, …) before answering 400/404, so a non-2xx

@@ -1,5 +1,5 @@
 /**
- * Turns decoded XML-RPC values into typed values using the datamodel (SEMANTICS §1.3, §9.2): XML-RPC sends
+ * Turns decoded XML-RPC values into typed values using the datamodel (docs/xapi-semantics.md §1.3, §9.2): XML-RPC sends
  * ints as untyped strings, JSON-RPC as numbers. After this step an int field is a number whatever the
  * transport; JSON-RPC results need no conversion at all. Datetimes stay xapi's strings on both.
  */

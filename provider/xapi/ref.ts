@@ -8,7 +8,7 @@ export type Ref<C extends string> = string & { readonly __xapiClass?: C; readonl
 /** The null reference: every unset ref field holds it. */
 export const NULL_REF = "OpaqueRef:NULL" as Ref<never>;
 
-/** True for `OpaqueRef:NULL` and for the legacy empty-string default of some fields (SEMANTICS §1.7). */
+/** True for `OpaqueRef:NULL` and for the legacy empty-string default of some fields (docs/xapi-semantics.md §1.7). */
 export function isNullRef(ref: string | undefined | null): boolean {
   return ref === undefined || ref === null || ref === "" || ref === NULL_REF;
 }

@@ -1,5 +1,5 @@
 /**
- * The session with a pool (SEMANTICS §2): which member is the master, over which transport, with which
+ * The session with a pool (docs/xapi-semantics.md §2): which member is the master, over which transport, with which
  * session ref. Logs in with an originator, follows HOST_IS_SLAVE to the master, logs in again on
  * SESSION_INVALID, and, when the master stops answering, asks the other members it knows who the master is.
  */

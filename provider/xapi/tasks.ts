@@ -1,5 +1,5 @@
 /**
- * Waiting for tasks without polling (SEMANTICS §4.3): one `event.from(["task"], …)` loop per client serves
+ * Waiting for tasks without polling (docs/xapi-semantics.md §4.3): one `event.from(["task"], …)` loop per client serves
  * every pending callAsync. Each new task is `event.inject`ed, which both yields a token from before its
  * latest change and wakes a poll already in flight, so a completion is never missed.
  */

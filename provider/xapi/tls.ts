@@ -1,5 +1,5 @@
 /**
- * TLS policy for connections to a pool (SEMANTICS §9; issue 4):
+ * TLS policy for connections to a pool (docs/xapi-semantics.md §9; issue 4):
  * - default: the system CAs (or `ca`) must vouch for the certificate and its host name;
  * - `fingerprint`: the certificate's SHA-256 fingerprint must equal the pin — the safe answer to XenServer's
  *   self-signed certificates;

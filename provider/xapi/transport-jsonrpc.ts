@@ -1,4 +1,4 @@
-/** JSON-RPC v2 over HTTP POST /jsonrpc (SEMANTICS §1.4). */
+/** JSON-RPC v2 over HTTP POST /jsonrpc (docs/xapi-semantics.md §1.4). */
 import { decodeJsonResponse, encodeJsonCall } from "./codec-jsonrpc";
 import type { Redactor } from "./errors";
 import type { HttpEndpoint } from "./http";

@@ -1,4 +1,4 @@
-/** XML-RPC over HTTP POST / (SEMANTICS §1.2, §1.3). */
+/** XML-RPC over HTTP POST / (docs/xapi-semantics.md §1.2, §1.3). */
 import { decodeXmlResponse, encodeXmlCall } from "./codec-xmlrpc";
 import type { Redactor } from "./errors";
 import type { HttpEndpoint } from "./http";

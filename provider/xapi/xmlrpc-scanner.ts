@@ -1,5 +1,5 @@
 /**
- * A single-pass reader for the XML-RPC subset xapi writes (SEMANTICS §1.3: no attributes, comments, CDATA
+ * A single-pass reader for the XML-RPC subset xapi writes (docs/xapi-semantics.md §1.3: no attributes, comments, CDATA
  * or DOCTYPE; the five predefined entities and character references). It is the fast path of
  * codec-xmlrpc.ts: on anything outside that subset it returns undefined and the general parser
  * (fast-xml-parser) reads the document instead, so both give the same values.

@@ -1,5 +1,5 @@
 /**
- * Operation checks and `allowed_operations` (xapi_vm_lifecycle.ml and friends, SEMANTICS §6.9.2):
+ * Operation checks and `allowed_operations` (xapi_vm_lifecycle.ml and friends, docs/xapi-semantics.md §6.9.2):
  * the same check raises errors for a call and, run strictly for every operation, fills the advisory lists.
  */
 import { XapiError } from "../engine/errors";

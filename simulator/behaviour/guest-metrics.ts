@@ -93,7 +93,7 @@ function firstReport(x: Xapi, vm: string): void {
   // Xapi_guest_agent.all: a change of `other` makes xapi update the VM's allowed operations.
   refreshVm(x, vm);
   if (guest.addresses !== "late") return;
-  // The agent reports addresses once the guest's network is up: a later VM_guest_metrics mod (SEMANTICS §6.9.5).
+  // The agent reports addresses once the guest's network is up: a later VM_guest_metrics mod (docs/xapi-semantics.md §6.9.5).
   x.later(
     guest.addressDelayMs ?? Math.max(1, Math.floor((guest.bootDelayMs ?? x.opts.guestMetricsDelayMs) / 4)),
     () => {

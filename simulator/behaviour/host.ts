@@ -1,4 +1,4 @@
-/** host and host memory accounting (SEMANTICS §6.2, §6.9.2 memory checks). */
+/** host and host memory accounting (docs/xapi-semantics.md §6.2, §6.9.2 memory checks). */
 import { Row } from "../engine/store";
 import { nowDatetime } from "../engine/time";
 import { Xapi } from "../engine/xapi";

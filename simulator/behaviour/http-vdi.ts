@@ -1,4 +1,4 @@
-/** HTTP side channels: PUT /import_raw_vdi and GET /export_raw_vdi (SEMANTICS §8; import_raw_vdi.ml, export_raw_vdi.ml). */
+/** HTTP side channels: PUT /import_raw_vdi and GET /export_raw_vdi (docs/xapi-semantics.md §8; import_raw_vdi.ml, export_raw_vdi.ml). */
 import { IncomingMessage, ServerResponse } from "http";
 import { randomUUID } from "crypto";
 import { XapiError } from "../engine/errors";

@@ -1,4 +1,4 @@
-/** network, PIF, VLAN, Bond (SEMANTICS §6.3, §6.4; xapi_network.ml, xapi_vlan.ml, xapi_bond.ml). */
+/** network, PIF, VLAN, Bond (docs/xapi-semantics.md §6.3, §6.4; xapi_network.ml, xapi_vlan.ml, xapi_bond.ml). */
 import { fail } from "../engine/errors";
 import { NULL_REF } from "../engine/datamodel";
 import { Row } from "../engine/store";

@@ -1,4 +1,4 @@
-/** SR, PBD and secrets (SEMANTICS §6.5; xapi_sr.ml, xapi_pbd.ml, sm drivers). */
+/** SR, PBD and secrets (docs/xapi-semantics.md §6.5; xapi_sr.ml, xapi_pbd.ml, sm drivers). */
 import { randomUUID } from "crypto";
 import { fail, XapiError } from "../engine/errors";
 import { NULL_REF } from "../engine/datamodel";

@@ -1,4 +1,4 @@
-/** VBD lifecycle (SEMANTICS §6.7; xapi_vbd.ml, xapi_vbd_helpers.ml). */
+/** VBD lifecycle (docs/xapi-semantics.md §6.7; xapi_vbd.ml, xapi_vbd_helpers.ml). */
 import { fail } from "../engine/errors";
 import { NULL_REF } from "../engine/datamodel";
 import { Row } from "../engine/store";

@@ -1,4 +1,4 @@
-/** VDI lifecycle (SEMANTICS §6.6; xapi_vdi.ml and the sm drivers' size rules). */
+/** VDI lifecycle (docs/xapi-semantics.md §6.6; xapi_vdi.ml and the sm drivers' size rules). */
 import { fail, XapiError } from "../engine/errors";
 import { EPOCH, NULL_REF } from "../engine/datamodel";
 import { Row } from "../engine/store";

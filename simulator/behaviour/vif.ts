@@ -1,4 +1,4 @@
-/** VIF lifecycle (SEMANTICS §6.8; xapi_vif.ml, xapi_vif_helpers.ml). */
+/** VIF lifecycle (docs/xapi-semantics.md §6.8; xapi_vif.ml, xapi_vif_helpers.ml). */
 import { reportAgain } from "./guest-metrics";
 import { createHash } from "crypto";
 import { fail } from "../engine/errors";

@@ -1,4 +1,4 @@
-/** VM placement and power states (SEMANTICS §6.9.2; xapi_vm.ml, xapi_vm_helpers.ml, xapi_vm_lifecycle.ml). */
+/** VM placement and power states (docs/xapi-semantics.md §6.9.2; xapi_vm.ml, xapi_vm_helpers.ml, xapi_vm_lifecycle.ml). */
 import { fail } from "../engine/errors";
 import { NULL_REF } from "../engine/datamodel";
 import { Row } from "../engine/store";

@@ -1,4 +1,4 @@
-/** Memory and VCPU settings (SEMANTICS §6.9.3; vm_memory_constraints.ml, xapi_vm.ml). */
+/** Memory and VCPU settings (docs/xapi-semantics.md §6.9.3; vm_memory_constraints.ml, xapi_vm.ml). */
 import { fail } from "../engine/errors";
 import { Row } from "../engine/store";
 import { Xapi } from "../engine/xapi";

@@ -1,4 +1,4 @@
-/** VM records: create, destroy, the template flag and device queries (SEMANTICS §6.9.1; xapi_vm.ml). */
+/** VM records: create, destroy, the template flag and device queries (docs/xapi-semantics.md §6.9.1; xapi_vm.ml). */
 import { randomUUID } from "crypto";
 import { fail } from "../engine/errors";
 import { NULL_REF } from "../engine/datamodel";

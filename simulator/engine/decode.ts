@@ -60,7 +60,7 @@ export function decode(w: WireValue, t: XType): unknown {
 
 /**
  * A constructor record: only RW and StaticRO fields are read; a field with no default must be present
- * (else INTERNAL_ERROR Dispatcher_FieldNotFound), unknown members are ignored (SEMANTICS §3.4).
+ * (else INTERNAL_ERROR Dispatcher_FieldNotFound), unknown members are ignored (docs/xapi-semantics.md §3.4).
  */
 export function decodeCtorRecord(cls: string, w: WireValue): Record<string, unknown> {
   if (w.t !== "struct") typeError("struct", w);

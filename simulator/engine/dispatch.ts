@@ -1,4 +1,4 @@
-/** One XAPI call, in xapi's order (SEMANTICS §3.5): lookup, parameter count, unmarshalling, session, operation. */
+/** One XAPI call, in xapi's order (docs/xapi-semantics.md §3.5): lookup, parameter count, unmarshalling, session, operation. */
 import { createHash } from "crypto";
 import { WireValue } from "../wire/value";
 import { encodeValue } from "../wire/xmlrpc";

@@ -1,4 +1,4 @@
-/** event.from / event.inject (SEMANTICS §5): tokens, blocking, coalescing, valid_ref_counts. */
+/** event.from / event.inject (docs/xapi-semantics.md §5): tokens, blocking, coalescing, valid_ref_counts. */
 import { classByLower } from "./datamodel";
 import { XapiError, fail } from "./errors";
 import { EventBatch, EventRecord } from "../wire/xmlrpc";

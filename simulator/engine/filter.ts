@@ -1,5 +1,5 @@
 /**
- * The get_all_records_where expression language (xapi db_filter.mll/.mly, SEMANTICS §3.3):
+ * The get_all_records_where expression language (xapi db_filter.mll/.mly, docs/xapi-semantics.md §3.3):
  * `field "name__label" = "x" and (not ...)`; `and`/`or` share one precedence and associate left.
  */
 import { ClassDef } from "./datamodel";

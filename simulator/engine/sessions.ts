@@ -1,4 +1,4 @@
-/** session.* (SEMANTICS §2): login with a failure delay, logout, idle expiry, the per-originator cap. */
+/** session.* (docs/xapi-semantics.md §2): login with a failure delay, logout, idle expiry, the per-originator cap. */
 import { XapiError, fail } from "./errors";
 import { CallCtx, Xapi } from "./xapi";
 import { nowDatetime } from "./time";
@@ -63,7 +63,7 @@ export async function loginWithPassword(x: Xapi, ctx: CallCtx, args: unknown[]):
   });
   uses(x).set(ref, Date.now());
   // Oldest sessions of the same originator are destroyed beyond the cap (db_gc_util.ml timeout_sessions).
-  // The anonymous bucket (root, no originator) is capped by max_sessions = 2 × max_tasks = 400 (SEMANTICS §2.2, inferred).
+  // The anonymous bucket (root, no originator) is capped by max_sessions = 2 × max_tasks = 400 (docs/xapi-semantics.md §2.2, inferred).
   const cap = orig === "" ? Math.min(400, x.opts.maxSessionsPerOriginator) : x.opts.maxSessionsPerOriginator;
   const same = [...x.store.table("session")].filter(([, s]) => s.originator === orig);
   for (let i = 0; i < same.length - cap; i++) destroySession(x, same[i][0]);

@@ -1,4 +1,4 @@
-/** Tasks (SEMANTICS §4): Async.* runs, results as XML-RPC value fragments, cancellation, garbage collection. */
+/** Tasks (docs/xapi-semantics.md §4): Async.* runs, results as XML-RPC value fragments, cancellation, garbage collection. */
 import { EPOCH } from "./datamodel";
 import { XapiError } from "./errors";
 import { nowDatetime } from "./time";

@@ -200,7 +200,7 @@ async function serveJson(
   const out: Outcome = await dispatch(x, call.method, call.params, host, badUtf8, "jsonrpc");
   if (x.closed) return void res.destroy();
   if ("bare" in out) {
-    // system.listMethods skips the v2 translation (SEMANTICS §1.4).
+    // system.listMethods skips the v2 translation (docs/xapi-semantics.md §1.4).
     const payload = call.v2
       ? { jsonrpc: "2.0", result: out.value, id: call.id }
       : { result: out.value, error: null, id: call.id };

@@ -1,4 +1,4 @@
-/** JSON-RPC v1 and v2 as xapi's `jsoncallback` speaks them (SEMANTICS §1.4). */
+/** JSON-RPC v1 and v2 as xapi's `jsoncallback` speaks them (docs/xapi-semantics.md §1.4). */
 import { XType } from "../engine/types";
 import { ParseError, EventBatch } from "./xmlrpc";
 import { fromJson, WireValue } from "./value";

@@ -1,4 +1,4 @@
-/** The remaining error paths of SEMANTICS §6–§7, one assertion each, with xapi's exact parameters. */
+/** The remaining error paths of docs/xapi-semantics.md §6–§7, one assertion each, with xapi's exact parameters. */
 import { Simulator } from "../../simulator";
 import { startWithClient } from "./helpers/simulator";
 import { Client, expectError, Rec } from "./helpers/rpc";

@@ -1,7 +1,7 @@
 // Issue 9 item 1: a destroy must not leave the pool broken. The Pool resource records what the pool had before it
 // managed a field and puts it back on delete; an SR's delete empties every pool or host field that still names it
 // (xapi's SR.forget/SR.destroy leave them dangling: ocaml/xapi/xapi_sr.ml `forget`/`destroy` touch no pool field,
-// and pool.set_default_SR is a plain DB setter — ../shared/xapi/SEMANTICS.md §pool).
+// and pool.set_default_SR is a plain DB setter — docs/xapi-semantics.md §pool).
 import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/registry";
 import * as pool from "../../../provider/resources/pool";

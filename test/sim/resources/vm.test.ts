@@ -1,6 +1,6 @@
 // The Vm resource's lifecycle against the simulator, calling the module as the dynamic provider does:
 // check, create, read, diff/update (hot, cold, replace), delete. Simulator behaviour follows xapi
-// (xapi_vm.ml provision/start/clean_shutdown/destroy; xapi_vm_clone.ml; SEMANTICS §6.9).
+// (xapi_vm.ml provision/start/clean_shutdown/destroy; xapi_vm_clone.ml; docs/xapi-semantics.md §6.9).
 import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/registry";
 import * as vm from "../../../provider/resources/vm";

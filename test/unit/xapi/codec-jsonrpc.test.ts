@@ -1,4 +1,4 @@
-/** Byte-exact JSON-RPC fixtures, shaped as SEMANTICS.md §1.4 describes xapi's /jsonrpc. */
+/** Byte-exact JSON-RPC fixtures, shaped as docs/xapi-semantics.md §1.4 describes xapi's /jsonrpc. */
 import { decodeJsonResponse, encodeJsonCall } from "../../../provider/xapi/codec-jsonrpc";
 
 const SESSION = "OpaqueRef:0f3e42d6-58c9-4c0b-8e5f-6b1b0d5a3c11";

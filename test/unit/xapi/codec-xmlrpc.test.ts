@@ -1,4 +1,4 @@
-/** Byte-exact XML-RPC fixtures, shaped as SEMANTICS.md §1.2–§1.3 and §4.2 describe xapi's wire. */
+/** Byte-exact XML-RPC fixtures, shaped as docs/xapi-semantics.md §1.2–§1.3 and §4.2 describe xapi's wire. */
 import {
   decodeXmlResponse,
   decodeXmlValueFragment,

@@ -1,4 +1,4 @@
-/** Pool member addresses as xapi reports them (HOST_IS_SLAVE, host.address) become URLs (SEMANTICS §2.1). */
+/** Pool member addresses as xapi reports them (HOST_IS_SLAVE, host.address) become URLs (docs/xapi-semantics.md §2.1). */
 import { memberUrl, parseXapiUrl } from "../../../provider/xapi/session";
 
 const base = new URL("https://xen1.example:8443/");
