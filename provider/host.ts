@@ -4,7 +4,8 @@
 // of the resource kind. Nothing here imports @pulumi/pulumi.
 import { forEngine } from "./check-failures";
 import { replaceOnChangesKey, replacedBy } from "./replace-on-changes";
-import { closeAll } from "./resources/common/connection";
+import { closeAll, verifyConnection } from "./resources/common/connection";
+import { isUnknown } from "./resources/common/unknowns";
 import { resourceKinds, type ResourceContext, type ResourceModule } from "./resources/registry";
 
 /** The subset of Pulumi's dynamic-provider Config that configure() receives. */
@@ -56,6 +57,12 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
   switch (method) {
     case "check": {
       const [olds, news] = args as [Record<string, unknown>, Record<string, unknown>];
+      // Connect once per profile first: a wrong password, pin or URL fails the preview, naming the key to fix.
+      const profile = news?.connection;
+      if (profile === undefined || (typeof profile === "string" && profile !== "" && !isUnknown(profile))) {
+        const failed = await verifyConnection(config, profile as string | undefined);
+        if (failed) return { failures: [{ property: "", reason: `connection: ${failed}` }] };
+      }
       const checked = await mod.check(strip(olds), strip(news), ctx);
       const r = checked.failures?.length ? { ...checked, failures: forEngine(checked.failures, news ?? {}) } : checked;
       // The replaceOnChanges option rides along with the checked inputs, so that diff() sees it.

@@ -79,4 +79,27 @@ module.exports = async () => {
       expect(preview.message).not.toContain("[secret]");
     }
   });
+
+  it("preview of a private network fails on a wrong password, naming the URL and the keys, with no stack trace", async () => {
+    const s = newStack("bad-password");
+    const programSource = `const xen = require("pulumi-xenserver");
+module.exports = () => { new xen.Network("private", { name: "private" }); };`;
+    const wrong = { ...config, "xenserver:password": { value: "not-the-password", secret: true } };
+    const [preview] = await s.run(["preview-expect-failure"], { programSource, config: wrong });
+    expect(preview.failed).toBe(true);
+    expect(preview.message).toContain(`cannot connect to ${sim.url} (connection "default")`);
+    expect(preview.message).toMatch(/check xenserver:username .* and xenserver:password/);
+    expect(preview.message).not.toMatch(/connection\.[jt]s:\d+|\n\s+at /);
+    expect(preview.message).not.toContain("not-the-password");
+  });
+
+  it("preview fails on a malformed xenserver:tlsFingerprint, naming the key", async () => {
+    const s = newStack("bad-pin");
+    const programSource = `const xen = require("pulumi-xenserver");
+module.exports = () => { new xen.Network("private", { name: "private" }); };`;
+    const pinned = { ...config, "xenserver:tlsFingerprint": { value: "12:34" } };
+    const [preview] = await s.run(["preview-expect-failure"], { programSource, config: pinned });
+    expect(preview.failed).toBe(true);
+    expect(preview.message).toMatch(/xenserver:tlsFingerprint must be a SHA-256 fingerprint/);
+  });
 });

@@ -43,6 +43,45 @@ export class ConnectionConfigError extends Error {
   override readonly name = "ConnectionConfigError";
 }
 
+/**
+ * The pool could not be reached or refused the login. The message names the URL and the stack config keys to fix.
+ * Its stack is that advice too: Pulumi's dynamic-provider host prints `${err}: ${err.stack}` for every error, and a
+ * trace into this package's files helps no user.
+ */
+export class ConnectionError extends Error {
+  override readonly name = "ConnectionError";
+  constructor(message: string) {
+    super(message);
+    this.stack = "fix the stack configuration named above (see docs/configuration.md in pulumi-xenserver)";
+  }
+}
+
+/** The config keys (and environment variables) to fix for a failure to connect, by the client's error code. */
+function keysToFix(err: unknown, profile: string): string {
+  const env = (v: string) => (profile === defaultProfile ? ` (or ${v})` : "");
+  const code = (err as { code?: string }).code;
+  switch (code) {
+    case "SESSION_AUTHENTICATION_FAILED":
+      return `check ${configKey(profile, "username")}${env("XENSERVER_USERNAME")} and ${configKey(profile, "password")}${env("XENSERVER_PASSWORD")}`;
+    case "XAPI_TLS_FINGERPRINT_MISMATCH":
+      return `check ${configKey(profile, "tlsFingerprint")}`;
+    case "XAPI_TLS_UNTRUSTED":
+      return `set ${configKey(profile, "tlsFingerprint")} or ${configKey(profile, "caCert")}`;
+    case "XAPI_INVALID_OPTION":
+      return `check ${configKey(profile, "tlsFingerprint")}, ${configKey(profile, "caCert")} and ${configKey(profile, "insecure")}`;
+    default:
+      return `check ${configKey(profile, "url")}${env("XENSERVER_URL")}`;
+  }
+}
+
+/** A failure to connect, told in the user's terms: the URL, what went wrong, the keys to fix. */
+export function describeConnectionFailure(err: unknown, s: ConnectionSettings): ConnectionError {
+  const what = inConfigTerms(err instanceof Error ? err.message : String(err), s.profile);
+  return new ConnectionError(
+    `cannot connect to ${s.url} (connection "${s.profile}"): ${what}; ${keysToFix(err, s.profile)}`,
+  );
+}
+
 interface ProfileFields {
   url?: string;
   host?: string;
@@ -157,8 +196,7 @@ const defaultConnector: Connector = async (s) => {
       logger,
     })) as unknown as Xapi;
   } catch (err) {
-    if (err instanceof Error) err.message = inConfigTerms(err.message, s.profile);
-    throw err;
+    throw describeConnectionFailure(err, s);
   }
 };
 
@@ -169,6 +207,7 @@ const sessions = new Map<string, Promise<Xapi>>();
 export function setConnector(c: Connector | undefined): void {
   connector = c ?? defaultConnector;
   sessions.clear();
+  verified.clear();
 }
 
 /** One session per pool per provider process, shared by every resource. */
@@ -182,6 +221,32 @@ export function xapiFor(config: ProviderConfig, profile: string | undefined): Pr
     session.catch(() => sessions.delete(key));
   }
   return session;
+}
+
+const verified = new Map<string, Promise<string | undefined>>();
+
+/**
+ * At preview (check), connects once per profile and provider process: a wrong password, pin or URL fails there,
+ * not at `up`. Returns the message of the failure, or undefined once connected.
+ */
+export function verifyConnection(config: ProviderConfig, profile: string | undefined): Promise<string | undefined> {
+  let s: ConnectionSettings;
+  try {
+    s = resolveConnection(config, profile);
+  } catch (err) {
+    if (err instanceof ConnectionConfigError) return Promise.resolve(err.message);
+    throw err;
+  }
+  const key = `${s.profile}\u0000${s.url}\u0000${s.username}`;
+  let result = verified.get(key);
+  if (!result) {
+    result = xapiFor(config, profile).then(
+      () => undefined,
+      (err: unknown) => (err instanceof ConnectionError ? err : describeConnectionFailure(err, s)).message,
+    );
+    verified.set(key, result);
+  }
+  return result;
 }
 
 export async function closeAll(): Promise<void> {

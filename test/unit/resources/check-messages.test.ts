@@ -2,6 +2,7 @@
 // up as a top-level key, so nested fields printed `value {<nil>}` and deviceConfig `{[secret]}`; failures now go out
 // with no property and a reason that shows the value given (passwords excepted) and what is allowed.
 import { configure, dispatch } from "../../../provider/host";
+import { setConnector, type Xapi } from "../../../provider/resources/common/connection";
 import type { CheckResult } from "../../../provider/resources/registry";
 
 const sr = "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21";
@@ -13,7 +14,10 @@ beforeAll(() => {
     "xenserver:password": "pw",
   };
   configure({ get: (k) => settings[k] });
+  // check() connects first (at preview); these inputs fail before any call.
+  setConnector(async () => ({}) as Xapi);
 });
+afterAll(() => setConnector(undefined));
 
 async function failuresOf(kind: string, news: Record<string, unknown>) {
   const r = (await dispatch(kind, "check", {}, news)) as CheckResult;

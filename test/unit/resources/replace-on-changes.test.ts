@@ -1,6 +1,7 @@
 // The replaceOnChanges resource option, applied by the provider (the engine cannot for dynamic resources).
 import { configure, dispatch } from "../../../provider/host";
 import { replacedBy, replaceOnChangesKey } from "../../../provider/replace-on-changes";
+import { setConnector, type Xapi } from "../../../provider/resources/common/connection";
 
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const keys = ["name", "mtu", "tags", "otherConfig", "bond", "vlan", "nic", "description"];
@@ -52,9 +53,12 @@ describe("replacedBy", () => {
 });
 
 describe("the provider host applies the option", () => {
-  beforeAll(() =>
-    configure({ get: (k: string) => ({ "xenserver:url": "https://pool.invalid", "xenserver:username": "root" })[k] }),
-  );
+  beforeAll(() => {
+    configure({ get: (k: string) => ({ "xenserver:url": "https://pool.invalid", "xenserver:username": "root" })[k] });
+    // check() connects once per profile before checking (issue 9 item 3); these inputs need no call.
+    setConnector(async () => ({}) as Xapi);
+  });
+  afterAll(() => setConnector(undefined));
 
   it("check keeps the option with the checked inputs, diff turns the update into a replacement", async () => {
     const checked = (await dispatch(
