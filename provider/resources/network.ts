@@ -36,6 +36,7 @@ import {
   type LiveRecords,
 } from "./common/live";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
+import { predictConflicts, type NetworkShape } from "./network-conflicts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
 
 export const bondModes = ["balance-slb", "active-backup", "lacp"] as const;
@@ -176,6 +177,8 @@ export async function check(
     if (value.bond && new Set(value.bond.nics.map(nicDevice)).size !== value.bond.nics.length) {
       return { failures: [{ property: "bond.nics", reason: "bond.nics: a NIC is listed twice" }] };
     }
+    const conflicts = await predictConflicts(xapi, value, _olds as NetworkShape, nicDevice);
+    if (conflicts.length) return { failures: conflicts };
   }
   return { inputs: value as Record<string, unknown> };
 }

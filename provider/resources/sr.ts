@@ -10,7 +10,7 @@
 import { z } from "zod";
 import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
 import { checkInputs } from "./common/check";
-import { xapiFor, type Xapi } from "./common/connection";
+import { profileOf, xapiFor, type Xapi } from "./common/connection";
 import {
   connectionAndAdoption,
   convergeNames,
@@ -32,6 +32,7 @@ import {
   poolOf,
 } from "./common/objects";
 import { sameMap, sameSet } from "./common/owned-map";
+import { claim } from "./common/claims";
 import { releasePoolReferences } from "./common/pool-references";
 import { progressReporter } from "./common/progress";
 import {
@@ -317,6 +318,20 @@ export async function check(
       ],
     };
   }
+  // SR names are not unique in XAPI, but two SRs of one program with one name cannot be told apart (getSr, XenCenter).
+  const twice =
+    typeof value.name === "string" && !isUnknown(value.name)
+      ? claim(`sr name\u0000${profileOf(value.connection)}\u0000${value.name}`, value.identity)
+      : undefined;
+  if (twice)
+    return {
+      failures: [
+        {
+          property: "name",
+          reason: `name: Sr resource "${twice}" of this program already names its SR "${value.name}"; give each SR its own name`,
+        },
+      ],
+    };
   return { inputs: value as Record<string, unknown> };
 }
 

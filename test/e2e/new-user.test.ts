@@ -102,4 +102,24 @@ module.exports = () => { new xen.Network("private", { name: "private" }); };`;
     expect(preview.failed).toBe(true);
     expect(preview.message).toMatch(/xenserver:tlsFingerprint must be a SHA-256 fingerprint/);
   });
+
+  it("preview of a VLAN whose tag is already on the NIC fails naming vlan, the NIC and the network holding it", async () => {
+    const net = await xapi.call<string>("network.create", {
+      name_label: "made-by-hand",
+      name_description: "",
+      MTU: 1500,
+      other_config: {},
+      tags: [],
+    });
+    await xapi.call("pool.create_VLAN", "eth1", net, 77);
+    const uuid = await xapi.call<string>("network.get_uuid", net);
+    const s = newStack("vlan-conflict");
+    const programSource = `const xen = require("pulumi-xenserver");
+module.exports = () => { new xen.Network("storage", { name: "storage", vlan: 77, nic: "eth1" }); };`;
+    const [preview] = await s.run(["preview-expect-failure"], { programSource, config });
+    expect(preview.failed).toBe(true);
+    expect(preview.message).toContain(
+      `vlan: tag 77 is already in use on eth1 of host sim-host-1, by network "made-by-hand" (${uuid}) (PIF_VLAN_EXISTS)`,
+    );
+  });
 });
