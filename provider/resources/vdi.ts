@@ -31,7 +31,7 @@ import {
 import { changedAttributes, xapiRecords, type AttributeSpec, type LiveComparison } from "./common/live";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { progressReporter } from "./common/progress";
-import { formatSize, parseSize, sizeHelp } from "./common/sizes";
+import { formatSize, parseSizeSpec, sizeHelp } from "./common/sizes";
 import { containsUnknown, isUnknown } from "./common/unknowns";
 
 export const vdiTypes = ["user", "system", "ephemeral", "suspend", "crashdump"] as const;
@@ -122,8 +122,11 @@ export async function check(
   if (!value) return { failures };
   const out: Record<string, unknown> = { ...value };
   let size: number | undefined;
+  let atLeast = false;
   if (value.size !== undefined && !isUnknown(value.size)) {
-    size = parseSize(value.size);
+    const spec = parseSizeSpec(value.size);
+    size = spec?.bytes;
+    atLeast = !!spec?.atLeast;
     if (size === undefined)
       return {
         failures: [
@@ -153,7 +156,7 @@ export async function check(
           ...out,
           source: { path: file, format: value.source.format },
           sourceHash: previous.sourceHash,
-          size: size ?? previous.size,
+          size: size === undefined || (atLeast && size < previous.size) ? previous.size : size,
         },
       };
     }
@@ -184,10 +187,14 @@ export async function check(
 
   const sizeFailures: CheckFailure[] = [];
   const oldSize = typeof olds.size === "number" ? olds.size : undefined;
+  // "atLeast:": a disk already as large or larger (grown outside Pulumi, read back by refresh) keeps its size.
+  if (atLeast && size !== undefined && oldSize !== undefined && oldSize > size && olds.sr === value.sr)
+    out.size = size = oldSize;
   if (size !== undefined && oldSize !== undefined && size < oldSize && olds.sr === value.sr) {
+    const wanted = typeof value.size === "string" ? value.size.trim() : formatSize(size).replace(" ", "");
     sizeFailures.push({
       property: "size",
-      reason: `size: shrinking a disk from ${formatSize(oldSize)} to ${formatSize(size)} would destroy data, and XenServer refuses it; keep ${formatSize(oldSize)} or more, or replace the disk`,
+      reason: `size: shrinking a disk from ${formatSize(oldSize)} to ${formatSize(size)} would destroy data, and XenServer refuses it; keep ${formatSize(oldSize)} or more, replace the disk, or accept the size it has now with size: "atLeast:${wanted}" (or the ignoreChanges: ["size"] resource option)`,
     });
   }
   if (size !== undefined && !isUnknown(value.sr)) {

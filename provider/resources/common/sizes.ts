@@ -28,8 +28,18 @@ export function parseSize(value: unknown): number | undefined {
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
+/** `"atLeast:20GiB"`: a disk of at least that size; a disk grown beyond it (outside Pulumi) keeps its size. */
+export const atLeastPrefix = /^\s*atLeast:\s*/i;
+
+/** A size, or a floor (`atLeast:`), or undefined when it does not parse. */
+export function parseSizeSpec(value: unknown): { bytes: number; atLeast: boolean } | undefined {
+  const atLeast = typeof value === "string" && atLeastPrefix.test(value);
+  const bytes = parseSize(atLeast ? (value as string).replace(atLeastPrefix, "") : value);
+  return bytes === undefined ? undefined : { bytes, atLeast };
+}
+
 export const sizeHelp =
-  'bytes (a number) or a string such as "20GiB", "512MiB", "1TiB" (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)';
+  'bytes (a number) or a string such as "20GiB", "512MiB", "1TiB" (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB), or "atLeast:20GiB" to accept a disk grown beyond it';
 
 /** Human form for messages: 21474836480 -> "20 GiB", 2040 GiB stays "2040 GiB", 1.5 KiB -> "1.5 KiB". */
 export function formatSize(bytes: number): string {
