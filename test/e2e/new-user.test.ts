@@ -122,4 +122,24 @@ module.exports = () => { new xen.Network("storage", { name: "storage", vlan: 77,
       `vlan: tag 77 is already in use on eth1 of host sim-host-1, by network "made-by-hand" (${uuid}) (PIF_VLAN_EXISTS)`,
     );
   });
+
+  it("an adopted network kept with retainOnDelete keeps its identity keys after destroy, as documented", async () => {
+    const ref = await xapi.call<string>("network.create", {
+      name_label: "kept",
+      name_description: "",
+      MTU: 1500,
+      other_config: {},
+      tags: [],
+    });
+    const uuid = await xapi.call<string>("network.get_uuid", ref);
+    const s = newStack("retained");
+    const programSource = `const xen = require("pulumi-xenserver");
+module.exports = (a) => { new xen.Network("kept", { adopt: a.uuid, name: "kept" }, { retainOnDelete: true }); };`;
+    await s.run(["up", "destroy"], { programSource, config, programArgs: { uuid } });
+    // The engine never called delete: the keys docs/resource-options.md says stay, stay.
+    expect(await xapi.call<Record<string, string>>("network.get_other_config", ref)).toEqual({
+      "pulumi-xenserver:stack": "xenserver-e2e/retained",
+      "pulumi-xenserver:resource": "kept",
+    });
+  });
 });
