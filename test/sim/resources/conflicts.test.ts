@@ -2,7 +2,6 @@
 // network holding it, instead of a raw XAPI error at `up`. The XAPI refusals predicted, as the simulator makes them
 // after xapi: PIF_VLAN_EXISTS and CANNOT_ADD_VLAN_TO_BOND_SLAVE (ocaml/xapi/xapi_vlan.ml `create`), PIF_ALREADY_BONDED
 // (ocaml/xapi/xapi_bond.ml `create`, via xapi_pif_helpers.ml `bond_is_allowed_on_pif`).
-import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/registry";
 import { forgetClaims } from "../../../provider/resources/common/claims";
 import * as network from "../../../provider/resources/network";
@@ -10,13 +9,12 @@ import * as sr from "../../../provider/resources/sr";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 
 let lab: SimulatedPool | undefined;
-let xapi: XapiClient;
 let ctx: ResourceContext;
 const { createWith } = resourceSteps(() => ctx);
 
 beforeAll(async () => {
   lab = await startPool("conflict-pw", { hosts: 2 });
-  ({ xapi, ctx } = lab);
+  ({ ctx } = lab);
 });
 afterAll(() => stopPool(lab));
 // Each case is a program of its own: claims last one deployment.
