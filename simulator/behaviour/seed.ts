@@ -311,6 +311,10 @@ function seedHost(x: Xapi, i: number, o: SeedOptions, address: string, nets: str
     currently_attached: true,
     other_config: {},
   });
+  // [UNSURE] The installer's first boot points the host's suspend and crash-dump SRs at its local SR too
+  // (as it does the pool's); helpers.ml choose_suspend_sr falls back to the host's when the pool's is not
+  // visible from the VM's host.
+  s.update("host", host, { suspend_image_sr: sr, crash_dump_sr: sr });
   return [host, sr];
 }
 

@@ -13,7 +13,8 @@ import { createVbd } from "./vbd";
 import { cloneVdi, copyVdi, destroyVdi, newVdi, snapshotVdi } from "./vdi";
 import { createVif, macFromSeed } from "./vif";
 import { newVmMetrics, op, setIsATemplate } from "./vm-common";
-import { halt, suspendSR } from "./vm-power";
+import { halt } from "./vm-power";
+import { createSuspendImage } from "./vm-suspend";
 
 function copyRecord(vm: Row): Row {
   const out: Row = {};
@@ -412,21 +413,19 @@ export function register(x: Xapi): void {
   op(x, "snapshot", "snapshot", (xx, _ctx, ref, [name, ignore]) =>
     cloneInto(xx, ref, name as string, "snapshot", (v) => snapshotVdi(xx, v), (ignore as string[]) ?? []),
   );
+  // xapi_vm_snapshot.ml checkpoint: a running VM is suspended (its image where VM.suspend would put it),
+  // the disks and that image are snapshotted, and the VM resumes, which drops its own image.
   op(x, "checkpoint", "checkpoint", (xx, _ctx, ref, [name]) => {
     const vm = xx.store.get("VM", ref);
-    const snap = cloneInto(xx, ref, name as string, "snapshot", (v) => snapshotVdi(xx, v));
-    const image = newVdi(xx, {
-      SR: suspendSR(xx, vm),
-      virtual_size: (vm.memory_static_max as number) + 4 * 1024 * 1024,
-      type: "suspend",
-      sharable: false,
-      read_only: false,
-      other_config: {},
-      name_label: "Suspend image",
-      name_description: "Suspend image",
-    });
-    xx.store.update("VM", snap, { power_state: "Suspended", suspend_VDI: image });
-    return snap;
+    const own = xx.store.has("VDI", vm.suspend_VDI) ? undefined : createSuspendImage(xx, ref);
+    try {
+      const snap = cloneInto(xx, ref, name as string, "snapshot", (v) => snapshotVdi(xx, v));
+      const image = snapshotVdi(xx, own ?? (vm.suspend_VDI as string));
+      xx.store.update("VM", snap, { power_state: "Suspended", suspend_VDI: image });
+      return snap;
+    } finally {
+      if (own) destroyVdi(xx, own);
+    }
   });
   op(x, "provision", "provision", (xx, _ctx, ref) => provision(xx, ref));
   op(x, "revert", "revert", (xx, _ctx, ref) => revert(xx, ref));

@@ -9,10 +9,11 @@ import { requestShutdown } from "./guest-requests";
 import { scheduleGuestMetrics, clearGuestMetrics, guestUnpaused } from "./guest-metrics";
 import { refreshHostMemory } from "./host";
 import { bootError, chooseHost, prepareStart } from "./vm-boot-checks";
+import { createSuspendImage } from "./vm-suspend";
 import { createConsole, destroyConsoles } from "./console";
 import { createMessage } from "./pool";
 import { deviceName, deviceNumber } from "./vbd";
-import { destroyVdi, newVdi } from "./vdi";
+import { destroyVdi } from "./vdi";
 import { lc, deriveDomainType, op, VmOp } from "./vm-common";
 
 let nextDomid = 1;
@@ -107,13 +108,6 @@ export function rebootDomain(x: Xapi, ref: string): void {
   scheduleGuestMetrics(x, ref);
 }
 
-export function suspendSR(x: Xapi, vm: Row): string {
-  const pool = x.store.get("pool", x.poolRef());
-  for (const sr of [vm.suspend_SR, pool.suspend_image_SR, pool.default_SR])
-    if (x.store.has("SR", sr)) return sr as string;
-  return fail("VM_NO_SUSPEND_SR", String(vm.uuid));
-}
-
 export function register(x: Xapi): void {
   op(x, "start", "start", (xx, _ctx, ref, [paused]) => {
     const host = chooseHost(xx, ref);
@@ -138,17 +132,7 @@ export function register(x: Xapi): void {
     await requestShutdown(xx, ctx, ref, "suspend", xx.opts.suspendTimeoutMs / 1000, "suspend");
     const vm = xx.store.get("VM", ref);
     const host = vm.resident_on as string;
-    const sr = suspendSR(xx, vm);
-    const vdi = newVdi(xx, {
-      SR: sr,
-      virtual_size: (vm.memory_static_max as number) + 4 * 1024 * 1024,
-      type: "suspend",
-      sharable: false,
-      read_only: false,
-      other_config: {},
-      name_label: "Suspend image",
-      name_description: "Suspend image",
-    });
+    const vdi = createSuspendImage(xx, ref);
     clearGuestMetrics(xx, ref);
     xx.store.update("VM", ref, { power_state: "Suspended", resident_on: NULL_REF, domid: -1, suspend_VDI: vdi });
     destroyConsoles(xx, ref);
