@@ -129,10 +129,19 @@ export function register(x: Xapi): void {
     guestUnpaused(xx, ref);
   });
   op(x, "suspend", "suspend", async (xx, ctx, ref) => {
-    await requestShutdown(xx, ctx, ref, "suspend", xx.opts.suspendTimeoutMs / 1000, "suspend");
+    // xapi_xenops.ml suspend: the image is made and recorded before the guest is asked; a failed suspend
+    // destroys it again.
+    const vdi = createSuspendImage(xx, ref);
+    xx.store.set("VM", ref, "suspend_VDI", vdi);
+    try {
+      await requestShutdown(xx, ctx, ref, "suspend", xx.opts.suspendTimeoutMs / 1000, "suspend");
+    } catch (e) {
+      if (xx.store.has("VM", ref)) xx.store.set("VM", ref, "suspend_VDI", NULL_REF);
+      if (xx.store.has("VDI", vdi)) destroyVdi(xx, vdi);
+      throw e;
+    }
     const vm = xx.store.get("VM", ref);
     const host = vm.resident_on as string;
-    const vdi = createSuspendImage(xx, ref);
     clearGuestMetrics(xx, ref);
     xx.store.update("VM", ref, { power_state: "Suspended", resident_on: NULL_REF, domid: -1, suspend_VDI: vdi });
     destroyConsoles(xx, ref);
