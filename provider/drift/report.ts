@@ -3,7 +3,8 @@
 import type { Actor, Change, Finding } from "./compare";
 import type { IgnoreResult, IgnoreRule } from "./ignore";
 
-export type Format = "human" | "json" | "sarif";
+export type { Format } from "./state";
+import type { Format } from "./state";
 
 export interface Report extends IgnoreResult {
   stack: string;

@@ -4,7 +4,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ProviderConfig } from "../host";
-import type { Format } from "./report";
 
 /** The Pulumi type tokens of this package's resources (`pulumi-nodejs:xenserver:Network`): kind by token. */
 const typePrefix = "pulumi-nodejs:xenserver:";
@@ -130,6 +129,9 @@ export async function loadStack(src: StackSource): Promise<{ deployment: Deploym
   for (const [k, v] of Object.entries(all)) config[k] = v.value;
   return { deployment, config };
 }
+
+/** Report formats (report.ts renders them). */
+export type Format = "human" | "json" | "sarif";
 
 export interface CommonOptions {
   stack: string;
