@@ -32,6 +32,14 @@ describe.each(["jsonrpc", "xmlrpc"] as const)("callAsync over %s", (transport) =
     expect(tasks.filter((t) => t.name_label === "Async.VM.clone")).toHaveLength(0);
   });
 
+  it("waits for slow tasks without polling: the call log shows no status getter called in a loop", async () => {
+    const mark = s.calls.mark();
+    for (let i = 0; i < 3; i++) await c.callAsync<Ref<"VM">>("VM.clone", [template, `unpolled-${i}`]);
+    expect(s.calls.list({ since: mark, method: "Async.VM.clone" })).toHaveLength(3);
+    expect(s.calls.statusPolls({ since: mark, min: 2 })).toEqual([]);
+    expect(s.calls.list({ since: mark, method: "event.from" }).length).toBeGreaterThan(0);
+  });
+
   it("types the task result by the method's result type: a ref set, an int", async () => {
     const vm = await c.callAsync<Ref<"VM">>("VM.clone", [template, "clone-2"]);
     const hosts = await c.callAsync<string[]>("VM.get_possible_hosts", [vm]);
