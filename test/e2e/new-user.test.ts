@@ -63,7 +63,7 @@ module.exports = async () => {
     const programs = [
       [
         `new xen.Sr("store", { type: "nfs", name: "s", deviceConfig: { server: "192.0.2.10", serverpath: "/x", nfsversion: "5" } });`,
-        /deviceConfig\.nfsversion: must be one of "3", "4", "4\.0", "4\.1" \(given "5"\)/,
+        /deviceConfig\.nfsversion: must be "3" or a version 4 \("4", "4\.0", "4\.1", "4\.2"\) \(given "5"\)/,
       ],
       [
         `new xen.Network("guests", { name: "g", bond: { nics: ["eth2", "eth3"], mode: "fast" } });`,
