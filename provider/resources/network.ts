@@ -83,6 +83,11 @@ export const outputSchema = z.object({
     .describe(
       "names of the hosts lacking their VLAN or bond PIF (removed out of band): a refresh shows them, and `up` makes them again",
     ),
+  mtuInEffect: z
+    .record(z.string(), z.number())
+    .describe(
+      "host name → MTU the network's plugged PIF has there (PIF.MTU, read from the bridge when xapi brings the PIF up); it differs from mtu after an MTU change until the PIF is plugged again. {} for a network without PIFs",
+    ),
 });
 
 export type Outputs = Inputs & z.infer<typeof outputSchema>;
@@ -99,6 +104,8 @@ interface NetworkRecord {
 }
 interface PIFRecord {
   uuid: string;
+  MTU: number;
+  currently_attached: boolean;
   device: string;
   host: string;
   network: string;
@@ -117,7 +124,7 @@ export function nicDevice(nic: string): string {
 }
 
 export async function check(
-  _olds: Record<string, unknown>,
+  olds: Record<string, unknown>,
   news: Record<string, unknown>,
   ctx: ResourceContext,
 ): Promise<CheckResult> {
@@ -177,10 +184,38 @@ export async function check(
     if (value.bond && new Set(value.bond.nics.map(nicDevice)).size !== value.bond.nics.length) {
       return { failures: [{ property: "bond.nics", reason: "bond.nics: a NIC is listed twice" }] };
     }
-    const conflicts = await predictConflicts(xapi, value, _olds as NetworkShape, nicDevice);
+    const conflicts = await predictConflicts(xapi, value, olds as NetworkShape, nicDevice);
     if (conflicts.length) return { failures: conflicts };
+    if (value.bond && !value.adopt && !Object.keys(olds).length && !isUnknown(value.mtu)) {
+      const notice = await bondMtuNotice(xapi, value.name, value.bond.nics.map(nicDevice), value.mtu);
+      if (notice) process.stderr.write(notice);
+    }
   }
   return { inputs: value as Record<string, unknown> };
+}
+
+/**
+ * xapi's Bond.create brings the bond up, which sets the MTU of each member NIC's network to the bond network's
+ * (nm.ml bring_pif_up). Said at preview: a Network resource managing one of those networks will see it drift.
+ */
+async function bondMtuNotice(xapi: Xapi, name: string, devices: string[], mtu: number): Promise<string | undefined> {
+  const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
+  const nets = new Set(
+    Object.values(pifs)
+      .filter((p) => p.physical && p.VLAN === -1 && devices.includes(p.device))
+      .map((p) => p.network),
+  );
+  const changed: string[] = [];
+  for (const net of nets) {
+    const r = await xapi.call<{ name_label: string; MTU: number }>("network.get_record", net);
+    if (Number(r.MTU) !== mtu) changed.push(`"${r.name_label}" (now ${r.MTU})`);
+  }
+  if (!changed.length) return undefined;
+  return (
+    `pulumi-xenserver: warning: bond network "${name}": xapi's Bond.create sets the MTU of the bonded NICs' ` +
+    `network${changed.length > 1 ? "s" : ""} ${changed.join(", ")} to ${mtu}, the bond network's. A Network ` +
+    "resource that manages the mtu of one of them will show drift at the next refresh: give it the same mtu\n"
+  );
 }
 
 /** Physical NIC device names per host (by host name). */
@@ -413,8 +448,36 @@ async function outputs(
     bridge: live.bridge,
     pifs: pifs.sort(),
     missingOn: await missingOn(n, live, records),
+    mtuInEffect: await mtuInEffect(live, records),
   };
   return out as unknown as Record<string, unknown>;
+}
+
+/** The MTU each host's bridge has for this network: its plugged PIF's MTU field (nm.ml syncs it at bring-up). */
+async function mtuInEffect(live: NetworkRecord, records: LiveRecords): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const p of live.PIFs) {
+    const pif = await records.get<PIFRecord>("PIF", p);
+    if (!pif?.currently_attached) continue;
+    const host = await records.get<{ name_label: string }>("host", pif.host);
+    out[host?.name_label ?? pif.host] = Number(pif.MTU);
+  }
+  return out;
+}
+
+/**
+ * network.set_MTU only records the MTU: xapi gives a bridge its network's MTU when it brings a PIF up (nm.ml
+ * determine_mtu; a PIF's other_config:mtu wins). Says so when an MTU change leaves bridges on the old value.
+ */
+function mtuNotice(name: string, mtu: number, inEffect: Record<string, number>): string | undefined {
+  const behind = Object.entries(inEffect).filter(([, v]) => v !== mtu);
+  if (!behind.length) return undefined;
+  return (
+    `pulumi-xenserver: network "${name}": MTU ${mtu} is recorded, but xapi applies a network's MTU only when it plugs ` +
+    `the network's PIF on a host; until then ${behind.map(([h, v]) => `${h} keeps ${v}`).join(", ")}. It takes ` +
+    "effect at the host's next reboot, or at once with xe pif-unplug and xe pif-plug of that PIF (not on a management " +
+    "interface, and not while VMs use the network). mtuInEffect shows the MTU each bridge has\n"
+  );
 }
 
 /** A VLAN or bond network has a PIF on every host: the hosts without one (VLAN.destroy or Bond.destroy ran there). */
@@ -532,7 +595,12 @@ export async function update(
   if (!found) throw new Error(goneMessage("network", id, o, n));
   await converge(xapi, found.ref, found.record, n, { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] });
   await repairParts(xapi, found.ref, n);
-  return { outs: await outputs(xapi, found.ref, n) };
+  const outs = await outputs(xapi, found.ref, n);
+  if (n.mtu !== undefined && n.mtu !== Number(found.record.MTU)) {
+    const notice = mtuNotice(n.name, n.mtu, (outs as unknown as Outputs).mtuInEffect);
+    if (notice) process.stderr.write(notice);
+  }
+  return { outs };
 }
 
 export async function delete_(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {

@@ -50,7 +50,9 @@ export function createVlan(x: Xapi, taggedPif: string, tag: number, network: str
   for (const v of pif.VLAN_slave_of as string[])
     if (s.get("VLAN", v).tag === tag) fail("PIF_VLAN_EXISTS", pif.device as string);
   const [vlan, untagged] = createVlanInternal(x, taggedPif, tag, network, pif.device as string);
+  // xapi_vlan.ml create plugs the new PIF (Xapi_pif.plug → Nm.bring_pif_up), which sets the VLAN network's MTU.
   s.update("PIF", untagged, { currently_attached: true });
+  bringUpMtu(x, untagged);
   return vlan;
 }
 
@@ -82,6 +84,33 @@ function createVlanInternal(
   const vlan = s.create("VLAN", { tagged_PIF: taggedPif, untagged_PIF: untagged, tag, other_config: {} });
   s.update("PIF", untagged, { VLAN_master_of: vlan });
   return [vlan, untagged];
+}
+
+/**
+ * nm.ml determine_mtu: the MTU a PIF's bridge gets when the PIF is brought up is the PIF's other_config:mtu when it
+ * parses, else its network's MTU. network.set_MTU alone changes nothing on a running bridge.
+ */
+export function determineMtu(x: Xapi, pif: string): number {
+  const p = x.store.get("PIF", pif);
+  const own = Number.parseInt((p.other_config as Record<string, string> | undefined)?.mtu ?? "", 10);
+  return Number.isNaN(own) ? Number(x.store.get("network", p.network).MTU) : own;
+}
+
+/**
+ * nm.ml bring_pif_up, the MTU parts: a bond master's members' networks take the bond network's MTU (in the
+ * database), and the PIF's MTU field is synced from its bridge, which now has determine_mtu's value.
+ */
+function bringUpMtu(x: Xapi, pif: string): void {
+  const s = x.store;
+  const p = s.get("PIF", pif);
+  const bondMtu = s.get("network", p.network).MTU;
+  for (const bond of p.bond_master_of as string[])
+    for (const slave of (s.tryGet("Bond", bond)?.slaves as string[] | undefined) ?? []) {
+      const net = s.get("PIF", slave).network as string;
+      if (s.get("network", net).MTU !== bondMtu) s.set("network", net, "MTU", bondMtu);
+    }
+  const mtu = determineMtu(x, pif);
+  if (p.MTU !== mtu) s.set("PIF", pif, "MTU", mtu);
 }
 
 /** message_forwarding.ml do_op_on → check_live: a call run on another host than the master needs that host live. */
@@ -325,6 +354,8 @@ function createBond(
     s.set("PIF", master, "disallow_unplug", true);
     for (const m of members) s.set("PIF", m, "disallow_unplug", false);
   }
+  // xapi_bond.ml create ends with Nm.bring_pif_up master: the members' networks take the bond network's MTU.
+  bringUpMtu(x, master);
   return bond;
 }
 
@@ -439,7 +470,10 @@ export function register(x: Xapi): void {
             : "other";
     if (type === "physical" && p.bond_slave_of !== NULL_REF && (p.sriov_physical_PIF_of as string[]).length === 0)
       fail("CANNOT_PLUG_BOND_SLAVE", self as string);
-    if (p.bond_slave_of === NULL_REF) xx.store.set("PIF", self as string, "currently_attached", true);
+    if (p.bond_slave_of === NULL_REF) {
+      xx.store.set("PIF", self as string, "currently_attached", true);
+      bringUpMtu(xx, self as string);
+    }
   });
   x.on("PIF.unplug", (xx, _ctx, [self]) => {
     forwardTo(xx, xx.store.get("PIF", self).host as string);
