@@ -137,6 +137,27 @@ function isoFiles(): Map<string, Row> {
   return files;
 }
 
+/**
+ * LVHDSR.create / EXTSR.create's lvutil.createVG, per device: the root disk is refused (Rootdev 105: the root
+ * device and its first two partitions, util.getrootdev), then a path that does not exist (InvalidDev 19).
+ * Simulated hosts have the block devices of simulator/README.md "The seeded pool".
+ */
+function checkLocalDevices(devices: string): void {
+  for (const dev of devices.split(",")) {
+    if ([SYSTEM_DISK, `${SYSTEM_DISK}1`, `${SYSTEM_DISK}2`].includes(dev))
+      throw smError(
+        105,
+        "Root system device, cannot be used for VM storage",
+        `Device ${dev} contains core system files, please use another device`,
+      );
+    if (!hostBlockDevice.test(dev)) throw smError(19, "No such device", `Device ${dev} does not exist`);
+  }
+}
+
+/** Every simulated host's disks: the system disk sda (partitions 1–3, also by id) and data disks sdb to sdz. */
+const SYSTEM_DISK = "/dev/sda";
+const hostBlockDevice = /^\/dev\/(sda[1-3]?|sd[b-z]|disk\/by-id\/scsi-sim-\d+(-part[1-3])?)$/;
+
 /** Attaches a PBD: validates device_config with the driver, finds (or, for a new SR, makes) the storage. */
 function plug(x: Xapi, pbd: string): void {
   const s = x.store;
@@ -503,6 +524,7 @@ export function register(x: Xapi): void {
           if (inUse && srAttached(xx, inUse)) throw smError(16, "The SR device is currently in use");
         }
       }
+      if (d.type === "lvm" || d.type === "ext") checkLocalDevices(dc0.device);
       if (d.type !== "nfs" && d.type !== "smb" && d.type !== "iso") {
         // Formatting a local device or LUN wipes whatever SR was there before.
         for (const [k, b] of backendsOf(xx))
