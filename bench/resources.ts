@@ -98,7 +98,9 @@ async function main(): Promise<void> {
     const polls = create.polls + read.polls + update.polls + del.polls;
     totalPolls += polls;
     console.log(
-      `${c.name.padEnd(20)} ${String(create.total).padStart(6)} ${String(read.total).padStart(5)} ${String(update.total).padStart(7)} ${String(del.total).padStart(7)} ${String(ev).padStart(12)} ${String(polls).padStart(13)}`,
+      `${c.name.padEnd(20)} ${String(create.total).padStart(6)} ${String(read.total).padStart(5)} ` +
+        `${String(update.total).padStart(7)} ${String(del.total).padStart(7)} ${String(ev).padStart(12)} ` +
+        `${String(polls).padStart(13)}`,
     );
   }
   console.log(`task status polls across all operations: ${totalPolls} (waits use event.from)`);

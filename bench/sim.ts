@@ -27,7 +27,8 @@ async function json(url: string, method: string, params: unknown[]): Promise<unk
 }
 
 async function xml(url: string, method: string, params: string[]): Promise<string> {
-  const body = `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params.map((p) => `<param><value>${p}</value></param>`).join("")}</params></methodCall>`;
+  const values = params.map((p) => `<param><value>${p}</value></param>`).join("");
+  const body = `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${values}</params></methodCall>`;
   const res = await request(`${url}/`, { method: "POST", body, dispatcher: agent });
   return res.body.text();
 }
@@ -103,7 +104,9 @@ async function throughput(): Promise<void> {
     const [tpl] = (await json(url, "VM.get_by_name_label", [session, "Debian Bookworm 12"])) as string[];
     const vm = (await json(url, "VM.clone", [session, tpl, "bench-vm"])) as string;
     const jsonBody = JSON.stringify({ jsonrpc: "2.0", method: "VM.get_record", params: [session, vm], id: 1 });
-    const xmlBody = `<?xml version="1.0"?><methodCall><methodName>VM.get_record</methodName><params><param><value>${session}</value></param><param><value>${vm}</value></param></params></methodCall>`;
+    const xmlBody =
+      `<?xml version="1.0"?><methodCall><methodName>VM.get_record</methodName><params>` +
+      `<param><value>${session}</value></param><param><value>${vm}</value></param></params></methodCall>`;
     await rate(500, 8, () => post(url, "/jsonrpc", jsonBody));
     console.log(`VM.get_record, simulator in its own process, 8 keep-alive connections:`);
     for (const [name, p, body] of [
@@ -121,7 +124,8 @@ async function throughput(): Promise<void> {
       const cpu = c0 !== undefined && c1 !== undefined ? c1 - c0 : undefined;
       const wall = (Date.now() - t0) / 1000;
       const perCore = cpu
-        ? ` (simulator CPU ${((100 * cpu) / wall).toFixed(0)}%: ${((1e6 * cpu) / calls).toFixed(0)} µs per call = ${(calls / cpu).toFixed(0)} calls/s per core)`
+        ? ` (simulator CPU ${((100 * cpu) / wall).toFixed(0)}%: ${((1e6 * cpu) / calls).toFixed(0)} µs per call` +
+          ` = ${(calls / cpu).toFixed(0)} calls/s per core)`
         : "";
       console.log(`  ${name}  ${r.toFixed(0)} calls/s observed${perCore}`);
     }

@@ -51,7 +51,8 @@ const resources: Record<string, { mod: { inputSchema: z.ZodObject; outputSchema:
     Vm: {
       mod: vm,
       description:
-        "A VM cloned from a template: CPU, memory, disks, NICs, CD, firmware, cloud-init, power state and guest addresses. Changes are hot, cold (restart) or replace, said at preview.",
+        "A VM cloned from a template: CPU, memory, disks, NICs, CD, firmware, cloud-init, power state and guest " +
+        "addresses. Changes are hot, cold (restart) or replace, said at preview.",
     },
   };
 

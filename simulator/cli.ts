@@ -6,7 +6,9 @@ import { parseGuestRule } from "./behaviour/guest-agent";
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`xapi-sim: ${msg}\n`);
   process.stderr.write(
-    "usage: xapi-sim --port <n|0> --user <u> --password <p> [--hosts N] [--tls] [--state FILE] [--host ADDR] [--addressing ports|loopback] [--nfs] [--login-delay MS] [--guest-metrics-delay MS] [--call-log FILE] [--guest [NAME_GLOB:]key=value,...]...\n",
+    "usage: xapi-sim --port <n|0> --user <u> --password <p> [--hosts N] [--tls] [--state FILE] [--host ADDR]" +
+      " [--addressing ports|loopback] [--nfs] [--login-delay MS] [--guest-metrics-delay MS] [--call-log FILE]" +
+      " [--guest [NAME_GLOB:]key=value,...]...\n",
   );
   process.exit(msg ? 2 : 0);
 }

@@ -120,7 +120,10 @@ function internalError(res: ServerResponse, detail: string): void {
 /** When the handler raises after it has sent its headers, Http_svr still writes its whole 500 response on the socket. */
 function late500(detail: string): string {
   const body = internalErrorPage(detail);
-  return `HTTP/1.1 500 Internal Error\r\ncontent-type: text/html\r\nconnection: close\r\ncache-control: no-cache, no-store\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  return (
+    "HTTP/1.1 500 Internal Error\r\ncontent-type: text/html\r\nconnection: close\r\ncache-control: no-cache, no-store\r\n" +
+    `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
 }
 
 /** Writes over the disk's current contents. */

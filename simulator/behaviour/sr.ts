@@ -313,12 +313,17 @@ function probe(x: Xapi, host: string, dc: Record<string, string>, type: string):
       101,
       "The request is missing the serverpath parameter",
       undefined,
-      `<?xml version="1.0" ?>\n<nfs-exports>\n${exports.map((p) => `\t<Export>\n\t\t<Target>${dc.server}</Target>\n\t\t<Path>${p}</Path>\n\t\t<Accesslist>*</Accesslist>\n\t</Export>\n`).join("")}</nfs-exports>\n`,
+      `<?xml version="1.0" ?>\n<nfs-exports>\n${exports.map((p) => nfsExportXml(dc.server, p)).join("")}</nfs-exports>\n`,
     );
   }
   const location = d.check(dc);
   const found = findBackend(x, d.type, location);
   return `<?xml version="1.0" ?>\n<SRlist>\n${found.map((b) => `\t<SR>\n\t\t<UUID>${b.srUuid}</UUID>\n\t</SR>\n`).join("")}</SRlist>\n`;
+}
+
+/** One <Export> of the probe answer sm's NFSSR gives when serverpath is missing. */
+function nfsExportXml(server: string, path: string): string {
+  return `\t<Export>\n\t\t<Target>${server}</Target>\n\t\t<Path>${path}</Path>\n\t\t<Accesslist>*</Accesslist>\n\t</Export>\n`;
 }
 
 function findBackendsByPrefix(x: Xapi, type: string, prefix: string) {

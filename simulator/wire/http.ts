@@ -77,7 +77,11 @@ function sendBad(res: ServerResponse, answer: "html" | "garbage" | number): void
 
 /** The HTML page of Http_svr's response_internal_error around `detail` (inserted as given). */
 export function internalErrorPage(detail: string): string {
-  return `<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait a while and try again. If the problem persists, please contact your support representative.<h1> Additional information </h1>${detail}</body></html>`;
+  return (
+    "<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait a while and try" +
+    " again. If the problem persists, please contact your support representative.<h1> Additional information </h1>" +
+    `${detail}</body></html>`
+  );
 }
 
 function internalError(res: ServerResponse, detail: string): void {

@@ -377,7 +377,8 @@ const HEAD = '<?xml version="1.0"?><methodResponse><params><param>';
 const TAIL = "</param></params></methodResponse>";
 
 export function successResponse(valueXml: string): string {
-  return `${HEAD}<value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>${valueXml}</member></struct></value>${TAIL}`;
+  const status = "<member><name>Status</name><value>Success</value></member>";
+  return `${HEAD}<value><struct>${status}<member><name>Value</name>${valueXml}</member></struct></value>${TAIL}`;
 }
 
 export function failureResponse(description: string[]): string {

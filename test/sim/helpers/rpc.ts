@@ -28,7 +28,8 @@ export async function xmlPost(
 }
 
 export function xmlCall(method: string, params: string[]): string {
-  return `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params.map((p) => `<param>${p}</param>`).join("")}</params></methodCall>`;
+  const body = params.map((p) => `<param>${p}</param>`).join("");
+  return `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${body}</params></methodCall>`;
 }
 
 /** A session-bound client: `c.call("VM.get_record", vm)`, errors as RpcError. */
