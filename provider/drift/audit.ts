@@ -109,13 +109,13 @@ function since(t: Date): string {
 
 /**
  * The latest successful write that names the finding's object, up to `seenAt`: who made it. `lookbackMs` bounds
- * the log read (default 10 minutes).
+ * the log read (default 1 minute: xapi sends the whole log from `since`).
  */
 export async function attribute(
   client: XapiClient,
   f: Finding,
   seenAt: Date,
-  lookbackMs = 10 * 60_000,
+  lookbackMs = 60_000,
 ): Promise<Actor | "unknown"> {
   let text: string;
   try {

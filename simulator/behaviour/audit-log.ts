@@ -72,9 +72,8 @@ const auditLog: SideChannel = async (x: Xapi, _host: string, req: IncomingMessag
   const since = logTimestamp(url.searchParams.get("since") ?? "");
   const lines = x.callLog
     .list()
-    .filter((c) => c.trackid && audited(c.method))
-    .map((c) => auditLine(x, c, c.seq))
-    .filter((l) => since === "" || l.slice(1, 22) >= since);
+    .filter((c) => c.trackid && audited(c.method) && (since === "" || logTimestamp(c.start) >= since))
+    .map((c) => auditLine(x, c, c.seq));
   res.writeHead(200, { "content-type": "text/plain" });
   res.end(lines.map((l) => l + "\n").join(""));
 };
