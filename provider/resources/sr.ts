@@ -318,6 +318,8 @@ export async function check(
       ],
     };
   }
+  const inUse = await deviceInUse(xapi, value, _olds);
+  if (inUse) return { failures: [{ property: "deviceConfig.device", reason: inUse }] };
   // SR names are not unique in XAPI, but two SRs of one program with one name cannot be told apart (getSr, XenCenter).
   const twice =
     typeof value.name === "string" && !isUnknown(value.name)
@@ -333,6 +335,34 @@ export async function check(
       ],
     };
   return { inputs: value as Record<string, unknown> };
+}
+
+/**
+ * A local SR's device that another SR's PBD on the same host already names: sm's LVHDSR/EXTSR create refuse it
+ * (util.test_hostPBD_devs, SR_BACKEND_FAILURE_16 SRInUse). Whether the device exists at all no XAPI read tells.
+ */
+async function deviceInUse(
+  xapi: Xapi,
+  v: { type: string; mode?: string; adopt?: string; host?: string; deviceConfig?: Record<string, string> },
+  olds: Record<string, unknown>,
+): Promise<string | undefined> {
+  const device = v.deviceConfig?.device;
+  if ((v.type !== "ext" && v.type !== "lvm") || v.mode === "attach" || v.adopt || !device || containsUnknown(device))
+    return undefined;
+  if ((olds.deviceConfig as Record<string, string> | undefined)?.device === device) return undefined; // its own
+  if (v.host !== undefined && isUnknown(v.host)) return undefined; // checked at up
+  const host = v.host ? await findHost(xapi, v.host) : await masterHost(xapi);
+  const pbds =
+    await xapi.call<Record<string, { host: string; SR: string; device_config: Record<string, string> }>>(
+      "PBD.get_all_records",
+    );
+  const wanted = device.split(",");
+  for (const p of Object.values(pbds ?? {})) {
+    if (p.host !== host || !(p.device_config.device ?? "").split(",").some((d) => wanted.includes(d))) continue;
+    const sr = await xapi.call<{ uuid: string; name_label: string }>("SR.get_record", p.SR);
+    return `deviceConfig.device: ${device} is already used by SR "${sr.name_label}" (${sr.uuid}) on that host (SR_BACKEND_FAILURE_16, SRInUse); use another device, or take that SR over with adopt: "${sr.uuid}"`;
+  }
+  return undefined;
 }
 
 async function findHost(xapi: Xapi, name: string): Promise<string | undefined> {

@@ -103,4 +103,15 @@ describe("conflicts predicted at preview", () => {
       'name: Sr resource "store-a" of this program already names its SR "vm-store"; give each SR its own name',
     ]);
   });
+
+  it("a local SR on a device another SR of that host uses is predicted (sm util.test_hostPBD_devs, SR_BACKEND_FAILURE_16)", async () => {
+    const made = await createWith(sr, { type: "ext", name: "local-a", deviceConfig: { device: "/dev/sdm" } });
+    const r = await sr.check({}, { type: "lvm", name: "local-b", deviceConfig: { device: "/dev/sdm" } }, ctx);
+    expect(reasons(r)).toEqual([
+      `deviceConfig.device: /dev/sdm is already used by SR "local-a" (${made.id}) on that host (SR_BACKEND_FAILURE_16, SRInUse); use another device, or take that SR over with adopt: "${made.id}"`,
+    ]);
+    // The SR that uses it is no conflict with itself.
+    expect((await sr.check(made.checked, { ...made.checked }, ctx)).failures).toBeUndefined();
+    await sr.delete(made.id, made.outs, ctx);
+  });
 });
