@@ -31,7 +31,7 @@ import {
 import { changedAttributes, xapiRecords, type AttributeSpec, type LiveComparison } from "./common/live";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { progressReporter } from "./common/progress";
-import { formatSize, parseSizeSpec, sizeHelp } from "./common/sizes";
+import { diskSizeHelp, formatSize, parseSizeSpec } from "./common/sizes";
 import { containsUnknown, isUnknown } from "./common/unknowns";
 
 export const vdiTypes = ["user", "system", "ephemeral", "suspend", "crashdump"] as const;
@@ -48,7 +48,7 @@ export const inputSchema = z
     size: z
       .union([z.number(), z.string()])
       .optional()
-      .describe(`virtual size: ${sizeHelp}; with source, defaults to the image's size`),
+      .describe(`virtual size: ${diskSizeHelp}; with source, defaults to the image's size`),
     type: z.enum(vdiTypes).default("user").describe("VDI type"),
     sharable: z.boolean().default(false).describe("may be attached to several VMs at once"),
     readOnly: z.boolean().default(false).describe("read-only disk"),
@@ -135,7 +135,7 @@ export async function check(
             reason:
               typeof value.size === "number"
                 ? `size: a number of bytes must be a positive whole number (given ${value.size}); or use a string such as "20GiB"`
-                : `size: "${value.size}" is not a size; use ${sizeHelp}`,
+                : `size: "${value.size}" is not a size; use ${diskSizeHelp}`,
           },
         ],
       };
@@ -182,7 +182,7 @@ export async function check(
     out.sourceHash = await fileSha256(file);
   }
   if (size === undefined && !isUnknown(value.size) && !containsUnknown(value.source) && !value.adopt)
-    return { failures: [{ property: "size", reason: `size: required for an empty disk (${sizeHelp})` }] };
+    return { failures: [{ property: "size", reason: `size: required for an empty disk (${diskSizeHelp})` }] };
   if (size !== undefined) out.size = size;
 
   const sizeFailures: CheckFailure[] = [];

@@ -39,7 +39,10 @@ export function parseSizeSpec(value: unknown): { bytes: number; atLeast: boolean
 }
 
 export const sizeHelp =
-  'bytes (a number) or a string such as "20GiB", "512MiB", "1TiB" (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB), or "atLeast:20GiB" to accept a disk grown beyond it';
+  'bytes (a number) or a string such as "20GiB", "512MiB", "1TiB" (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)';
+
+/** What a Vdi's size accepts: a size, or a floor that keeps a disk grown outside Pulumi. */
+export const diskSizeHelp = `${sizeHelp}, or "atLeast:20GiB" to accept a disk grown beyond it`;
 
 /** Human form for messages: 21474836480 -> "20 GiB", 2040 GiB stays "2040 GiB", 1.5 KiB -> "1.5 KiB". */
 export function formatSize(bytes: number): string {
