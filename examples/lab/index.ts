@@ -4,6 +4,9 @@
 //   and a bond of eth2+eth3 for guest traffic
 // - a shared NFS SR for VM disks (forgotten, not destroyed, when the stack goes away)
 // - a data disk on that SR, and the SR made the pool's default
+// - two Debian VMs on that SR: a grown system disk plus a data disk of their own (a Vdi resource, which
+//   outlives the VM), a NIC on the internal network and one on the guest bond, cloud-init setting the
+//   hostname, and the address the guest agent reports (waitForIp)
 //
 // Run it against the embedded simulator with `npm run demo`, or against a real
 // pool with `pulumi up` after `pulumi config set xenserver:url …` (see README.md).
@@ -42,6 +45,30 @@ export = async () => {
 
   const scratch = new xen.Vdi("scratch", { sr: vmStore.uuid, name: "lab-scratch", size: "20GiB", tags: ["lab"] });
 
+  const vms = ["lab-web-1", "lab-web-2"].map((name) => {
+    const data = new xen.Vdi(`${name}-data`, { sr: vmStore.uuid, name: `${name}-data`, size: "8GiB", tags: ["lab"] });
+    return new xen.Vm(
+      name,
+      {
+        name,
+        template: "Debian Bookworm 12",
+        sr: vmStore.uuid,
+        vcpus: 2,
+        vcpusMax: 4,
+        memory: "2GiB",
+        disks: [{ size: "16GiB" }, { vdi: data.uuid }],
+        networkInterfaces: [{ network: internal.uuid }, { network: guests.uuid }],
+        cloudInit: {
+          userData: "#cloud-config\npackage_update: true\n",
+          metaData: `instance-id: ${name}\nlocal-hostname: ${name}\n`,
+        },
+        waitForIp: { timeout: 300 },
+        tags: ["lab"],
+      },
+      { dependsOn: [pool] }, // the pool's default SR is set first
+    );
+  });
+
   return {
     pool: pool.uuid,
     hosts: pool.hosts,
@@ -53,5 +80,9 @@ export = async () => {
     },
     vmStore: { uuid: vmStore.uuid, pbds: vmStore.pbds },
     scratch: { uuid: scratch.uuid, virtualSize: scratch.virtualSize },
+    vms: {
+      "lab-web-1": { host: vms[0].residentOnName, powerState: vms[0].powerState, ipAddresses: vms[0].ipAddresses },
+      "lab-web-2": { host: vms[1].residentOnName, powerState: vms[1].powerState, ipAddresses: vms[1].ipAddresses },
+    },
   };
 };

@@ -38,7 +38,10 @@ export async function check(
   failures.push(...staticRules(normalized));
   if (failures.length) return { failures };
   failures.push(...(await poolRules(olds as Partial<Inputs>, normalized, ctx)));
-  return failures.length ? { failures } : { inputs: normalized as unknown as Record<string, unknown> };
+  if (failures.length) return { failures };
+  // The engine's struct encoding refuses undefined ("Unexpected struct type"): an adopted VM's unstated lists go.
+  const inputs = Object.fromEntries(Object.entries(normalized).filter(([, v]) => v !== undefined));
+  return { inputs };
 }
 
 function sizeOf(field: string, v: unknown, failures: CheckFailure[]): number | undefined {
@@ -220,6 +223,14 @@ async function poolRules(o: Partial<Inputs>, n: Inputs, ctx: ResourceContext): P
     "memory",
   ];
   if (!creating && !fields.some(changed)) return f;
+  const nothingToFind =
+    n.template === undefined &&
+    n.sr === undefined &&
+    !disks.length &&
+    !nics.length &&
+    n.cdrom === undefined &&
+    n.affinityHost === undefined;
+  if (nothingToFind) return f; // an adoption that names nothing in the pool
   if (containsUnknown(n.connection)) return f;
   const xapi = await xapiFor(ctx.config, n.connection);
   const fail = (property: string, reason: string) => f.push({ property, reason: `${property}: ${reason}` });

@@ -51,7 +51,7 @@ async function main() {
     log = "";
     switch (op) {
       case "up": {
-        const r = await stack.up({ onOutput });
+        const r = await stack.up({ onOutput, ...(job.parallel ? { parallel: job.parallel } : {}) });
         result = { op, changes: r.summary.resourceChanges ?? {}, outputs: plainOutputs(r.outputs) };
         break;
       }

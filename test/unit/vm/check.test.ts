@@ -177,3 +177,13 @@ describe("Vm check() rejects bad input at preview", () => {
     expect(f!.reason).toMatch(reason);
   });
 });
+
+describe("Vm check() accepts", () => {
+  it("an adoption stating only a name, without undefined values (the engine refuses them)", async () => {
+    const r = await vm.check({}, { adopt: net, name: "by-hand" }, ctx);
+    expect(r.failures).toBeUndefined();
+    expect(Object.values(r.inputs!).every((v) => v !== undefined)).toBe(true);
+    expect(r.inputs).not.toHaveProperty("disks");
+    expect(r.inputs).not.toHaveProperty("powerState");
+  });
+});
