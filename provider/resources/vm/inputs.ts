@@ -77,7 +77,9 @@ export const inputSchema = z
     memory: z
       .union([size, memoryRange])
       .optional()
-      .describe(`memory: one size (${sizeHelp}) or { staticMin?, dynamicMin, dynamicMax, staticMax }`),
+      .describe(
+        'memory: one size (bytes, or a string such as "4GiB") or { staticMin?, dynamicMin, dynamicMax, staticMax }',
+      ),
     disks: z
       .array(z.union([attachedDisk, newOrTemplateDisk]))
       .default([])
