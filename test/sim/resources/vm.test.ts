@@ -112,6 +112,8 @@ describe("Vm", () => {
       vcpusMax: 4,
       memory: "1GiB",
       networkInterfaces: [{ network: net0 }],
+      // Live vCPU changes need the guest agent's feature-vcpu-hotplug (VM_LACKS_FEATURE before it reports).
+      waitForIp: { timeout: 30 },
     };
     const { id, outs } = await createWith(vm, program);
     const ref = await xapi.call<string>("VM.get_by_uuid", id);
