@@ -25,15 +25,25 @@ export async function applySettings(
     ref,
     "other_config",
     vm.other_config,
-    { ...n.otherConfig, ...identityEntries(n.identity) },
+    { ...(n.otherConfig ?? {}), ...identityEntries(n.identity) },
     owned("otherConfig"),
   );
-  await convergeOwnedMap(xapi, "VM", ref, "xenstore_data", vm.xenstore_data, n.xenstoreData, owned("xenstoreData"));
-  await convergeOwnedTags(xapi, "VM", ref, vm.tags, n.tags, previous.tags ?? []);
+  // An adopted VM's unstated maps are undefined: owning no key changes nothing.
+  await convergeOwnedMap(
+    xapi,
+    "VM",
+    ref,
+    "xenstore_data",
+    vm.xenstore_data,
+    n.xenstoreData ?? {},
+    owned("xenstoreData"),
+  );
+  await convergeOwnedTags(xapi, "VM", ref, vm.tags, n.tags ?? [], previous.tags ?? []);
   // blocked_operations: set_blocked_operations recomputes allowed_operations once (xapi_vm.ml), whatever changes.
   const blocked = { ...vm.blocked_operations };
-  for (const k of owned("blockedOperations")) if (!(k in n.blockedOperations)) delete blocked[k];
-  Object.assign(blocked, n.blockedOperations);
+  const wantBlocked = n.blockedOperations ?? {};
+  for (const k of owned("blockedOperations")) if (!(k in wantBlocked)) delete blocked[k];
+  Object.assign(blocked, wantBlocked);
   if (JSON.stringify(blocked) !== JSON.stringify(vm.blocked_operations))
     await xapi.call("VM.set_blocked_operations", ref, blocked);
   if (n.haRestartPriority !== undefined && vm.ha_restart_priority !== n.haRestartPriority)
@@ -52,7 +62,7 @@ export async function applySettings(
 
 /** Platform keys, topology, firmware, static memory and vcpusMax: applied to a halted VM only. */
 export async function applyHalted(xapi: Xapi, ref: string, vm: VMRecord, n: Inputs, previous: Previous): Promise<void> {
-  const platform: Record<string, string> = { ...n.platform };
+  const platform: Record<string, string> = { ...(n.platform ?? {}) };
   if (n.coresPerSocket !== undefined) platform["cores-per-socket"] = String(n.coresPerSocket);
   const ownedPlatform = Object.keys(previous.platform ?? {});
   if (n.boot) {

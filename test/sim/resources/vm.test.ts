@@ -174,6 +174,27 @@ describe("Vm", () => {
     await vm.delete(id, afterCold, ctx);
   });
 
+  it("adopts a hand-made VM stating only its name; the next diff shows no changes", async () => {
+    const [t] = Object.keys(
+      await xapi.call<Record<string, unknown>>(
+        "VM.get_all_records_where",
+        'field "name__label" = "Debian Bookworm 12" and field "is_a_template" = "true"',
+      ),
+    );
+    const hand = await xapi.call<string>("VM.clone", t, "by-hand");
+    await xapi.call("VM.remove_from_other_config", hand, "disks");
+    await xapi.call("VM.provision", hand);
+    await xapi.call("VM.start", hand, false, false);
+    const uuid = await xapi.call<string>("VM.get_uuid", hand);
+    const program = { adopt: uuid, name: "by-hand", identity: "lab/dev/by-hand" };
+    const { id, outs } = await createWith(vm, program);
+    expect(id).toBe(uuid);
+    expect(outs.powerState).toBe("Running");
+    const again = await vm.check(outs, program, ctx);
+    expect(await vm.diff(id, outs, again.inputs!, ctx)).toMatchObject({ changes: false, replaces: [] });
+    await vm.delete(id, outs, ctx);
+  });
+
   describe("check() failures that need a look at the pool (at preview, nothing is made)", () => {
     const cases: Array<[string, () => Promise<Record<string, unknown>>, string, RegExp]> = [
       [
