@@ -10,7 +10,7 @@
 import { createReadStream, promises as fsp } from "fs";
 import { Readable, Transform } from "stream";
 import { XapiTransportError } from "./errors";
-import type { HttpEndpoint, HttpResponse } from "./http";
+import type { HttpEndpoint, HttpResponse } from "./http-endpoint";
 import type { TaskRecord } from "./generated/types";
 import { taskOutcome } from "./tasks";
 

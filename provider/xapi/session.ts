@@ -4,11 +4,11 @@
  * SESSION_INVALID, and, when the master stops answering, asks the other members it knows who the master is.
  */
 import { Redactor, XapiTransportError, isTransportError, isXapiError } from "./errors";
-import { HttpEndpoint } from "./http";
+import { HttpEndpoint } from "./http-endpoint";
 import { PinSet, type Logger, type TlsOptions } from "./tls";
-import { UnsupportedProtocol, type CallOptions, type RpcTransport, type TransportKind } from "./transport";
-import { JsonRpcTransport } from "./transport-jsonrpc";
-import { XmlRpcTransport } from "./transport-xmlrpc";
+import { RpcTransport, UnsupportedProtocol, type CallOptions, type TransportKind } from "./transport";
+import { jsonRpcWire } from "./transport-jsonrpc";
+import { xmlRpcWire } from "./transport-xmlrpc";
 
 export interface SessionOptions {
   url: URL;
@@ -151,10 +151,7 @@ export class Session {
 
   private use(url: URL, kind: TransportKind): void {
     this.endpoint = this.endpointFor(url);
-    this.transport =
-      kind === "xmlrpc"
-        ? new XmlRpcTransport(this.endpoint, this.opts.redactor)
-        : new JsonRpcTransport(this.endpoint, this.opts.redactor);
+    this.transport = new RpcTransport(kind === "xmlrpc" ? xmlRpcWire : jsonRpcWire, this.endpoint, this.opts.redactor);
   }
 
   /** One call on the current transport, switching auto mode to XML-RPC when JSON-RPC is not served. */
@@ -175,7 +172,7 @@ export class Session {
         );
       }
       this.opts.logger.debug(`${this.endpoint.host} has no JSON-RPC; using XML-RPC`);
-      this.transport = new XmlRpcTransport(this.endpoint, this.opts.redactor);
+      this.transport = new RpcTransport(xmlRpcWire, this.endpoint, this.opts.redactor);
       return this.transport.call(method, params, call);
     }
   }

@@ -1,11 +1,10 @@
-/** XML-RPC over HTTP POST / (docs/xapi-semantics.md §1.2, §1.3). */
+/** XML-RPC over HTTP POST / (docs/xapi-semantics.md §1.2, §1.3): the wire half of an RpcTransport. */
 import { decodeXmlResponse, encodeXmlCall } from "./codec-xmlrpc";
-import type { Redactor } from "./errors";
-import type { HttpEndpoint } from "./http";
 import { paramTypes, takesSession } from "./normalize";
-import { exchange, type CallOptions, type RpcTransport, type WireExchange } from "./transport";
+import type { WireExchange } from "./transport";
 
-const wire: WireExchange = {
+export const xmlRpcWire: WireExchange = {
+  kind: "xmlrpc",
   path: "/",
   contentType: "text/xml",
   encode(method, params) {
@@ -18,15 +17,3 @@ const wire: WireExchange = {
   typed: false,
   unsupported: () => false,
 };
-
-export class XmlRpcTransport implements RpcTransport {
-  readonly kind = "xmlrpc" as const;
-  constructor(
-    readonly endpoint: HttpEndpoint,
-    private readonly redactor: Redactor,
-  ) {}
-
-  call(method: string, params: readonly unknown[], opts: CallOptions): Promise<unknown> {
-    return exchange(this.endpoint, wire, this.redactor, method, params, opts);
-  }
-}

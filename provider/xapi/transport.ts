@@ -4,7 +4,7 @@
  */
 import { CodecError, type RpcOutcome } from "./codec-xmlrpc";
 import { Redactor, XapiError, XapiTransportError } from "./errors";
-import type { HttpEndpoint } from "./http";
+import type { HttpEndpoint } from "./http-endpoint";
 import { resultConverter } from "./normalize";
 import { USER_AGENT } from "./version";
 
@@ -15,16 +15,12 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-export interface RpcTransport {
-  readonly kind: TransportKind;
-  readonly endpoint: HttpEndpoint;
-  call(method: string, params: readonly unknown[], opts: CallOptions): Promise<unknown>;
-}
-
 /** The endpoint does not serve this protocol (JSON-RPC on an old host): the auto transport falls back. */
 export class UnsupportedProtocol extends Error {}
 
+/** What tells the two protocols apart: the rest of a call (HTTP, status and error mapping) is RpcTransport's. */
 export interface WireExchange {
+  kind: TransportKind;
   path: string;
   contentType: string;
   encode(method: string, params: readonly unknown[]): string;
@@ -51,7 +47,24 @@ function headersFor(contentType: string): Record<string, string> {
   return h;
 }
 
-export async function exchange(
+/** One protocol (JSON-RPC or XML-RPC, by its WireExchange) over one member's endpoint. */
+export class RpcTransport {
+  constructor(
+    private readonly wire: WireExchange,
+    readonly endpoint: HttpEndpoint,
+    private readonly redactor: Redactor,
+  ) {}
+
+  get kind(): TransportKind {
+    return this.wire.kind;
+  }
+
+  call(method: string, params: readonly unknown[], opts: CallOptions): Promise<unknown> {
+    return exchange(this.endpoint, this.wire, this.redactor, method, params, opts);
+  }
+}
+
+async function exchange(
   endpoint: HttpEndpoint,
   wire: WireExchange,
   redactor: Redactor,

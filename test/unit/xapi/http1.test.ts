@@ -1,8 +1,8 @@
-// The client's own keep-alive HTTP/1.1 connection pool (provider/xapi/http1.ts), which
+// The client's own keep-alive HTTP/1.1 connection pool (provider/xapi/http1-pool.ts), which
 // carries RPC calls, against a raw TCP server that answers exactly as each case needs.
 import * as net from "node:net";
 import { buildConnector } from "undici";
-import { Http1Pool } from "../../../provider/xapi/http1";
+import { Http1Pool } from "../../../provider/xapi/http1-pool";
 
 type Handler = (s: net.Socket, body: string) => void | Promise<void>;
 

@@ -4,7 +4,7 @@
  */
 import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
 import { Redactor, XapiTransportError, type TransportErrorCode } from "./errors";
-import { Http1Pool } from "./http1";
+import { Http1Pool } from "./http1-pool";
 import { makeConnector, type Logger, type PinSet, type TlsOptions } from "./tls";
 
 export interface HttpRequest {
@@ -37,7 +37,7 @@ export class HttpEndpoint {
   readonly origin: string;
   readonly host: string;
   private readonly pool: Pool;
-  /** The RPC path (send): a lean HTTP/1.1 client over the same connector; see http1.ts. */
+  /** The RPC path (send): a lean HTTP/1.1 client over the same connector; see http1-pool.ts. */
   private readonly rpc: Http1Pool;
   private closed = false;
 
@@ -88,7 +88,7 @@ export class HttpEndpoint {
 
   /**
    * Sends a POST with a text body and reads the whole answer as UTF-8 text: the path every RPC call takes
-   * (see http1.ts). Failures are mapped as for request().
+   * (see http1-pool.ts). Failures are mapped as for request().
    */
   send(req: HttpRequest & { method: "POST"; body: string }): Promise<TextResponse> {
     if (this.closed)
