@@ -3,7 +3,7 @@
 // Run with `npm run bench:resources`.
 import { startSimulator } from "../simulator";
 import { closeAll, xapiFor } from "../provider/resources/common/connection";
-import type { ResourceContext, ResourceModule } from "../provider/resources/registry";
+import type { EngineResource, ResourceContext } from "../provider/resources/contract";
 import * as network from "../provider/resources/network";
 import * as pool from "../provider/resources/pool";
 import * as sr from "../provider/resources/sr";
@@ -11,7 +11,7 @@ import * as vdi from "../provider/resources/vdi";
 
 interface Case {
   name: string;
-  mod: ResourceModule;
+  mod: EngineResource;
   inputs: (env: { localSr: string }) => Record<string, unknown>;
   change: Record<string, unknown>;
 }

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startSimulator, type Simulator } from "../simulator";
 import { closeAll, xapiFor } from "../provider/resources/common/connection";
-import type { ResourceContext } from "../provider/resources/registry";
+import type { ResourceContext } from "../provider/resources/contract";
 import * as vm from "../provider/resources/vm";
 
 const repoRoot = path.resolve(__dirname, "../..");

@@ -3,7 +3,7 @@
 // `value {<nil>}`, and a secret input such as deviceConfig prints `{[secret]}` whatever it holds
 // (pkg/resource/deploy/step_generator.go issueCheckFailures). So each failure goes out with no property, which the
 // engine prints as `has a problem: <reason>`, and the reason itself shows the value given, passwords excepted.
-import type { CheckFailure } from "./resources/registry";
+import type { CheckFailure } from "./resources/contract";
 import { isUnknown } from "./resources/common/unknowns";
 
 /** deviceConfig keys holding passwords (sr.ts isPasswordKey) and anything named like a secret. */

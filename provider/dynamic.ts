@@ -6,14 +6,14 @@
 // checkout of this repository, where the package is not in node_modules).
 import type * as pulumi from "@pulumi/pulumi";
 
-const hostByName = "pulumi-xenserver/bin/provider/host";
-const hostByPath = require.resolve("./host");
+const runtimeByName = "pulumi-xenserver/bin/provider/runtime";
+const runtimeByPath = require.resolve("./runtime");
 
 /** Returns the serialization-safe provider for one resource kind, e.g. "Network". */
 export function dynamicProvider(kind: string): pulumi.dynamic.ResourceProvider {
   let provider = cache.get(kind);
   if (!provider) {
-    provider = makeProvider(kind, hostByName, hostByPath);
+    provider = makeProvider(kind, runtimeByName, runtimeByPath);
     cache.set(kind, provider);
   }
   return provider;
@@ -24,7 +24,7 @@ const cache = new Map<string, pulumi.dynamic.ResourceProvider>();
 
 function makeProvider(kind: string, byName: string, byPath: string): pulumi.dynamic.ResourceProvider {
   // Kept inside makeProvider so the serializer captures only `kind`, `byName` and `byPath`.
-  function host() {
+  function runtime() {
     try {
       return require(byName);
     } catch (err) {
@@ -34,25 +34,25 @@ function makeProvider(kind: string, byName: string, byPath: string): pulumi.dyna
   }
   return {
     async configure(req) {
-      host().configure(req.config);
+      runtime().configure(req.config);
     },
     async check(olds, news) {
-      return host().dispatch(kind, "check", olds, news);
+      return runtime().dispatch(kind, "check", olds, news);
     },
     async diff(id, olds, news) {
-      return host().dispatch(kind, "diff", id, olds, news);
+      return runtime().dispatch(kind, "diff", id, olds, news);
     },
     async create(inputs) {
-      return host().dispatch(kind, "create", inputs);
+      return runtime().dispatch(kind, "create", inputs);
     },
     async read(id, props) {
-      return host().dispatch(kind, "read", id, props);
+      return runtime().dispatch(kind, "read", id, props);
     },
     async update(id, olds, news) {
-      return host().dispatch(kind, "update", id, olds, news);
+      return runtime().dispatch(kind, "update", id, olds, news);
     },
     async delete(id, props) {
-      await host().dispatch(kind, "delete", id, props);
+      await runtime().dispatch(kind, "delete", id, props);
     },
   };
 }

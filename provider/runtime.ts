@@ -6,12 +6,10 @@ import { forEngine } from "./check-failures";
 import { replaceOnChangesKey, replacedBy } from "./replace-on-changes";
 import { closeAll, verifyConnection } from "./resources/common/connection";
 import { isUnknown } from "./resources/common/unknowns";
-import { resourceKinds, type ResourceContext, type ResourceModule } from "./resources/registry";
+import type { EngineResource, ProviderConfig, ResourceContext } from "./resources/contract";
+import { resourceKinds } from "./resources/registry";
 
-/** The subset of Pulumi's dynamic-provider Config that configure() receives. */
-export interface ProviderConfig {
-  get(key: string): string | undefined;
-}
+export type { ProviderConfig };
 
 let config: ProviderConfig = { get: () => undefined };
 
@@ -48,7 +46,7 @@ export const referenceOnlyKey = "referenceOnly";
 type Method = "check" | "diff" | "create" | "read" | "update" | "delete";
 
 export async function dispatch(kind: string, method: Method, ...args: unknown[]): Promise<unknown> {
-  const mod: ResourceModule | undefined = resourceKinds[kind];
+  const mod: EngineResource | undefined = resourceKinds[kind];
   if (!mod)
     throw new Error(
       `pulumi-xenserver: unknown resource kind "${kind}" (this provider version knows ${Object.keys(resourceKinds).join(", ")})`,

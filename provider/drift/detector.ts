@@ -4,7 +4,7 @@
 import { XapiClient } from "../xapi/client";
 import type { SyncReason, Watcher } from "../xapi/events";
 import type { Logger } from "../xapi/tls";
-import type { ProviderConfig } from "../host";
+import type { ProviderConfig } from "../resources/contract";
 import {
   defaultProfile,
   inConfigTerms,

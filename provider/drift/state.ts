@@ -3,7 +3,7 @@
 // its connections from.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ProviderConfig } from "../host";
+import type { ProviderConfig } from "../resources/contract";
 
 /** The Pulumi type tokens of this package's resources (`pulumi-nodejs:xenserver:Network`): kind by token. */
 const typePrefix = "pulumi-nodejs:xenserver:";

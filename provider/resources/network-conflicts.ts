@@ -1,7 +1,7 @@
 // What XAPI would refuse at `up` that a read of the pool can tell at preview: a VLAN tag already on the NIC
 // (PIF_VLAN_EXISTS), a VLAN on a bond member (CANNOT_ADD_VLAN_TO_BOND_SLAVE), a bond over a NIC already bonded
 // (PIF_ALREADY_BONDED) — each named with the network that holds it — and the same made twice by one program.
-import type { CheckFailure } from "./registry";
+import type { CheckFailure } from "./contract";
 import { claim, heldBy } from "./common/claims";
 import { profileOf, type Xapi } from "./common/connection";
 import { identityKeys } from "./common/objects";

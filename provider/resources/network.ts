@@ -3,7 +3,18 @@
 // (Bond.create). Name, description, MTU, other_config and tags update in place;
 // a changed VLAN tag, NIC or bond plans a replacement.
 import { z } from "zod";
-import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
+import { atBoundary, stateSchemas } from "./boundary";
+import type {
+  CheckResult,
+  DiffResult,
+  ReadResult,
+  ResourceContext,
+  Prior,
+  Props,
+  ResourceModule,
+  CreateResult,
+  UpdateResult,
+} from "./contract";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
 import {
@@ -123,11 +134,7 @@ export function nicDevice(nic: string): string {
   return m ? `eth${m[1]}` : nic.trim();
 }
 
-export async function check(
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-  ctx: ResourceContext,
-): Promise<CheckResult> {
+async function check(olds: Prior<Inputs>, news: Props, ctx: ResourceContext): Promise<CheckResult<Inputs>> {
   const { value, failures } = checkInputs(inputSchema, news, ctx, ["vlan", "nic", "bond"]);
   if (!value) return { failures };
   if ((value.vlan === undefined) !== (value.nic === undefined)) {
@@ -191,7 +198,7 @@ export async function check(
       if (notice) process.stderr.write(notice);
     }
   }
-  return { inputs: value as Record<string, unknown> };
+  return { inputs: value };
 }
 
 /**
@@ -228,14 +235,7 @@ async function physicalNics(xapi: Xapi): Promise<Map<string, Set<string>>> {
   return out;
 }
 
-export async function diff(
-  id: string,
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-  ctx?: ResourceContext,
-): Promise<DiffResult> {
-  const o = olds as unknown as Outputs;
-  const n = news as unknown as Inputs;
+async function diff(id: string, o: Prior<Outputs>, n: Inputs, ctx?: ResourceContext): Promise<DiffResult> {
   const which = connectionAndAdoption(id, o, n);
   const replaces = which.replaces;
   const differs = (a: unknown, b: unknown) => isUnknown(b) || a !== b;
@@ -267,11 +267,7 @@ export async function diff(
   return { changes: replaces.length > 0 || updates, replaces, deleteBeforeReplace: sameNicsPossible };
 }
 
-export async function create(
-  inputs: Record<string, unknown>,
-  ctx: ResourceContext,
-): Promise<{ id: string; outs: Record<string, unknown> }> {
-  const n = inputs as unknown as Inputs;
+async function create(n: Inputs, ctx: ResourceContext): Promise<CreateResult<Outputs>> {
   const xapi = await xapiFor(ctx.config, n.connection);
   let ref: string;
   if (n.adopt) {
@@ -314,7 +310,12 @@ async function createVlan(xapi: Xapi, network: string, tag: number, device: stri
   await xapi.call("pool.create_VLAN_from_PIF", onMaster[0], network, tag);
 }
 
-async function createBonds(xapi: Xapi, network: string, devices: string[], mode: string): Promise<void> {
+async function createBonds(
+  xapi: Xapi,
+  network: string,
+  devices: string[],
+  mode: (typeof bondModes)[number],
+): Promise<void> {
   const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
   const hosts = await xapi.call<Record<string, { name_label: string }>>("host.get_all_records");
   for (const [host, { name_label }] of Object.entries(hosts)) {
@@ -322,7 +323,8 @@ async function createBonds(xapi: Xapi, network: string, devices: string[], mode:
       (d) =>
         Object.entries(pifs).find(([, p]) => p.host === host && p.device === d && p.physical && p.VLAN === -1)?.[0],
     );
-    if (members.some((m) => !m)) throw new Error(`bond.nics: host ${name_label} lacks one of ${devices.join(", ")}`);
+    if (!members.every((m) => m !== undefined))
+      throw new Error(`bond.nics: host ${name_label} lacks one of ${devices.join(", ")}`);
     await xapi.call("Bond.create", network, members, "", mode, {});
   }
 }
@@ -437,7 +439,7 @@ async function outputs(
   ref: string,
   n: Inputs,
   known?: { live: NetworkRecord; records: LiveRecords },
-): Promise<Record<string, unknown>> {
+): Promise<Outputs> {
   const live = known?.live ?? (await xapi.call<NetworkRecord>("network.get_record", ref));
   const records = known?.records ?? xapiRecords(xapi);
   const pifs = await Promise.all(live.PIFs.map((p) => xapi.call<string>("PIF.get_uuid", p)));
@@ -450,7 +452,7 @@ async function outputs(
     missingOn: await missingOn(n, live, records),
     mtuInEffect: await mtuInEffect(live, records),
   };
-  return out as unknown as Record<string, unknown>;
+  return out;
 }
 
 /** The MTU each host's bridge has for this network: its plugged PIF's MTU field (nm.ml syncs it at bring-up). */
@@ -481,7 +483,7 @@ function mtuNotice(name: string, mtu: number, inEffect: Record<string, number>):
 }
 
 /** A VLAN or bond network has a PIF on every host: the hosts without one (VLAN.destroy or Bond.destroy ran there). */
-async function missingOn(n: Partial<Inputs>, live: NetworkRecord, records: LiveRecords): Promise<string[]> {
+async function missingOn(n: Prior<Inputs>, live: NetworkRecord, records: LiveRecords): Promise<string[]> {
   if ((n.vlan === undefined || n.vlan === null) && !n.bond) return [];
   const hosts = new Set<string>();
   for (const p of live.PIFs) {
@@ -501,7 +503,7 @@ const inPlace: AttributeSpec = [
 ];
 
 /** How read(), diff() and xen-drift see a network's managed attributes (common/live.ts). */
-export const comparison: LiveComparison<Outputs> = {
+export const comparison: LiveComparison<Prior<Outputs>, Inputs> = {
   cls: "network",
   classes: ["network", "PIF", "host"],
   async observe(id, o, records, all = false) {
@@ -532,7 +534,7 @@ async function repairParts(xapi: Xapi, ref: string, n: Inputs): Promise<void> {
       await xapi.call("VLAN.create", tagged, n.vlan, ref);
     } else if (n.bond) {
       const members = n.bond.nics.map((d) => nicOn(host, nicDevice(d)));
-      if (members.some((m) => !m))
+      if (!members.every((m) => m !== undefined))
         throw new Error(
           `bond.nics: host ${name_label} lacks one of ${n.bond.nics.join(", ")}; the bond cannot be made there again`,
         );
@@ -561,8 +563,7 @@ async function liveKind(xapi: Xapi, live: NetworkRecord): Promise<Partial<Inputs
   return {};
 }
 
-export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
-  const o = props as unknown as Outputs;
+async function read(id: string, o: Prior<Outputs>, ctx: ResourceContext): Promise<ReadResult<Inputs, Outputs>> {
   const xapi = await xapiFor(ctx.config, o.connection);
   const records = xapiRecords(xapi);
   // The live values of what the program owns: a refresh then shows drift, and `up` repairs it.
@@ -578,18 +579,11 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   return {
     id,
     props: await outputs(xapi, seen.ref, inputs, { live, records }),
-    inputs: inputs as unknown as Record<string, unknown>,
+    inputs,
   };
 }
 
-export async function update(
-  id: string,
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-  ctx: ResourceContext,
-): Promise<{ outs: Record<string, unknown> }> {
-  const o = olds as unknown as Outputs;
-  const n = news as unknown as Inputs;
+async function update(id: string, o: Prior<Outputs>, n: Inputs, ctx: ResourceContext): Promise<UpdateResult<Outputs>> {
   const xapi = await xapiFor(ctx.config, n.connection);
   const found = await recordByUuid<NetworkRecord>(xapi, "network", id);
   if (!found) throw new Error(goneMessage("network", id, o, n));
@@ -597,17 +591,41 @@ export async function update(
   await repairParts(xapi, found.ref, n);
   const outs = await outputs(xapi, found.ref, n);
   if (n.mtu !== undefined && n.mtu !== Number(found.record.MTU)) {
-    const notice = mtuNotice(n.name, n.mtu, (outs as unknown as Outputs).mtuInEffect);
+    const notice = mtuNotice(n.name, n.mtu, outs.mtuInEffect);
     if (notice) process.stderr.write(notice);
   }
   return { outs };
 }
 
-export async function delete_(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
-  const o = props as unknown as Outputs;
+async function delete_(id: string, o: Prior<Outputs>, ctx: ResourceContext): Promise<void> {
   const xapi = await xapiFor(ctx.config, o.connection);
   const found = await existingRecord<NetworkRecord>(xapi, "network", "network", id, o);
   if (!found) return; // already gone
   await destroyNetwork(xapi, found.ref);
 }
-export { delete_ as delete };
+
+/** The Network kind (contract.ts); registry.ts serves it. */
+export const resource: ResourceModule<Inputs, Outputs> = {
+  kind: "Network",
+  inputSchema,
+  schemas: stateSchemas(inputSchema, outputSchema),
+  check,
+  diff,
+  create,
+  read,
+  update,
+  delete: delete_,
+  comparison,
+};
+
+// The same behind the boundary (boundary.ts), for callers that hold the engine's property bags (tests).
+const {
+  check: checkBag,
+  diff: diffBag,
+  create: createBag,
+  read: readBag,
+  update: updateBag,
+  delete: deleteBag,
+} = atBoundary(resource);
+export { checkBag as check, diffBag as diff, createBag as create, readBag as read, updateBag as update };
+export { deleteBag as delete };

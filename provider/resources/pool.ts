@@ -5,7 +5,18 @@
 // the program or the resource is deleted: a destroy never leaves the pool pointing
 // at an SR the stack made. It never ejects hosts.
 import { z } from "zod";
-import type { CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
+import { atBoundary, stateSchemas } from "./boundary";
+import type {
+  CheckResult,
+  DiffResult,
+  ReadResult,
+  ResourceContext,
+  Prior,
+  Props,
+  ResourceModule,
+  CreateResult,
+  UpdateResult,
+} from "./contract";
 import { checkInputs } from "./common/check";
 import { profileOf, xapiFor, type Xapi } from "./common/connection";
 import {
@@ -23,6 +34,7 @@ import {
 import { changedAttributes, xapiRecords, type AttributeSpec, type LiveComparison } from "./common/live";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { isUnknown } from "./common/unknowns";
+import { isNullRef, NULL_REF, type PoolRecord } from "../xapi";
 
 export const inputSchema = z
   .object({
@@ -59,34 +71,13 @@ type Originals = z.infer<typeof outputSchema>["originals"];
 
 export type Outputs = Inputs & z.infer<typeof outputSchema>;
 
-interface PoolRecord {
-  uuid: string;
-  name_label: string;
-  name_description: string;
-  master: string;
-  default_SR: string;
-  suspend_image_SR: string;
-  crash_dump_SR: string;
-  other_config: Record<string, string>;
-  tags: string[];
-}
-interface SRRecord {
-  uuid: string;
-  shared: boolean;
-  name_label: string;
-}
-
 const srFields = [
   ["defaultSr", "default_SR"],
   ["suspendImageSr", "suspend_image_SR"],
   ["crashDumpSr", "crash_dump_SR"],
 ] as const;
 
-export async function check(
-  _olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-  ctx: ResourceContext,
-): Promise<CheckResult> {
+async function check(olds: Prior<Inputs>, news: Props, ctx: ResourceContext): Promise<CheckResult<Inputs>> {
   const { value, failures } = checkInputs(inputSchema, news, ctx);
   if (!value) return { failures };
   const known = srFields.filter(([k]) => value[k] !== undefined && !isUnknown(value[k]));
@@ -99,7 +90,7 @@ export async function check(
         failures.push({ property: k, reason: `${k}: no SR with uuid ${value[k]} in this pool` });
         continue;
       }
-      const sr = await xapi.call<SRRecord>("SR.get_record", ref);
+      const sr = await xapi.call("SR.get_record", ref);
       if (k === "defaultSr" && hosts.length > 1 && !sr.shared) {
         failures.push({
           property: k,
@@ -108,17 +99,10 @@ export async function check(
       }
     }
   }
-  return failures.length ? { failures } : { inputs: value as Record<string, unknown> };
+  return failures.length ? { failures } : { inputs: value };
 }
 
-export async function diff(
-  _id: string,
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-  ctx?: ResourceContext,
-): Promise<DiffResult> {
-  const o = olds as unknown as Outputs;
-  const n = news as unknown as Inputs;
+async function diff(_id: string, o: Prior<Outputs>, n: Inputs, ctx?: ResourceContext): Promise<DiffResult> {
   // replaceOnChanges: the "new" Pool adopts the same pool, so the old one must strip its keys first.
   const forced = forcedReplaces([], ctx);
   if (forced.length) return { changes: true, replaces: forced, deleteBeforeReplace: true };
@@ -130,8 +114,8 @@ export async function diff(
 }
 
 async function thePool(xapi: Xapi): Promise<{ ref: string; record: PoolRecord }> {
-  const [ref] = await xapi.call<string[]>("pool.get_all");
-  return { ref, record: await xapi.call<PoolRecord>("pool.get_record", ref) };
+  const [ref] = await xapi.call("pool.get_all");
+  return { ref, record: await xapi.call("pool.get_record", ref) };
 }
 
 /**
@@ -143,7 +127,7 @@ async function recordOriginals(
   xapi: Xapi,
   live: PoolRecord,
   n: Inputs,
-  previous: Partial<Inputs>,
+  previous: Prior<Inputs>,
   before: Originals | undefined,
 ): Promise<Originals> {
   const out: Originals = { srs: {}, otherConfig: {}, tags: {} };
@@ -167,12 +151,12 @@ async function recordOriginals(
 
 /** Puts back the originals of the SR fields, other_config keys and tags named in `which`. */
 async function putBack(xapi: Xapi, ref: string, originals: Originals, which: (k: string) => boolean): Promise<void> {
-  const live = await xapi.call<PoolRecord>("pool.get_record", ref);
+  const live = await xapi.call("pool.get_record", ref);
   for (const [k, field] of srFields) {
     if (!(k in originals.srs) || !which(k)) continue;
     const uuid = originals.srs[k];
     // An original SR that is gone since leaves the field empty rather than pointing at nothing.
-    const sr = (uuid && (await refByUuid(xapi, "SR", uuid))) || nullRef;
+    const sr = (uuid && (await refByUuid(xapi, "SR", uuid))) || NULL_REF;
     if (live[field] !== sr) await xapi.call(`pool.set_${field}`, ref, sr);
   }
   for (const [k, v] of Object.entries(originals.otherConfig)) {
@@ -185,8 +169,6 @@ async function putBack(xapi: Xapi, ref: string, originals: Originals, which: (k:
     await xapi.call(had ? "pool.add_tags" : "pool.remove_tags", ref, t);
   }
 }
-
-const nullRef = "OpaqueRef:NULL";
 
 /** What `before` recorded that `n` no longer manages. */
 function dropped(before: Originals, n: Inputs): (k: string) => boolean {
@@ -219,12 +201,7 @@ async function converge(
 }
 
 /** `known`: the pool record read in this same call (read()); otherwise it is read after the changes. */
-async function outputs(
-  xapi: Xapi,
-  n: Inputs,
-  originals: Originals | undefined,
-  known?: PoolRecord,
-): Promise<Record<string, unknown>> {
+async function outputs(xapi: Xapi, n: Inputs, originals: Originals | undefined, known?: PoolRecord): Promise<Outputs> {
   const record = known ?? (await thePool(xapi)).record;
   const hosts = await xapi.call<Record<string, { uuid: string }>>("host.get_all_records");
   const hostUuids = Object.values(hosts).map((h) => h.uuid);
@@ -236,14 +213,10 @@ async function outputs(
     liveName: record.name_label,
     ...(originals ? { originals } : {}),
   } as Outputs;
-  return out as unknown as Record<string, unknown>;
+  return out;
 }
 
-export async function create(
-  inputs: Record<string, unknown>,
-  ctx: ResourceContext,
-): Promise<{ id: string; outs: Record<string, unknown> }> {
-  const n = inputs as unknown as Inputs;
+async function create(n: Inputs, ctx: ResourceContext): Promise<CreateResult<Outputs>> {
   const xapi = await xapiFor(ctx.config, n.connection);
   const { ref, record } = await thePool(xapi);
   const originals = await recordOriginals(xapi, record, n, {}, undefined);
@@ -252,7 +225,7 @@ export async function create(
 }
 
 async function srUuid(xapi: Xapi, ref: string): Promise<string | undefined> {
-  return ref === "OpaqueRef:NULL" ? undefined : xapi.call<string>("SR.get_uuid", ref);
+  return isNullRef(ref) ? undefined : xapi.call("SR.get_uuid", ref);
 }
 
 /** The attributes updated in place, compared as diff() always did. */
@@ -265,7 +238,7 @@ const inPlace: AttributeSpec = [
 ];
 
 /** How read(), diff() and xen-drift see the pool's managed attributes (common/live.ts). */
-export const comparison: LiveComparison<Outputs> = {
+export const comparison: LiveComparison<Prior<Outputs>, Inputs> = {
   cls: "pool",
   classes: ["pool", "SR"],
   async observe(id, o, records, all = false) {
@@ -276,8 +249,7 @@ export const comparison: LiveComparison<Outputs> = {
     const inputs: Partial<Inputs> = liveOwned(record, o, all);
     for (const [k, field] of srFields) {
       if (!all && (o[k] === undefined || o[k] === null)) continue;
-      const live =
-        record[field] === "OpaqueRef:NULL" ? undefined : await records.get<{ uuid: string }>("SR", record[field]);
+      const live = isNullRef(record[field]) ? undefined : await records.get<{ uuid: string }>("SR", record[field]);
       if (live) inputs[k] = live.uuid;
     }
     return { ref, inputs };
@@ -285,8 +257,7 @@ export const comparison: LiveComparison<Outputs> = {
   compare: (o, n) => changedAttributes(inPlace, o, n),
 };
 
-export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
-  const o = props as unknown as Outputs;
+async function read(id: string, o: Prior<Outputs>, ctx: ResourceContext): Promise<ReadResult<Inputs, Outputs>> {
   const xapi = await xapiFor(ctx.config, o.connection);
   const { record } = await thePool(xapi);
   // A pool is never "deleted" from under a Pool resource: another UUID means the connection leads elsewhere.
@@ -301,18 +272,11 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   return {
     id,
     props: await outputs(xapi, inputs, o.originals ?? undefined, record),
-    inputs: inputs as unknown as Record<string, unknown>,
+    inputs,
   };
 }
 
-export async function update(
-  id: string,
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-  ctx: ResourceContext,
-): Promise<{ outs: Record<string, unknown> }> {
-  const o = olds as unknown as Outputs;
-  const n = news as unknown as Inputs;
+async function update(id: string, o: Prior<Outputs>, n: Inputs, ctx: ResourceContext): Promise<UpdateResult<Outputs>> {
   const xapi = await xapiFor(ctx.config, n.connection);
   const { ref, record } = await thePool(xapi);
   if (record.uuid !== id) {
@@ -333,8 +297,7 @@ export async function update(
  * and tags; the identity keys this stack wrote are removed. State from before originals were recorded only loses
  * the identity keys.
  */
-export async function delete_(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
-  const o = props as unknown as Outputs;
+async function delete_(id: string, o: Prior<Outputs>, ctx: ResourceContext): Promise<void> {
   const xapi = await xapiFor(ctx.config, o.connection);
   const { ref, record } = await thePool(xapi);
   if (record.uuid !== id)
@@ -342,8 +305,33 @@ export async function delete_(id: string, props: Record<string, unknown>, ctx: R
       `pool ${id}: connection "${o.connection ?? "default"}" now reaches pool "${record.name_label}" (${record.uuid}); its identity keys are not removed from that pool. Point the connection back at pool ${id}, or remove the resource from the state (pulumi state delete <urn>) if that pool is gone.`,
     );
   if (o.originals) await putBack(xapi, ref, o.originals, () => true);
-  const live = o.originals ? await xapi.call<PoolRecord>("pool.get_record", ref) : record;
+  const live = o.originals ? await xapi.call("pool.get_record", ref) : record;
   for (const k of Object.values(identityKeys))
     if (k in live.other_config) await xapi.call("pool.remove_from_other_config", ref, k);
 }
-export { delete_ as delete };
+
+/** The Pool kind (contract.ts); registry.ts serves it. */
+export const resource: ResourceModule<Inputs, Outputs> = {
+  kind: "Pool",
+  inputSchema,
+  schemas: stateSchemas(inputSchema, outputSchema),
+  check,
+  diff,
+  create,
+  read,
+  update,
+  delete: delete_,
+  comparison,
+};
+
+// The same behind the boundary (boundary.ts), for callers that hold the engine's property bags (tests).
+const {
+  check: checkBag,
+  diff: diffBag,
+  create: createBag,
+  read: readBag,
+  update: updateBag,
+  delete: deleteBag,
+} = atBoundary(resource);
+export { checkBag as check, diffBag as diff, createBag as create, readBag as read, updateBag as update };
+export { deleteBag as delete };

@@ -8,7 +8,19 @@
 // only a vehicle for SR.create / PBD.create and is destroyed once the PBDs exist.
 // A new password is written into the secret each PBD's device_config names.
 import { z } from "zod";
-import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
+import { atBoundary, stateSchemas } from "./boundary";
+import type {
+  CheckFailure,
+  CheckResult,
+  DiffResult,
+  ReadResult,
+  ResourceContext,
+  Prior,
+  Props,
+  ResourceModule,
+  CreateResult,
+  UpdateResult,
+} from "./contract";
 import { checkInputs } from "./common/check";
 import { profileOf, xapiFor, type Xapi } from "./common/connection";
 import {
@@ -283,11 +295,7 @@ function deviceConfigValues(type: string, dc: Record<string, string>): CheckFail
   return failures;
 }
 
-export async function check(
-  _olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-  ctx: ResourceContext,
-): Promise<CheckResult> {
+async function check(_olds: Prior<Inputs>, news: Props, ctx: ResourceContext): Promise<CheckResult<Inputs>> {
   const { value, failures } = checkInputs(
     inputSchema,
     news,
@@ -334,7 +342,7 @@ export async function check(
         },
       ],
     };
-  return { inputs: value as Record<string, unknown> };
+  return { inputs: value };
 }
 
 /**
@@ -373,10 +381,10 @@ async function findHost(xapi: Xapi, name: string): Promise<string | undefined> {
 }
 
 /** What `shared` and `contentType` are when the program leaves them out: the type's defaults, as create uses them. */
-function effectiveShared(x: { shared?: boolean; type?: string }): boolean {
+function effectiveShared(x: { shared?: boolean | null; type?: string | null }): boolean {
   return x.shared ?? srTypes[x.type ?? ""]?.shared ?? false;
 }
-function effectiveContentType(x: { contentType?: string; type?: string }): string {
+function effectiveContentType(x: { contentType?: string | null; type?: string | null }): string {
   return x.contentType ?? srTypes[x.type ?? ""]?.contentType ?? "user";
 }
 
@@ -384,7 +392,12 @@ function effectiveContentType(x: { contentType?: string; type?: string }): strin
  * Whether a local SR's `host` names the host its PBD is on. The same host can be written as its name, hostname or
  * UUID, or left out (the master): restating it must not replace — that is, wipe — the SR.
  */
-async function sameLocalHost(id: string, o: Outputs, n: Inputs, ctx: ResourceContext | undefined): Promise<boolean> {
+async function sameLocalHost(
+  id: string,
+  o: Prior<Outputs>,
+  n: Inputs,
+  ctx: ResourceContext | undefined,
+): Promise<boolean> {
   if (o.host === n.host) return true;
   if (!ctx || isUnknown(n.host)) return false;
   const xapi = await xapiFor(ctx.config, n.connection);
@@ -395,14 +408,7 @@ async function sameLocalHost(id: string, o: Outputs, n: Inputs, ctx: ResourceCon
   return wanted === (o.host ? await findHost(xapi, o.host) : await masterHost(xapi));
 }
 
-export async function diff(
-  id: string,
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-  ctx?: ResourceContext,
-): Promise<DiffResult> {
-  const o = olds as unknown as Outputs;
-  const n = news as unknown as Inputs;
+async function diff(id: string, o: Prior<Outputs>, n: Inputs, ctx?: ResourceContext): Promise<DiffResult> {
   const which = connectionAndAdoption(id, o, n);
   const replaces = which.replaces;
   const same = (a: unknown, b: unknown) =>
@@ -421,7 +427,7 @@ export async function diff(
       !containsUnknown(n.connection);
     if (hostMatters && !(await sameLocalHost(id, o, n, ctx))) replaces.push("host");
     // A new password is written into the secret the PBDs already reference; any other change needs a new SR.
-    const settings = (m: Record<string, string> | undefined) =>
+    const settings = (m: Record<string, string> | null | undefined) =>
       Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !isPasswordKey(k)));
     if (
       containsUnknown(n.deviceConfig) ||
@@ -565,11 +571,7 @@ async function dropUnusedSecrets(
   return kept;
 }
 
-export async function create(
-  inputs: Record<string, unknown>,
-  ctx: ResourceContext,
-): Promise<{ id: string; outs: Record<string, unknown> }> {
-  const n = inputs as unknown as Inputs;
+async function create(n: Inputs, ctx: ResourceContext): Promise<CreateResult<Outputs>> {
   const xapi = await xapiFor(ctx.config, n.connection);
   if (n.adopt) {
     const found = await recordByUuid<SRRecord>(xapi, "SR", n.adopt);
@@ -715,7 +717,7 @@ async function outputs(
   n: Inputs,
   secrets: Record<string, string>,
   known?: { live: SRRecord; records: LiveRecords },
-): Promise<Record<string, unknown>> {
+): Promise<Outputs> {
   const live = known?.live ?? (await xapi.call<SRRecord>("SR.get_record", ref));
   const records = known?.records ?? xapiRecords(xapi);
   const pbds: string[] = [];
@@ -734,7 +736,7 @@ async function outputs(
     missingOn: await missingOn(live, records),
     secrets,
   };
-  return out as unknown as Record<string, unknown>;
+  return out;
 }
 
 /**
@@ -763,7 +765,7 @@ const inPlace: AttributeSpec = [
 ];
 
 /** How read(), diff() and xen-drift see an SR's managed attributes (common/live.ts). */
-export const comparison: LiveComparison<Outputs> = {
+export const comparison: LiveComparison<Prior<Outputs>, Inputs> = {
   cls: "SR",
   classes: ["SR", "PBD", "host"],
   async observe(id, o, records, all = false) {
@@ -777,8 +779,7 @@ export const comparison: LiveComparison<Outputs> = {
   compare: (o, n) => changedAttributes(inPlace, o, n),
 };
 
-export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
-  const o = props as unknown as Outputs;
+async function read(id: string, o: Prior<Outputs>, ctx: ResourceContext): Promise<ReadResult<Inputs, Outputs>> {
   const xapi = await xapiFor(ctx.config, o.connection);
   const records = xapiRecords(xapi);
   const seen = await comparison.observe(id, o, records, !!ctx.referenceOnly);
@@ -791,7 +792,7 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   return {
     id,
     props: await outputs(xapi, seen.ref, inputs, o.secrets ?? {}, { live, records }),
-    inputs: inputs as unknown as Record<string, unknown>,
+    inputs,
   };
 }
 
@@ -822,14 +823,7 @@ async function repairParts(xapi: Xapi, ref: string): Promise<{ host: string; rea
   return plugMissing(xapi, ref, await hostStates(xapi));
 }
 
-export async function update(
-  id: string,
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-  ctx: ResourceContext,
-): Promise<{ outs: Record<string, unknown> }> {
-  const o = olds as unknown as Outputs;
-  const n = news as unknown as Inputs;
+async function update(id: string, o: Prior<Outputs>, n: Inputs, ctx: ResourceContext): Promise<UpdateResult<Outputs>> {
   const xapi = await xapiFor(ctx.config, n.connection);
   const found = await recordByUuid<SRRecord>(xapi, "SR", id);
   if (!found) throw new Error(goneMessage("SR", id, o, n));
@@ -907,8 +901,7 @@ async function forget(xapi: Xapi, ref: string): Promise<void> {
   await xapi.callAsync("SR.forget", [ref]);
 }
 
-export async function delete_(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
-  const o = props as unknown as Outputs;
+async function delete_(id: string, o: Prior<Outputs>, ctx: ResourceContext): Promise<void> {
   const xapi = await xapiFor(ctx.config, o.connection);
   const found = await existingRecord<SRRecord>(xapi, "SR", "SR", id, o); // undefined: already gone
   if (found) {
@@ -946,11 +939,36 @@ export async function delete_(id: string, props: Record<string, unknown>, ctx: R
 }
 
 /** The pool must not keep pointing at an SR that goes: the fields naming it are emptied, and the output says so. */
-async function letGo(xapi: Xapi, ref: string, name: string | undefined): Promise<void> {
+async function letGo(xapi: Xapi, ref: string, name: string | null | undefined): Promise<void> {
   const released = await releasePoolReferences(xapi, ref);
   if (released.length)
     process.stderr.write(
       `pulumi-xenserver: SR "${name ?? ref}" was ${released.join(", ")}; ${released.length > 1 ? "those fields are" : "that field is"} now empty (set another SR there, e.g. with the Pool resource's defaultSr)\n`,
     );
 }
-export { delete_ as delete };
+
+/** The Sr kind (contract.ts); registry.ts serves it. */
+export const resource: ResourceModule<Inputs, Outputs> = {
+  kind: "Sr",
+  inputSchema,
+  schemas: stateSchemas(inputSchema, outputSchema),
+  check,
+  diff,
+  create,
+  read,
+  update,
+  delete: delete_,
+  comparison,
+};
+
+// The same behind the boundary (boundary.ts), for callers that hold the engine's property bags (tests).
+const {
+  check: checkBag,
+  diff: diffBag,
+  create: createBag,
+  read: readBag,
+  update: updateBag,
+  delete: deleteBag,
+} = atBoundary(resource);
+export { checkBag as check, diffBag as diff, createBag as create, readBag as read, updateBag as update };
+export { deleteBag as delete };

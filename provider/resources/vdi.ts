@@ -6,7 +6,19 @@ import * as path from "node:path";
 import * as fs from "node:fs";
 import { z } from "zod";
 import { isXapiError } from "../xapi/errors";
-import type { CheckFailure, CheckResult, DiffResult, ReadResult, ResourceContext } from "./registry";
+import { atBoundary, stateSchemas } from "./boundary";
+import type {
+  CheckFailure,
+  CheckResult,
+  DiffResult,
+  ReadResult,
+  ResourceContext,
+  Prior,
+  Props,
+  ResourceModule,
+  CreateResult,
+  UpdateResult,
+} from "./contract";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
 import { fileSha256, imageVirtualSize } from "./common/files";
@@ -69,11 +81,11 @@ export const inputSchema = z
 
 type Parsed = z.infer<typeof inputSchema>;
 
-/** Inputs after check: size in bytes, the source's absolute path and content hash. */
-export interface Inputs extends Omit<Parsed, "size"> {
-  size: number;
+/** Inputs after check: size in bytes (absent for an adopted disk that states none), the source's absolute path and hash. */
+export type Inputs = Omit<Parsed, "size"> & {
+  size?: number;
   sourceHash?: string;
-}
+};
 
 export const outputSchema = z.object({
   poolUuid: z
@@ -113,14 +125,11 @@ interface SRRecord {
   content_type: string;
 }
 
-export async function check(
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-  ctx: ResourceContext,
-): Promise<CheckResult> {
+async function check(olds: Prior<Inputs>, news: Props, ctx: ResourceContext): Promise<CheckResult<Inputs>> {
   const { value, failures } = checkInputs(inputSchema, news, ctx, ["source"]);
   if (!value) return { failures };
-  const out: Record<string, unknown> = { ...value };
+  // `size` is in bytes once known; during preview it may still be the unknown sentinel, passed on as it came.
+  const out: Omit<Inputs, "size"> & { size?: number | string } = { ...value };
   let size: number | undefined;
   let atLeast = false;
   if (value.size !== undefined && !isUnknown(value.size)) {
@@ -142,7 +151,7 @@ export async function check(
   }
   if (value.source && !containsUnknown(value.source)) {
     const file = path.resolve(value.source.path);
-    const previous = olds as Partial<Inputs>;
+    const previous = olds;
     if (
       !fs.existsSync(file) &&
       previous.source?.path === file &&
@@ -153,7 +162,7 @@ export async function check(
       // (a CI workspace, a cleaned cache) changes nothing. A different path still plans a replacement.
       return {
         inputs: {
-          ...out,
+          ...(out as Inputs),
           source: { path: file, format: value.source.format },
           sourceHash: previous.sourceHash,
           size: size === undefined || (atLeast && size < previous.size) ? previous.size : size,
@@ -214,17 +223,10 @@ export async function check(
         reason: `sr: "${sr.name_label}" is an ISO library; disks go on an SR with content type user`,
       });
   }
-  return sizeFailures.length ? { failures: sizeFailures } : { inputs: out };
+  return sizeFailures.length ? { failures: sizeFailures } : { inputs: out as Inputs };
 }
 
-export async function diff(
-  id: string,
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-  ctx?: ResourceContext,
-): Promise<DiffResult> {
-  const o = olds as unknown as Outputs;
-  const n = news as unknown as Inputs;
+async function diff(id: string, o: Prior<Outputs>, n: Inputs, ctx?: ResourceContext): Promise<DiffResult> {
   const which = connectionAndAdoption(id, o, n);
   const replaces = which.replaces;
   const same = (a: unknown, b: unknown) =>
@@ -265,11 +267,7 @@ async function assertResizable(id: string, n: Inputs, ctx: ResourceContext): Pro
   }
 }
 
-export async function create(
-  inputs: Record<string, unknown>,
-  ctx: ResourceContext,
-): Promise<{ id: string; outs: Record<string, unknown> }> {
-  const n = inputs as unknown as Inputs;
+async function create(n: Inputs, ctx: ResourceContext): Promise<CreateResult<Outputs>> {
   const xapi = await xapiFor(ctx.config, n.connection);
   if (n.adopt) {
     const found = await recordByUuid<VDIRecord>(xapi, "VDI", n.adopt);
@@ -354,12 +352,7 @@ async function converge(
 }
 
 /** `known`: the record and SR uuid read in this same call (read()); otherwise both are read after the changes. */
-async function outputs(
-  xapi: Xapi,
-  ref: string,
-  n: Inputs,
-  known?: { live: VDIRecord; sr: string },
-): Promise<Record<string, unknown>> {
+async function outputs(xapi: Xapi, ref: string, n: Inputs, known?: { live: VDIRecord; sr: string }): Promise<Outputs> {
   const live = known?.live ?? (await xapi.call<VDIRecord>("VDI.get_record", ref));
   const sr = known?.sr ?? (await xapi.call<string>("SR.get_uuid", live.SR));
   const out: Outputs = {
@@ -370,7 +363,7 @@ async function outputs(
     virtualSize: Number(live.virtual_size),
     physicalUtilisation: Number(live.physical_utilisation),
   };
-  return out as unknown as Record<string, unknown>;
+  return out;
 }
 
 /** The attributes updated in place, compared as diff() always did. */
@@ -385,7 +378,7 @@ const inPlace: AttributeSpec = [
 ];
 
 /** How read(), diff() and xen-drift see a disk's managed attributes (common/live.ts). */
-export const comparison: LiveComparison<Outputs> = {
+export const comparison: LiveComparison<Prior<Outputs>, Inputs> = {
   cls: "VDI",
   classes: ["VDI", "SR"],
   async observe(id, o, records, all = false) {
@@ -398,7 +391,7 @@ export const comparison: LiveComparison<Outputs> = {
       ...liveOwned(live, o, all),
       sr,
       // The driver rounds sizes up: the program's size stands while the disk was not resized elsewhere.
-      ...ifStated(o, "size", liveSize === o.virtualSize ? o.size : liveSize, all),
+      ...ifStated(o, "size", liveSize === o.virtualSize ? (o.size ?? undefined) : liveSize, all),
       ...ifStated(o, "sharable", live.sharable, all),
       ...ifStated(o, "readOnly", live.read_only, all),
       ...ifStated(o, "type", live.type as Inputs["type"], all),
@@ -408,8 +401,7 @@ export const comparison: LiveComparison<Outputs> = {
   compare: (o, n) => changedAttributes(inPlace, o, n),
 };
 
-export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
-  const o = props as unknown as Outputs;
+async function read(id: string, o: Prior<Outputs>, ctx: ResourceContext): Promise<ReadResult<Inputs, Outputs>> {
   const xapi = await xapiFor(ctx.config, o.connection);
   const records = xapiRecords(xapi);
   const seen = await comparison.observe(id, o, records, !!ctx.referenceOnly);
@@ -425,18 +417,11 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   return {
     id,
     props: await outputs(xapi, seen.ref, inputs, { live, sr: inputs.sr }),
-    inputs: inputs as unknown as Record<string, unknown>,
+    inputs,
   };
 }
 
-export async function update(
-  id: string,
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-  ctx: ResourceContext,
-): Promise<{ outs: Record<string, unknown> }> {
-  const o = olds as unknown as Outputs;
-  const n = news as unknown as Inputs;
+async function update(id: string, o: Prior<Outputs>, n: Inputs, ctx: ResourceContext): Promise<UpdateResult<Outputs>> {
   const xapi = await xapiFor(ctx.config, n.connection);
   const found = await recordByUuid<VDIRecord>(xapi, "VDI", id);
   if (!found) throw new Error(goneMessage("VDI", id, o, n));
@@ -444,8 +429,7 @@ export async function update(
   return { outs: await outputs(xapi, found.ref, n) };
 }
 
-export async function delete_(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
-  const o = props as unknown as Outputs;
+async function delete_(id: string, o: Prior<Outputs>, ctx: ResourceContext): Promise<void> {
   const xapi = await xapiFor(ctx.config, o.connection);
   const ref = await refByUuid(xapi, "VDI", id);
   if (!ref) return assertSamePool(xapi, "VDI", id, o); // already gone (unless we are looking in another pool)
@@ -460,4 +444,29 @@ export async function delete_(id: string, props: Record<string, unknown>, ctx: R
     throw err;
   }
 }
-export { delete_ as delete };
+
+/** The Vdi kind (contract.ts); registry.ts serves it. */
+export const resource: ResourceModule<Inputs, Outputs> = {
+  kind: "Vdi",
+  inputSchema,
+  schemas: stateSchemas(inputSchema, outputSchema),
+  check,
+  diff,
+  create,
+  read,
+  update,
+  delete: delete_,
+  comparison,
+};
+
+// The same behind the boundary (boundary.ts), for callers that hold the engine's property bags (tests).
+const {
+  check: checkBag,
+  diff: diffBag,
+  create: createBag,
+  read: readBag,
+  update: updateBag,
+  delete: deleteBag,
+} = atBoundary(resource);
+export { checkBag as check, diffBag as diff, createBag as create, readBag as read, updateBag as update };
+export { deleteBag as delete };

@@ -6,7 +6,12 @@
 //   xenserver:tlsFingerprint | xenserver:caCert | xenserver:insecure
 //   xenserver:pools = { "<profile>": { url, username, password, tlsFingerprint, caCert, insecure } }
 //   environment fallbacks: XENSERVER_URL (or XENSERVER_HOST), XENSERVER_USERNAME, XENSERVER_PASSWORD
-import type { ProviderConfig } from "../../host";
+import type { XapiClient } from "../../xapi";
+
+/** The subset of Pulumi's dynamic-provider Config that configure() receives (stack config, e.g. xenserver:url). */
+export interface ProviderConfig {
+  get(key: string): string | undefined;
+}
 
 export interface ConnectionSettings {
   profile: string;
@@ -16,21 +21,8 @@ export interface ConnectionSettings {
   tls: { fingerprint?: string; ca?: string; insecure?: boolean };
 }
 
-/** What resources need from a XAPI client (provider/xapi's XapiClient implements it). */
-export interface Xapi {
-  call<T = unknown>(method: string, ...args: unknown[]): Promise<T>;
-  callAsync<T = unknown>(
-    method: string,
-    args: unknown[],
-    options?: { onProgress?: (p: number) => void; timeoutMs?: number },
-  ): Promise<T>;
-  importRawVdi(
-    vdi: string,
-    file: string,
-    options: { format: "raw" | "vhd"; onProgress?: (p: number) => void },
-  ): Promise<void>;
-  close(): Promise<void>;
-}
+/** What resources use of a XAPI client: XapiClient's own (typed) signatures, so a test can hand in a fake. */
+export type Xapi = Pick<XapiClient, "call" | "callAsync" | "importRawVdi" | "close">;
 
 export const defaultProfile = "default";
 
@@ -116,7 +108,7 @@ export function profileNames(config: ProviderConfig, env: NodeJS.ProcessEnv = pr
 /** Resolves a profile ("default" when the resource has no `connection` input). */
 export function resolveConnection(
   config: ProviderConfig,
-  profile: string | undefined,
+  profile: string | null | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): ConnectionSettings {
   const name = profile ?? defaultProfile;
@@ -188,13 +180,7 @@ const defaultConnector: Connector = async (s) => {
     warn: (m: string) => void process.stderr.write(`pulumi-xenserver: warning: ${inConfigTerms(m, s.profile)}\n`),
   };
   try {
-    return (await XapiClient.connect({
-      url: s.url,
-      username: s.username,
-      password: s.password,
-      tls: s.tls,
-      logger,
-    })) as unknown as Xapi;
+    return await XapiClient.connect({ url: s.url, username: s.username, password: s.password, tls: s.tls, logger });
   } catch (err) {
     throw describeConnectionFailure(err, s);
   }
@@ -211,7 +197,7 @@ export function setConnector(c: Connector | undefined): void {
 }
 
 /** One session per pool per provider process, shared by every resource. */
-export function xapiFor(config: ProviderConfig, profile: string | undefined): Promise<Xapi> {
+export function xapiFor(config: ProviderConfig, profile: string | null | undefined): Promise<Xapi> {
   const s = resolveConnection(config, profile);
   const key = `${s.profile}\u0000${s.url}\u0000${s.username}`;
   let session = sessions.get(key);

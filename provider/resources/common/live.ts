@@ -64,7 +64,7 @@ export function changedAttributes(spec: AttributeSpec, o: object, n: object): At
  * object, and observe(), which reads the managed attributes from live records the way read() reports them.
  * compare() is the in-place part of the kind's diff: state inputs against live inputs.
  */
-export interface LiveComparison<O> {
+export interface LiveComparison<O, I = Record<string, unknown>> {
   /** The class of the resource's own object ("network", "SR"…), as `<cls>.get_by_uuid` spells it. */
   cls: string;
   /** Every class observe() reads (the watcher subscribes to these). */
@@ -73,14 +73,14 @@ export interface LiveComparison<O> {
    * The live counterpart of the state's inputs (only the attributes the program owns) and the hosts that lack
    * their part of the object; undefined when the object no longer exists. `all` (a get()): every live field.
    */
-  observe(id: string, o: O, live: LiveRecords, all?: boolean): Promise<Observed | undefined>;
+  observe(id: string, o: O, live: LiveRecords, all?: boolean): Promise<Observed<I> | undefined>;
   /** The owned attributes of `live` that differ from `o` (the same rules as diff's in-place changes). */
   compare(o: O, live: object): AttributeChange[];
 }
 
-export interface Observed {
+export interface Observed<I = Record<string, unknown>> {
   ref: string;
-  inputs: Record<string, unknown>;
+  inputs: Partial<I>;
   /** Names of the hosts lacking their part of the object (a VLAN PIF, a plugged PBD): [] when whole. */
   missingOn?: string[];
 }

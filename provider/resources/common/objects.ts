@@ -101,7 +101,7 @@ export function pickInputs<T>(o: object, keys: string[]): T {
  */
 export function liveOwned(
   live: { name_label: string; name_description: string; other_config: StringMap; tags: string[] },
-  owned: { name?: string; description?: string; otherConfig?: StringMap; tags?: string[] },
+  owned: { name?: string | null; description?: string | null; otherConfig?: StringMap | null; tags?: string[] | null },
   all = false,
 ) {
   return {
@@ -186,8 +186,8 @@ export function forcedReplaces(replaces: string[], ctx: { forceReplace?: string[
 }
 
 /** create()'s result: the id is the uuid the outputs already read back (no second round trip). */
-export function withId(outs: Record<string, unknown>): { id: string; outs: Record<string, unknown> } {
-  return { id: String(outs.uuid), outs };
+export function withId<O extends { uuid: string }>(outs: O): { id: string; outs: O } {
+  return { id: outs.uuid, outs };
 }
 
 /** `"web" (uuid …)` for each VM, for messages that would otherwise list OpaqueRefs. */

@@ -23,13 +23,13 @@ export function ownedView(live: StringMap, owned: string[]): StringMap {
   return out;
 }
 
-export function sameMap(a: StringMap | undefined, b: StringMap | undefined): boolean {
+export function sameMap(a: StringMap | null | undefined, b: StringMap | null | undefined): boolean {
   const ka = Object.keys(a ?? {});
   const kb = Object.keys(b ?? {});
   return ka.length === kb.length && ka.every((k) => (b ?? {})[k] === (a ?? {})[k]);
 }
 
-export function sameSet(a: string[] | undefined, b: string[] | undefined): boolean {
+export function sameSet(a: string[] | null | undefined, b: string[] | null | undefined): boolean {
   const sa = new Set(a ?? []);
   const sb = new Set(b ?? []);
   return sa.size === sb.size && [...sa].every((x) => sb.has(x));

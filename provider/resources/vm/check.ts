@@ -3,7 +3,7 @@
 // Everything fails at preview, naming the field, the value given and what is allowed.
 import * as crypto from "node:crypto";
 import * as net from "node:net";
-import type { CheckFailure, CheckResult, ResourceContext } from "../registry";
+import type { CheckFailure, CheckResult, Prior, Props, ResourceContext } from "../contract";
 import { checkInputs } from "../common/check";
 import { xapiFor, type Xapi } from "../common/connection";
 import { formatSize, parseSize, sizeHelp } from "../common/sizes";
@@ -26,21 +26,17 @@ const creationOnly = ["template", "cloneType", "sr", "cloudInit"];
 
 const macPattern = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
-export async function check(
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-  ctx: ResourceContext,
-): Promise<CheckResult> {
+export async function check(olds: Prior<Inputs>, news: Props, ctx: ResourceContext): Promise<CheckResult<Inputs>> {
   const { value, failures } = checkInputs(inputSchema, news, ctx, creationOnly);
   if (!value) return { failures };
   const normalized = normalize(value, failures);
   if (failures.length) return { failures };
   failures.push(...staticRules(normalized));
   if (failures.length) return { failures };
-  failures.push(...(await poolRules(olds as Partial<Inputs>, normalized, ctx)));
+  failures.push(...(await poolRules(olds, normalized, ctx)));
   if (failures.length) return { failures };
   // The engine's struct encoding refuses undefined ("Unexpected struct type"): an adopted VM's unstated lists go.
-  const inputs = Object.fromEntries(Object.entries(normalized).filter(([, v]) => v !== undefined));
+  const inputs = Object.fromEntries(Object.entries(normalized).filter(([, v]) => v !== undefined)) as Inputs;
   return { inputs };
 }
 
@@ -54,6 +50,7 @@ function sizeOf(field: string, v: unknown, failures: CheckFailure[]): number | u
 
 /** Sizes to bytes, MACs to lower case, the cloud-init drive's digest. */
 export function normalize(value: Parsed, failures: CheckFailure[]): Inputs {
+  // memory and disk sizes are still as given here; they are turned into bytes below, before anything reads them.
   const out = { ...value } as unknown as Inputs;
   const m = value.memory;
   if (m !== undefined && !containsUnknown(m)) {
@@ -206,7 +203,7 @@ export function inCidr(address: string, cidr: string): boolean {
 }
 
 /** Rules that need the pool: looked at only for what changed since the last run (or on create). */
-async function poolRules(o: Partial<Inputs>, n: Inputs, ctx: ResourceContext): Promise<CheckFailure[]> {
+async function poolRules(o: Prior<Inputs>, n: Inputs, ctx: ResourceContext): Promise<CheckFailure[]> {
   const f: CheckFailure[] = [];
   const disks = n.disks ?? [];
   const nics = n.networkInterfaces ?? [];

@@ -37,7 +37,7 @@ export function nicInputOf(x: NicInput): NicInput {
   const out: Record<string, unknown> = {};
   for (const k of ["network", "mac", "mtu", "lockingMode", "ipv4Allowed", "ipv6Allowed"] as const)
     if (x[k] !== undefined && x[k] !== null) out[k] = x[k];
-  return out as unknown as NicInput;
+  return out as NicInput; // the fields of x, itself a NicInput, that are set
 }
 
 /** Whether the VM is in a state where cold changes need it shut down first. */

@@ -1,7 +1,7 @@
 // create(): clone or copy the template, provision its disks onto the SR (grown as the program asks), set CPU,
 // memory, firmware and the owned maps, add disks, NICs, the CD drive and the cloud-init drive, then bring the VM
 // to its power state and wait for its address. A failure midway destroys what was made.
-import type { ResourceContext } from "../registry";
+import type { CreateResult, ResourceContext } from "../contract";
 import { xapiFor, type Xapi } from "../common/connection";
 import { refByUuid, undoCreate } from "../common/objects";
 import type { Inputs, Outputs } from "./inputs";
@@ -14,11 +14,7 @@ import { setPowerState, waitForIp, type PowerState } from "./power";
 import { NULL_REF, type VMRecord } from "./records";
 import { detachCloudInit, waitForAgent } from "./after-boot";
 
-export async function create(
-  inputs: Record<string, unknown>,
-  ctx: ResourceContext,
-): Promise<{ id: string; outs: Record<string, unknown> }> {
-  const n = inputs as unknown as Inputs;
+export async function create(n: Inputs, ctx: ResourceContext): Promise<CreateResult<Outputs>> {
   const xapi = await xapiFor(ctx.config, n.connection);
   if (n.adopt) return adopt(xapi, n);
   const template = await findTemplate(xapi, n.template!);
@@ -55,7 +51,7 @@ export async function create(
       await createVbd(xapi, ref, vdi, String(dev), "Disk", "RO", false, false, true);
     }
     const outs = await bringUp(xapi, ref, vm.uuid, n, "Halted", cloudInitVdi ?? null, fromTemplate);
-    return { id: vm.uuid, outs: outs as unknown as Record<string, unknown> };
+    return { id: vm.uuid, outs };
   } catch (err) {
     return undoCreate(
       err,
@@ -141,7 +137,7 @@ async function destroyMade(xapi: Xapi, ref: string, cloudInitVdi: string | undef
 }
 
 /** adopt: take over an existing VM, changing only what the program states. */
-async function adopt(xapi: Xapi, n: Inputs): Promise<{ id: string; outs: Record<string, unknown> }> {
+async function adopt(xapi: Xapi, n: Inputs): Promise<CreateResult<Outputs>> {
   const live = await readLive(xapi, n.adopt!);
   if (!live)
     throw new Error(`adopt: no VM with UUID ${n.adopt} in this pool (templates and snapshots cannot be adopted)`);
@@ -154,5 +150,5 @@ async function adopt(xapi: Xapi, n: Inputs): Promise<{ id: string; outs: Record<
   if (n.networkInterfaces) await applyNics(xapi, live, n.networkInterfaces, running);
   await applyCdrom(xapi, live, n.cdrom);
   const outs = await bringUp(xapi, live.ref, live.vm.uuid, n, live.vm.power_state, null, previous);
-  return { id: live.vm.uuid, outs: outs as unknown as Record<string, unknown> };
+  return { id: live.vm.uuid, outs };
 }

@@ -2,15 +2,15 @@
 // the disks this resource made: the template's and the inline ones, and the cloud-init drive. Disks attached from
 // Vdi resources survive; keepDisksOnDelete keeps every disk.
 import { isXapiError } from "../../xapi/errors";
-import type { ResourceContext } from "../registry";
+import type { Prior, ResourceContext } from "../contract";
 import { xapiFor } from "../common/connection";
 import { assertSamePool } from "../common/objects";
 import type { Outputs } from "./inputs";
 import { knownVdis, readLive } from "./live";
 import { shutdown } from "./power";
 
-export async function delete_(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<void> {
-  const o = props as unknown as Outputs;
+export async function delete_(id: string, olds: Prior<Outputs>, ctx: ResourceContext): Promise<void> {
+  const o = olds as Outputs; // as in update.ts
   const xapi = await xapiFor(ctx.config, o.connection);
   const live = await readLive(xapi, id, knownVdis(o));
   if (!live) return assertSamePool(xapi, "VM", id, o);

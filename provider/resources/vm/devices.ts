@@ -40,11 +40,11 @@ export async function applyDisks(
   running: boolean,
   cloudInitVdi: string | null | undefined,
 ): Promise<void> {
-  const have = diskVbds(live, cloudInitVdi);
+  const have: Array<[string, VBDRecord] | undefined> = diskVbds(live, cloudInitVdi);
   const used = usedDevices(live);
   // Removed from the end (or replaced at a position): unplug, destroy the VBD, and the VDI when this resource made it.
   for (let i = 0; i < have.length; i++) {
-    const [vbdRef, vbd] = have[i];
+    const [vbdRef, vbd] = have[i]!; // emptied below only at positions already passed
     const want = n.disks[i];
     const vdi = live.vdis[vbd.VDI];
     const prev = previous[i];
@@ -59,7 +59,7 @@ export async function applyDisks(
     used.delete(vbd.userdevice);
     if (vdi && prev?.owned !== false && prev?.vdi === undefined && !n.keepDisksOnDelete)
       await xapi.callAsync("VDI.destroy", [vbd.VDI]);
-    have[i] = undefined as unknown as [string, VBDRecord];
+    have[i] = undefined;
   }
   for (let i = 0; i < n.disks.length; i++) {
     const want = n.disks[i];

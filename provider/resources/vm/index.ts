@@ -1,32 +1,29 @@
 // Vm: a VM cloned from a template, with CPU and memory, disks, NICs, CD, firmware, cloud-init, power state and
 // guest addresses. Every change is classified (classify.ts) and said at preview; see docs/resources/vm.md.
-import type { DiffResult, ReadResult, ResourceContext } from "../registry";
+import { z } from "zod";
+import { atBoundary, stateSchemas } from "../boundary";
+import type { DiffResult, Prior, ReadResult, ResourceContext, ResourceModule } from "../contract";
 import { xapiFor } from "../common/connection";
 import { assertSamePool, connectionAndAdoption, forcedReplaces } from "../common/objects";
-import type { Inputs, Outputs } from "./inputs";
+import { inputSchema, outputSchema, type Inputs, type Outputs } from "./inputs";
 import { classify, describe, isUp } from "./classify";
 import { knownVdis, liveInputs, outputsOf, readLive } from "./live";
 import { refusal } from "./update";
 
-export { inputSchema, outputSchema } from "./inputs";
-export { check } from "./check";
-export { create } from "./create";
-export { update } from "./update";
-export { delete_ as delete } from "./delete";
+import { check } from "./check";
+import { create } from "./create";
+import { update } from "./update";
+import { delete_ } from "./delete";
+
+export { inputSchema, outputSchema };
 
 /** The resource's name for preview lines: the Pulumi name from the identity, else the VM's name. */
 function nameOf(n: Inputs): string {
   return n.identity ? n.identity.slice(n.identity.lastIndexOf("/") + 1) : n.name;
 }
 
-export async function diff(
-  id: string,
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-  ctx?: ResourceContext,
-): Promise<DiffResult> {
-  const o = olds as unknown as Outputs;
-  const n = news as unknown as Inputs;
+async function diff(id: string, olds: Prior<Outputs>, n: Inputs, ctx?: ResourceContext): Promise<DiffResult> {
+  const o = olds as Outputs; // as in update.ts
   const which = connectionAndAdoption(id, o, n);
   const changes = classify(o, n).filter((c) => !(which.keepsAdoption && c.kind === "replace"));
   const replaces = which.replaces;
@@ -50,8 +47,8 @@ export async function diff(
   };
 }
 
-export async function read(id: string, props: Record<string, unknown>, ctx: ResourceContext): Promise<ReadResult> {
-  const o = props as unknown as Outputs;
+async function read(id: string, olds: Prior<Outputs>, ctx: ResourceContext): Promise<ReadResult<Inputs, Outputs>> {
+  const o = olds as Outputs; // as in update.ts
   const xapi = await xapiFor(ctx.config, o.connection);
   const live = await readLive(xapi, id, knownVdis(o));
   if (!live) {
@@ -60,9 +57,30 @@ export async function read(id: string, props: Record<string, unknown>, ctx: Reso
   }
   const inputs = await liveInputs(xapi, live, o, !!ctx.referenceOnly);
   const outs = await outputsOf(xapi, live, { ...inputs, cloudInit: o.cloudInit }, o);
-  return {
-    id,
-    props: outs as unknown as Record<string, unknown>,
-    inputs: inputs as unknown as Record<string, unknown>,
-  };
+  return { id, props: outs, inputs };
 }
+
+/** The Vm kind (contract.ts); registry.ts serves it. No `comparison` yet: xen-drift does not check VMs. */
+export const resource: ResourceModule<Inputs, Outputs> = {
+  kind: "Vm",
+  inputSchema,
+  schemas: stateSchemas(inputSchema, outputSchema, { cloudInitHash: z.string() }),
+  check,
+  diff,
+  create,
+  read,
+  update,
+  delete: delete_,
+};
+
+// The same behind the boundary (boundary.ts), for callers that hold the engine's property bags (tests).
+const {
+  check: checkBag,
+  diff: diffBag,
+  create: createBag,
+  read: readBag,
+  update: updateBag,
+  delete: deleteBag,
+} = atBoundary(resource);
+export { checkBag as check, diffBag as diff, createBag as create, readBag as read, updateBag as update };
+export { deleteBag as delete };

@@ -157,12 +157,12 @@ export interface DiskInput {
 export type NicInput = z.infer<typeof nic>;
 
 /** Inputs after check: sizes in bytes, MACs lower-case, a digest of the cloud-init drive's content. */
-export interface Inputs extends Omit<Parsed, "memory" | "disks"> {
+export type Inputs = Omit<Parsed, "memory" | "disks"> & {
   memory?: MemoryBytes;
   disks: DiskInput[];
   /** sha256 of the cloud-init drive's files: a changed cloud-init is seen without keeping the text twice. */
   cloudInitHash?: string;
-}
+};
 
 const diskOut = z.object({
   device: z.string().describe("userdevice"),

@@ -250,7 +250,7 @@ export async function liveInputs(xapi: Xapi, live: Live, o: Outputs, all: boolea
     if (all || before?.lockingMode !== undefined) x.lockingMode = v.locking_mode;
     if (all || before?.ipv4Allowed !== undefined) x.ipv4Allowed = [...v.ipv4_allowed];
     if (all || before?.ipv6Allowed !== undefined) x.ipv6Allowed = [...v.ipv6_allowed];
-    n.networkInterfaces.push(x as unknown as Inputs["networkInterfaces"][number]);
+    n.networkInterfaces.push(x as Inputs["networkInterfaces"][number]); // network, and the fields stated
   }
   return n;
 }

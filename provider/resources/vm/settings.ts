@@ -110,5 +110,6 @@ export async function applyMemory(xapi: Xapi, ref: string, vm: VMRecord, n: Inpu
   }
   const now = [smin, Number(vm.memory_static_max), Number(vm.memory_dynamic_min), Number(vm.memory_dynamic_max)];
   const want = [staticMin, m.staticMax, m.dynamicMin, m.dynamicMax];
-  if (now.some((v, i) => v !== want[i])) await xapi.call("VM.set_memory_limits", ref, ...want);
+  if (now.some((v, i) => v !== want[i]))
+    await xapi.call("VM.set_memory_limits", ref, want[0], want[1], want[2], want[3]);
 }

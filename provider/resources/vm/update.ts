@@ -1,6 +1,6 @@
 // update(): the plan classify() made, applied. Hot changes go to the running VM; cold ones halt it first (clean
 // shutdown with a timeout, then hard), are applied, and the VM is started again (and its address waited for).
-import type { ResourceContext } from "../registry";
+import type { Prior, ResourceContext, UpdateResult } from "../contract";
 import { xapiFor } from "../common/connection";
 import { goneMessage } from "../common/objects";
 import type { Inputs, Outputs } from "./inputs";
@@ -13,12 +13,11 @@ import { bringUp } from "./create";
 
 export async function update(
   id: string,
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
+  olds: Prior<Outputs>,
+  n: Inputs,
   ctx: ResourceContext,
-): Promise<{ outs: Record<string, unknown> }> {
-  const o = olds as unknown as Outputs;
-  const n = news as unknown as Inputs;
+): Promise<UpdateResult<Outputs>> {
+  const o = olds as Outputs; // Vm's helpers take whole outputs: a field older state lacks reads as absent, as before
   const xapi = await xapiFor(ctx.config, n.connection);
   let live = await readLive(xapi, id, knownVdis(o));
   if (!live) throw new Error(goneMessage("VM", id, o, n));
@@ -45,7 +44,7 @@ export async function update(
   if (n.cdrom !== undefined && (n.cdrom !== o.cdrom || (n.cdrom !== "" && !o.cdromVdi)))
     await applyCdrom(xapi, live, n.cdrom);
   const outs = await bringUp(xapi, live.ref, id, n, state, o.cloudInitVdi ?? null, o);
-  return { outs: outs as unknown as Record<string, unknown> };
+  return { outs };
 }
 
 /** The refusal under updatePolicy "fail": names the fields and what to do. */

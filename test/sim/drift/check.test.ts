@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { XapiClient } from "../../../provider/xapi";
-import type { ResourceContext, ResourceModule } from "../../../provider/resources/registry";
+import type { ResourceContext, EngineResource } from "../../../provider/resources/contract";
 import { check } from "../../../provider/drift/cli";
 import type { Finding } from "../../../provider/drift/compare";
 import type { Report } from "../../../provider/drift/report";
@@ -26,7 +26,7 @@ const { createWith } = resourceSteps(() => ctx);
 interface Made {
   kind: string;
   name: string;
-  mod: ResourceModule;
+  mod: EngineResource;
   id: string;
   outs: Record<string, unknown>;
   checked: Record<string, unknown>;
@@ -88,7 +88,7 @@ beforeAll(async () => {
     }),
   );
   const identity = (name: string) => `lab/dev/${name}`;
-  const add = async (kind: string, name: string, mod: ResourceModule, news: Record<string, unknown>) => {
+  const add = async (kind: string, name: string, mod: EngineResource, news: Record<string, unknown>) => {
     const m = await createWith(mod, { ...news, identity: identity(name) });
     made.push({ kind, name, mod, id: m.id, outs: m.outs, checked: m.checked });
     return m;

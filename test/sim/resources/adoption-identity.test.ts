@@ -3,7 +3,7 @@
 import { startSimulator, type Simulator } from "../../../simulator";
 import { XapiClient } from "../../../provider/xapi";
 import { closeAll } from "../../../provider/resources/common/connection";
-import type { ResourceContext, ResourceModule } from "../../../provider/resources/registry";
+import type { ResourceContext, EngineResource } from "../../../provider/resources/contract";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 import * as network from "../../../provider/resources/network";
 import * as sr from "../../../provider/resources/sr";
@@ -26,7 +26,7 @@ const { createWith, updateWith } = resourceSteps(() => ctx);
 
 /** What the engine does for one `up`: check, diff, then update or create-before-delete (or delete-before-create). */
 async function up(
-  mod: ResourceModule,
+  mod: EngineResource,
   id: string,
   state: Record<string, unknown>,
   news: Record<string, unknown>,

@@ -2,7 +2,7 @@
 // network holding it, instead of a raw XAPI error at `up`. The XAPI refusals predicted, as the simulator makes them
 // after xapi: PIF_VLAN_EXISTS and CANNOT_ADD_VLAN_TO_BOND_SLAVE (ocaml/xapi/xapi_vlan.ml `create`), PIF_ALREADY_BONDED
 // (ocaml/xapi/xapi_bond.ml `create`, via xapi_pif_helpers.ml `bond_is_allowed_on_pif`).
-import type { ResourceContext } from "../../../provider/resources/registry";
+import type { ResourceContext } from "../../../provider/resources/contract";
 import { forgetClaims } from "../../../provider/resources/common/claims";
 import * as network from "../../../provider/resources/network";
 import * as sr from "../../../provider/resources/sr";

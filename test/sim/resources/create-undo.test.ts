@@ -6,7 +6,7 @@ import { closeAll, setConnector, type Xapi } from "../../../provider/resources/c
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import type { ResourceContext, ResourceModule } from "../../../provider/resources/registry";
+import type { ResourceContext, EngineResource } from "../../../provider/resources/contract";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 import * as network from "../../../provider/resources/network";
 import * as sr from "../../../provider/resources/sr";
@@ -40,18 +40,18 @@ describe("a create that fails after the object was made", () => {
     [
       "network",
       "network.get_record",
-      async () => ({ mod: network as ResourceModule, news: { name: "half-net", vlan: 88, nic: "eth1" } }),
+      async () => ({ mod: network as EngineResource, news: { name: "half-net", vlan: 88, nic: "eth1" } }),
     ],
     [
       "VDI",
       "VDI.get_record",
-      async () => ({ mod: vdi as ResourceModule, news: { name: "half-disk", sr: await srUuid(), size: "1GiB" } }),
+      async () => ({ mod: vdi as EngineResource, news: { name: "half-disk", sr: await srUuid(), size: "1GiB" } }),
     ],
     [
       "SR",
       "SR.get_record",
       async () => ({
-        mod: sr as ResourceModule,
+        mod: sr as EngineResource,
         news: { name: "half-sr", type: "nfs", deviceConfig: { server: "192.0.2.50", serverpath: "/exports/half" } },
       }),
     ],

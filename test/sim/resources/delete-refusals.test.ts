@@ -1,6 +1,6 @@
 // Deletes that XAPI would refuse part-way are refused before anything is torn down: the object stays in service.
 import { XapiClient } from "../../../provider/xapi";
-import type { ResourceContext } from "../../../provider/resources/registry";
+import type { ResourceContext } from "../../../provider/resources/contract";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 import * as network from "../../../provider/resources/network";
 import * as sr from "../../../provider/resources/sr";

@@ -2,7 +2,7 @@
 // says the old size would shrink it; check refuses, and says how to accept the live size: `size: "atLeast:…"` keeps
 // a disk at least that large as it is (and grows a smaller one), or the ignoreChanges resource option.
 import type { XapiClient } from "../../../provider/xapi";
-import type { ResourceContext } from "../../../provider/resources/registry";
+import type { ResourceContext } from "../../../provider/resources/contract";
 import * as vdi from "../../../provider/resources/vdi";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 

@@ -2,7 +2,7 @@
 // destroyed on one host (xapi_vlan.ml destroy runs per host), or a shared SR unplugged on one host
 // (xapi_pbd.ml unplug), is seen by read (missingOn), planned as an update by diff, and repaired by update.
 import type { XapiClient } from "../../../provider/xapi";
-import type { ResourceContext } from "../../../provider/resources/registry";
+import type { ResourceContext } from "../../../provider/resources/contract";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 import * as network from "../../../provider/resources/network";
 import * as sr from "../../../provider/resources/sr";

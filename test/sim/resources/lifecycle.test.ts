@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { startSimulator, type Simulator } from "../../../simulator";
 import { XapiClient } from "../../../provider/xapi";
 import { closeAll } from "../../../provider/resources/common/connection";
-import type { ResourceContext } from "../../../provider/resources/registry";
+import type { ResourceContext } from "../../../provider/resources/contract";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 import * as network from "../../../provider/resources/network";
 import * as pool from "../../../provider/resources/pool";

@@ -2,7 +2,7 @@
 // PIF plug: nm.ml determine_mtu) and when a bond network changes its NICs' networks' MTU (nm.ml bring_pif_up).
 import type { Simulator } from "../../../simulator";
 import type { XapiClient } from "../../../provider/xapi";
-import type { ResourceContext } from "../../../provider/resources/registry";
+import type { ResourceContext } from "../../../provider/resources/contract";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 import * as network from "../../../provider/resources/network";
 

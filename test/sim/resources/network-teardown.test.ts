@@ -2,7 +2,7 @@
 // offline, HA, unmanaged PIF) is found before anything is removed on any host.
 import type { Simulator } from "../../../simulator";
 import type { XapiClient } from "../../../provider/xapi";
-import type { ResourceContext } from "../../../provider/resources/registry";
+import type { ResourceContext } from "../../../provider/resources/contract";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 import * as network from "../../../provider/resources/network";
 

@@ -1,6 +1,6 @@
 // A connection that now reaches another pool (a URL pointed elsewhere by mistake, a DNS name moved): refresh and
 // delete must fail, not drop the resources from the state (the next up would make them again in the wrong pool).
-import type { ResourceModule } from "../../../provider/resources/registry";
+import type { EngineResource } from "../../../provider/resources/contract";
 import * as network from "../../../provider/resources/network";
 import * as pool from "../../../provider/resources/pool";
 import * as sr from "../../../provider/resources/sr";
@@ -26,11 +26,11 @@ const { createWith } = resourceSteps(() => a!.ctx);
 
 describe("a resource read or deleted through a connection that reaches another pool", () => {
   it.each([
-    ["network", () => ({ mod: network as ResourceModule, news: { name: "elsewhere" } })],
+    ["network", () => ({ mod: network as EngineResource, news: { name: "elsewhere" } })],
     [
       "SR",
       () => ({
-        mod: sr as ResourceModule,
+        mod: sr as EngineResource,
         news: { type: "nfs", name: "elsewhere", deviceConfig: { server: "192.0.2.80", serverpath: "/e" } },
       }),
     ],

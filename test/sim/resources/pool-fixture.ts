@@ -4,7 +4,7 @@
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../../simulator";
 import { XapiClient } from "../../../provider/xapi";
 import { closeAll } from "../../../provider/resources/common/connection";
-import type { ResourceContext, ResourceModule } from "../../../provider/resources/registry";
+import type { EngineResource, ResourceContext } from "../../../provider/resources/contract";
 
 export interface SimulatedPool {
   sim: Simulator;
@@ -34,14 +34,14 @@ export async function stopPool(p: SimulatedPool | undefined): Promise<void> {
 /** The engine's sequences against the context `ctx()` returns (read when called, so it may be set in beforeAll). */
 export function resourceSteps(ctx: () => ResourceContext) {
   /** check + create as the engine does, failing the test on check failures. */
-  async function createWith(mod: ResourceModule, news: Record<string, unknown>) {
+  async function createWith(mod: EngineResource, news: Record<string, unknown>) {
     const checked = await mod.check({}, news, ctx());
     expect(checked.failures).toBeUndefined();
     return { checked: checked.inputs!, ...(await mod.create(checked.inputs!, ctx())) };
   }
   /** check + diff; `run` performs the update. */
   async function updateWith(
-    mod: ResourceModule,
+    mod: EngineResource,
     id: string,
     olds: Record<string, unknown>,
     news: Record<string, unknown>,

@@ -3,7 +3,7 @@
 // (xapi's SR.forget/SR.destroy leave them dangling: ocaml/xapi/xapi_sr.ml `forget`/`destroy` touch no pool field,
 // and pool.set_default_SR is a plain DB setter — docs/xapi-semantics.md §pool).
 import type { XapiClient } from "../../../provider/xapi";
-import type { ResourceContext } from "../../../provider/resources/registry";
+import type { ResourceContext } from "../../../provider/resources/contract";
 import * as pool from "../../../provider/resources/pool";
 import * as sr from "../../../provider/resources/sr";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";

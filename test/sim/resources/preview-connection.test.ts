@@ -3,7 +3,7 @@
 import { startSimulator, type Simulator } from "../../../simulator";
 import { configure, dispatch } from "../../../provider/host";
 import { closeAll, setConnector, xapiFor } from "../../../provider/resources/common/connection";
-import type { CheckResult } from "../../../provider/resources/registry";
+import type { CheckResult } from "../../../provider/resources/contract";
 
 let sim: Simulator;
 let tlsSim: Simulator;

@@ -2,7 +2,7 @@
 // part-way: what the user gets (issue 15, problems 1, 2 and 5).
 import type { Simulator } from "../../../simulator";
 import type { XapiClient } from "../../../provider/xapi";
-import type { ResourceContext } from "../../../provider/resources/registry";
+import type { ResourceContext } from "../../../provider/resources/contract";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 import * as sr from "../../../provider/resources/sr";
 

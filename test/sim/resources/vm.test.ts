@@ -2,7 +2,7 @@
 // check, create, read, diff/update (hot, cold, replace), delete. Simulator behaviour follows xapi
 // (xapi_vm.ml provision/start/clean_shutdown/destroy; xapi_vm_clone.ml; docs/xapi-semantics.md §6.9).
 import type { XapiClient } from "../../../provider/xapi";
-import type { ResourceContext } from "../../../provider/resources/registry";
+import type { ResourceContext } from "../../../provider/resources/contract";
 import * as vm from "../../../provider/resources/vm";
 import * as vdi from "../../../provider/resources/vdi";
 import { readIsoFiles } from "../../../provider/resources/common/iso9660";

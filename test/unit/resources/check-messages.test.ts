@@ -3,7 +3,7 @@
 // with no property and a reason that shows the value given (passwords excepted) and what is allowed.
 import { configure, dispatch } from "../../../provider/host";
 import { setConnector, type Xapi } from "../../../provider/resources/common/connection";
-import type { CheckResult } from "../../../provider/resources/registry";
+import type { CheckResult } from "../../../provider/resources/contract";
 
 const sr = "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21";
 

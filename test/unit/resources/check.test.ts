@@ -5,9 +5,9 @@ import * as network from "../../../provider/resources/network";
 import * as pool from "../../../provider/resources/pool";
 import * as sr from "../../../provider/resources/sr";
 import * as vdi from "../../../provider/resources/vdi";
-import type { ResourceContext, ResourceModule } from "../../../provider/resources/registry";
+import type { EngineResource, ResourceContext } from "../../../provider/resources/contract";
 import { uuid } from "../../../provider/resources/common/schema-parts";
-import { validate } from "../../../provider/resources/common/validate";
+import { validate } from "../../../provider/resources/common/check";
 import { z } from "zod";
 
 const ctx: ResourceContext = {
@@ -19,7 +19,7 @@ const ctx: ResourceContext = {
 
 const nfs = { type: "nfs", name: "store", deviceConfig: { server: "10.0.0.5", serverpath: "/exports/xen" } };
 
-const cases: Array<[string, ResourceModule, Record<string, unknown>, string, RegExp]> = [
+const cases: Array<[string, EngineResource, Record<string, unknown>, string, RegExp]> = [
   ["network: MTU below 1280", network, { name: "n", mtu: 1000 }, "mtu", /mtu: must be ≥ 1280/],
   ["network: MTU above 9216", network, { name: "n", mtu: 9300 }, "mtu", /mtu: must be ≤ 9216/],
   ["network: VLAN tag above 4094", network, { name: "n", vlan: 4095, nic: "eth1" }, "vlan", /vlan: must be ≤ 4094/],

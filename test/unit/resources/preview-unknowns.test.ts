@@ -5,7 +5,7 @@
 import * as network from "../../../provider/resources/network";
 import * as sr from "../../../provider/resources/sr";
 import * as vdi from "../../../provider/resources/vdi";
-import type { ResourceContext, ResourceModule } from "../../../provider/resources/registry";
+import type { EngineResource, ResourceContext } from "../../../provider/resources/contract";
 import { setConnector, type Xapi } from "../../../provider/resources/common/connection";
 
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -36,7 +36,7 @@ afterAll(() => setConnector(undefined));
 
 /** What the dynamic-provider host does: check, then diff the checked inputs (or the raw news when check returned none). */
 async function preview(
-  mod: ResourceModule,
+  mod: EngineResource,
   olds: Record<string, unknown>,
   state: Record<string, unknown>,
   news: Record<string, unknown>,

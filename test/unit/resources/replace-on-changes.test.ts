@@ -1,5 +1,5 @@
 // The replaceOnChanges resource option, applied by the provider (the engine cannot for dynamic resources).
-import { configure, dispatch } from "../../../provider/host";
+import { configure, dispatch } from "../../../provider/runtime";
 import { replacedBy, replaceOnChangesKey } from "../../../provider/replace-on-changes";
 import { setConnector, type Xapi } from "../../../provider/resources/common/connection";
 

@@ -2,7 +2,7 @@
 // the field, the value given and what is allowed. These need no pool; the ones that look at the pool (template,
 // SR, network, ISO, VDI, template disks and limits) are in test/sim/resources/vm.test.ts.
 import * as vm from "../../../provider/resources/vm";
-import type { ResourceContext } from "../../../provider/resources/registry";
+import type { ResourceContext } from "../../../provider/resources/contract";
 
 const ctx: ResourceContext = {
   config: {
