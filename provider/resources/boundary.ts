@@ -11,8 +11,9 @@ import type { EngineResource, Prior, Props, ResourceModule, StateSchemas } from 
  * not to the program-facing rules (UUID format, ranges, lengths), which check() applies to what the program gives.
  */
 function storedType(field: z.ZodType): z.ZodType {
-  if (field instanceof z.ZodDefault || field instanceof z.ZodOptional || field instanceof z.ZodNullable)
-    return storedType(field.unwrap() as z.ZodType);
+  if (field instanceof z.ZodNullable) return storedType(field.unwrap() as z.ZodType).nullable();
+  if (field instanceof z.ZodDefault || field instanceof z.ZodOptional)
+    return storedType(field.unwrap() as z.ZodType).optional();
   if (field instanceof z.ZodString) return z.string();
   if (field instanceof z.ZodNumber) return z.number();
   if (field instanceof z.ZodArray) return z.array(storedType(field.element as z.ZodType));

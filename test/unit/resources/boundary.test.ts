@@ -3,6 +3,7 @@
 import { atBoundary, stateSchemas } from "../../../provider/resources/boundary";
 import type { ResourceModule } from "../../../provider/resources/contract";
 import * as network from "../../../provider/resources/network";
+import * as pool from "../../../provider/resources/pool";
 
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const ctx = { config: { get: () => undefined } };
@@ -40,5 +41,12 @@ describe("the resource boundary", () => {
     const { outputs } = stateSchemas(network.inputSchema, network.outputSchema);
     expect(outputs.safeParse({ name: "", mtu: 1, bond: { nics: ["eth1"] } }).success).toBe(true);
     expect(outputs.safeParse({ bond: { nics: "eth1" } }).success).toBe(false);
+  });
+
+  it("keeps a nested field's own nullability (Pool originals: null means the pool had no value)", () => {
+    const { outputs } = stateSchemas(pool.inputSchema, pool.outputSchema);
+    const originals = { srs: { defaultSr: null }, otherConfig: { owner: null }, tags: { t: false } };
+    expect(outputs.safeParse({ originals }).success).toBe(true);
+    expect(outputs.safeParse({ originals: { ...originals, tags: { t: null } } }).success).toBe(false);
   });
 });
