@@ -12,7 +12,7 @@ import { auditChannels } from "./behaviour/audit-log";
 
 const sideChannels = new Map([...vdiChannels, ...auditChannels]);
 import { autosave, loadState } from "./persistence";
-import { expireAllSessions } from "./engine/sessions";
+import { expireAllSessions, sessionStats } from "./engine/sessions";
 import { Store } from "./engine/store";
 import { designateNewMaster } from "./behaviour/pool";
 import { refreshAllowedOperations } from "./behaviour/allowed-ops";
@@ -136,6 +136,18 @@ export interface Guests {
   rule(rule: string | GuestRule): void;
 }
 
+/** Sessions as the simulator saw them (simulator state, not XAPI's), counted across restart(). */
+export interface Sessions {
+  /** Sessions alive now. */
+  live(): number;
+  /** The most sessions alive at once since the start or the last resetPeak(). */
+  peak(): number;
+  /** Successful logins served since the start. */
+  logins(): number;
+  /** Starts the peak afresh from the sessions alive now (to measure one phase of a test). */
+  resetPeak(): void;
+}
+
 export type Calls = Pick<CallLog, "list" | "counts" | "count" | "transports" | "mark" | "clear" | "statusPolls">;
 
 export interface Simulator {
@@ -154,6 +166,8 @@ export interface Simulator {
    * list()/mark() the records, statusPolls() the getters called in a loop, clear() starts afresh.
    */
   readonly calls: Calls;
+  /** How many XAPI sessions are and were alive: a client that logs in once per pool keeps peak() at 1. */
+  readonly sessions: Sessions;
   /** The guest agent and guest behaviour of each VM (seeded per template, inherited by clones and copies). */
   readonly guests: Guests;
   /** In-process access to the object store, for out-of-band changes in tests. */
@@ -219,6 +233,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const guestRules = (options.guests ?? []).map((r) => (typeof r === "string" ? parseGuestRule(r) : r));
   const callLog = new CallLog(options.callLogPath);
   let x = await buildXapi();
+  // What sim.sessions counted on the xapi instances restart() replaced.
+  const before = { logins: 0, peak: 0 };
   let stopAutosave: (() => void) | undefined;
   if (options.statePath) stopAutosave = autosave(x, options.statePath, () => storageExtra(x));
 
@@ -382,7 +398,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       clear: () => callLog.clear(),
       statusPolls: (opts) => callLog.statusPolls(opts),
     },
+    sessions: {
+      live: () => x.store.table("session").size,
+      peak: () => Math.max(before.peak, sessionStats(x).peak),
+      logins: () => before.logins + sessionStats(x).logins,
+      resetPeak() {
+        before.peak = 0;
+        sessionStats(x).peak = x.store.table("session").size;
+      },
+    },
     async restart() {
+      const st = sessionStats(x);
+      before.logins += st.logins;
+      before.peak = Math.max(before.peak, st.peak);
       stopAutosave?.();
       memoryState = x.store.dump();
       memoryStorage = snapshotStorage(x, vdiData(x));

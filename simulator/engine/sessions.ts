@@ -5,6 +5,19 @@ import { nowDatetime } from "./time";
 
 const lastUse = new WeakMap<Xapi, Map<string, number>>();
 
+/** Simulator-only bookkeeping behind sim.sessions: logins served and the most sessions alive at once. */
+export interface SessionStats {
+  logins: number;
+  peak: number;
+}
+const stats = new WeakMap<Xapi, SessionStats>();
+
+export function sessionStats(x: Xapi): SessionStats {
+  let s = stats.get(x);
+  if (!s) stats.set(x, (s = { logins: 0, peak: 0 }));
+  return s;
+}
+
 function uses(x: Xapi): Map<string, number> {
   let m = lastUse.get(x);
   if (!m) lastUse.set(x, (m = new Map()));
@@ -67,6 +80,9 @@ export async function loginWithPassword(x: Xapi, ctx: CallCtx, args: unknown[]):
   const cap = orig === "" ? Math.min(400, x.opts.maxSessionsPerOriginator) : x.opts.maxSessionsPerOriginator;
   const same = [...x.store.table("session")].filter(([, s]) => s.originator === orig);
   for (let i = 0; i < same.length - cap; i++) destroySession(x, same[i][0]);
+  const st = sessionStats(x);
+  st.logins++;
+  st.peak = Math.max(st.peak, x.store.table("session").size);
   return ref;
 }
 

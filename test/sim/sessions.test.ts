@@ -70,3 +70,34 @@ describe("sessions", () => {
     expect(await c.call("session.get_this_host", c.session)).toBe(master);
   });
 });
+
+// sim.sessions is the simulator's own bookkeeping (no XAPI record holds it): what a benchmark reads to show how
+// many sessions a client keeps. Logins and logouts follow ocaml/xapi/xapi_session.ml login_with_password / logout.
+describe("sim.sessions", () => {
+  it("counts the sessions alive, the most alive at once and the logins, across restart()", async () => {
+    const s = await startSimulator({ password: "pw" });
+    try {
+      expect(s.sessions.live()).toBe(0);
+      const a = await new Client(s.url).login("root", "pw");
+      const b = await new Client(s.url).login("root", "pw");
+      expect(s.sessions.live()).toBe(2);
+      expect(s.sessions.peak()).toBe(2);
+      await a.call("session.logout");
+      expect(s.sessions.live()).toBe(1);
+      expect(s.sessions.peak()).toBe(2);
+      s.sessions.resetPeak();
+      expect(s.sessions.peak()).toBe(1);
+      await b.call("session.logout");
+      await new Client(s.url).login("root", "pw");
+      expect(s.sessions.peak()).toBe(1);
+      expect(s.sessions.logins()).toBe(3);
+      await s.restart(); // xapi restarts without its sessions
+      expect(s.sessions.live()).toBe(0);
+      await new Client(s.url).login("root", "pw");
+      expect(s.sessions.logins()).toBe(4);
+      expect(s.sessions.peak()).toBe(1);
+    } finally {
+      await s.close();
+    }
+  });
+});
