@@ -37,6 +37,8 @@ export interface OpResult {
   };
   failed?: boolean;
   message?: string;
+  /** Wall time of the operation in the driver, in milliseconds. */
+  ms?: number;
   /** The engine's output for this operation, when StackOptions.captureLog is set. */
   log?: string;
 }

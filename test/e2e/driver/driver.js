@@ -46,17 +46,20 @@ async function main() {
     log += s;
     if (job.echo) process.stderr.write(s);
   };
+  // job.parallel applies to every operation (the engine's --parallel), not only to up.
+  const par = job.parallel ? { parallel: job.parallel } : {};
   for (const op of job.ops) {
     let result;
     log = "";
+    const t0 = Date.now();
     switch (op) {
       case "up": {
-        const r = await stack.up({ onOutput, ...(job.parallel ? { parallel: job.parallel } : {}) });
+        const r = await stack.up({ onOutput, ...par });
         result = { op, changes: r.summary.resourceChanges ?? {}, outputs: plainOutputs(r.outputs) };
         break;
       }
       case "preview": {
-        const r = await stack.preview({ onOutput, diff: true });
+        const r = await stack.preview({ onOutput, diff: true, ...par });
         result = { op, changes: r.changeSummary ?? {} };
         break;
       }
@@ -82,12 +85,12 @@ async function main() {
       }
       case "refresh":
       case "refresh-program": {
-        const r = await stack.refresh({ onOutput, runProgram: op === "refresh-program" });
+        const r = await stack.refresh({ onOutput, runProgram: op === "refresh-program", ...par });
         result = { op, changes: r.summary.resourceChanges ?? {} };
         break;
       }
       case "destroy": {
-        const r = await stack.destroy({ onOutput });
+        const r = await stack.destroy({ onOutput, ...par });
         result = { op, changes: r.summary.resourceChanges ?? {} };
         break;
       }
@@ -103,6 +106,7 @@ async function main() {
       default:
         throw new Error("unknown op " + op);
     }
+    result.ms = Date.now() - t0; // wall time of the operation (bench:scale compares these)
     if (job.captureLog) result.log = log;
     process.stdout.write("RESULT " + JSON.stringify(result) + "\n");
   }

@@ -1,0 +1,320 @@
+// npm run bench:scale: a stack of N objects (VDIs, private networks and halted VMs on those networks) through the
+// real engine against the simulator, phase by phase (up, preview, refresh, destroy), next to the same stack shape
+// made of no-op dynamic resources: the floor, what the engine and Pulumi's dynamic-provider host cost by
+// themselves. The two stacks' phases are run alternately, so that the machine's load drifts over both alike.
+//
+//   npm run bench:scale -- [--n 1000] [--vms 100] [--parallel 16] [--profile DIR] [--only ours|floor]
+//   (or SCALE_N, SCALE_VMS, SCALE_PARALLEL, SCALE_PROFILE)
+//
+// --profile DIR runs the dynamic-provider processes under `node --cpu-prof` (NODE_OPTIONS in the workspace
+// environment reaches them through the engine); read the profiles with `node bin/bench/cpuprofile-top.js DIR/...`.
+// The provider's peak RSS is VmHWM of the dynamic-provider processes this run's engine starts (/proc); sessions
+// is the most XAPI sessions alive at once in the simulator (sim.sessions); calls are counted by sim.calls.
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { startSimulator, type Simulator } from "../simulator";
+
+const repoRoot = path.resolve(__dirname, "../..");
+const password = "bench-scale";
+const phases = ["up", "preview", "refresh", "destroy"] as const;
+type Phase = (typeof phases)[number];
+type Flavour = "ours" | "floor";
+
+interface Options {
+  n: number;
+  vms: number;
+  parallel: number;
+  profile?: string;
+  only?: Flavour;
+}
+
+function options(argv: string[]): Options {
+  const arg = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const n = Number(arg("n") ?? process.env.SCALE_N ?? 1000);
+  const vms = Number(arg("vms") ?? process.env.SCALE_VMS ?? Math.round(n / 10));
+  const parallel = Number(arg("parallel") ?? process.env.SCALE_PARALLEL ?? 16);
+  const only = (arg("only") ?? process.env.SCALE_ONLY) as Flavour | undefined;
+  if (!(n >= 3) || !(vms >= 0) || vms > n / 2 || !(parallel >= 1))
+    throw new Error(
+      `bench:scale: --n must be ≥ 3, --vms at most n/2, --parallel ≥ 1 (given ${n}, ${vms}, ${parallel})`,
+    );
+  if (only && only !== "ours" && only !== "floor") throw new Error(`bench:scale: --only is ours or floor`);
+  return { n, vms, parallel, profile: arg("profile") ?? process.env.SCALE_PROFILE, only };
+}
+
+/** How the N objects divide: VMs as asked, 15% networks (at least one, the VMs' NICs need one), the rest VDIs. */
+function shape(o: Options): { vdis: number; networks: number; vms: number } {
+  const networks = Math.max(1, Math.round(o.n * 0.15));
+  return { vms: o.vms, networks, vdis: o.n - networks - o.vms };
+}
+
+const oursProgram = `
+const xen = require("pulumi-xenserver");
+module.exports = async (a) => {
+  const nets = [];
+  for (let i = 0; i < a.networks; i++) nets.push(new xen.Network("net-" + i, { name: "scale-net-" + i }));
+  for (let i = 0; i < a.vdis; i++) new xen.Vdi("vdi-" + i, { name: "scale-vdi-" + i, sr: a.sr, size: "16MiB" });
+  for (let i = 0; i < a.vms; i++)
+    new xen.Vm("vm-" + i, {
+      name: "scale-vm-" + i,
+      template: a.template,
+      memory: "512MiB",
+      powerState: "Halted",
+      networkInterfaces: [{ network: nets[i % nets.length].uuid }],
+    });
+  return {};
+};
+`;
+
+// The floor: the same resources with the same dependencies, served by a provider that does nothing.
+const floorProgram = `
+const pulumi = require("@pulumi/pulumi");
+const noop = {
+  async check(olds, news) { return { inputs: news }; },
+  async diff() { return { changes: false }; },
+  async create(inputs) { return { id: inputs.name, outs: { ...inputs, uuid: inputs.name } }; },
+  async read(id, props) { return { id, props }; },
+  async update(id, olds, news) { return { outs: news }; },
+  async delete() {},
+};
+const R = (name, props) => new pulumi.dynamic.Resource(noop, name, { uuid: undefined, ...props });
+module.exports = async (a) => {
+  const nets = [];
+  for (let i = 0; i < a.networks; i++) nets.push(R("net-" + i, { name: "scale-net-" + i }));
+  for (let i = 0; i < a.vdis; i++) R("vdi-" + i, { name: "scale-vdi-" + i, sr: a.sr, size: "16MiB" });
+  for (let i = 0; i < a.vms; i++)
+    R("vm-" + i, {
+      name: "scale-vm-" + i,
+      template: a.template,
+      memory: "512MiB",
+      powerState: "Halted",
+      networkInterfaces: [{ network: nets[i % nets.length].uuid }],
+    });
+  return {};
+};
+`;
+
+// Under --profile: the engine stops providers with a signal; --cpu-prof writes its profile only on a normal exit.
+const profileExit = `
+for (const sig of ["SIGINT", "SIGTERM"])
+  process.once(sig, () => setTimeout(() => process.exit(0), 1500).unref());
+`;
+
+interface PhaseResult {
+  seconds: number;
+  calls: number;
+  rssMb: number;
+  sessions: number;
+}
+
+class Stack {
+  readonly work: string;
+  readonly programFile: string;
+
+  constructor(
+    readonly flavour: Flavour,
+    readonly o: Options,
+    readonly sim: Simulator,
+    readonly args: Record<string, unknown>,
+    readonly binDir: string,
+  ) {
+    this.work = fs.mkdtempSync(path.join(os.tmpdir(), `bench-scale-${flavour}-`));
+    fs.mkdirSync(path.join(this.work, "state"));
+    fs.mkdirSync(path.join(this.work, "home"));
+    // Inside the package, so that require("pulumi-xenserver") resolves to this checkout (package self-reference).
+    this.programFile = path.join(repoRoot, "bin/bench", `scale-${flavour}-${process.pid}.js`);
+    fs.writeFileSync(this.programFile, flavour === "ours" ? oursProgram : floorProgram);
+  }
+
+  async run(phase: Phase): Promise<PhaseResult> {
+    const env: Record<string, string> = {};
+    if (this.o.profile) {
+      const dir = path.resolve(this.o.profile, `${this.flavour}-${phase}`);
+      fs.mkdirSync(dir, { recursive: true });
+      const preload = path.join(this.work, "profile-exit.js");
+      fs.writeFileSync(preload, profileExit);
+      env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${dir} --require ${preload}`;
+    }
+    const job = {
+      projectDir: repoRoot,
+      program: this.programFile,
+      pulumiRoot: path.dirname(this.binDir),
+      pulumiHome: path.join(this.work, "home"),
+      stateDir: path.join(this.work, "state"),
+      stackName: `scale${this.flavour}`,
+      projectName: `xenserver-bench-scale-${this.flavour}`,
+      config: {
+        "xenserver:url": { value: this.sim.url },
+        "xenserver:username": { value: "root" },
+        "xenserver:password": { value: password, secret: true },
+      },
+      env,
+      programArgs: this.args,
+      parallel: this.o.parallel,
+      ops: [phase],
+    };
+    const callsBefore = totalCalls(this.sim);
+    this.sim.sessions.resetPeak();
+    const { ms, rssKb } = await driver(job, this.binDir);
+    return {
+      seconds: ms / 1000,
+      calls: totalCalls(this.sim) - callsBefore,
+      rssMb: rssKb / 1024,
+      sessions: this.sim.sessions.peak(),
+    };
+  }
+
+  dispose(): void {
+    fs.rmSync(this.programFile, { force: true });
+    fs.rmSync(this.work, { recursive: true, force: true });
+  }
+}
+
+function totalCalls(s: Simulator): number {
+  return Object.values(s.calls.counts()).reduce((a, b) => a + b, 0);
+}
+
+/** Runs one operation through test/e2e/driver; returns its wall time and the dynamic providers' peak RSS (kB). */
+function driver(job: object, binDir: string): Promise<{ ms: number; rssKb: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(repoRoot, "test/e2e/driver/driver.js"), JSON.stringify(job)], {
+      cwd: repoRoot,
+      env: { ...process.env, PATH: `${binDir}:${path.dirname(process.execPath)}:${process.env.PATH ?? ""}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const rss = watchProviderRss(child);
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (err += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const rssKb = rss.stop();
+      const line = out.split("\n").find((l) => l.startsWith("RESULT "));
+      if (code !== 0 || !line) return reject(new Error(`pulumi failed (exit ${code}):\n${err.slice(-4000)}`));
+      resolve({ ms: (JSON.parse(line.slice(7)) as { ms: number }).ms, rssKb });
+    });
+  });
+}
+
+/**
+ * The peak resident set (VmHWM) of the dynamic-provider processes under `child`, sampled from /proc every 100 ms.
+ * VmHWM is the kernel's own high-water mark, so a sample taken any time before the process ends sees its peak.
+ */
+function watchProviderRss(child: ChildProcess): { stop(): number } {
+  let peak = 0;
+  const sample = () => {
+    const parents = new Map<number, number>();
+    const providers: number[] = [];
+    for (const d of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+        parents.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+        if (fs.readFileSync(`/proc/${d}/cmdline`, "utf8").includes("cmd/dynamic-provider")) providers.push(Number(d));
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    for (const pid of providers) {
+      let p: number | undefined = pid;
+      while (p && p !== child.pid) p = parents.get(p);
+      if (p !== child.pid) continue; // another run's provider (other benches and tests share the machine)
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+        if (m) peak = Math.max(peak, Number(m[1]));
+      } catch {
+        // ended
+      }
+    }
+  };
+  const timer = setInterval(sample, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+function ensurePulumi(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(repoRoot, "scripts/ensure-pulumi"), { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.on("close", (code) =>
+      code === 0 ? resolve(out.trim().split("\n").pop()!) : reject(new Error("ensure-pulumi failed")),
+    );
+  });
+}
+
+async function main(): Promise<void> {
+  const o = options(process.argv.slice(2));
+  const counts = shape(o);
+  const sim = await startSimulator({
+    port: 0,
+    username: "root",
+    password,
+    hosts: 1,
+    loginFailureDelayMs: 0,
+    seed: { localSrSize: 1024 ** 5 }, // 1 PiB: the VMs' disks are thick-provisioned on the local LVM SR
+  });
+  const binDir = process.env.PULUMI_XENSERVER_ENGINE_BIN ?? (await ensurePulumi());
+  const pool = [...sim.store.table("pool").values()][0] as { default_SR: string };
+  const sr = (sim.store.get("SR", pool.default_SR) as { uuid: string }).uuid;
+  const args = { ...counts, sr, template: "Debian Bookworm 12" };
+  const flavours: Flavour[] = o.only ? [o.only] : ["floor", "ours"];
+  const stacks = Object.fromEntries(flavours.map((f) => [f, new Stack(f, o, sim, args, binDir)])) as Record<
+    Flavour,
+    Stack
+  >;
+  const results: Partial<Record<Flavour, Partial<Record<Phase, PhaseResult>>>> = {};
+  console.log(
+    `bench:scale: ${o.n} resources (${counts.vdis} VDIs, ${counts.networks} networks, ${counts.vms} VMs), ` +
+      `--parallel ${o.parallel}${o.profile ? `, profiling into ${o.profile}` : ""}`,
+  );
+  try {
+    for (const phase of phases) {
+      for (const f of flavours) {
+        const r = await stacks[f].run(phase);
+        (results[f] ??= {})[phase] = r;
+        console.log(
+          `${phase.padEnd(8)} ${f.padEnd(5)} ${r.seconds.toFixed(1).padStart(6)} s` +
+            (f === "ours"
+              ? `  ${(r.calls / o.n).toFixed(1)} XAPI calls/resource, provider rss ${r.rssMb.toFixed(0)} MB, sessions ${r.sessions}`
+              : `  provider rss ${r.rssMb.toFixed(0)} MB`),
+        );
+      }
+    }
+  } finally {
+    for (const s of Object.values(stacks)) s.dispose();
+    await sim.close();
+  }
+  const ours = results.ours;
+  const floor = results.floor;
+  if (!ours || !floor) return;
+  const part = (p: Phase) => {
+    const a = ours[p]!.seconds;
+    const b = floor[p]!.seconds;
+    return `${p} ${a.toFixed(1)} s (floor ${b.toFixed(1)} s, ratio ${(a / b).toFixed(2)})`;
+  };
+  const rss = Math.max(...phases.map((p) => ours[p]!.rssMb));
+  const sessions = Math.max(...phases.map((p) => ours[p]!.sessions));
+  console.log(
+    `calls per resource: ${phases.map((p) => `${p} ${(ours[p]!.calls / o.n).toFixed(1)}`).join(", ")}; ` +
+      `floor provider rss ${Math.max(...phases.map((p) => floor[p]!.rssMb)).toFixed(0)} MB`,
+  );
+  console.log(
+    `scale: ${o.n} resources; ${phases.map(part).join("; ")}; provider rss ${rss.toFixed(0)} MB; sessions ${sessions}`,
+  );
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
