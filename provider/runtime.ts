@@ -41,7 +41,7 @@ function logOutAtExit(): void {
 const providerKey = "__provider";
 
 /** Set by the sdk's static get(): the resource only references an existing object. */
-export const referenceOnlyKey = "referenceOnly";
+const referenceOnlyKey = "referenceOnly";
 
 type Method = "check" | "diff" | "create" | "read" | "update" | "delete";
 
@@ -108,6 +108,6 @@ function strip(props: Record<string, unknown> | undefined): Record<string, unkno
  * Pulumi's gRPC struct encoding throws "Unexpected struct type" on undefined,
  * BigInt, Buffer and similar values: results are normalized to plain JSON.
  */
-export function jsonSafe<T>(value: T): T {
+function jsonSafe<T>(value: T): T {
   return JSON.parse(JSON.stringify(value, (_k, v) => (v === undefined ? null : typeof v === "bigint" ? Number(v) : v)));
 }

@@ -2,7 +2,7 @@
 // (the code its read() and diff() use), plus objects of the managed kinds that no stack owns.
 import * as crypto from "node:crypto";
 import type { AttributeChange, LiveComparison, LiveRecords } from "../resources/common/live";
-import { identityKeys } from "../resources/common/objects";
+import { identityKeys } from "../resources/common/identity";
 import { resourceKinds } from "../resources/registry";
 import type { Snapshot } from "./snapshot";
 import { opaqueSecret, type ManagedResource, type SourcePosition } from "./state";

@@ -4,22 +4,8 @@
 import type { CheckFailure } from "./contract";
 import { claim, heldBy } from "./common/claims";
 import { profileOf, type Xapi } from "./common/connection";
-import { identityKeys } from "./common/objects";
-
-interface Pif {
-  device: string;
-  host: string;
-  network: string;
-  VLAN: number;
-  physical: boolean;
-  bond_slave_of: string;
-  bond_master_of: string[];
-}
-interface Net {
-  uuid: string;
-  name_label: string;
-  other_config: Record<string, string>;
-}
+import { identityKeys } from "./common/identity";
+import { isNullRef, NULL_REF, type NetworkRecord, type PIFRecord } from "../xapi";
 
 export interface NetworkShape {
   connection?: string;
@@ -28,8 +14,6 @@ export interface NetworkShape {
   nic?: string;
   bond?: { nics: string[] };
 }
-
-const nullRef = "OpaqueRef:NULL";
 
 /**
  * `olds`: the resource's previous inputs; what it already made itself (the same tag on the same NIC, the same bond
@@ -45,14 +29,14 @@ export async function predictConflicts(
   const nic = n.nic === undefined ? undefined : device(n.nic);
   const bondNics = (n.bond?.nics ?? []).map(device);
 
-  const pifs = await xapi.call<Record<string, Pif>>("PIF.get_all_records");
-  const nets = await xapi.call<Record<string, Net>>("network.get_all_records");
+  const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
+  const nets = await xapi.call<Record<string, NetworkRecord>>("network.get_all_records");
   const hosts = await xapi.call<Record<string, { name_label: string }>>("host.get_all_records");
   const ours = (net: string) => !!n.identity && identityOf(nets[net]) === n.identity;
   const named = (net: string) => `network "${nets[net]?.name_label ?? net}" (${nets[net]?.uuid ?? net})`;
-  const hostName = (p: Pif) => hosts[p.host]?.name_label ?? p.host;
+  const hostName = (p: PIFRecord) => hosts[p.host]?.name_label ?? p.host;
   const bondNetwork = (bond: string) =>
-    Object.values(pifs).find((p) => p.bond_master_of.includes(bond))?.network ?? nullRef;
+    Object.values(pifs).find((p) => p.bond_master_of.includes(bond))?.network ?? NULL_REF;
 
   if (nic !== undefined && typeof n.vlan === "number") {
     // During preview the tag may be unknown (not a number): checked at `up`.
@@ -65,7 +49,7 @@ export async function predictConflicts(
           reason: `vlan: tag ${n.vlan} is already in use on ${nic} of host ${hostName(taken)}, by ${named(taken.network)} (PIF_VLAN_EXISTS); choose another tag, or take that network over with adopt: "${nets[taken.network]?.uuid}"`,
         },
       ];
-    const bonded = Object.values(pifs).find((p) => p.physical && p.device === nic && p.bond_slave_of !== nullRef);
+    const bonded = Object.values(pifs).find((p) => p.physical && p.device === nic && !isNullRef(p.bond_slave_of));
     if (bonded && !same)
       return [
         {
@@ -77,7 +61,7 @@ export async function predictConflicts(
   if (bondNics.length) {
     const before = new Set((olds.bond?.nics ?? []).map(device));
     for (const p of Object.values(pifs)) {
-      if (!p.physical || p.bond_slave_of === nullRef || !bondNics.includes(p.device) || before.has(p.device)) continue;
+      if (!p.physical || isNullRef(p.bond_slave_of) || !bondNics.includes(p.device) || before.has(p.device)) continue;
       const net = bondNetwork(p.bond_slave_of);
       if (ours(net)) continue;
       return [
@@ -125,7 +109,7 @@ export async function predictConflicts(
   return [];
 }
 
-function identityOf(net: Net | undefined): string | undefined {
+function identityOf(net: NetworkRecord | undefined): string | undefined {
   const stack = net?.other_config[identityKeys.stack];
   const resource = net?.other_config[identityKeys.resource];
   return stack && resource ? `${stack}/${resource}` : undefined;

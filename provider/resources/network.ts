@@ -17,27 +17,17 @@ import type {
 } from "./contract";
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
-import {
-  connectionAndAdoption,
-  convergeNames,
-  describeVms,
-  convergeOwnedMap,
-  convergeOwnedTags,
-  goneMessage,
-  identityEntries,
-  ifStated,
-  liveOwned,
-  pickInputs,
-  recordByUuid,
-  undoCreate,
-  forcedReplaces,
-  withId,
-  existingRecord,
-  assertSamePool,
-  masterHost,
-  poolOf,
-} from "./common/objects";
+import { connectionAndAdoption } from "./common/adoption";
+import { convergeOwnedFields } from "./common/convergence";
+import { undoCreate, withId } from "./common/create-result";
+import { forcedReplaces } from "./common/forced-replaces";
+import { identityEntries } from "./common/identity";
+import { masterHost, recordByUuid } from "./common/lookups";
+import { describeVms, goneMessage } from "./common/messages";
+import { ifStated, liveOwned, pickInputs } from "./common/read-inputs";
+import { assertSamePool, existingRecord, poolOf } from "./common/same-pool";
 import { sameSet } from "./common/owned-map";
+import { isNullRef, type NetworkRecord, type PIFRecord } from "../xapi";
 import {
   changedAttributes,
   hostsLacking,
@@ -50,7 +40,7 @@ import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { predictConflicts, type NetworkShape } from "./network-conflicts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
 
-export const bondModes = ["balance-slb", "active-backup", "lacp"] as const;
+const bondModes = ["balance-slb", "active-backup", "lacp"] as const;
 
 export const inputSchema = z
   .object({
@@ -103,33 +93,8 @@ export const outputSchema = z.object({
 
 export type Outputs = Inputs & z.infer<typeof outputSchema>;
 
-interface NetworkRecord {
-  uuid: string;
-  name_label: string;
-  name_description: string;
-  MTU: number;
-  bridge: string;
-  PIFs: string[];
-  other_config: Record<string, string>;
-  tags: string[];
-}
-interface PIFRecord {
-  uuid: string;
-  MTU: number;
-  currently_attached: boolean;
-  device: string;
-  host: string;
-  network: string;
-  VLAN: number;
-  physical: boolean;
-  bond_master_of: string[];
-  bond_slave_of: string;
-  VLAN_master_of: string;
-  management: boolean;
-}
-
 /** "NIC 1" (XenCenter's name) is eth1. */
-export function nicDevice(nic: string): string {
+function nicDevice(nic: string): string {
   const m = /^nic\s*(\d+)$/i.exec(nic.trim());
   return m ? `eth${m[1]}` : nic.trim();
 }
@@ -329,12 +294,6 @@ async function createBonds(
   }
 }
 
-interface TeardownPIF extends PIFRecord {
-  managed: boolean;
-  disallow_unplug: boolean;
-  currently_attached: boolean;
-}
-
 /**
  * Removes the network's VLANs or bonds host by host, then the network. XAPI checks each VLAN.destroy or
  * Bond.destroy on its own host, so a refusal on a later host would leave the earlier hosts already torn down:
@@ -345,7 +304,7 @@ async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
   const [net, vifs, pifs, hosts, metrics, pools] = await Promise.all([
     xapi.call<{ uuid: string; name_label: string }>("network.get_record", ref),
     xapi.call<Record<string, { currently_attached: boolean; VM: string }>>("VIF.get_all_records_where", whereNetwork),
-    xapi.call<Record<string, TeardownPIF>>("PIF.get_all_records_where", whereNetwork),
+    xapi.call<Record<string, PIFRecord>>("PIF.get_all_records_where", whereNetwork),
     xapi.call<Record<string, { name_label: string; metrics: string }>>("host.get_all_records"),
     xapi.call<Record<string, { live: boolean }>>("host_metrics.get_all_records"),
     xapi.call<Record<string, { master: string; ha_enabled: boolean; redo_log_enabled: boolean }>>(
@@ -364,7 +323,7 @@ async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
     );
   }
   const hostName = (h: string) => hosts[h]?.name_label ?? h;
-  const on = (list: TeardownPIF[]) => [...new Set(list.map((p) => hostName(p.host)))].join(", ");
+  const on = (list: PIFRecord[]) => [...new Set(list.map((p) => hostName(p.host)))].join(", ");
   const all = Object.values(pifs).filter((p) => p.VLAN >= 0 || p.bond_master_of.length > 0);
   const management = Object.values(pifs).filter((p) => p.management);
   if (management.length) {
@@ -404,8 +363,7 @@ async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
   if (refusals.length)
     throw new Error(`${network} cannot be deleted; nothing was removed on any host: ${refusals.join("; ")}`);
   for (const p of all) {
-    if (p.VLAN >= 0 && p.VLAN_master_of && p.VLAN_master_of !== "OpaqueRef:NULL")
-      await xapi.call("VLAN.destroy", p.VLAN_master_of);
+    if (p.VLAN >= 0 && !isNullRef(p.VLAN_master_of)) await xapi.call("VLAN.destroy", p.VLAN_master_of);
     else for (const b of p.bond_master_of) await xapi.call("Bond.destroy", b);
   }
   await xapi.call("network.destroy", ref);
@@ -418,19 +376,9 @@ async function converge(
   n: Inputs,
   previous: { otherConfig: Record<string, string>; tags: string[] },
 ): Promise<void> {
-  await convergeNames(xapi, "network", ref, live, n.name, n.description);
-  if (n.mtu !== undefined && live.MTU !== n.mtu) await xapi.call("network.set_MTU", ref, n.mtu);
-  const desired = { ...n.otherConfig, ...identityEntries(n.identity) };
-  await convergeOwnedMap(
-    xapi,
-    "network",
-    ref,
-    "other_config",
-    live.other_config,
-    desired,
-    Object.keys(previous.otherConfig),
-  );
-  await convergeOwnedTags(xapi, "network", ref, live.tags, n.tags, previous.tags);
+  await convergeOwnedFields(xapi, "network", ref, live, n, previous, async () => {
+    if (n.mtu !== undefined && live.MTU !== n.mtu) await xapi.call("network.set_MTU", ref, n.mtu);
+  });
 }
 
 /** `live`: a record read in this same call (read()); otherwise it is read after the changes. */

@@ -19,18 +19,12 @@ import type {
 } from "./contract";
 import { checkInputs } from "./common/check";
 import { profileOf, xapiFor, type Xapi } from "./common/connection";
-import {
-  convergeNames,
-  convergeOwnedMap,
-  forcedReplaces,
-  otherPoolMessage,
-  convergeOwnedTags,
-  identityEntries,
-  identityKeys,
-  liveOwned,
-  pickInputs,
-  refByUuid,
-} from "./common/objects";
+import { convergeOwnedFields } from "./common/convergence";
+import { forcedReplaces } from "./common/forced-replaces";
+import { identityKeys } from "./common/identity";
+import { refByUuid } from "./common/lookups";
+import { otherPoolMessage } from "./common/messages";
+import { liveOwned, pickInputs } from "./common/read-inputs";
 import { changedAttributes, xapiRecords, type AttributeSpec, type LiveComparison } from "./common/live";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { isUnknown } from "./common/unknowns";
@@ -186,18 +180,17 @@ async function converge(
   n: Inputs,
   previous: { otherConfig: Record<string, string>; tags: string[] },
 ): Promise<void> {
-  await convergeNames(xapi, "pool", ref, live, n.name, n.description);
-  for (const [k, field] of srFields) {
-    const want = n[k];
-    if (want === undefined) continue;
-    const sr = await refByUuid(xapi, "SR", want);
-    if (!sr) throw new Error(`${k}: no SR with uuid ${want} in this pool`);
-    if (live[field] !== sr) await xapi.call(`pool.set_${field}`, ref, sr);
-  }
-  const desired = { ...n.otherConfig, ...identityEntries(n.identity) };
-  const previouslyOwned = [...Object.keys(previous.otherConfig), ...Object.values(identityKeys)];
-  await convergeOwnedMap(xapi, "pool", ref, "other_config", live.other_config, desired, previouslyOwned);
-  await convergeOwnedTags(xapi, "pool", ref, live.tags, n.tags, previous.tags);
+  // The identity keys are always owned: a Pool resource that loses its identity removes them.
+  const owned = { ...previous, alsoOwned: Object.values(identityKeys) };
+  await convergeOwnedFields(xapi, "pool", ref, live, n, owned, async () => {
+    for (const [k, field] of srFields) {
+      const want = n[k];
+      if (want === undefined) continue;
+      const sr = await refByUuid(xapi, "SR", want);
+      if (!sr) throw new Error(`${k}: no SR with uuid ${want} in this pool`);
+      if (live[field] !== sr) await xapi.call(`pool.set_${field}`, ref, sr);
+    }
+  });
 }
 
 /** `known`: the pool record read in this same call (read()); otherwise it is read after the changes. */

@@ -8,7 +8,7 @@ import * as vdi from "./vdi";
 import * as vm from "./vm";
 
 /** The typed modules; xen-drift takes each kind's comparison from them (through resourceKinds). */
-export const resourceModules: readonly ResourceModule<Props, Props>[] = [
+const resourceModules: readonly ResourceModule<Props, Props>[] = [
   pool.resource,
   network.resource,
   sr.resource,

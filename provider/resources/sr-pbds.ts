@@ -3,17 +3,18 @@
 // Sources: xapi_sr.ml create (plug failures ignored), message_forwarding.ml check_live / forward_pbd_op /
 // forward_sr_op / with_unplug_locks, xapi_pbd.ml unplug.
 import type { Xapi } from "./common/connection";
-import { describeVms, masterHost } from "./common/objects";
+import { masterHost } from "./common/lookups";
+import { describeVms } from "./common/messages";
 import { XapiError } from "../xapi";
 
-export interface HostState {
+interface HostState {
   name: string;
   /** host_metrics.live; the master is always live (check_live assumes so). */
   live: boolean;
   enabled: boolean;
 }
 
-export interface PbdState {
+interface PbdState {
   ref: string;
   uuid: string;
   host: string;

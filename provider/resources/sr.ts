@@ -23,27 +23,16 @@ import type {
 } from "./contract";
 import { checkInputs } from "./common/check";
 import { profileOf, xapiFor, type Xapi } from "./common/connection";
-import {
-  connectionAndAdoption,
-  convergeNames,
-  convergeOwnedMap,
-  convergeOwnedTags,
-  describeVms,
-  goneMessage,
-  identityEntries,
-  liveOwned,
-  pickInputs,
-  recordByUuid,
-  refByUuid,
-  undoCreate,
-  forcedReplaces,
-  withId,
-  existingRecord,
-  assertSamePool,
-  masterHost,
-  poolOf,
-} from "./common/objects";
+import { connectionAndAdoption } from "./common/adoption";
+import { convergeOwnedFields } from "./common/convergence";
+import { undoCreate, withId } from "./common/create-result";
+import { forcedReplaces } from "./common/forced-replaces";
+import { masterHost, recordByUuid, refByUuid } from "./common/lookups";
+import { describeVms, goneMessage } from "./common/messages";
+import { liveOwned, pickInputs } from "./common/read-inputs";
+import { assertSamePool, existingRecord, poolOf } from "./common/same-pool";
 import { sameMap, sameSet } from "./common/owned-map";
+import { isNullRef, type HostRecord, type PBDRecord, type SRRecord } from "../xapi";
 import { claim } from "./common/claims";
 import { releasePoolReferences } from "./common/pool-references";
 import { progressReporter } from "./common/progress";
@@ -73,48 +62,47 @@ import {
  * (drivers/*.py), which agree for the network types. Keys the drivers write themselves into a PBD
  * (multiSession, localIQN, targetlist, multipathing…) are not inputs.
  */
-export const srTypes: Record<string, { shared: boolean; contentType: string; required: string[]; optional: string[] }> =
-  {
-    // NFSSR.py load/validate_remotepath/check_server/set_transport: server, serverpath, nfsversion, options (the
-    // mount options; nothing reads "nfsoptions"), useUDP ("true"), probeversion (take the server's newest version).
-    nfs: {
-      shared: true,
-      contentType: "user",
-      required: ["server", "serverpath"],
-      optional: ["nfsversion", "options", "useUDP", "probeversion"],
-    },
-    // SMBSR.py load/mount + cifutils.getCIFCredentials: server, username, password(_secret). The mount always
-    // uses vers=3.0 (getMountOptions): SMBSR reads no "vers" key, nor any mount options.
-    smb: { shared: true, contentType: "user", required: ["server"], optional: ["username", "password"] },
-    // ISOSR.py load/attach/_checkTargetStr + cifutils (prefix "cifs"): location, legacy_mode, iso_path, nfsversion,
-    // type (cifs or nfs_iso), options, vers (cifs with type only: 1.0 or 3.0), username, cifspassword(_secret).
-    iso: {
-      shared: true,
-      contentType: "iso",
-      required: ["location"],
-      optional: ["type", "options", "nfsversion", "vers", "username", "cifspassword", "legacy_mode", "iso_path"],
-    },
-    lvm: { shared: false, contentType: "user", required: ["device"], optional: [] },
-    ext: { shared: false, contentType: "user", required: ["device"], optional: [] },
-    // LVHDoISCSISR.py + BaseISCSI.py load + LVHDSR.py load: target, targetIQN, SCSIid, port (1-65535), chapuser +
-    // chappassword(_secret), incoming_chapuser + incoming_chappassword(_secret), multihomed, usediscoverynumber,
-    // allocation (thick or thin).
-    lvmoiscsi: {
-      shared: true,
-      contentType: "user",
-      required: ["target", "targetIQN", "SCSIid"],
-      optional: [
-        "port",
-        "chapuser",
-        "chappassword",
-        "incoming_chapuser",
-        "incoming_chappassword",
-        "multihomed",
-        "usediscoverynumber",
-        "allocation",
-      ],
-    },
-  };
+const srTypes: Record<string, { shared: boolean; contentType: string; required: string[]; optional: string[] }> = {
+  // NFSSR.py load/validate_remotepath/check_server/set_transport: server, serverpath, nfsversion, options (the
+  // mount options; nothing reads "nfsoptions"), useUDP ("true"), probeversion (take the server's newest version).
+  nfs: {
+    shared: true,
+    contentType: "user",
+    required: ["server", "serverpath"],
+    optional: ["nfsversion", "options", "useUDP", "probeversion"],
+  },
+  // SMBSR.py load/mount + cifutils.getCIFCredentials: server, username, password(_secret). The mount always
+  // uses vers=3.0 (getMountOptions): SMBSR reads no "vers" key, nor any mount options.
+  smb: { shared: true, contentType: "user", required: ["server"], optional: ["username", "password"] },
+  // ISOSR.py load/attach/_checkTargetStr + cifutils (prefix "cifs"): location, legacy_mode, iso_path, nfsversion,
+  // type (cifs or nfs_iso), options, vers (cifs with type only: 1.0 or 3.0), username, cifspassword(_secret).
+  iso: {
+    shared: true,
+    contentType: "iso",
+    required: ["location"],
+    optional: ["type", "options", "nfsversion", "vers", "username", "cifspassword", "legacy_mode", "iso_path"],
+  },
+  lvm: { shared: false, contentType: "user", required: ["device"], optional: [] },
+  ext: { shared: false, contentType: "user", required: ["device"], optional: [] },
+  // LVHDoISCSISR.py + BaseISCSI.py load + LVHDSR.py load: target, targetIQN, SCSIid, port (1-65535), chapuser +
+  // chappassword(_secret), incoming_chapuser + incoming_chappassword(_secret), multihomed, usediscoverynumber,
+  // allocation (thick or thin).
+  lvmoiscsi: {
+    shared: true,
+    contentType: "user",
+    required: ["target", "targetIQN", "SCSIid"],
+    optional: [
+      "port",
+      "chapuser",
+      "chappassword",
+      "incoming_chapuser",
+      "incoming_chappassword",
+      "multihomed",
+      "usediscoverynumber",
+      "allocation",
+    ],
+  },
+};
 
 export const inputSchema = z
   .object({
@@ -185,34 +173,6 @@ export const outputSchema = z.object({
 });
 
 export type Outputs = Inputs & z.infer<typeof outputSchema>;
-
-interface SRRecord {
-  uuid: string;
-  name_label: string;
-  name_description: string;
-  type: string;
-  shared: boolean;
-  content_type: string;
-  PBDs: string[];
-  VDIs: string[];
-  physical_size: number;
-  physical_utilisation: number;
-  virtual_allocation: number;
-  other_config: Record<string, string>;
-  tags: string[];
-}
-interface PBDRecord {
-  uuid: string;
-  host: string;
-  SR: string;
-  currently_attached: boolean;
-  device_config: Record<string, string>;
-}
-interface HostRecord {
-  uuid: string;
-  name_label: string;
-  hostname: string;
-}
 
 const creationOnly = ["type", "mode", "existingUuid", "host", "deviceConfig", "shared", "contentType", "smConfig"];
 
@@ -697,17 +657,7 @@ async function converge(
   n: Inputs,
   previous: { otherConfig: Record<string, string>; tags: string[] },
 ): Promise<void> {
-  await convergeNames(xapi, "SR", ref, live, n.name, n.description);
-  await convergeOwnedMap(
-    xapi,
-    "SR",
-    ref,
-    "other_config",
-    live.other_config,
-    { ...n.otherConfig, ...identityEntries(n.identity) },
-    Object.keys(previous.otherConfig),
-  );
-  await convergeOwnedTags(xapi, "SR", ref, live.tags, n.tags, previous.tags);
+  await convergeOwnedFields(xapi, "SR", ref, live, n, previous);
 }
 
 /** `known`: a record read in this same call (read()); otherwise it is read after the changes. */
@@ -850,8 +800,7 @@ async function assertNoDiskInUse(xapi: Xapi, ref: string): Promise<void> {
     const users: string[] = [];
     for (const vbd of await xapi.call<string[]>("VDI.get_VBDs", vdi)) {
       const b = await xapi.call<{ currently_attached: boolean; VM: string }>("VBD.get_record", vbd);
-      if (b.currently_attached && (await xapi.call<string>("VM.get_resident_on", b.VM)) !== "OpaqueRef:NULL")
-        users.push(b.VM);
+      if (b.currently_attached && !isNullRef(await xapi.call<string>("VM.get_resident_on", b.VM))) users.push(b.VM);
     }
     if (users.length)
       inUse.push(

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import * as fs from "node:fs";
 import { z } from "zod";
 import { isXapiError } from "../xapi/errors";
+import type { SRRecord, VDIRecord } from "../xapi";
 import { atBoundary, stateSchemas } from "./boundary";
 import type {
   CheckFailure,
@@ -22,34 +23,25 @@ import type {
 import { checkInputs } from "./common/check";
 import { xapiFor, type Xapi } from "./common/connection";
 import { fileSha256, imageVirtualSize } from "./common/files";
-import {
-  connectionAndAdoption,
-  convergeNames,
-  convergeOwnedMap,
-  convergeOwnedTags,
-  goneMessage,
-  identityEntries,
-  ifStated,
-  liveOwned,
-  pickInputs,
-  recordByUuid,
-  refByUuid,
-  undoCreate,
-  forcedReplaces,
-  withId,
-  assertSamePool,
-  poolOf,
-} from "./common/objects";
+import { connectionAndAdoption } from "./common/adoption";
+import { convergeOwnedFields } from "./common/convergence";
+import { undoCreate, withId } from "./common/create-result";
+import { forcedReplaces } from "./common/forced-replaces";
+import { identityEntries } from "./common/identity";
+import { recordByUuid, refByUuid } from "./common/lookups";
+import { goneMessage } from "./common/messages";
+import { ifStated, liveOwned, pickInputs } from "./common/read-inputs";
+import { assertSamePool, poolOf } from "./common/same-pool";
 import { changedAttributes, xapiRecords, type AttributeSpec, type LiveComparison } from "./common/live";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { progressReporter } from "./common/progress";
 import { diskSizeHelp, formatSize, parseSizeSpec } from "./common/sizes";
 import { containsUnknown, isUnknown } from "./common/unknowns";
 
-export const vdiTypes = ["user", "system", "ephemeral", "suspend", "crashdump"] as const;
+const vdiTypes = ["user", "system", "ephemeral", "suspend", "crashdump"] as const;
 
 /** VHD-based drivers accept 1 MiB to 2040 GiB (sm vhdutil validate_and_round_vhd_size). */
-export const vhdLimits = { min: 1024 * 1024, max: 2040 * 1024 ** 3 };
+const vhdLimits = { min: 1024 * 1024, max: 2040 * 1024 ** 3 };
 const vhdBasedTypes = new Set(["lvm", "ext", "nfs", "smb", "lvmoiscsi", "lvmohba", "file"]);
 
 export const inputSchema = z
@@ -100,30 +92,6 @@ export const outputSchema = z.object({
 });
 
 export type Outputs = Inputs & z.infer<typeof outputSchema>;
-
-interface VDIRecord {
-  uuid: string;
-  name_label: string;
-  name_description: string;
-  SR: string;
-  virtual_size: number;
-  physical_utilisation: number;
-  type: string;
-  sharable: boolean;
-  read_only: boolean;
-  VBDs: string[];
-  other_config: Record<string, string>;
-  tags: string[];
-}
-interface SRRecord {
-  uuid: string;
-  type: string;
-  name_label: string;
-  physical_size: number;
-  virtual_allocation: number;
-  physical_utilisation: number;
-  content_type: string;
-}
 
 async function check(olds: Prior<Inputs>, news: Props, ctx: ResourceContext): Promise<CheckResult<Inputs>> {
   const { value, failures } = checkInputs(inputSchema, news, ctx, ["source"]);
@@ -331,24 +299,17 @@ async function converge(
   n: Inputs,
   previous: { otherConfig: Record<string, string>; tags: string[] },
 ): Promise<void> {
-  await convergeNames(xapi, "VDI", ref, live, n.name, n.description);
-  if (n.size !== undefined && n.size > Number(live.virtual_size)) {
-    const onProgress = progressReporter(`resizing VDI "${n.name}" to ${formatSize(n.size)}`);
-    if (await attachedToRunningVm(xapi, live)) await xapi.callAsync("VDI.resize_online", [ref, n.size], { onProgress });
-    else await xapi.callAsync("VDI.resize", [ref, n.size], { onProgress });
-  }
-  if (n.sharable !== undefined && live.sharable !== n.sharable) await xapi.call("VDI.set_sharable", ref, n.sharable);
-  if (n.readOnly !== undefined && live.read_only !== n.readOnly) await xapi.call("VDI.set_read_only", ref, n.readOnly);
-  await convergeOwnedMap(
-    xapi,
-    "VDI",
-    ref,
-    "other_config",
-    live.other_config,
-    { ...n.otherConfig, ...identityEntries(n.identity) },
-    Object.keys(previous.otherConfig),
-  );
-  await convergeOwnedTags(xapi, "VDI", ref, live.tags, n.tags, previous.tags);
+  await convergeOwnedFields(xapi, "VDI", ref, live, n, previous, async () => {
+    if (n.size !== undefined && n.size > Number(live.virtual_size)) {
+      const onProgress = progressReporter(`resizing VDI "${n.name}" to ${formatSize(n.size)}`);
+      if (await attachedToRunningVm(xapi, live))
+        await xapi.callAsync("VDI.resize_online", [ref, n.size], { onProgress });
+      else await xapi.callAsync("VDI.resize", [ref, n.size], { onProgress });
+    }
+    if (n.sharable !== undefined && live.sharable !== n.sharable) await xapi.call("VDI.set_sharable", ref, n.sharable);
+    if (n.readOnly !== undefined && live.read_only !== n.readOnly)
+      await xapi.call("VDI.set_read_only", ref, n.readOnly);
+  });
 }
 
 /** `known`: the record and SR uuid read in this same call (read()); otherwise both are read after the changes. */

@@ -5,7 +5,7 @@
 const holders = new Map<string, Set<string>>();
 
 /** The resource name in an identity ("project/stack/name"). */
-export function resourceName(identity: string): string {
+function resourceName(identity: string): string {
   return identity.slice(identity.lastIndexOf("/") + 1);
 }
 

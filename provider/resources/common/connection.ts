@@ -40,7 +40,7 @@ export class ConnectionConfigError extends Error {
  * Its stack is that advice too: Pulumi's dynamic-provider host prints `${err}: ${err.stack}` for every error, and a
  * trace into this package's files helps no user.
  */
-export class ConnectionError extends Error {
+class ConnectionError extends Error {
   override readonly name = "ConnectionError";
   constructor(message: string) {
     super(message);
@@ -67,7 +67,7 @@ function keysToFix(err: unknown, profile: string): string {
 }
 
 /** A failure to connect, told in the user's terms: the URL, what went wrong, the keys to fix. */
-export function describeConnectionFailure(err: unknown, s: ConnectionSettings): ConnectionError {
+function describeConnectionFailure(err: unknown, s: ConnectionSettings): ConnectionError {
   const what = inConfigTerms(err instanceof Error ? err.message : String(err), s.profile);
   return new ConnectionError(
     `cannot connect to ${s.url} (connection "${s.profile}"): ${what}; ${keysToFix(err, s.profile)}`,
@@ -99,7 +99,7 @@ function profiles(config: ProviderConfig): Record<string, ProfileFields> {
 }
 
 /** The names of the profiles a program may pass as `connection`. */
-export function profileNames(config: ProviderConfig, env: NodeJS.ProcessEnv = process.env): string[] {
+function profileNames(config: ProviderConfig, env: NodeJS.ProcessEnv = process.env): string[] {
   const names = Object.keys(profiles(config));
   if (config.get("xenserver:url") || env.XENSERVER_URL || env.XENSERVER_HOST) names.unshift(defaultProfile);
   return names;

@@ -7,7 +7,7 @@
 
 const SECTOR = 2048;
 
-export interface IsoFile {
+interface IsoFile {
   name: string;
   data: Buffer;
 }

@@ -23,7 +23,7 @@ export interface AttributeChange {
  * How an attribute is compared. scalar: `!==`; json: by JSON text; map: the keys of either side, one change per
  * key; set: as sets (order ignored). These are the rules diff() always used.
  */
-export type AttributeKind = "scalar" | "json" | "map" | "set";
+type AttributeKind = "scalar" | "json" | "map" | "set";
 
 export type AttributeSpec = readonly (readonly [key: string, kind: AttributeKind])[];
 
@@ -78,7 +78,7 @@ export interface LiveComparison<O, I = Record<string, unknown>> {
   compare(o: O, live: object): AttributeChange[];
 }
 
-export interface Observed<I = Record<string, unknown>> {
+interface Observed<I = Record<string, unknown>> {
   ref: string;
   inputs: Partial<I>;
   /** Names of the hosts lacking their part of the object (a VLAN PIF, a plugged PBD): [] when whole. */

@@ -1,9 +1,8 @@
 // The pool's and hosts' SR fields (default, suspend-image, crash-dump SR) are plain references: xapi's SR.forget and
 // SR.destroy leave them pointing at nothing (SR.get_record then answers HANDLE_INVALID). Before an SR goes, its
 // delete empties every field that names it.
+import { NULL_REF } from "../../xapi";
 import type { Xapi } from "./connection";
-
-const nullRef = "OpaqueRef:NULL";
 
 const poolFields = [
   ["default_SR", "default SR"],
@@ -22,14 +21,14 @@ export async function releasePoolReferences(xapi: Xapi, sr: string): Promise<str
   for (const [ref, pool] of Object.entries(pools))
     for (const [field, what] of poolFields)
       if (pool[field] === sr) {
-        await xapi.call(`pool.set_${field}`, ref, nullRef);
+        await xapi.call(`pool.set_${field}`, ref, NULL_REF);
         released.push(`the pool's ${what}`);
       }
   const hosts = await xapi.call<Record<string, Record<string, string>>>("host.get_all_records");
   for (const [ref, host] of Object.entries(hosts))
     for (const [field, what] of hostFields)
       if (host[field] === sr) {
-        await xapi.call(`host.set_${field}`, ref, nullRef);
+        await xapi.call(`host.set_${field}`, ref, NULL_REF);
         released.push(`host ${host.name_label}'s ${what}`);
       }
   return released;

@@ -29,7 +29,7 @@ export function parseSize(value: unknown): number | undefined {
 }
 
 /** `"atLeast:20GiB"`: a disk of at least that size; a disk grown beyond it (outside Pulumi) keeps its size. */
-export const atLeastPrefix = /^\s*atLeast:\s*/i;
+const atLeastPrefix = /^\s*atLeast:\s*/i;
 
 /** A size, or a floor (`atLeast:`), or undefined when it does not parse. */
 export function parseSizeSpec(value: unknown): { bytes: number; atLeast: boolean } | undefined {

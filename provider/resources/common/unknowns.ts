@@ -1,6 +1,6 @@
 // During `pulumi preview`, inputs computed from other resources arrive as this
 // sentinel string (Pulumi's rpc.unknownValue). check/diff must tolerate it.
-export const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export function isUnknown(v: unknown): boolean {
   return v === unknownValue;

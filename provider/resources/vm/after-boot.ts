@@ -1,6 +1,6 @@
 // After a boot: wait for the guest agent (event.from on the VM, no polling), and remove the cloud-init drive.
 import type { Xapi } from "../common/connection";
-import { refByUuid } from "../common/objects";
+import { refByUuid } from "../common/lookups";
 import { NULL_REF } from "./records";
 
 interface EventBatch {

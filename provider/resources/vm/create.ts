@@ -3,7 +3,8 @@
 // to its power state and wait for its address. A failure midway destroys what was made.
 import type { CreateResult, ResourceContext } from "../contract";
 import { xapiFor, type Xapi } from "../common/connection";
-import { refByUuid, undoCreate } from "../common/objects";
+import { undoCreate } from "../common/create-result";
+import { refByUuid } from "../common/lookups";
 import type { Inputs, Outputs } from "./inputs";
 import { defaultSr, findTemplate, provisionDisks, rewriteProvision } from "./lookups";
 import { applyCdrom, applyDisks, applyNics, createVbd } from "./devices";

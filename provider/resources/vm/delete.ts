@@ -4,7 +4,7 @@
 import { isXapiError } from "../../xapi/errors";
 import type { Prior, ResourceContext } from "../contract";
 import { xapiFor } from "../common/connection";
-import { assertSamePool } from "../common/objects";
+import { assertSamePool } from "../common/same-pool";
 import type { Outputs } from "./inputs";
 import { knownVdis, readLive } from "./live";
 import { shutdown } from "./power";

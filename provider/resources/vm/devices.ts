@@ -1,7 +1,7 @@
 // Disks, network interfaces and the CD drive: made to match the program's ordered lists. On a running VM,
 // devices are hot-plugged and unplugged; a disk grows online.
 import type { Xapi } from "../common/connection";
-import { refByUuid } from "../common/objects";
+import { refByUuid } from "../common/lookups";
 import { formatSize } from "../common/sizes";
 import type { DiskOutput, Inputs, NicInput } from "./inputs";
 import { cdVbd, diskVbds, sortedVifs, type Live } from "./live";

@@ -1,7 +1,8 @@
 // A VM as it is in the pool, read in at most 6 calls whatever its number of disks and NICs (get_all_records_where
 // per class, not one call per VBD), and turned into the resource's outputs and the inputs a refresh reports.
 import type { Xapi } from "../common/connection";
-import { pickInputs, poolOf } from "../common/objects";
+import { pickInputs } from "../common/read-inputs";
+import { poolOf } from "../common/same-pool";
 import { ownedView } from "../common/owned-map";
 import { quote } from "./lookups";
 import { byUuids } from "./check";

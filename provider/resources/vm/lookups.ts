@@ -1,5 +1,6 @@
 // Finding what a VM is made from: its template (by name or UUID), an ISO, the default SR, and what a
 // template says about itself (its disks, from the provision XML or its own VBDs, and its restrictions).
+import { isNullRef } from "../../xapi";
 import type { Xapi } from "../common/connection";
 import { uuidPattern } from "../common/schema-parts";
 
@@ -93,7 +94,7 @@ export async function findIso(xapi: Xapi, given: string): Promise<{ ref: string;
 export async function defaultSr(xapi: Xapi): Promise<string | undefined> {
   const [pool] = await xapi.call<string[]>("pool.get_all");
   const ref = await xapi.call<string>("pool.get_default_SR", pool);
-  return ref === "OpaqueRef:NULL" ? undefined : ref;
+  return isNullRef(ref) ? undefined : ref;
 }
 
 export interface TemplateDisk {
@@ -148,7 +149,7 @@ export async function templateDisks(xapi: Xapi, ref: string, t: TemplateRecord):
     "VBD.get_all_records_where",
     `field "VM" = ${quote(ref)}`,
   );
-  const disks = Object.values(vbds).filter((b) => b.type === "Disk" && b.VDI !== "OpaqueRef:NULL");
+  const disks = Object.values(vbds).filter((b) => b.type === "Disk" && !isNullRef(b.VDI));
   const sizes = await Promise.all(disks.map((b) => xapi.call<number>("VDI.get_virtual_size", b.VDI)));
   return disks
     .map((b, i) => ({ device: b.userdevice, size: Number(sizes[i]), bootable: b.bootable }))

@@ -2,7 +2,7 @@
 // `running`: what may change on a running VM is applied live; the rest waits for a halted VM (update() halts
 // it first when a cold change needs that).
 import type { Xapi } from "../common/connection";
-import { convergeNames, convergeOwnedMap, convergeOwnedTags, identityEntries } from "../common/objects";
+import { convergeOwnedFields, convergeOwnedMap } from "../common/convergence";
 import type { Inputs, Outputs } from "./inputs";
 import { refOfUuid } from "./devices";
 import { firmwareOf } from "./live";
@@ -17,17 +17,11 @@ export async function applySettings(
   n: Inputs,
   previous: Previous,
 ): Promise<void> {
-  await convergeNames(xapi, "VM", ref, vm, n.name, n.description);
   const owned = (k: keyof Previous) => Object.keys((previous[k] as Record<string, string> | undefined) ?? {});
-  await convergeOwnedMap(
-    xapi,
-    "VM",
-    ref,
-    "other_config",
-    vm.other_config,
-    { ...(n.otherConfig ?? {}), ...identityEntries(n.identity) },
-    owned("otherConfig"),
-  );
+  await convergeOwnedFields(xapi, "VM", ref, vm, n, {
+    otherConfig: previous.otherConfig ?? {},
+    tags: previous.tags ?? [],
+  });
   // An adopted VM's unstated maps are undefined: owning no key changes nothing.
   await convergeOwnedMap(
     xapi,
@@ -38,9 +32,8 @@ export async function applySettings(
     n.xenstoreData ?? {},
     owned("xenstoreData"),
   );
-  await convergeOwnedTags(xapi, "VM", ref, vm.tags, n.tags ?? [], previous.tags ?? []);
   // blocked_operations: set_blocked_operations recomputes allowed_operations once (xapi_vm.ml), whatever changes.
-  const blocked = { ...vm.blocked_operations };
+  const blocked: Record<string, string> = { ...vm.blocked_operations };
   const wantBlocked = n.blockedOperations ?? {};
   for (const k of owned("blockedOperations")) if (!(k in wantBlocked)) delete blocked[k];
   Object.assign(blocked, wantBlocked);

@@ -2,7 +2,7 @@
 // shutdown with a timeout, then hard), are applied, and the VM is started again (and its address waited for).
 import type { Prior, ResourceContext, UpdateResult } from "../contract";
 import { xapiFor } from "../common/connection";
-import { goneMessage } from "../common/objects";
+import { goneMessage } from "../common/messages";
 import type { Inputs, Outputs } from "./inputs";
 import { classify, isUp } from "./classify";
 import { applyCdrom, applyDisks, applyNics } from "./devices";
