@@ -18,6 +18,11 @@ interface VmOperationTable {
   allowedOnSnapshot: string[];
   /** Operations that need the guest's PV drivers (or a PV domain). */
   needGuestFeatures: string[];
+  /**
+   * Groups of operations that may run together (xapi_vm_lifecycle.ml is_allowed_concurrently's long_copies:
+   * clone, copy and export): `op` is allowed when it and every operation in progress are in one group.
+   */
+  concurrentWithEachOther: string[][];
   /** Operations that may run while others are in progress (hard_shutdown cancels them). */
   concurrent: string[];
   /** The operations `allowed_operations` lists when permitted, in this order. */
@@ -29,6 +34,7 @@ const TEMPLATE_OK = new Set(vmOps.allowedOnTemplate);
 const SNAPSHOT_OK = new Set(vmOps.allowedOnSnapshot);
 const NEEDS_GUEST_FEATURE = new Set(vmOps.needGuestFeatures);
 const CONCURRENT_OK = new Set(vmOps.concurrent);
+const CONCURRENT_GROUPS = vmOps.concurrentWithEachOther.map((g) => new Set(g));
 const VM_ADVERTISED = vmOps.advertised;
 
 export function hasGuestFeatures(x: Xapi, vm: Row): boolean {
@@ -56,7 +62,8 @@ export function vmOperationError(x: Xapi, ref: string, op: string): OpError | un
     return opError("VM_BAD_POWER_STATE", [ref, states.map((s) => s.toLowerCase()).join(", "), ps.toLowerCase()]);
   }
   const current = Object.entries(vm.current_operations as Record<string, string>);
-  if (current.length > 0 && !CONCURRENT_OK.has(op)) {
+  const together = (g: Set<string>) => g.has(op) && current.every(([, other]) => g.has(other));
+  if (current.length > 0 && !CONCURRENT_OK.has(op) && !CONCURRENT_GROUPS.some(together)) {
     const [task, other] = current[0];
     return opError("OTHER_OPERATION_IN_PROGRESS", ["VM", ref, other, task]);
   }

@@ -194,6 +194,35 @@ describe("power states", () => {
     }
   });
 
+  // xapi_vm_lifecycle.ml is_allowed_concurrently: clone, copy and export ("long_copies") run together, so many VMs
+  // are cloned from one template at once; any other operation still waits for them.
+  it("clones one VM several times at once, but refuses other operations during a clone", async () => {
+    const slow = await startSimulator({ password: "pw", loginFailureDelayMs: 0, operationDelayMs: 150 });
+    try {
+      const k = await new Client(slow.url).login();
+      const [t] = await k.call<string[]>("VM.get_by_name_label", "Other install media");
+      const clones = await Promise.all(["a", "b", "c"].map((n) => k.call<string>("VM.clone", t, n)));
+      expect(new Set(clones).size).toBe(3);
+      const vm = clones[0];
+      await k.call("VM.provision", vm);
+      const cloning = k.call("VM.clone", vm, "copy-of-a");
+      await new Promise((r) => setTimeout(r, 40));
+      const copying = k.call("VM.copy", vm, "second-copy", "");
+      await expectError(k.call("VM.start", vm, false, false), "OTHER_OPERATION_IN_PROGRESS", [
+        "VM",
+        vm,
+        "clone",
+        /^OpaqueRef:/,
+      ]);
+      await expect(Promise.all([cloning, copying])).resolves.toEqual([
+        expect.stringMatching(/^OpaqueRef:/),
+        expect.stringMatching(/^OpaqueRef:/),
+      ]);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it("accounts host memory and refuses starts that do not fit: HOST_NOT_ENOUGH_FREE_MEMORY [needed, available]", async () => {
     const vm = await installed("huge", other);
     await c.call("VM.set_memory_limits", vm, GiB, 64 * GiB, 64 * GiB, 64 * GiB);
