@@ -6,8 +6,9 @@
 //   npm run bench:scale -- [--n 1000] [--vms 100] [--parallel 16] [--profile DIR] [--only ours|floor]
 //   (or SCALE_N, SCALE_VMS, SCALE_PARALLEL, SCALE_PROFILE)
 //
-// --profile DIR runs the dynamic-provider processes under `node --cpu-prof` (NODE_OPTIONS in the workspace
-// environment reaches them through the engine); read the profiles with `node bin/bench/cpuprofile-top.js DIR/...`.
+// --profile DIR profiles the dynamic-provider processes with V8's CPU profiler (a preload given in NODE_OPTIONS,
+// which the workspace environment passes through the engine to the provider plugin); one directory per stack and
+// phase; read them with `node bin/bench/cpuprofile-top.js DIR/ours-up`.
 // The provider's peak RSS is VmHWM of the dynamic-provider processes this run's engine starts (/proc); sessions
 // is the most XAPI sessions alive at once in the simulator (sim.sessions); calls are counted by sim.calls.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -99,10 +100,23 @@ module.exports = async (a) => {
 };
 `;
 
-// Under --profile: the engine stops providers with a signal; --cpu-prof writes its profile only on a normal exit.
-const profileExit = `
-for (const sig of ["SIGINT", "SIGTERM"])
-  process.once(sig, () => setTimeout(() => process.exit(0), 1500).unref());
+// Under --profile, preloaded into the dynamic-provider process. Node 20 refuses --cpu-prof in NODE_OPTIONS, so the
+// profile is taken through the inspector (the same V8 CPU profiler, the same .cpuprofile format) and written at exit.
+// The engine stops providers with a signal: a process with no handler of its own (the floor's) then exits normally.
+const profilePreload = `
+const inspector = require("node:inspector");
+const fs = require("node:fs");
+const path = require("node:path");
+const session = new inspector.Session();
+session.connect();
+session.post("Profiler.enable");
+session.post("Profiler.start");
+process.on("exit", () =>
+  session.post("Profiler.stop", (err, r) => {
+    if (!err) fs.writeFileSync(path.join(process.env.BENCH_CPU_PROFILE_DIR, "CPU." + process.pid + ".cpuprofile"), JSON.stringify(r.profile));
+  }),
+);
+for (const sig of ["SIGINT", "SIGTERM"]) process.once(sig, () => setTimeout(() => process.exit(0), 1500).unref());
 `;
 
 interface PhaseResult {
@@ -136,9 +150,10 @@ class Stack {
     if (this.o.profile) {
       const dir = path.resolve(this.o.profile, `${this.flavour}-${phase}`);
       fs.mkdirSync(dir, { recursive: true });
-      const preload = path.join(this.work, "profile-exit.js");
-      fs.writeFileSync(preload, profileExit);
-      env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${dir} --require ${preload}`;
+      const preload = path.join(this.work, "cpu-profile.js");
+      fs.writeFileSync(preload, profilePreload);
+      env.NODE_OPTIONS = `--require ${preload}`;
+      env.BENCH_CPU_PROFILE_DIR = dir;
     }
     const job = {
       projectDir: repoRoot,
