@@ -2,13 +2,14 @@
 /** `xapi-sim --port <n|0> --user <u> --password <p> [--hosts N] [--tls] [--state FILE] [--nfs]`: prints one line when ready. */
 import { startSimulator, SimulatorOptions } from "./index";
 import { parseGuestRule } from "./behaviour/guest-agent";
+import { parseUser } from "./engine/directory";
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`xapi-sim: ${msg}\n`);
   process.stderr.write(
     "usage: xapi-sim --port <n|0> --user <u> --password <p> [--hosts N] [--tls] [--state FILE] [--host ADDR]" +
       " [--addressing ports|loopback] [--nfs] [--login-delay MS] [--guest-metrics-delay MS] [--call-log FILE]" +
-      " [--guest [NAME_GLOB:]key=value,...]...\n",
+      " [--guest [NAME_GLOB:]key=value,...]... [--rbac-user NAME:PASSWORD:ROLE]...\n",
   );
   process.exit(msg ? 2 : 0);
 }
@@ -72,6 +73,16 @@ export function parseArgs(argv: string[]): SimulatorOptions {
           usage((e as Error).message);
         }
         o.guests = [...(o.guests ?? []), rule];
+        break;
+      }
+      case "--rbac-user": {
+        const spec = next();
+        try {
+          parseUser(spec);
+        } catch (e) {
+          usage((e as Error).message);
+        }
+        o.users = [...(o.users ?? []), spec];
         break;
       }
       case "--call-log":

@@ -20,6 +20,7 @@ import { registerSeededBackends } from "./behaviour/sr";
 import { restoreStorage, snapshotStorage, StorageSnapshot } from "./behaviour/storage-backend";
 import { vdiData } from "./behaviour/vdi-data";
 import { CallLog } from "./engine/call-log";
+import { addUser, checkUser, parseUser, users as listUsers, type DirectoryUser } from "./engine/directory";
 import {
   addGuestRule,
   GuestConfig,
@@ -48,8 +49,14 @@ export interface SimulatorOptions {
    * hostname (Xen Orchestra's client does) then reach the master. Linux routes all of 127/8 to loopback.
    */
   hostAddressing?: "ports" | "loopback";
+  /** The local superuser (default root / password): may make every call. */
   username?: string;
   password?: string;
+  /**
+   * Directory users with one role each (pool-admin, pool-operator, vm-power-admin, vm-admin, vm-operator,
+   * read-only): as `--rbac-user name:password:role`. See sim.users.
+   */
+  users?: (string | DirectoryUser)[];
   /** Hosts in the pool (default 1). */
   hosts?: number;
   /** Serve HTTPS with a generated self-signed certificate. */
@@ -148,6 +155,17 @@ export interface Sessions {
   resetPeak(): void;
 }
 
+/**
+ * Users besides the local superuser (simulator state, as a directory server would be). Adding one turns on
+ * external authentication (host.external_auth_type "AD") and adds the pool subject with its role, as an
+ * administrator would with pool.enable_external_auth and subject.create; its sessions are RBAC-checked.
+ */
+export interface Users {
+  add(user: string | DirectoryUser): void;
+  /** The directory's user names. */
+  list(): string[];
+}
+
 export type Calls = Pick<CallLog, "list" | "counts" | "count" | "transports" | "mark" | "clear" | "statusPolls">;
 
 export interface Simulator {
@@ -170,6 +188,7 @@ export interface Simulator {
   readonly sessions: Sessions;
   /** The guest agent and guest behaviour of each VM (seeded per template, inherited by clones and copies). */
   readonly guests: Guests;
+  readonly users: Users;
   /** In-process access to the object store, for out-of-band changes in tests. */
   readonly xapi: Xapi;
   readonly store: Store;
@@ -231,6 +250,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let memoryStorage: StorageSnapshot | undefined;
   let memoryGuests: ReturnType<typeof snapshotGuests> | undefined;
   const guestRules = (options.guests ?? []).map((r) => (typeof r === "string" ? parseGuestRule(r) : r));
+  const directoryUsers = (options.users ?? []).map((u) => (typeof u === "string" ? parseUser(u) : checkUser(u)));
   const callLog = new CallLog(options.callLogPath);
   let x = await buildXapi();
   // What sim.sessions counted on the xapi instances restart() replaced.
@@ -259,6 +279,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       refreshAllowedOperations(xx);
     }
     registerSeededBackends(xx);
+    for (const u of directoryUsers) addUser(xx, u); // the directory outlives a restart; the subjects are in the DB
     return xx;
   }
 
@@ -389,6 +410,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         addGuestRule(x, rule);
       },
     },
+    users: {
+      add(u) {
+        const user = typeof u === "string" ? parseUser(u) : checkUser(u);
+        addUser(x, user);
+        directoryUsers.push(user);
+      },
+      list: () => listUsers(x),
+    },
     calls: {
       list: (filter) => callLog.list(filter),
       counts: () => callLog.counts(),
@@ -441,3 +470,4 @@ export type { Store } from "./engine/store";
 export type { BadAnswer } from "./wire/http";
 export type { CallRecord } from "./engine/call-log";
 export type { GuestConfig, GuestRule } from "./behaviour/guest-agent";
+export type { DirectoryUser } from "./engine/directory";

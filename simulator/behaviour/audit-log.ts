@@ -4,7 +4,7 @@
  * brand "audit") and the s-expression (trackid, subject sid, subject name, ALLOWED/DENIED, OK/ERROR:…, API, the
  * call, its parameters). `since` filters by the line's timestamp (log_timestamp_of_iso8601, write_line).
  * [UNSURE] A reference's name and UUID are resolved when the log is read (xapi resolves them when it writes the
- * line, and caches them before a destroy): a destroyed object's line keeps only its ref here. The real file is
+ * line); a destroy's are read before the call, as xapi caches them (rbac_audit.ml allowed_pre_fn). The real file is
  * written through syslog, whose own prefix before '[' is left out.
  */
 import type { IncomingMessage, ServerResponse } from "http";
@@ -23,14 +23,14 @@ export function audited(method: string): boolean {
 /** sExpr.ml string_of: single-quoted, with \ and ' escaped. */
 const q = (s: string) => `'${s.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 
-function argSexpr(x: Xapi, name: string, v: unknown): string {
+function argSexpr(x: Xapi, name: string, v: unknown, cached: CallRecord["names"]): string {
   if (typeof v === "string" && v.startsWith("OpaqueRef:")) {
-    const hit = findRef(x, v);
+    const hit = cached?.[v] ?? findRef(x, v);
     return `(${q(name)} ${q(hit?.name ?? "")} ${q(hit?.uuid ?? "")} ${q(v)})`;
   }
   if (v && typeof v === "object")
     return `(${q(name)} (${Object.entries(v as Record<string, unknown>)
-      .map(([k, fv]) => argSexpr(x, k, fv))
+      .map(([k, fv]) => argSexpr(x, k, fv, cached))
       .join(" ")}) '' '')`;
   return `(${q(name)} ${q(String(v))} '' '')`;
 }
@@ -50,13 +50,13 @@ export function logTimestamp(iso: string): string {
 
 export function auditLine(x: Xapi, c: CallRecord, threadId: number): string {
   const method = c.method.startsWith("Async.") ? c.method.slice(6) : c.method;
-  const denied = c.error?.[0] === "RBAC_PERMISSION_DENIED";
+  const denied = !!c.denied;
   const result = denied ? "" : c.error ? `ERROR:${c.error[0]}` : "OK";
-  // The subject sid is LOCAL_SUPERUSER for local accounts without an external subject (rbac_audit.ml).
-  const sexpr = `(${q(c.trackid ?? "")} ${q("LOCAL_SUPERUSER")} ${q(c.user)} ${q(denied ? "DENIED" : "ALLOWED")} ${q(result)} 'API' ${q(method)} (${Object.entries(
+  // rbac_audit.ml get_subject_identifier: LOCAL_SUPERUSER for the local superuser, else the session's SID.
+  const sexpr = `(${q(c.trackid ?? "")} ${q(c.subject ?? "")} ${q(c.user)} ${q(denied ? "DENIED" : "ALLOWED")} ${q(result)} 'API' ${q(method)} (${Object.entries(
     c.args,
   )
-    .map(([k, v]) => argSexpr(x, k, v))
+    .map(([k, v]) => argSexpr(x, k, v, c.names))
     .join(" ")}))`;
   return `[${logTimestamp(c.start)}Z| info|sim|${threadId} dispatch:${method}||audit] ${sexpr}`;
 }

@@ -26,6 +26,18 @@ export interface CallRecord {
   /** The session's track id as xapi logs it (context.ml trackid_of_session: MD5 of the session ref). */
   trackid?: string;
   /**
+   * The session's subject as the audit log names it (rbac_audit.ml get_subject_identifier): LOCAL_SUPERUSER for
+   * the local superuser, else the directory SID. Absent when the call has no valid session.
+   */
+  subject?: string;
+  /** The permission RBAC refused (rbac.ml check): the call, or its task, failed RBAC_PERMISSION_DENIED. */
+  denied?: string;
+  /**
+   * For a destroy: the name and UUID of each object reference argument, read before the call (rbac_audit.ml
+   * allowed_pre_fn caches a destroy's arguments while the object still exists).
+   */
+  names?: Record<string, { name: string; uuid: string }>;
+  /**
    * The arguments xapi's audit log would show (rbac_audit.ml sexpr_args_of): descriptive names (name_label…)
    * and object references, by parameter name; never the session, passwords or other free values.
    */

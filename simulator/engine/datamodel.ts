@@ -28,6 +28,8 @@ export interface MessageDef {
   implicit: boolean;
   takesSession: boolean;
   hasAsync: boolean;
+  /** The roles whose sessions may make the call (datamodel_roles.ml); rbac.ts checks them. */
+  roles: string[];
 }
 
 export interface ClassDef {
@@ -45,6 +47,7 @@ interface RawClass {
     params: { name: string; type: string; optional?: boolean }[];
     result: string;
     implicit: boolean;
+    roles?: string[];
   }[];
   enums: { name: string; values: string[] }[];
 }
@@ -164,6 +167,7 @@ for (const c of datamodelJson as unknown as RawClass[]) {
       params: takesSession ? params.slice(1) : params,
       result: parseType(m.result),
       implicit: m.implicit,
+      roles: m.roles ?? [],
       takesSession,
       hasAsync:
         !NO_ASYNC_CLASSES.has(c.name) &&
@@ -183,6 +187,8 @@ for (const c of datamodelJson as unknown as RawClass[]) {
         implicit: true,
         takesSession: true,
         hasAsync: false,
+        // As the class's get_all_records.
+        roles: c.messages.find((x) => x.name === "get_all_records")?.roles ?? [],
       });
     }
   }

@@ -7,6 +7,7 @@ import { decode, decodeCtorRecord } from "./decode";
 import { XapiError, toXapiError } from "./errors";
 import { genericHandler } from "./generic";
 import { checkSession } from "./sessions";
+import { deniedPermission, permissionDenied } from "./rbac";
 import { completeTask, createTask, failTask } from "./tasks";
 import { XType } from "./types";
 import { CallCtx, Handler, Xapi } from "./xapi";
@@ -58,6 +59,9 @@ interface Trace {
   originator: string;
   task?: string;
   trackid?: string;
+  subject?: string;
+  denied?: string;
+  names?: Record<string, { name: string; uuid: string }>;
 }
 
 /** Runs one call and records it in the call log (engine/call-log.ts). */
@@ -83,6 +87,9 @@ export async function dispatch(
     ...("ok" in out && !out.ok ? { error: out.error.description } : {}),
     ...(trace.task ? { task: trace.task } : {}),
     ...(trace.trackid ? { trackid: trace.trackid } : {}),
+    ...(trace.subject ? { subject: trace.subject } : {}),
+    ...(trace.denied ? { denied: trace.denied } : {}),
+    ...(trace.names ? { names: trace.names } : {}),
     def: trace.def,
     rawArgs: trace.args,
   });
@@ -139,6 +146,7 @@ async function run(
       trace.originator = String(row.originator ?? "");
       // context.ml trackid_of_session: the audit log names a session by a hash of its ref, never the ref.
       trace.trackid = `trackid=${createHash("md5").update(session).digest("hex")}`;
+      trace.subject = row.is_local_superuser === true ? "LOCAL_SUPERUSER" : String(row.auth_user_sid ?? "");
     }
     // server_helpers.do_dispatch: after unmarshalling and the session check.
     if (isAsync && !m.hasAsync) throw new XapiError("Fault", [`No async mode for this operation (rpc: ${name})`]);
@@ -147,7 +155,14 @@ async function run(
       if (--injected.count === 0) x.faults.failNext.delete(m.wireName);
       throw new XapiError(injected.code, injected.params);
     }
-    const handler = resolveHandler(x, m);
+    // rbac.ml check wraps the call's implementation: an Async call gets its task, which then fails.
+    trace.denied = session ? deniedPermission(x, session, m) : undefined;
+    const handler: Handler = trace.denied
+      ? () => {
+          throw permissionDenied(trace.denied!);
+        }
+      : resolveHandler(x, m);
+    if (m.name === "destroy") trace.names = refNames(x, m.cls, args);
     const ctx: CallCtx = { session, host, wireName: m.wireName };
     if (isAsync) {
       const task = createTask(x, method, "", x.masterRef());
@@ -196,4 +211,14 @@ function notImplemented(m: MessageDef): Handler {
   return () => {
     throw new XapiError("NOT_IMPLEMENTED", [m.wireName]);
   };
+}
+
+/** The name and UUID of the object a destroy names (its audit line is written after the object is gone). */
+function refNames(x: Xapi, cls: string, args: unknown[]): Record<string, { name: string; uuid: string }> {
+  const out: Record<string, { name: string; uuid: string }> = {};
+  for (const a of args) {
+    const r = typeof a === "string" ? x.store.tryGet(cls, a) : undefined;
+    if (r) out[a as string] = { name: String(r.name_label ?? ""), uuid: String(r.uuid ?? "") };
+  }
+  return out;
 }

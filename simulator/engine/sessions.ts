@@ -2,6 +2,7 @@
 import { XapiError, fail } from "./errors";
 import { CallCtx, Xapi } from "./xapi";
 import { nowDatetime } from "./time";
+import { directoryLogin, type DirectoryLogin } from "./directory";
 
 const lastUse = new WeakMap<Xapi, Map<string, number>>();
 
@@ -58,9 +59,19 @@ export function expireAllSessions(x: Xapi): void {
 export async function loginWithPassword(x: Xapi, ctx: CallCtx, args: unknown[]): Promise<string> {
   const [uname, pwd, , originator] = args as [string, string, string, string];
   if (ctx.host !== x.masterRef()) fail("HOST_IS_SLAVE", masterAddress(x));
+  // The local superuser first, then the directory when external auth is on (xapi_session.ml login_with_password).
+  let user: DirectoryLogin | undefined;
   if (uname !== x.opts.username || pwd !== x.opts.password) {
-    await x.sleep(x.opts.loginFailureDelayMs);
-    fail("SESSION_AUTHENTICATION_FAILED", uname, "Authentication failure");
+    try {
+      user = directoryLogin(x, uname, pwd, ctx.host);
+    } catch (e) {
+      await x.sleep(x.opts.loginFailureDelayMs); // thread_delay_and_raise_error
+      throw e;
+    }
+    if (!user) {
+      await x.sleep(x.opts.loginFailureDelayMs);
+      fail("SESSION_AUTHENTICATION_FAILED", uname, "Authentication failure");
+    }
   }
   const orig = originator ?? "";
   const ref = x.store.create("session", {
@@ -68,11 +79,12 @@ export async function loginWithPassword(x: Xapi, ctx: CallCtx, args: unknown[]):
     this_user: "OpaqueRef:NULL",
     last_active: nowDatetime(),
     pool: false,
-    is_local_superuser: true,
+    is_local_superuser: !user,
     validation_time: nowDatetime(),
-    auth_user_name: uname,
+    auth_user_name: user?.name ?? uname,
     originator: orig,
     client_certificate: false,
+    ...(user ? { subject: user.subject, auth_user_sid: user.sid, rbac_permissions: user.permissions } : {}),
   });
   uses(x).set(ref, Date.now());
   // Oldest sessions of the same originator are destroyed beyond the cap (db_gc_util.ml timeout_sessions).
