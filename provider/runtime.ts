@@ -5,6 +5,7 @@
 import { forEngine } from "./check-failures";
 import { replaceOnChangesKey, replacedBy } from "./replace-on-changes";
 import { closeAll, verifyConnection } from "./resources/common/connection";
+import { resourceUrnKey, urnIn, withResourceStatus } from "./resources/common/progress";
 import { isUnknown } from "./resources/common/unknowns";
 import type { EngineResource, ProviderConfig, ResourceContext } from "./resources/contract";
 import { resourceKinds } from "./resources/registry";
@@ -63,10 +64,18 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
       }
       const checked = await mod.check(strip(olds), strip(news), ctx);
       const r = checked.failures?.length ? { ...checked, failures: forEngine(checked.failures, news ?? {}) } : checked;
-      // The replaceOnChanges option rides along with the checked inputs, so that diff() sees it.
+      // The replaceOnChanges option and the resource's URN ride along with the checked inputs (diff, create, update).
       const patterns = news?.[replaceOnChangesKey];
-      return r.inputs && Array.isArray(patterns)
-        ? { ...r, inputs: { ...r.inputs, [replaceOnChangesKey]: patterns } }
+      const urn = urnIn(news);
+      return r.inputs && (Array.isArray(patterns) || urn)
+        ? {
+            ...r,
+            inputs: {
+              ...r.inputs,
+              ...(Array.isArray(patterns) ? { [replaceOnChangesKey]: patterns } : {}),
+              ...(urn ? { [resourceUrnKey]: urn } : {}),
+            },
+          }
         : r;
     }
     case "diff": {
@@ -80,27 +89,53 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
           : [];
       return mod.diff(id, strip(olds), strip(news), forceReplace.length ? { ...ctx, forceReplace } : ctx);
     }
-    case "create":
-      return jsonSafe(await mod.create(strip(args[0] as Record<string, unknown>), ctx));
+    // Each changing call runs with its resource's status (progress shows on that resource's row), and the URN is
+    // kept in the outputs, which are all that delete and read are given.
+    case "create": {
+      const news = args[0] as Record<string, unknown>;
+      const urn = urnIn(news);
+      const r = await withResourceStatus(urn, () => mod.create(strip(news), ctx), kind);
+      return jsonSafe({ ...r, outs: withUrn(r.outs, urn) });
+    }
     case "read": {
       const [id, props] = args as [string, Record<string, unknown>];
       const referenceOnly = !!props?.[referenceOnlyKey];
-      const r = await mod.read(id, strip(props), { ...ctx, referenceOnly });
+      const urn = urnIn(props);
+      const r = await withResourceStatus(
+        urn,
+        () => mod.read(id, strip(props), { ...ctx, referenceOnly }),
+        `${kind} ${id}`,
+      );
       // A `Xxx.get(name, uuid)` reference must fail loudly, not resolve to nothing.
       if (!r.id && referenceOnly) throw new Error(`${kind}.get: no ${kind} with uuid ${id} in this pool`);
-      return jsonSafe(r);
+      return jsonSafe(r.id ? { ...r, props: withUrn(r.props, urn), inputs: withUrn(r.inputs, urn) } : r);
     }
     case "update": {
       const [id, olds, news] = args as [string, Record<string, unknown>, Record<string, unknown>];
-      return jsonSafe(await mod.update(id, strip(olds), strip(news), ctx));
+      const urn = urnIn(news) ?? urnIn(olds);
+      const r = await withResourceStatus(urn, () => mod.update(id, strip(olds), strip(news), ctx), `${kind} ${id}`);
+      return jsonSafe({ ...r, outs: withUrn(r.outs, urn) });
     }
-    case "delete":
-      return mod.delete(args[0] as string, strip(args[1] as Record<string, unknown>), ctx);
+    case "delete": {
+      const props = args[1] as Record<string, unknown>;
+      const id = args[0] as string;
+      return withResourceStatus(urnIn(props), () => mod.delete(id, strip(props), ctx), `${kind} ${id}`);
+    }
   }
 }
 
+function withUrn<T extends Record<string, unknown> | undefined>(bag: T, urn: string | undefined): T {
+  return bag && urn ? { ...bag, [resourceUrnKey]: urn } : bag;
+}
+
 function strip(props: Record<string, unknown> | undefined): Record<string, unknown> {
-  const { [providerKey]: _provider, [referenceOnlyKey]: _ref, [replaceOnChangesKey]: _roc, ...rest } = props ?? {};
+  const {
+    [providerKey]: _provider,
+    [referenceOnlyKey]: _ref,
+    [replaceOnChangesKey]: _roc,
+    [resourceUrnKey]: _urn,
+    ...rest
+  } = props ?? {};
   return rest;
 }
 

@@ -20,7 +20,7 @@ export class Network extends pulumi.dynamic.Resource {
     super(
       dynamicProvider("Network"),
       name,
-      { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) },
+      { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps("Network", name, opts) },
       opts,
       "xenserver",
       "Network",

@@ -20,7 +20,7 @@ export class Pool extends pulumi.dynamic.Resource {
     super(
       dynamicProvider("Pool"),
       name,
-      { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) },
+      { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps("Pool", name, opts) },
       opts,
       "xenserver",
       "Pool",

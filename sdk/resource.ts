@@ -2,6 +2,7 @@
 // (the single source of truth), the identity tag and the static get().
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
+import { resourceUrnKey } from "../provider/resources/common/progress";
 
 /** Pulumi inputs for a schema's input type, without the fields the sdk sets itself. */
 export type ArgsOf<T> = { [K in keyof Omit<T, "identity">]: pulumi.Input<T[K]> };
@@ -19,16 +20,37 @@ export function identityOf(name: string): string {
 }
 
 /**
- * The props every resource adds to its inputs: the identity, and the `replaceOnChanges` resource option, which the
+ * The props every resource adds to its inputs: the identity; the `replaceOnChanges` resource option, which the
  * engine cannot apply to a dynamic resource (it needs changed keys that the dynamic provider host never sends), so
- * the provider applies it in diff (provider/host.ts).
+ * the provider applies it in diff (provider/runtime.ts); and the resource's own URN, which the engine never gives a
+ * dynamic provider, for the progress it shows on this resource's row (provider/resources/common/progress.ts).
  */
 export function internalProps(
+  kind: string,
   name: string,
   opts: pulumi.CustomResourceOptions | undefined,
-): { identity: string; __replaceOnChanges?: string[] } {
+): { identity: string; __replaceOnChanges?: string[]; [resourceUrnKey]: Promise<string> } {
   const r = opts?.replaceOnChanges;
-  return { identity: identityOf(name), ...(r && r.length ? { __replaceOnChanges: [...r] } : {}) };
+  return {
+    identity: identityOf(name),
+    ...(r && r.length ? { __replaceOnChanges: [...r] } : {}),
+    [resourceUrnKey]: ownUrn(kind, name, opts?.parent),
+  };
+}
+
+/** The type token pulumi.dynamic.Resource registers a kind under (its `module` is "xenserver"). */
+export const dynamicType = (kind: string): string => `pulumi-nodejs:dynamic/xenserver:${kind}`;
+
+/**
+ * The URN the engine gives this resource: its type under the parent's type chain, and its name. A plain promise,
+ * not the Output createUrn returns: that Output carries the parent as a dependency, and a dependency on a
+ * component waits for all its children, this resource's siblings, which may wait on it in turn.
+ */
+function ownUrn(kind: string, name: string, parent: pulumi.Resource | undefined): Promise<string> {
+  return new Promise((resolve) => {
+    // URNs are always known, in preview too, so this runs once the parent is registered.
+    pulumi.createUrn(name, dynamicType(kind), parent).apply((urn) => resolve(urn));
+  });
 }
 
 /**

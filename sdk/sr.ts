@@ -18,7 +18,7 @@ export interface Sr extends PropertiesOf<typeof inputSchema, typeof outputSchema
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Sr extends pulumi.dynamic.Resource {
   constructor(name: string, args: SrArgs, opts?: pulumi.CustomResourceOptions) {
-    const props = { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) };
+    const props = { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps("Sr", name, opts) };
     // Passwords live in deviceConfig: keep it encrypted in state, as input and as output.
     if (args.deviceConfig !== undefined) props.deviceConfig = pulumi.secret(args.deviceConfig);
     super(

@@ -20,7 +20,7 @@ export class Vdi extends pulumi.dynamic.Resource {
     super(
       dynamicProvider("Vdi"),
       name,
-      { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps(name, opts) },
+      { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps("Vdi", name, opts) },
       opts,
       "xenserver",
       "Vdi",

@@ -30,7 +30,7 @@ export class Vm extends pulumi.dynamic.Resource {
     const props: Record<string, unknown> = {
       ...propertySlots(inputSchema, outputSchema),
       ...args,
-      ...internalProps(name, opts),
+      ...internalProps("Vm", name, opts),
     };
     // user-data may hold passwords and keys: cloudInit is encrypted in state, as input and as output.
     if (args.cloudInit !== undefined) props.cloudInit = pulumi.secret(args.cloudInit);

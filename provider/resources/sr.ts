@@ -607,7 +607,8 @@ async function create(n: Inputs, ctx: ResourceContext): Promise<CreateResult<Out
       owned = await remainingSecrets(xapi, secrets);
     }
     // Plugging does not scan: an attached SR (or a new ISO library) shows its disks only after SR.scan.
-    if (n.mode === "attach" || contentType === "iso") await xapi.callAsync("SR.scan", [ref]);
+    if (n.mode === "attach" || contentType === "iso")
+      await xapi.callAsync("SR.scan", [ref], { onProgress: progressReporter(`scanning SR "${n.name}"`) });
     await converge(xapi, ref, await xapi.call<SRRecord>("SR.get_record", ref), n, { otherConfig: {}, tags: [] });
     return withId(await outputs(xapi, ref, n, owned));
   } catch (err) {

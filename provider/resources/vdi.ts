@@ -395,7 +395,7 @@ async function delete_(id: string, o: Prior<Outputs>, ctx: ResourceContext): Pro
   const ref = await refByUuid(xapi, "VDI", id);
   if (!ref) return assertSamePool(xapi, "VDI", id, o); // already gone (unless we are looking in another pool)
   try {
-    await xapi.callAsync("VDI.destroy", [ref]);
+    await xapi.callAsync("VDI.destroy", [ref], { onProgress: progressReporter(`destroying VDI "${o.name}"`) });
   } catch (err) {
     if (isXapiError(err, "HANDLE_INVALID")) return;
     if (isXapiError(err, "VDI_IN_USE"))

@@ -41,6 +41,17 @@ export interface OpResult {
   ms?: number;
   /** The engine's output for this operation, when StackOptions.captureLog is set. */
   log?: string;
+  /** The engine's diagnostic events of this operation, when StackOptions.captureEvents is set. */
+  events?: DiagnosticEvent[];
+}
+
+/** An Automation API DiagnosticEvent: what the engine shows, on a resource's row when it has a urn. */
+export interface DiagnosticEvent {
+  urn?: string;
+  message: string;
+  severity: string;
+  /** A status (shown while the resource changes), not kept among the update's diagnostics. */
+  ephemeral?: boolean;
 }
 
 export interface StackOptions {
@@ -50,6 +61,7 @@ export interface StackOptions {
   env?: Record<string, string>;
   programArgs?: Record<string, unknown>;
   captureLog?: boolean;
+  captureEvents?: boolean;
 }
 
 /** A stack with its own state dir and PULUMI_HOME, run in the packed project. */
@@ -87,6 +99,7 @@ export class E2EStack {
       ops,
       echo: !!process.env.E2E_ECHO,
       captureLog: !!options.captureLog,
+      captureEvents: !!options.captureEvents,
     };
     const { stdout, stderr, code } = await runNode(
       path.join(projectDir, "driver.js"),

@@ -1,6 +1,7 @@
 // After a boot: wait for the guest agent (event.from on the VM, no polling), and remove the cloud-init drive.
 import type { Xapi } from "../common/connection";
 import { refByUuid } from "../common/lookups";
+import { reportStatus } from "../common/progress";
 import { NULL_REF } from "./records";
 
 interface EventBatch {
@@ -11,6 +12,7 @@ interface EventBatch {
 /** Waits until the VM's guest agent has reported (guest_metrics set), at most `timeoutS`. */
 export async function waitForAgent(xapi: Xapi, ref: string, name: string, timeoutS: number): Promise<void> {
   const deadline = Date.now() + timeoutS * 1000;
+  reportStatus(`waiting for the guest agent (up to ${timeoutS} s)`);
   let token = await xapi.call<string>("event.inject", "VM", ref);
   if ((await xapi.call<string>("VM.get_guest_metrics", ref)) !== NULL_REF) return;
   for (;;) {

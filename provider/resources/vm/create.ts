@@ -5,6 +5,7 @@ import type { CreateResult, ResourceContext } from "../contract";
 import { xapiFor, type Xapi } from "../common/connection";
 import { undoCreate } from "../common/create-result";
 import { refByUuid } from "../common/lookups";
+import { progressReporter, reportStatus } from "../common/progress";
 import type { Inputs, Outputs } from "./inputs";
 import { defaultSr, findTemplate, provisionDisks, rewriteProvision } from "./lookups";
 import { applyCdrom, applyDisks, applyNics, createVbd } from "./devices";
@@ -23,8 +24,12 @@ export async function create(n: Inputs, ctx: ResourceContext): Promise<CreateRes
   if (n.sr && !srRef) throw new Error(`sr: no SR with UUID ${n.sr} in this pool`);
   const ref =
     n.cloneType === "full"
-      ? await xapi.callAsync<string>("VM.copy", [template.ref, n.name, srRef ?? NULL_REF])
-      : await xapi.callAsync<string>("VM.clone", [template.ref, n.name]);
+      ? await xapi.callAsync<string>("VM.copy", [template.ref, n.name, srRef ?? NULL_REF], {
+          onProgress: progressReporter(`copying template "${n.template}"`),
+        })
+      : await xapi.callAsync<string>("VM.clone", [template.ref, n.name], {
+          onProgress: progressReporter(`cloning template "${n.template}"`),
+        });
   let cloudInitVdi: string | undefined;
   try {
     await provision(xapi, ref, n, srRef);
@@ -43,6 +48,7 @@ export async function create(n: Inputs, ctx: ResourceContext): Promise<CreateRes
     if (n.cloudInit) {
       const sr = srRef ?? (await defaultSr(xapi));
       if (!sr) throw new Error("cloudInit: no SR for the config drive (the pool has no default SR); give sr");
+      reportStatus("writing the cloud-init drive");
       const vdi = await uploadCloudInit(xapi, sr, n);
       cloudInitVdi = await xapi.call<string>("VDI.get_uuid", vdi);
       live = (await readLive(xapi, vm.uuid))!;
@@ -78,7 +84,7 @@ async function provision(xapi: Xapi, ref: string, n: Inputs, srRef: string | und
     await xapi.call("VM.add_to_other_config", ref, "disks", rewriteProvision(other.disks, srUuid, sizes));
   }
   // Also clears the template flag when the template has no disks to provision (xapi_vm.ml provision).
-  await xapi.callAsync("VM.provision", [ref]);
+  await xapi.callAsync("VM.provision", [ref], { onProgress: progressReporter("provisioning the template's disks") });
 }
 
 /**

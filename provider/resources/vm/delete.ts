@@ -7,6 +7,7 @@ import { xapiFor } from "../common/connection";
 import { assertSamePool } from "../common/same-pool";
 import type { Outputs } from "./inputs";
 import { knownVdis, readLive } from "./live";
+import { progressReporter } from "../common/progress";
 import { shutdown } from "./power";
 
 export async function delete_(id: string, olds: Prior<Outputs>, ctx: ResourceContext): Promise<void> {
@@ -27,7 +28,7 @@ export async function delete_(id: string, olds: Prior<Outputs>, ctx: ResourceCon
     .map((b) => b.VDI)
     .filter((ref) => live.vdis[ref] && owned.has(live.vdis[ref].uuid));
   await shutdown(xapi, live.ref, live.vm.power_state, o.shutdownTimeout ?? 120);
-  await xapi.callAsync("VM.destroy", [live.ref]);
+  await xapi.callAsync("VM.destroy", [live.ref], { onProgress: progressReporter("destroying") });
   for (const vdi of new Set(doomed)) {
     try {
       await xapi.callAsync("VDI.destroy", [vdi]);

@@ -2,6 +2,7 @@
 // then hard; and waiting for the guest agent's addresses by watching event.from (never polling).
 import { isXapiError } from "../../xapi/errors";
 import type { Xapi } from "../common/connection";
+import { progressReporter, reportStatus } from "../common/progress";
 import { inCidr } from "./check";
 import { NULL_REF, type GuestMetricsRecord, type VMRecord } from "./records";
 
@@ -11,6 +12,7 @@ export type PowerState = VMRecord["power_state"];
 export async function shutdown(xapi: Xapi, ref: string, state: PowerState, timeoutS: number): Promise<void> {
   if (state === "Halted") return;
   if (state === "Running") {
+    reportStatus(`shutting down (clean, up to ${timeoutS} s)`);
     try {
       await xapi.callAsync("VM.clean_shutdown", [ref], { timeoutMs: timeoutS * 1000 });
       return;
@@ -22,6 +24,7 @@ export async function shutdown(xapi: Xapi, ref: string, state: PowerState, timeo
       );
     }
   }
+  reportStatus("shutting down (hard)");
   await xapi.callAsync("VM.hard_shutdown", [ref]);
 }
 
@@ -41,11 +44,11 @@ export async function setPowerState(
   let booted = false;
   let now = from;
   if (now === "Halted") {
-    await xapi.callAsync("VM.start", [ref, to === "Paused", false]);
+    await xapi.callAsync("VM.start", [ref, to === "Paused", false], { onProgress: progressReporter("starting") });
     now = to === "Paused" ? "Paused" : "Running";
     booted = true;
   } else if (now === "Suspended") {
-    await xapi.callAsync("VM.resume", [ref, to === "Paused", false]);
+    await xapi.callAsync("VM.resume", [ref, to === "Paused", false], { onProgress: progressReporter("resuming") });
     now = to === "Paused" ? "Paused" : "Running";
   }
   if (now === "Paused" && to !== "Paused") {
@@ -53,7 +56,8 @@ export async function setPowerState(
     now = "Running";
   }
   if (now === "Running" && to === "Paused") await xapi.callAsync("VM.pause", [ref]);
-  if (now === "Running" && to === "Suspended") await xapi.callAsync("VM.suspend", [ref]);
+  if (now === "Running" && to === "Suspended")
+    await xapi.callAsync("VM.suspend", [ref], { onProgress: progressReporter("suspending") });
   return booted;
 }
 
@@ -98,6 +102,7 @@ interface EventBatch {
  */
 export async function waitForIp(xapi: Xapi, ref: string, name: string, w: WaitForIp): Promise<string> {
   const deadline = Date.now() + w.timeout * 1000;
+  reportStatus(`waiting for an IP address${w.cidr ? ` in ${w.cidr}` : ""} (up to ${w.timeout} s)`);
   // A token from before the first look, so that nothing reported in between is missed.
   let token = await xapi.call<string>("event.inject", "VM", ref);
   let gm = await xapi.call<string>("VM.get_guest_metrics", ref);
@@ -105,7 +110,10 @@ export async function waitForIp(xapi: Xapi, ref: string, name: string, w: WaitFo
   if (gm !== NULL_REF) networks = (await xapi.call<GuestMetricsRecord>("VM_guest_metrics.get_record", gm)).networks;
   for (;;) {
     const found = matching(networks, w);
-    if (found) return found;
+    if (found) {
+      reportStatus(`IP address ${found}`);
+      return found;
+    }
     const left = deadline - Date.now();
     if (left <= 0) {
       const seen = networks && Object.keys(networks).length ? JSON.stringify(networks) : "nothing (no address yet)";

@@ -48,18 +48,25 @@ async function main() {
   };
   // job.parallel applies to every operation (the engine's --parallel), not only to up.
   const par = job.parallel ? { parallel: job.parallel } : {};
+  // The engine's diagnostic events (DiagnosticEvent: urn, message, severity, ephemeral), when asked for.
+  let events = [];
+  const onEvent = (e) => {
+    if (e.diagnosticEvent) events.push(e.diagnosticEvent);
+  };
+  const watch = job.captureEvents ? { onEvent } : {};
   for (const op of job.ops) {
     let result;
     log = "";
+    events = [];
     const t0 = Date.now();
     switch (op) {
       case "up": {
-        const r = await stack.up({ onOutput, ...par });
+        const r = await stack.up({ onOutput, ...watch, ...par });
         result = { op, changes: r.summary.resourceChanges ?? {}, outputs: plainOutputs(r.outputs) };
         break;
       }
       case "preview": {
-        const r = await stack.preview({ onOutput, diff: true, ...par });
+        const r = await stack.preview({ onOutput, ...watch, diff: true, ...par });
         result = { op, changes: r.changeSummary ?? {} };
         break;
       }
@@ -85,12 +92,12 @@ async function main() {
       }
       case "refresh":
       case "refresh-program": {
-        const r = await stack.refresh({ onOutput, runProgram: op === "refresh-program", ...par });
+        const r = await stack.refresh({ onOutput, ...watch, runProgram: op === "refresh-program", ...par });
         result = { op, changes: r.summary.resourceChanges ?? {} };
         break;
       }
       case "destroy": {
-        const r = await stack.destroy({ onOutput, ...par });
+        const r = await stack.destroy({ onOutput, ...watch, ...par });
         result = { op, changes: r.summary.resourceChanges ?? {} };
         break;
       }
@@ -108,6 +115,7 @@ async function main() {
     }
     result.ms = Date.now() - t0; // wall time of the operation (bench:scale compares these)
     if (job.captureLog) result.log = log;
+    if (job.captureEvents) result.events = events;
     process.stdout.write("RESULT " + JSON.stringify(result) + "\n");
   }
 }
