@@ -86,7 +86,7 @@ export interface SimulatorOptions {
   srScanIntervalMs?: number;
   /** Period of xapi's database GC (30 s), which empties CD VBDs and removes disk VBDs left by SR.forget. */
   dbGcIntervalMs?: number;
-  /** Delay before event.from gathers events after a change (xapi: 50 ms; default 0 so that tests run fast). */
+  /** xapi's event_from_delay (50 ms): event.from's sleep before gathering and cap between gathers (default 0: tests run fast). */
   eventFromDelayMs?: number;
   /** Guest rules, as `--guest`: `[NAME_GLOB:]key=value,…` or { name?, set }; they win over sim.guests.set. */
   guests?: (string | GuestRule)[];

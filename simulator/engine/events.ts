@@ -59,7 +59,13 @@ function collect(x: Xapi, sub: Subscription, since: number): EventRecord[] {
   });
 }
 
-/** Blocks until an event for the subscription exists or `timeout` seconds pass; never returns empty before that. */
+/**
+ * xapi's event.from batching (xapi_event.ml `from` → `from_inner`, run through throttle.ml
+ * `Batching.with_recursive_loop` with xapi_globs.ml `event_from_delay`, 50 ms / 50 ms since xapi 25.x): every call
+ * first sleeps `delay_before` (none for task-only subscriptions: `event_from_task_delay`), then gathers; when
+ * nothing matched it blocks until a matching change (`wait2`), sleeps delay_between/8 and gathers again, the
+ * sleep doubling on each empty gather up to delay_between. Never returns empty before `timeout` seconds.
+ */
 export function eventFrom(
   x: Xapi,
   session: string,
@@ -70,15 +76,24 @@ export function eventFrom(
   const since = parseToken(token);
   const sub = parseSubscription(classes);
   const ms = !Number.isFinite(timeout) || timeout < 0 ? 86400_000 : timeout * 1000;
+  const between = x.opts.eventFromDelayMs;
+  const before = onlyTasks(sub) ? 0 : between;
   const batch = (): EventBatch => {
     const gen = x.store.generation;
     return { events: collect(x, sub, since), valid_ref_counts: x.store.counts(), token: makeToken(gen) };
   };
-  const first = batch();
-  if (first.events.length > 0 || ms === 0) return Promise.resolve(first);
+  const deadline = Date.now() + ms;
+  if (before <= 0) {
+    const first = batch();
+    if (first.events.length > 0 || ms === 0) return Promise.resolve(first);
+  }
   return new Promise((resolve, reject) => {
     let done = false;
     let timer: NodeJS.Timeout | undefined = undefined;
+    let pause: NodeJS.Timeout | undefined = undefined;
+    // Batching.make: delay_initial = delay_between / 16; each recursive call doubles it first (so /8, /4 …).
+    let step = between / 16;
+    let sleeping = false;
     const finish = (r: EventBatch | XapiError) => {
       if (done) return;
       done = true;
@@ -86,26 +101,36 @@ export function eventFrom(
       cancelCloseHook();
       x.sessionListeners.delete(onLogout);
       if (timer) clearTimeout(timer);
+      if (pause) clearTimeout(pause);
       if (r instanceof XapiError) reject(r);
       else resolve(r);
+    };
+    /** One gather: returns the batch when it has events or the timeout passed; otherwise blocks again. */
+    const gather = () => {
+      sleeping = false;
+      const b = batch();
+      if (b.events.length > 0 || Date.now() >= deadline) finish(b);
+    };
+    const sleepThenGather = (d: number) => {
+      if (d <= 0) return gather();
+      sleeping = true;
+      pause = setTimeout(gather, d);
     };
     const onLogout = (s: string) => {
       if (s === session) finish(new XapiError("SESSION_INVALID", [session]));
     };
-    let gathering = false;
+    // wait2: woken only by a change the subscription matches.
     const unsubscribe = x.store.onChange(() => {
-      if (gathering) return;
+      if (sleeping || done) return;
       if (collect(x, sub, since).length === 0) return;
-      // xapi waits event_from_delay (50 ms) before gathering, except for task-only subscriptions.
-      const delay = onlyTasks(sub) ? 0 : x.opts.eventFromDelayMs;
-      if (delay <= 0) return finish(batch());
-      gathering = true;
-      setTimeout(() => finish(batch()), delay);
+      step = Math.min(between, step * 2);
+      sleepThenGather(step);
     });
     x.sessionListeners.add(onLogout);
     const cancelCloseHook = x.onClose(() => finish(batch()));
     timer = setTimeout(() => finish(batch()), ms);
     timer.unref?.();
+    if (before > 0) sleepThenGather(before);
   });
 }
 

@@ -22,7 +22,7 @@ export interface EngineOptions {
   suspendTimeoutMs: number;
   /** Simulated duration of lifecycle operations (VM start, clone, ...), so that concurrency conflicts are observable. */
   operationDelayMs: number;
-  /** Delay between a change and event.from gathering events (xapi: 50 ms, none for task-only subscriptions). */
+  /** event.from's batching delay (xapi_globs.ml event_from_delay: 50 ms before gathering and between gathers). */
   eventFromDelayMs: number;
   /** Period of the SR scanning thread when the master's other_config has no auto-scan-interval (xapi: 30 s). */
   srScanIntervalMs: number;

@@ -180,29 +180,50 @@ describe("legacy event.register / event.next", () => {
   });
 });
 
-describe("event.from gathering delay (eventFromDelayMs)", () => {
-  it("waits the configured delay after a change, except for task-only subscriptions", async () => {
-    const slow = await startSimulator({ password: "pw", loginFailureDelayMs: 0, eventFromDelayMs: 80 });
-    try {
-      const k = await new Client(slow.url).login();
-      const { token } = await k.call<Batch>("event.from", ["network"], "", 0);
-      const waiting = k.call<Batch>("event.from", ["network"], token, 10);
-      await new Promise((r) => setTimeout(r, 20));
-      const t0 = Date.now();
-      await k.call("network.create", { name_label: "late", other_config: {} });
-      const b = await waiting;
-      expect(Date.now() - t0).toBeGreaterThanOrEqual(60);
-      expect(b.events).toHaveLength(1);
-      const t = await k.call<Batch>("event.from", ["task"], "", 0);
-      const waitingTask = k.call<Batch>("event.from", ["task"], t.token, 10);
-      await new Promise((r) => setTimeout(r, 20));
-      const t1 = Date.now();
-      await k.call("task.create", "x", "");
-      await waitingTask;
-      expect(Date.now() - t1).toBeLessThan(60);
-    } finally {
-      await slow.close();
-    }
+// xapi_event.ml `from` runs its gathers through throttle.ml `Batching.with_recursive_loop` with xapi_globs.ml
+// `event_from_delay` (delay_before 50 ms, delay_between 50 ms, since xapi 25.x: commit "CP-49158: introduce a
+// batching delay on first response") or, for task-only subscriptions, `event_from_task_delay` (delay_before 0).
+// Behaviour changed here: the simulator used to wait the delay after a change (xapi before 2024) and answered at
+// once when events were pending; it now batches as current xapi does.
+describe("event.from batching (eventFromDelayMs: xapi's event_from_delay)", () => {
+  const delay = 400; // xapi's is 50 ms; a larger one keeps the margins clear of a loaded machine's timer lag
+  let slow: Simulator;
+  let k: Client;
+  beforeAll(async () => {
+    slow = await startSimulator({ password: "pw", loginFailureDelayMs: 0, eventFromDelayMs: delay });
+    k = await new Client(slow.url).login();
+  });
+  afterAll(() => slow.close());
+
+  it("sleeps delay_before at the start of every call, even with events already pending", async () => {
+    const { token } = await k.call<Batch>("event.from", ["network"], "", 0);
+    await k.call("network.create", { name_label: "pending", other_config: {} });
+    const t0 = Date.now();
+    const b = await k.call<Batch>("event.from", ["network"], token, 10);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(delay - 5);
+    expect(b.events.map((e) => e.snapshot?.name_label)).toEqual(["pending"]);
+  });
+
+  it("once blocked, gathers delay_between/8 after a matching change (wait2, then the first recursive delay)", async () => {
+    const { token } = await k.call<Batch>("event.from", ["network"], "", 0);
+    const waiting = k.call<Batch>("event.from", ["network"], token, 10);
+    await new Promise((r) => setTimeout(r, delay + 200)); // past delay_before: the call is blocked in wait2
+    const t0 = Date.now();
+    await k.call("network.create", { name_label: "late", other_config: {} });
+    const b = await waiting;
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(delay / 8 - 5);
+    expect(took).toBeLessThan(delay);
+    expect(b.events.map((e) => e.snapshot?.name_label)).toEqual(["late"]);
+  });
+
+  it("has no delay_before for task-only subscriptions (event_from_task_delay)", async () => {
+    const t = await k.call<Batch>("event.from", ["task"], "", 0);
+    await k.call("task.create", "x", "");
+    const t1 = Date.now();
+    const b = await k.call<Batch>("event.from", ["task"], t.token, 10);
+    expect(Date.now() - t1).toBeLessThan(delay / 2);
+    expect(b.events.length).toBeGreaterThan(0);
   });
 });
 
