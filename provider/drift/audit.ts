@@ -102,37 +102,91 @@ export function parseAuditLine(line: string): AuditEntry | undefined {
   };
 }
 
-/** xapi's log timestamp form for `since` (audit_log.ml log_timestamp_of_iso8601 accepts ISO 8601 too). */
-function since(t: Date): string {
-  return t.toISOString();
+/**
+ * One pool's audit log, read as it grows: each read asks only for the lines from shortly before the last one seen
+ * (xapi's `since` is inclusive and its threads may write lines slightly out of time order), skips the lines already
+ * read, and keeps the successful writes of the last `lookbackMs`, by the objects they name. Attributing a finding
+ * then costs one small request instead of the whole last minute of log.
+ */
+export class AuditTail {
+  /** Successful writes in log order, and the same entries by named object (UUID or ref). */
+  private readonly entries: AuditEntry[] = [];
+  private readonly byObject = new Map<string, AuditEntry[]>();
+  /** Lines already read that a later read may send again (within `overlapMs` of the newest). */
+  private readonly recent = new Map<string, number>();
+  private newest: number | undefined;
+
+  constructor(
+    private readonly client: XapiClient,
+    private readonly lookbackMs = 60_000,
+    private readonly overlapMs = 2_000,
+  ) {}
+
+  /** Reads the lines written since the last read; false when the log cannot be read. */
+  async read(now: Date): Promise<boolean> {
+    const from = Math.max(now.getTime() - this.lookbackMs, (this.newest ?? -Infinity) - this.overlapMs);
+    let text: string;
+    try {
+      const res = await this.client.getText("/audit_log", { since: new Date(from).toISOString() });
+      if (res.status !== 200) return false;
+      text = res.text;
+    } catch {
+      return false;
+    }
+    for (const line of text.split("\n")) {
+      if (!line || this.recent.has(line)) continue;
+      const e = parseAuditLine(line);
+      if (!e) continue;
+      const at = Date.parse(e.at);
+      this.recent.set(line, at);
+      if (this.newest === undefined || at > this.newest) this.newest = at;
+      if (!e.allowed || !e.ok) continue;
+      this.entries.push(e);
+      for (const o of new Set(e.objects)) {
+        const list = this.byObject.get(o);
+        if (list) list.push(e);
+        else this.byObject.set(o, [e]);
+      }
+    }
+    this.forget(now.getTime() - this.lookbackMs);
+    return true;
+  }
+
+  /** The latest successful write naming the finding's object, up to `seenAt` (the clocks may differ by a second). */
+  actor(f: Finding, seenAt: Date): Actor | "unknown" {
+    const latest = seenAt.getTime() + 1000;
+    let best: AuditEntry | undefined;
+    for (const e of this.byObject.get(f.uuid) ?? []) {
+      if (Date.parse(e.at) > latest) continue;
+      if (!best || e.at >= best.at) best = e;
+    }
+    return best?.name ? { user: best.name, call: best.call, at: best.at } : "unknown";
+  }
+
+  private forget(before: number): void {
+    let n = 0;
+    while (n < this.entries.length && Date.parse(this.entries[n].at) < before) n++;
+    for (const e of this.entries.splice(0, n))
+      for (const o of new Set(e.objects)) {
+        const list = this.byObject.get(o);
+        if (!list) continue;
+        const i = list.indexOf(e);
+        if (i >= 0) list.splice(i, 1);
+        if (!list.length) this.byObject.delete(o);
+      }
+    // A later read starts no earlier than this: lines before it are never sent again.
+    const resent = Math.max(before, (this.newest ?? -Infinity) - this.overlapMs);
+    for (const [line, at] of this.recent) if (at < resent) this.recent.delete(line);
+  }
 }
 
-/**
- * The latest successful write that names the finding's object, up to `seenAt`: who made it. `lookbackMs` bounds
- * the log read (default 1 minute: xapi sends the whole log from `since`).
- */
+/** One attribution, reading the last `lookbackMs` of the log (default 1 minute); "unknown" where it cannot be read. */
 export async function attribute(
   client: XapiClient,
   f: Finding,
   seenAt: Date,
   lookbackMs = 60_000,
 ): Promise<Actor | "unknown"> {
-  let text: string;
-  try {
-    const res = await client.getText("/audit_log", { since: since(new Date(seenAt.getTime() - lookbackMs)) });
-    if (res.status !== 200) return "unknown";
-    text = res.text;
-  } catch {
-    return "unknown";
-  }
-  const latest = seenAt.getTime() + 1000; // the log's clock and ours may differ slightly
-  let best: AuditEntry | undefined;
-  for (const line of text.split("\n")) {
-    const e = parseAuditLine(line);
-    if (!e || !e.allowed || !e.ok || !e.objects.includes(f.uuid)) continue;
-    if (Date.parse(e.at) > latest) continue;
-    if (!best || e.at >= best.at) best = e;
-  }
-  if (!best || !best.name) return "unknown";
-  return { user: best.name, call: best.call, at: best.at };
+  const tail = new AuditTail(client, lookbackMs);
+  return (await tail.read(seenAt)) ? tail.actor(f, seenAt) : "unknown";
 }

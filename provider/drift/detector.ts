@@ -12,7 +12,7 @@ import {
   type ConnectionSettings,
 } from "../resources/common/connection";
 import { comparisons, compareResource, unmanaged, type Finding } from "./compare";
-import { Snapshot } from "./snapshot";
+import { Snapshot, TrackedReads } from "./snapshot";
 import type { ManagedResource } from "./state";
 
 /** Classes the unmanaged scan reads (the managed kinds, plus what tells installer-made objects apart). */
@@ -31,6 +31,14 @@ export interface PoolWatch {
   resyncs: number;
   /** When the last event batch or sync was applied. */
   lastEventAt?: number;
+  /** Each resource's last finding (undefined: in sync), and the read keys its comparison depends on. */
+  findings: Map<ManagedResource, Finding | undefined>;
+  readers: Map<string, Set<ManagedResource>>;
+  reads: Map<ManagedResource, Set<string>>;
+  /** Read keys changed by events since the last comparison. */
+  touched: Set<string>;
+  /** Every resource has been compared once (until then a comparison covers them all). */
+  complete: boolean;
 }
 
 export type Connect = (s: ConnectionSettings) => Promise<XapiClient>;
@@ -90,6 +98,11 @@ export class Detector {
         resources,
         classes: [...classes],
         resyncs: 0,
+        findings: new Map(),
+        readers: new Map(),
+        reads: new Map(),
+        touched: new Set(),
+        complete: false,
       });
     }
     await Promise.all(this.pools.map((p) => this.watchPool(p)));
@@ -110,7 +123,8 @@ export class Detector {
         this.opts.onChange?.(p, { reason: ev.reason, at });
         return;
       }
-      if (!p.snapshot.apply(ev) || !ready) return;
+      // Before the initial sync ends every resource is compared anyway: no need to note what changed.
+      if (!p.snapshot.apply(ev, ready ? p.touched : undefined) || !ready) return;
       p.lastEventAt = at;
       // One comparison per batch: the events of one event.from answer arrive in the same turn.
       if (!pending) {
@@ -125,13 +139,32 @@ export class Detector {
     return p.watcher.ready;
   }
 
-  /** Compares every resource of the pool (and, with includeUnmanaged, scans for unowned objects). */
-  async comparePool(p: PoolWatch, now = new Date()): Promise<Finding[]> {
-    const out: Finding[] = [];
-    for (const r of p.resources) {
-      const f = await compareResource(r, p.profile, p.snapshot, now);
-      if (f) out.push(f);
+  /**
+   * Compares the pool's resources (and, with includeUnmanaged, scans for unowned objects) and returns every current
+   * finding. `changedOnly`: only the resources whose comparison read something an event changed since the last
+   * comparison; the others keep their last finding.
+   */
+  async comparePool(p: PoolWatch, now = new Date(), changedOnly = false): Promise<Finding[]> {
+    let todo: Iterable<ManagedResource> = p.resources;
+    if (changedOnly && p.complete) {
+      const hit = new Set<ManagedResource>();
+      for (const k of p.touched) for (const r of p.readers.get(k) ?? []) hit.add(r);
+      todo = hit;
     }
+    p.touched.clear();
+    for (const r of todo) {
+      const reads = new TrackedReads(p.snapshot);
+      p.findings.set(r, await compareResource(r, p.profile, reads, now));
+      for (const k of p.reads.get(r) ?? []) p.readers.get(k)?.delete(r);
+      for (const k of reads.keys) {
+        let set = p.readers.get(k);
+        if (!set) p.readers.set(k, (set = new Set()));
+        set.add(r);
+      }
+      p.reads.set(r, reads.keys);
+    }
+    p.complete = true;
+    const out = [...p.findings.values()].filter((f): f is Finding => f !== undefined);
     if (this.opts.includeUnmanaged) {
       const managed = new Set(this.opts.resources.map((r) => r.id));
       out.push(...unmanaged(p.snapshot, p.profile, managed, this.opts.stack));

@@ -6,26 +6,68 @@ import type { WatchEvent } from "../xapi/events";
 
 type Rec = Record<string, unknown>;
 
+/** What a comparison read, as keys a change can be matched against: one object by ref or UUID, or a whole class. */
+export const readKeys = {
+  ref: (cls: string, ref: string) => `${cls.toLowerCase()} ${ref}`,
+  uuid: (cls: string, uuid: string) => `${cls.toLowerCase()} #${uuid}`,
+  all: (cls: string) => `${cls.toLowerCase()} *`,
+};
+
+/** The snapshot as one resource's comparison sees it, noting what it reads (so a change re-compares only its readers). */
+export class TrackedReads implements LiveRecords {
+  readonly keys = new Set<string>();
+
+  constructor(private readonly live: LiveRecords) {}
+
+  get<R>(cls: string, ref: string): Promise<R | undefined> {
+    this.keys.add(readKeys.ref(cls, ref));
+    return this.live.get<R>(cls, ref);
+  }
+
+  async byUuid<R>(cls: string, uuid: string): Promise<{ ref: string; record: R } | undefined> {
+    this.keys.add(readKeys.uuid(cls, uuid));
+    const found = await this.live.byUuid<R>(cls, uuid);
+    if (found) this.keys.add(readKeys.ref(cls, found.ref));
+    return found;
+  }
+
+  all<R>(cls: string): Promise<Array<[string, R]>> {
+    this.keys.add(readKeys.all(cls));
+    return this.live.all<R>(cls);
+  }
+}
+
 export class Snapshot implements LiveRecords {
   private readonly tables = new Map<string, Map<string, Rec>>();
   private readonly uuids = new Map<string, Map<string, string>>();
 
-  /** Applies one event of the watch loop; returns whether it changed the snapshot. */
-  apply(ev: WatchEvent): boolean {
+  /**
+   * Applies one event of the watch loop; returns whether it changed the snapshot. `touched` receives the read keys
+   * (readKeys) the change can affect: the object by ref and by UUID, and its class as a whole.
+   */
+  apply(ev: WatchEvent, touched?: Set<string>): boolean {
     if (ev.kind === "synced") return false;
     const cls = ev.class.toLowerCase();
     const table = this.table(cls);
     const index = this.index(cls);
     const old = table.get(ev.ref);
+    const touch = (r: Rec | undefined) => {
+      if (!touched) return;
+      touched.add(readKeys.ref(cls, ev.ref)).add(readKeys.all(cls));
+      if (typeof r?.uuid === "string") touched.add(readKeys.uuid(cls, r.uuid));
+    };
     if (ev.kind === "del") {
       if (!old) return false;
       table.delete(ev.ref);
       if (typeof old.uuid === "string") index.delete(old.uuid);
+      touch(old);
       return true;
     }
     const rec = ev.record as Rec;
     table.set(ev.ref, rec);
     if (typeof rec.uuid === "string") index.set(rec.uuid, ev.ref);
+    touch(old);
+    touch(rec);
     return true;
   }
 

@@ -11,7 +11,7 @@ import { applyIgnores, readIgnoreFile, type IgnoreRule } from "./ignore";
 import { changeLine, findingLines } from "./report";
 import { configFrom, desired, managedResources, stackIdentity, type CommonOptions, type Deployment } from "./state";
 import { Metrics } from "./metrics";
-import { attribute, type AuditSource } from "./audit";
+import { AuditTail } from "./audit";
 
 export interface WatchOptions extends CommonOptions {
   webhook?: string;
@@ -26,6 +26,8 @@ export interface WatchOptions extends CommonOptions {
   signal?: AbortSignal;
   /** Called once the initial comparison is reported. */
   onReady?: () => void;
+  /** Called when findings start being held (the stack's update lock is taken) and when they stop (reloaded). */
+  onHeld?: (held: boolean) => void;
 }
 
 export type TimelineEvent =
@@ -136,6 +138,11 @@ export async function runWatch(o: WatchOptions): Promise<void> {
   const rules: IgnoreRule[] = o.ignoreFile ? readIgnoreFile(o.ignoreFile) : [];
   const open = new Map<string, Open>();
   let held = false;
+  const setHeld = (h: boolean) => {
+    if (h === held) return;
+    held = h;
+    o.onHeld?.(h);
+  };
   let detector: Detector | undefined;
   let stopped = false;
   const backendUrl = process.env.PULUMI_BACKEND_URL;
@@ -160,15 +167,25 @@ export async function runWatch(o: WatchOptions): Promise<void> {
     }
   };
 
-  const audit: AuditSource | undefined = o.auditLog === false ? undefined : { enabled: true };
+  /** Each pool's audit log, read as it grows (dropped with its detector on a reload). */
+  const tails = new WeakMap<PoolWatch, AuditTail>();
+  const tailOf = (p: PoolWatch): AuditTail => {
+    let t = tails.get(p);
+    if (!t) tails.set(p, (t = new AuditTail(p.client)));
+    return t;
+  };
 
-  /** Compares the pool (all pools when undefined) and reports what opened and closed since last time. */
-  const compare = async (pool?: PoolWatch, eventAt?: number): Promise<void> => {
+  /**
+   * Compares the pool (all pools when undefined) and reports what opened and closed since last time. `full`: every
+   * resource; otherwise only those whose comparison read something that changed since the last one.
+   */
+  const compare = async (pool: PoolWatch | undefined, full: boolean, eventAt?: number): Promise<void> => {
     if (!detector || held) return;
+    if (pool && !detector.pools.includes(pool)) return; // a pool of the detector a reload replaced
     const now = new Date();
     const pools = pool ? [pool] : detector.pools;
     const found: Finding[] = [];
-    for (const p of pools) found.push(...(await detector.comparePool(p, now)));
+    for (const p of pools) found.push(...(await detector.comparePool(p, now, !full)));
     const result = applyIgnores(found, rules, now);
     for (const r of result.expired)
       if (!reported.has(r)) {
@@ -181,11 +198,14 @@ export async function runWatch(o: WatchOptions): Promise<void> {
       else current.set(findingKey(f), { finding: f });
     }
     const inScope = (f: Finding) => pools.some((p) => p.profile === f.pool);
+    const readLogs = new Map<PoolWatch, Promise<boolean>>(); // one audit-log read per pool and comparison
     for (const [key, cur] of current) {
       if (open.has(key)) continue;
-      if (audit && detector) {
+      if (o.auditLog !== false) {
         const p = pools.find((x) => x.profile === cur.finding.pool)!;
-        cur.finding.actor = await attribute(p.client, cur.finding, now);
+        const tail = tailOf(p);
+        if (!readLogs.has(p)) readLogs.set(p, tail.read(now));
+        cur.finding.actor = (await readLogs.get(p)) ? tail.actor(cur.finding, now) : "unknown";
       }
       open.set(key, { ...cur, openedAt: now.toISOString() });
       cur.finding.firstSeen = now.toISOString();
@@ -208,6 +228,27 @@ export async function runWatch(o: WatchOptions): Promise<void> {
     metrics.compared(now);
   };
 
+  // Comparisons run one at a time (each reads and updates `open`); requests that arrive meanwhile are merged.
+  let chain = Promise.resolve();
+  const queued = new Map<PoolWatch | undefined, { full: boolean; at?: number }>();
+  const schedule = (pool: PoolWatch | undefined, full: boolean, eventAt?: number): Promise<void> => {
+    const q = queued.get(pool);
+    if (q) {
+      q.full ||= full;
+      if (eventAt !== undefined) q.at = Math.min(q.at ?? eventAt, eventAt);
+      return chain;
+    }
+    queued.set(pool, { full, at: eventAt });
+    chain = chain
+      .then(() => {
+        const r = queued.get(pool)!;
+        queued.delete(pool);
+        return compare(pool, r.full, r.at);
+      })
+      .catch((e) => void process.stderr.write(`xen-drift: comparison failed: ${(e as Error).message}\n`));
+    return chain;
+  };
+
   const load = async (): Promise<void> => {
     const { deployment, config } = await desired(o);
     backend = o.stateFile ? { stateFiles: [o.stateFile], lockDirs: [] } : fileBackend(deployment, o.stack, backendUrl);
@@ -223,9 +264,7 @@ export async function runWatch(o: WatchOptions): Promise<void> {
           emit({ event: "resync", at: new Date().toISOString(), pool: p.profile, reason: cause.reason });
         }
         if (cause.reason === "initial") return;
-        void compare(p, cause.reason ? undefined : cause.at).catch((e) =>
-          process.stderr.write(`xen-drift: comparison failed: ${(e as Error).message}\n`),
-        );
+        void schedule(p, !!cause.reason, cause.reason ? undefined : cause.at);
       },
     });
     await next.start();
@@ -235,29 +274,33 @@ export async function runWatch(o: WatchOptions): Promise<void> {
   };
 
   await load();
-  await compare();
+  await schedule(undefined, true);
   o.onReady?.();
 
   // The state and the lock, polled: a new state (an update ended, or a refresh) reloads the desired state.
   let lastState = backend ? mtimes(backend.stateFiles) : "";
+  let reloading = false; // one reload at a time: reading the stack takes longer than a poll period
   const poll = setInterval(() => {
-    if (stopped || !backend) return;
+    if (stopped || !backend || reloading) return;
     const lock = lockHeld(backend.lockDirs);
     const state = mtimes(backend.stateFiles);
     if (lock) {
-      held = true;
+      setHeld(true);
       return;
     }
     if (held || state !== lastState) {
-      held = true; // stays held until the reload is compared
+      setHeld(true); // stays held until the reload is compared
+      reloading = true;
       lastState = state;
       void load()
         .then(() => {
-          held = false;
-          return compare();
+          reloading = false;
+          setHeld(false);
+          return schedule(undefined, true);
         })
         .catch((e) => {
-          held = false;
+          reloading = false;
+          setHeld(false);
           process.stderr.write(`xen-drift: reloading the stack failed: ${(e as Error).message}\n`);
         });
     }

@@ -1,6 +1,6 @@
 // Attribution from xapi's audit log lines (rbac_audit.ml audit_line_of, sExpr.ml string_of): parsing, the
 // choice of the latest successful write naming the object, and "unknown" where the log cannot be read.
-import { attribute, parseAuditLine } from "../../../provider/drift/audit";
+import { AuditTail, attribute, parseAuditLine } from "../../../provider/drift/audit";
 import type { Finding } from "../../../provider/drift/compare";
 import type { XapiClient } from "../../../provider/xapi";
 
@@ -65,5 +65,50 @@ describe("audit log attribution", () => {
         seen,
       ),
     ).toBe("unknown");
+  });
+});
+
+describe("AuditTail: the log read as it grows", () => {
+  const at = (s: string) => new Date(`2026-12-07T${s}Z`);
+  const stamp = (s: string) => `20261207T${s}`;
+
+  it("asks only for what is new (with a 2 s overlap) and forgets writes past the lookback", async () => {
+    const log: string[] = [];
+    const asked: string[] = [];
+    const client = {
+      getText: async (_p: string, q: { since: string }) => {
+        asked.push(q.since);
+        // xapi sends every line stamped at or after `since` (audit_log.ml write_line).
+        const since = q.since.replace(/-/g, "").replace(/Z$/, "");
+        return { status: 200, text: log.filter((l) => /\[(\S+?)Z\|/.exec(l)![1] >= since).join("\n") };
+      },
+    } as unknown as XapiClient;
+    const tail = new AuditTail(client, 60_000);
+
+    log.push(line(stamp("04:00:30.000"), "alice", "OK", "network.set_MTU"));
+    expect(await tail.read(at("04:01:00.000"))).toBe(true);
+    expect(asked.at(-1)).toBe("2026-12-07T04:00:00.000Z"); // the first read: the whole lookback
+    expect(tail.actor(finding, at("04:01:00.000"))).toMatchObject({ user: "alice" });
+
+    log.push(line(stamp("04:01:10.000"), "bob", "OK", "network.set_name_label"));
+    expect(await tail.read(at("04:01:11.000"))).toBe(true);
+    expect(asked.at(-1)).toBe("2026-12-07T04:00:28.000Z"); // 2 s before the newest line read
+    expect(tail.actor(finding, at("04:01:11.000"))).toMatchObject({ user: "bob", call: "network.set_name_label" });
+
+    // A line stamped before the newest one but written after it (another xapi thread) is still seen.
+    log.push(line(stamp("04:01:09.500"), "carol", "OK", "network.set_MTU"));
+    await tail.read(at("04:01:12.000"));
+    await tail.read(at("04:01:12.500"));
+    expect(tail.actor(finding, at("04:01:12.500"))).toMatchObject({ user: "bob" });
+    expect(tail.actor(finding, at("04:01:08.900"))).toMatchObject({ user: "carol" }); // bob is after 1 s of skew
+
+    // Past the lookback, a write no longer names anyone.
+    await tail.read(at("04:02:15.000"));
+    expect(tail.actor(finding, at("04:02:15.000"))).toBe("unknown");
+  });
+
+  it("says the log cannot be read when the request fails", async () => {
+    const failing = { getText: async () => ({ status: 403, text: "" }) } as unknown as XapiClient;
+    expect(await new AuditTail(failing).read(new Date())).toBe(false);
   });
 });
