@@ -53,11 +53,15 @@ describe("progress on the resource's row, through the real engine", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("a 64 MiB upload and a VM create report ephemeral status with their own URNs; destroy too; no password anywhere", async () => {
+  let sr: string;
+  beforeAll(async () => {
     const xapi = await XapiClient.connect({ url: sim.url, username: "root", password });
     const srs = await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records");
-    const sr = Object.values(srs).find((s) => s.type === "lvm")!.uuid;
+    sr = Object.values(srs).find((s) => s.type === "lvm")!.uuid;
     await xapi.close();
+  });
+
+  it("a 64 MiB upload and a VM create report ephemeral status with their own URNs; destroy too; no password anywhere", async () => {
     const config = {
       "xenserver:url": { value: sim.url },
       "xenserver:username": { value: "root" },
