@@ -145,25 +145,28 @@ export class CallLog {
   }
 
   /**
-   * Status polling: each (getter, object) from STATUS_GETTERS called at least `min` times (default 3) since
-   * `since`, most called first. An empty list proves a client waited on events or tasks, not in a loop.
+   * Status polling: each (getter, object) from STATUS_GETTERS called at least `min` times (default 3) in one
+   * session since `since`, most called first. A client that waits by polling does so in one session; separate
+   * operations (each `pulumi` command runs its own provider process, hence its own session) reading an object
+   * once each are not polling. `perSession: false` counts over all sessions together. An empty list proves a
+   * client waited on events or tasks, not in a loop.
    */
-  statusPolls(opts: { since?: number; min?: number } = {}): { method: string; object: string; count: number }[] {
+  statusPolls(
+    opts: { since?: number; min?: number; perSession?: boolean } = {},
+  ): { method: string; object: string; count: number }[] {
     const min = opts.min ?? 3;
-    const n = new Map<string, number>();
+    const perSession = opts.perSession ?? true;
+    const n = new Map<string, { method: string; object: string; count: number }>();
     for (const e of this.list({ since: opts.since })) {
-      const name = e.method.startsWith("Async.") ? e.method.slice(6) : e.method;
-      if (!STATUS_GETTERS.has(name)) continue;
-      const key = `${name}\u0000${String(Object.values(e.args)[0] ?? "")}`;
-      n.set(key, (n.get(key) ?? 0) + 1);
+      const method = e.method.startsWith("Async.") ? e.method.slice(6) : e.method;
+      if (!STATUS_GETTERS.has(method)) continue;
+      const object = String(Object.values(e.args)[0] ?? "");
+      const key = `${perSession ? (e.trackid ?? "") : ""}\u0000${method}\u0000${object}`;
+      const entry = n.get(key) ?? { method, object, count: 0 };
+      entry.count++;
+      n.set(key, entry);
     }
-    return [...n]
-      .filter(([, c]) => c >= min)
-      .map(([k, count]) => {
-        const [method, object] = k.split("\u0000");
-        return { method, object, count };
-      })
-      .sort((a, b) => b.count - a.count);
+    return [...n.values()].filter((p) => p.count >= min).sort((a, b) => b.count - a.count);
   }
 
   close(): void {

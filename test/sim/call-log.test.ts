@@ -101,6 +101,27 @@ describe("call log", () => {
     expect(all.some((p) => p.method === "task.get_record" && p.object === polled.$ref)).toBe(true);
   });
 
+  it("statusPolls() flags a 2 s poll loop in one session, not one read per operation in sessions of their own", async () => {
+    const [tpl] = await c.call<string[]>("VM.get_by_name_label", "Debian Bookworm 12");
+    const loop = sim.calls.mark();
+    // As Ansible's xenserver_guest waits for an IP: the same getter on the same VM every 2 s.
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 2000));
+      await c.call("VM.get_guest_metrics", tpl);
+    }
+    expect(sim.calls.statusPolls({ since: loop })).toEqual([{ method: "VM.get_guest_metrics", object: tpl, count: 3 }]);
+    // Three operations (as three pulumi commands, each its own provider process and session) read it once each.
+    const ops = sim.calls.mark();
+    for (const originator of ["up", "refresh", "destroy"]) {
+      const op = await new Client(sim.url).login("root", "pw", originator);
+      await op.call("VM.get_guest_metrics", tpl);
+    }
+    expect(sim.calls.statusPolls({ since: ops })).toEqual([]);
+    expect(sim.calls.statusPolls({ since: ops, perSession: false })).toEqual([
+      { method: "VM.get_guest_metrics", object: tpl, count: 3 },
+    ]);
+  }, 20_000);
+
   it("--call-log FILE writes the same records as JSON lines", async () => {
     const mark = sim.calls.mark();
     await c.call("pool.get_all");

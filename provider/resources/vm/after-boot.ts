@@ -3,28 +3,17 @@ import type { Xapi } from "../common/connection";
 import { refByUuid } from "../common/lookups";
 import { reportStatus } from "../common/progress";
 import { NULL_REF } from "./records";
+import { watchGuest, type GuestSeen } from "./guest-watch";
 
-interface EventBatch {
-  events: Array<{ class: string; ref: string; snapshot?: Record<string, unknown> }>;
-  token: string;
-}
-
-/** Waits until the VM's guest agent has reported (guest_metrics set), at most `timeoutS`. */
-export async function waitForAgent(xapi: Xapi, ref: string, name: string, timeoutS: number): Promise<void> {
-  const deadline = Date.now() + timeoutS * 1000;
+/** Waits until the VM's guest agent has reported (guest_metrics set), at most `timeoutS`; returns what it saw. */
+export async function waitForAgent(xapi: Xapi, ref: string, name: string, timeoutS: number): Promise<GuestSeen> {
   reportStatus(`waiting for the guest agent (up to ${timeoutS} s)`);
-  let token = await xapi.call<string>("event.inject", "VM", ref);
-  if ((await xapi.call<string>("VM.get_guest_metrics", ref)) !== NULL_REF) return;
-  for (;;) {
-    const left = deadline - Date.now();
-    if (left <= 0)
-      throw new Error(
-        `cloudInit.detachAfterBoot: VM "${name}" has not booted its guest agent within ${timeoutS} s; the config drive stays attached`,
-      );
-    const batch = await xapi.call<EventBatch>("event.from", [`vm/${ref}`], token, Math.min(30, left / 1000));
-    token = batch.token;
-    if (batch.events.some((e) => e.ref === ref && e.snapshot && e.snapshot.guest_metrics !== NULL_REF)) return;
-  }
+  const { seen, timedOut } = await watchGuest(xapi, ref, Date.now() + timeoutS * 1000, (g) => g.metrics !== NULL_REF);
+  if (timedOut)
+    throw new Error(
+      `cloudInit.detachAfterBoot: VM "${name}" has not booted its guest agent within ${timeoutS} s; the config drive stays attached`,
+    );
+  return seen;
 }
 
 /** Unplugs and destroys the config drive's VBD, then its VDI. */

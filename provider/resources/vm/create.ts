@@ -15,6 +15,7 @@ import { diskVbds, knownVdis, readLive, outputsOf, type Live } from "./live";
 import { setPowerState, waitForIp, type PowerState } from "./power";
 import { NULL_REF, type VMRecord } from "./records";
 import { detachCloudInit, waitForAgent } from "./after-boot";
+import type { GuestSeen } from "./guest-watch";
 
 export async function create(n: Inputs, ctx: ResourceContext): Promise<CreateResult<Outputs>> {
   const xapi = await xapiFor(ctx.config, n.connection);
@@ -103,15 +104,17 @@ export async function bringUp(
   const booted =
     n.powerState !== undefined ? await setPowerState(xapi, ref, from, n.powerState, n.shutdownTimeout ?? 120) : false;
   let secureBootReadiness = previous?.secureBootReadiness ?? null;
-  if (booted && n.waitForIp) await waitForIp(xapi, ref, n.name, n.waitForIp);
+  // What the guest agent reported while we waited: the outputs below use it instead of reading it again.
+  let seen: GuestSeen | undefined;
+  if (booted && n.waitForIp) seen = (await waitForIp(xapi, ref, n.name, n.waitForIp)).seen;
   if (cloudInitVdi && n.cloudInit?.detachAfterBoot && (n.powerState === "Running" || booted)) {
-    if (!n.waitForIp) await waitForAgent(xapi, ref, n.name, 300);
+    if (!n.waitForIp) seen = await waitForAgent(xapi, ref, n.name, 300);
     await detachCloudInit(xapi, ref, cloudInitVdi);
     cloudInitVdi = null;
   }
   if (n.boot?.firmware === "uefi-secureboot") secureBootReadiness = await readiness(xapi, ref);
   const known = [...knownVdis(previous), ...(cloudInitVdi ? [cloudInitVdi] : [])];
-  const live = (await readLive(xapi, uuid, known)) as Live;
+  const live = (await readLive(xapi, uuid, known, seen)) as Live;
   return outputsOf(xapi, live, n, { ...previous, cloudInitVdi, secureBootReadiness });
 }
 
@@ -145,7 +148,7 @@ async function destroyMade(xapi: Xapi, ref: string, cloudInitVdi: string | undef
 
 /** adopt: take over an existing VM, changing only what the program states. */
 async function adopt(xapi: Xapi, n: Inputs): Promise<CreateResult<Outputs>> {
-  const live = await readLive(xapi, n.adopt!);
+  const live = await readLive(xapi, n.adopt!, [], "skip");
   if (!live)
     throw new Error(`adopt: no VM with UUID ${n.adopt} in this pool (templates and snapshots cannot be adopted)`);
   const previous: Partial<Outputs> = { otherConfig: {}, tags: [] };

@@ -13,7 +13,7 @@ import { shutdown } from "./power";
 export async function delete_(id: string, olds: Prior<Outputs>, ctx: ResourceContext): Promise<void> {
   const o = olds as Outputs; // as in update.ts
   const xapi = await xapiFor(ctx.config, o.connection);
-  const live = await readLive(xapi, id, knownVdis(o));
+  const live = await readLive(xapi, id, knownVdis(o), "skip"); // no addresses or console needed to delete
   if (!live) return assertSamePool(xapi, "VM", id, o);
   const owned = new Set(
     o.keepDisksOnDelete

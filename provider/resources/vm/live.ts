@@ -9,6 +9,7 @@ import { byUuids } from "./check";
 import { diskInputOf, nicInputOf } from "./classify";
 import { inputSchema, type DiskOutput, type Inputs, type NicOutput, type Outputs } from "./inputs";
 import { addressesByDevice } from "./power";
+import type { GuestSeen } from "./guest-watch";
 import {
   NULL_REF,
   type GuestMetricsRecord,
@@ -28,13 +29,26 @@ export interface Live {
   console?: string;
 }
 
+/**
+ * What readLive is told about the guest: "skip" when the caller needs no addresses or console (delete, the plan
+ * of an update), or what a watch just saw of the guest agent (its record is then not read again).
+ */
+export type GuestKnown = "skip" | GuestSeen | undefined;
+
 /** The VM with this uuid and its devices; undefined when there is none. */
-export async function readLive(xapi: Xapi, uuid: string, knownVdis: string[] = []): Promise<Live | undefined> {
+export async function readLive(
+  xapi: Xapi,
+  uuid: string,
+  knownVdis: string[] = [],
+  guest?: GuestKnown,
+): Promise<Live | undefined> {
   const found = await xapi.call<Record<string, VMRecord>>("VM.get_all_records_where", `field "uuid" = ${quote(uuid)}`);
   const entry = Object.entries(found).find(([, r]) => !r.is_a_template);
   if (!entry) return undefined;
   const [ref, vm] = entry;
-  const running = vm.power_state === "Running" || vm.power_state === "Paused";
+  const running = (vm.power_state === "Running" || vm.power_state === "Paused") && guest !== "skip";
+  const watched = guest === "skip" ? undefined : guest;
+  const seen = running && watched?.metrics === vm.guest_metrics ? watched.record : undefined;
   const none = <T>(): Promise<Record<string, T>> => Promise.resolve({});
   const [vbds, vifs, vdisByUuid, gm, consoles] = await Promise.all([
     vm.VBDs.length
@@ -45,9 +59,10 @@ export async function readLive(xapi: Xapi, uuid: string, knownVdis: string[] = [
       : none<VIFRecord>(),
     // The disks' VDIs by the UUIDs the state knows: one call; a disk swapped out of band is read on its own below.
     byUuids<VDIRecord>(xapi, "VDI", [...new Set(knownVdis)]),
-    running && vm.guest_metrics !== NULL_REF
-      ? xapi.call<GuestMetricsRecord>("VM_guest_metrics.get_record", vm.guest_metrics).catch(() => undefined)
-      : undefined,
+    seen ??
+      (running && vm.guest_metrics !== NULL_REF
+        ? xapi.call<GuestMetricsRecord>("VM_guest_metrics.get_record", vm.guest_metrics).catch(() => undefined)
+        : undefined),
     running && vm.consoles.length
       ? xapi.call<Record<string, { protocol: string; location: string }>>(
           "console.get_all_records_where",

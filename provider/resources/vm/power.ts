@@ -4,7 +4,8 @@ import { isXapiError } from "../../xapi/errors";
 import type { Xapi } from "../common/connection";
 import { progressReporter, reportStatus } from "../common/progress";
 import { inCidr } from "./check";
-import { NULL_REF, type GuestMetricsRecord, type VMRecord } from "./records";
+import { NULL_REF, type VMRecord } from "./records";
+import { watchGuest, type GuestSeen } from "./guest-watch";
 
 export type PowerState = VMRecord["power_state"];
 
@@ -90,60 +91,40 @@ function matching(networks: Record<string, string> | undefined, w: WaitForIp): s
   return undefined;
 }
 
-interface EventBatch {
-  events: Array<{ class: string; ref: string; operation: string; snapshot?: Record<string, unknown> }>;
-  token: string;
-}
-
 /**
- * Waits until the guest agent reports an address (inside `cidr`, on `interface`, when given). Watches the VM and
- * its VM_guest_metrics through event.from: no status polling. The timeout error names the VM and what the agent
- * last reported.
+ * Waits until the guest agent reports an address (inside `cidr`, on `interface`, when given), watching the VM and
+ * its VM_guest_metrics through event.from: no status polling. Returns the address and what the agent reported, so
+ * that the outputs read afterwards need not read it again. The timeout error names the VM and what the agent last
+ * reported.
  */
-export async function waitForIp(xapi: Xapi, ref: string, name: string, w: WaitForIp): Promise<string> {
-  const deadline = Date.now() + w.timeout * 1000;
+export async function waitForIp(
+  xapi: Xapi,
+  ref: string,
+  name: string,
+  w: WaitForIp,
+): Promise<{ address: string; seen: GuestSeen }> {
   reportStatus(`waiting for an IP address${w.cidr ? ` in ${w.cidr}` : ""} (up to ${w.timeout} s)`);
-  // A token from before the first look, so that nothing reported in between is missed.
-  let token = await xapi.call<string>("event.inject", "VM", ref);
-  let gm = await xapi.call<string>("VM.get_guest_metrics", ref);
-  let networks: Record<string, string> | undefined;
-  if (gm !== NULL_REF) networks = (await xapi.call<GuestMetricsRecord>("VM_guest_metrics.get_record", gm)).networks;
-  for (;;) {
-    const found = matching(networks, w);
-    if (found) {
-      reportStatus(`IP address ${found}`);
-      return found;
-    }
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      const seen = networks && Object.keys(networks).length ? JSON.stringify(networks) : "nothing (no address yet)";
-      const agent =
-        gm === NULL_REF
-          ? "the guest agent has not reported at all (is it installed and running?)"
-          : `the guest agent last reported ${seen}`;
-      const want = [w.cidr ? `inside ${w.cidr}` : "", w.interface !== undefined ? `on interface ${w.interface}` : ""]
-        .filter(Boolean)
-        .join(" ");
-      throw new Error(
-        `waitForIp: VM "${name}" reported no address${want ? ` ${want}` : ""} within ${w.timeout} s; ${agent}`,
-      );
-    }
-    const classes = [`vm/${ref}`, ...(gm !== NULL_REF ? [`vm_guest_metrics/${gm}`] : [])];
-    const batch = await xapi.call<EventBatch>("event.from", classes, token, Math.min(30, Math.max(0.1, left / 1000)));
-    token = batch.token;
-    for (const ev of batch.events) {
-      if (ev.class === "vm" && ev.ref === ref && ev.snapshot) {
-        const next = String(ev.snapshot.guest_metrics ?? NULL_REF);
-        if (next !== gm) {
-          gm = next;
-          networks = undefined;
-          // The metrics object may have been made with its addresses already: read it once, then watch it.
-          if (gm !== NULL_REF)
-            networks = (await xapi.call<GuestMetricsRecord>("VM_guest_metrics.get_record", gm)).networks;
-        }
-      } else if (ev.class === "vm_guest_metrics" && ev.ref === gm && ev.snapshot) {
-        networks = ev.snapshot.networks as Record<string, string>;
-      }
-    }
+  const { seen, timedOut } = await watchGuest(
+    xapi,
+    ref,
+    Date.now() + w.timeout * 1000,
+    (g) => matching(g.record?.networks, w) !== undefined,
+  );
+  if (!timedOut) {
+    const address = matching(seen.record?.networks, w)!;
+    reportStatus(`IP address ${address}`);
+    return { address, seen };
   }
+  const networks = seen.record?.networks;
+  const reported = networks && Object.keys(networks).length ? JSON.stringify(networks) : "nothing (no address yet)";
+  const agent =
+    seen.metrics === NULL_REF
+      ? "the guest agent has not reported at all (is it installed and running?)"
+      : `the guest agent last reported ${reported}`;
+  const want = [w.cidr ? `inside ${w.cidr}` : "", w.interface !== undefined ? `on interface ${w.interface}` : ""]
+    .filter(Boolean)
+    .join(" ");
+  throw new Error(
+    `waitForIp: VM "${name}" reported no address${want ? ` ${want}` : ""} within ${w.timeout} s; ${agent}`,
+  );
 }

@@ -19,7 +19,8 @@ export async function update(
 ): Promise<UpdateResult<Outputs>> {
   const o = olds as Outputs; // Vm's helpers take whole outputs: a field older state lacks reads as absent, as before
   const xapi = await xapiFor(ctx.config, n.connection);
-  let live = await readLive(xapi, id, knownVdis(o));
+  // The plan needs the devices, not the guest's addresses: bringUp reads those once at the end.
+  let live = await readLive(xapi, id, knownVdis(o), "skip");
   if (!live) throw new Error(goneMessage("VM", id, o, n));
   const changes = classify(o, n);
   const cold = changes.filter((c) => c.kind === "cold").map((c) => c.field);
@@ -29,7 +30,7 @@ export async function update(
     process.stderr.write(`pulumi-xenserver: ${n.name}: restarting for ${cold.join(", ")}\n`);
     await shutdown(xapi, live.ref, state, n.shutdownTimeout ?? 120);
     state = "Halted";
-    live = (await readLive(xapi, id, knownVdis(o)))!;
+    live = (await readLive(xapi, id, knownVdis(o), "skip"))!;
   }
   const running = state === "Running" || state === "Paused";
   await applySettings(xapi, live.ref, live.vm, n, o);
