@@ -81,15 +81,15 @@ export async function compareResource(
 }
 
 /** The XAPI classes the unmanaged scan covers, by resource kind. */
-export const unmanagedClasses: Record<string, string> = { network: "Network", SR: "Sr", VDI: "Vdi" };
+export const unmanagedClasses: Record<string, string> = { network: "Network", SR: "Sr", VDI: "Vdi", VM: "Vm" };
 
 type Rec = Record<string, unknown>;
 
 /**
  * Objects of the managed kinds that no stack owns. Left out: what the installer or xapi makes (the pool's NIC
- * networks, the host-internal management network, local storage, the tools SR and ISOs), snapshots, media on ISO
- * libraries, disks of templates, snapshots and the control domain, and objects another stack's resources carry
- * the identity of.
+ * networks, the host-internal management network, local storage, the tools SR and ISOs), templates, snapshots,
+ * the control domain, media on ISO libraries, disks of templates, snapshots and the control domain, and objects
+ * another stack's resources carry the identity of.
  */
 export function unmanaged(snapshot: Snapshot, poolName: string, managed: Set<string>, stack: string): Finding[] {
   const out: Finding[] = [];
@@ -130,6 +130,8 @@ export function unmanaged(snapshot: Snapshot, poolName: string, managed: Set<str
       }
       if (cls === "SR" && ignoredSr(r)) continue;
       if (cls === "VDI" && internalVdi(r)) continue;
+      if (cls === "VM" && (r.is_a_template === true || r.is_a_snapshot === true || r.is_control_domain === true))
+        continue;
       out.push({
         kind: "unmanaged",
         pool: poolName,

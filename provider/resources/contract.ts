@@ -1,5 +1,5 @@
 /**
- * The resource contract: what one resource kind (Pool, Network, Sr, Vdi, and the Vm to come) implements, typed by
+ * The resource contract: what one resource kind (Pool, Network, Sr, Vdi, Vm) implements, typed by
  * its inputs and outputs, and the types the dynamic-provider runtime (provider/runtime.ts) exchanges with it.
  *
  * A module writes `ResourceModule<Inputs, Outputs>` and never sees the engine's untyped property bags: boundary.ts
@@ -103,7 +103,7 @@ export interface ResourceModule<I extends Props, O extends Props> {
    * How this kind's managed attributes are read from live XAPI records and compared (common/live.ts): the code
    * read() and diff() use, and the drift detector runs over its event-stream snapshot, so that a refresh, a
    * preview and a drift report never disagree. `observe` gives the inputs a refresh would report; `compare` the
-   * in-place changes between stored and live inputs. A kind without one (Vm, for now) is not drift-checked.
+   * in-place changes between stored and live inputs. A kind without one is not drift-checked.
    */
   readonly comparison?: LiveComparison<Prior<O>, I>;
 }

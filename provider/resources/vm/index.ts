@@ -9,7 +9,8 @@ import { forcedReplaces } from "../common/forced-replaces";
 import { assertSamePool } from "../common/same-pool";
 import { inputSchema, outputSchema, type Inputs, type Outputs } from "./inputs";
 import { classify, describe, isUp } from "./classify";
-import { knownVdis, liveInputs, outputsOf, readLive } from "./live";
+import { knownVdis, outputsOf, readLive } from "./live";
+import { comparison, recordsOfLive } from "./comparison";
 import { refusal } from "./update";
 
 import { check } from "./check";
@@ -57,12 +58,15 @@ async function read(id: string, olds: Prior<Outputs>, ctx: ResourceContext): Pro
     await assertSamePool(xapi, "VM", id, o); // "not found" in another pool is refused, not taken for a deletion
     return { id: "" };
   }
-  const inputs = await liveInputs(xapi, live, o, !!ctx.referenceOnly);
+  // The same observe() xen-drift runs, over the records just read.
+  const seen = (await comparison.observe(id, o, recordsOfLive(xapi, live), !!ctx.referenceOnly))!;
+  const inputs = { ...seen.inputs } as Inputs;
+  delete inputs.cloudInit; // userData may be a secret: a refresh hands back its digest (cloudInitHash), not the text
   const outs = await outputsOf(xapi, live, { ...inputs, cloudInit: o.cloudInit }, o);
   return { id, props: outs, inputs };
 }
 
-/** The Vm kind (contract.ts); registry.ts serves it. No `comparison` yet: xen-drift does not check VMs. */
+/** The Vm kind (contract.ts); registry.ts serves it. */
 export const resource: ResourceModule<Inputs, Outputs> = {
   kind: "Vm",
   inputSchema,
@@ -73,6 +77,7 @@ export const resource: ResourceModule<Inputs, Outputs> = {
   read,
   update,
   delete: delete_,
+  comparison,
 };
 
 // The same behind the boundary (boundary.ts), for callers that hold the engine's property bags (tests).

@@ -1,6 +1,7 @@
 // A VM as it is in the pool, read in at most 6 calls whatever its number of disks and NICs (get_all_records_where
 // per class, not one call per VBD), and turned into the resource's outputs and the inputs a refresh reports.
 import type { Xapi } from "../common/connection";
+import type { LiveRecords } from "../common/live";
 import { pickInputs } from "../common/read-inputs";
 import { poolOf } from "../common/same-pool";
 import { ownedView } from "../common/owned-map";
@@ -192,8 +193,17 @@ function cdromUuid(live: Live): string | null {
   return cd && !cd[1].empty ? (live.vdis[cd[1].VDI]?.uuid ?? null) : null;
 }
 
-/** What a refresh reports as inputs: the stated fields at their live values, so `up` repairs drift. */
-export async function liveInputs(xapi: Xapi, live: Live, o: Outputs, all: boolean): Promise<Inputs> {
+/** The UUID of a host or network, from the live records (what the program's inputs name them by). */
+async function uuidIn(records: LiveRecords, cls: "host" | "network", ref: string): Promise<string | undefined> {
+  if (ref === NULL_REF) return undefined;
+  return (await records.get<{ uuid: string }>(cls, ref))?.uuid;
+}
+
+/**
+ * What a refresh reports as inputs: the stated fields at their live values, so `up` repairs drift. The Vm's
+ * comparison (comparison.ts) runs it for read() and for xen-drift alike; `records` answers host and network refs.
+ */
+export async function liveInputs(records: LiveRecords, live: Live, o: Outputs, all: boolean): Promise<Inputs> {
   const vm = live.vm;
   const stated = (k: keyof Inputs) => all || (o[k] !== undefined && o[k] !== null);
   // Input fields only; cloudInit (userData may be a secret) is not handed back: its digest stands for it.
@@ -224,7 +234,7 @@ export async function liveInputs(xapi: Xapi, live: Live, o: Outputs, all: boolea
   if (stated("haRestartPriority")) n.haRestartPriority = vm.ha_restart_priority as Inputs["haRestartPriority"];
   if (stated("startDelay")) n.startDelay = Number(vm.start_delay);
   if (stated("shutdownDelay")) n.shutdownDelay = Number(vm.shutdown_delay);
-  if (stated("affinityHost")) n.affinityHost = (await uuidOfRef(xapi, "host", vm.affinity))?.uuid;
+  if (stated("affinityHost")) n.affinityHost = await uuidIn(records, "host", vm.affinity);
   if (stated("boot")) {
     const firmware = firmwareOf(vm);
     n.boot = { firmware, ...(all || o.boot?.order !== undefined ? { order: vm.HVM_boot_params.order ?? "" } : {}) };
@@ -260,7 +270,7 @@ export async function liveInputs(xapi: Xapi, live: Live, o: Outputs, all: boolea
   n.networkInterfaces = [];
   for (const [, v] of sortedVifs(live)) {
     const before = o.networkInterfaces?.[n.networkInterfaces.length];
-    const x: Record<string, unknown> = { network: (await uuidOfRef(xapi, "network", v.network))?.uuid ?? "" };
+    const x: Record<string, unknown> = { network: (await uuidIn(records, "network", v.network)) ?? "" };
     if (all || before?.mac !== undefined) x.mac = v.MAC;
     if (all || before?.mtu !== undefined) x.mtu = Number(v.MTU);
     if (all || before?.lockingMode !== undefined) x.lockingMode = v.locking_mode;

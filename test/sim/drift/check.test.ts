@@ -1,7 +1,7 @@
 // xen-drift check against the simulator, with a state document shaped as `pulumi stack export` writes it: each
 // kind's changes made by another client are reported attribute by attribute, deletions and hand-made objects
-// are found, ignore rules (and their expiry) apply, and for every kind the report agrees with what a refresh
-// followed by a preview would plan (read + diff): the same comparison code.
+// are found, ignore rules (and their expiry) apply, and for every kind (Vm included) the report agrees with what a
+// refresh followed by a preview would plan (read + diff): the same comparison code.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -15,6 +15,7 @@ import * as network from "../../../provider/resources/network";
 import * as pool from "../../../provider/resources/pool";
 import * as sr from "../../../provider/resources/sr";
 import * as vdi from "../../../provider/resources/vdi";
+import * as vm from "../../../provider/resources/vm";
 
 const password = "drift-check-pw";
 let lab: SimulatedPool | undefined;
@@ -103,6 +104,15 @@ beforeAll(async () => {
   });
   await add("Vdi", "disk", vdi, { sr: store.id, name: "data", size: 1024 ** 3 });
   await add("Vdi", "scratch", vdi, { sr: store.id, name: "scratch", size: 1024 ** 3 });
+  const backend = made.find((m) => m.name === "backend")!.id;
+  const server = {
+    template: "Debian Bookworm 12",
+    memory: "2GiB",
+    vcpus: 2,
+    networkInterfaces: [{ network: backend }],
+  };
+  await add("Vm", "web", vm, { ...server, name: "web", disks: [{ size: "10GiB" }], tags: ["web"] });
+  await add("Vm", "db", vm, { ...server, name: "db" });
 });
 
 afterAll(async () => {
@@ -117,7 +127,7 @@ describe("xen-drift check", () => {
   it("is in sync right after the deploy", async () => {
     const r = await run();
     expect(r.findings).toEqual([]);
-    expect(r.resources).toBe(6);
+    expect(r.resources).toBe(8);
   });
 
   it("reports each kind's out-of-band change with the attribute, the expected and the live value", async () => {
@@ -138,6 +148,23 @@ describe("xen-drift check", () => {
     expect(byName(r, "disk")?.changes).toEqual([{ path: "size", expected: 1024 ** 3, actual: 2 * 1024 ** 3 }]);
     expect(byName(r, "disk")?.source).toEqual({ uri: "project:///index.ts", line: 14, column: 5 });
     expect(byName(r, "storage")).toBeUndefined();
+  });
+
+  it("reports a VM's memory, name and power state changed by another client; its computed fields never drift", async () => {
+    const web = await refOf("VM", "web");
+    const GiB = 1024 ** 3;
+    await xapi.call("VM.set_memory_dynamic_range", web, 1.5 * GiB, 1.5 * GiB);
+    await xapi.call("VM.set_name_label", web, "web-renamed");
+    await xapi.call("VM.add_tags", web, "not-owned-tag");
+    await xapi.call("VM.hard_shutdown", await refOf("VM", "db"));
+    const r = await run();
+    expect(byName(r, "web")?.changes).toEqual([
+      { path: "name", expected: "web", actual: "web-renamed" },
+      { path: "memory.dynamicMin", expected: 2 * GiB, actual: 1.5 * GiB },
+      { path: "memory.dynamicMax", expected: 2 * GiB, actual: 1.5 * GiB },
+    ]);
+    // residentOn, ipAddresses and the like change with the power state: computed, never drift.
+    expect(byName(r, "db")?.changes).toEqual([{ path: "powerState", expected: "Running", actual: "Halted" }]);
   });
 
   it("agrees with refresh + preview (read, then diff against the program) on every kind", async () => {
