@@ -108,6 +108,14 @@ export function parseAuditLine(line: string): AuditEntry | undefined {
  * read, and keeps the successful writes of the last `lookbackMs`, by the objects they name. Attributing a finding
  * then costs one small request instead of the whole last minute of log.
  */
+/** The calls that make an object of each kind and name it (datamodel: the constructor's name_label, new_name). */
+const creators: Record<string, string[]> = {
+  Network: ["network.create"],
+  Sr: ["SR.create", "SR.introduce"],
+  Vdi: ["VDI.create"],
+  Vm: ["VM.create", "VM.clone", "VM.copy"],
+};
+
 export class AuditTail {
   /** Successful writes in log order, and the same entries by named object (UUID or ref). */
   private readonly entries: AuditEntry[] = [];
@@ -156,11 +164,22 @@ export class AuditTail {
   actor(f: Finding, seenAt: Date): Actor | "unknown" {
     const latest = seenAt.getTime() + 1000;
     let best: AuditEntry | undefined;
-    for (const e of this.byObject.get(f.uuid) ?? []) {
+    for (const e of this.candidates(f)) {
       if (Date.parse(e.at) > latest) continue;
       if (!best || e.at >= best.at) best = e;
     }
     return best?.name ? { user: best.name, call: best.call, at: best.at } : "unknown";
+  }
+
+  /**
+   * The writes that may have made the finding: those naming its object. An object made by hand is named by no line
+   * (xapi logs a create's arguments, not its result): the creations of its class that gave it its name stand for it.
+   */
+  private candidates(f: Finding): AuditEntry[] {
+    const named = this.byObject.get(f.uuid) ?? [];
+    if (f.kind !== "unmanaged" || !f.name) return named;
+    const makers = creators[f.type] ?? [];
+    return [...named, ...(this.byObject.get(f.name) ?? []).filter((e) => makers.includes(e.call))];
   }
 
   private forget(before: number): void {

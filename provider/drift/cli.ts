@@ -4,6 +4,8 @@
 //   xen-drift watch --stack <name> [--cwd <dir> | --state-file <file>] [--format human|json] …
 // check exits 0 in sync, 2 when drift is found, 1 on error (terraform plan -detailed-exitcode's convention).
 import { parseArgs } from "node:util";
+import { AuditTail } from "./audit";
+import type { Finding } from "./compare";
 import { Detector } from "./detector";
 import { applyIgnores, readIgnoreFile, type IgnoreRule } from "./ignore";
 import { render, type Format, type Report } from "./report";
@@ -14,7 +16,7 @@ export const exitCodes = { inSync: 0, error: 1, drift: 2 } as const;
 
 const usage = `usage:
   xen-drift check --stack <name> [--cwd <dir> | --state-file <file>] [--format human|json|sarif]
-                  [--include-unmanaged] [--ignore-file <file>] [--config <file>]
+                  [--include-unmanaged] [--ignore-file <file>] [--config <file>] [--no-audit-log]
   xen-drift watch --stack <name> [--cwd <dir> | --state-file <file>] [--format human|json]
                   [--include-unmanaged] [--ignore-file <file>] [--config <file>]
                   [--webhook <url>] [--exec "<cmd>"] [--metrics-port <port>] [--audit-log | --no-audit-log]
@@ -89,8 +91,27 @@ export function progress(format: string): (msg: string) => void {
   };
 }
 
-/** One comparison; returns the report and writes it to `out`. */
-export async function check(o: CommonOptions, out: (s: string) => void = (s) => process.stdout.write(s)) {
+/** How far back `check` reads the audit log for who made a change (xapi sends every line since then). */
+export const checkLookbackMs = 24 * 3600_000;
+
+/** Each finding's author from its pool's audit log: one read per pool ("unknown" where it cannot be read). */
+async function attributeAll(detector: Detector, findings: Finding[]): Promise<void> {
+  const now = new Date();
+  for (const p of detector.pools) {
+    const mine = findings.filter((f) => f.pool === p.profile);
+    if (!mine.length) continue;
+    const tail = new AuditTail(p.client, checkLookbackMs);
+    const readable = await tail.read(now);
+    for (const f of mine) f.actor = readable ? tail.actor(f, now) : "unknown";
+  }
+}
+
+/** One comparison; returns the report and writes it to `out`. `auditLog` false: no "who changed it". */
+export async function check(
+  o: CommonOptions,
+  out: (s: string) => void = (s) => process.stdout.write(s),
+  auditLog = true,
+) {
   const say = progress(o.format);
   say(`reading stack ${o.stack}…`);
   const { deployment, config } = await desired(o);
@@ -107,6 +128,10 @@ export async function check(o: CommonOptions, out: (s: string) => void = (s) => 
     await detector.start();
     say(`comparing ${resources.length} resources…`);
     const findings = await detector.compareAll();
+    if (auditLog) {
+      say("reading the audit log…");
+      await attributeAll(detector, findings);
+    }
     say("");
     const report: Report = {
       stack: o.stack,
@@ -132,7 +157,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     if (args.command === "check") {
-      const report = await check(args.common);
+      const report = await check(args.common, undefined, args.auditLog);
       return report.findings.length ? exitCodes.drift : exitCodes.inSync;
     }
     await runWatch({

@@ -165,6 +165,9 @@ describe("xen-drift check", () => {
     ]);
     // residentOn, ipAddresses and the like change with the power state: computed, never drift.
     expect(byName(r, "db")?.changes).toEqual([{ path: "powerState", expected: "Running", actual: "Halted" }]);
+    // Who: the latest write naming the VM in the pool's audit log.
+    expect(byName(r, "db")?.actor).toMatchObject({ user: "root", call: "VM.hard_shutdown" });
+    expect(byName(r, "web")?.actor).toMatchObject({ user: "root", call: "VM.add_tags" });
   });
 
   it("agrees with refresh + preview (read, then diff against the program) on every kind", async () => {
@@ -185,6 +188,8 @@ describe("xen-drift check", () => {
     const r = await run();
     expect(byName(r, "storage")?.changes).toEqual([{ path: "missingOn", expected: [], actual: [expect.any(String)] }]);
     expect(byName(r, "scratch")).toMatchObject({ kind: "deleted", uuid: made.find((m) => m.name === "scratch")!.id });
+    // The destroy's audit line keeps the VDI's UUID (read before the call, as xapi does).
+    expect(byName(r, "scratch")?.actor).toMatchObject({ user: "root", call: "VDI.destroy" });
   });
 
   it("reports hand-made objects with --include-unmanaged, not the installer's", async () => {
@@ -198,6 +203,11 @@ describe("xen-drift check", () => {
     const r = await run({ includeUnmanaged: true });
     const unmanaged = r.findings.filter((f) => f.kind === "unmanaged");
     expect(unmanaged.map((f) => f.name)).toContain("made-by-hand");
+    // No audit line names a new object's UUID: the create that gave it its name stands for it.
+    expect(unmanaged.find((f) => f.name === "made-by-hand")?.actor).toMatchObject({
+      user: "root",
+      call: "network.create",
+    });
     expect(unmanaged.map((f) => f.name).filter((n) => /^Pool-wide network|^Local storage|guest-tools/.test(n))).toEqual(
       [],
     );
