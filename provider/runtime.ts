@@ -62,7 +62,8 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
         const failed = await verifyConnection(config, profile as string | undefined);
         if (failed) return { failures: [{ property: "", reason: `connection: ${failed}` }] };
       }
-      const checked = await mod.check(strip(olds), strip(news), ctx);
+      // check and diff run with the resource's status too: their notices (a restart ahead, an MTU) go under it.
+      const checked = await withResourceStatus(urnIn(news), () => mod.check(strip(olds), strip(news), ctx), kind);
       const r = checked.failures?.length ? { ...checked, failures: forEngine(checked.failures, news ?? {}) } : checked;
       // The replaceOnChanges option and the resource's URN ride along with the checked inputs (diff, create, update).
       const patterns = news?.[replaceOnChangesKey];
@@ -87,7 +88,11 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
         Array.isArray(patterns) && patterns.length
           ? replacedBy(patterns as string[], strip(olds), strip(news), Object.keys(mod.inputSchema.shape))
           : [];
-      return mod.diff(id, strip(olds), strip(news), forceReplace.length ? { ...ctx, forceReplace } : ctx);
+      return withResourceStatus(
+        urnIn(news),
+        () => mod.diff(id, strip(olds), strip(news), forceReplace.length ? { ...ctx, forceReplace } : ctx),
+        `${kind} ${id}`,
+      );
     }
     // Each changing call runs with its resource's status (progress shows on that resource's row), and the URN is
     // kept in the outputs, which are all that delete and read are given.

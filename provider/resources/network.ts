@@ -24,6 +24,7 @@ import { forcedReplaces } from "./common/forced-replaces";
 import { identityEntries } from "./common/identity";
 import { masterHost, recordByUuid } from "./common/lookups";
 import { describeVms, goneMessage } from "./common/messages";
+import { reportNotice } from "./common/progress";
 import { ifStated, liveOwned, pickInputs } from "./common/read-inputs";
 import { assertSamePool, existingRecord, poolOf } from "./common/same-pool";
 import { sameSet } from "./common/owned-map";
@@ -160,7 +161,7 @@ async function check(olds: Prior<Inputs>, news: Props, ctx: ResourceContext): Pr
     if (conflicts.length) return { failures: conflicts };
     if (value.bond && !value.adopt && !Object.keys(olds).length && !isUnknown(value.mtu)) {
       const notice = await bondMtuNotice(xapi, value.name, value.bond.nics.map(nicDevice), value.mtu);
-      if (notice) process.stderr.write(notice);
+      if (notice) reportNotice(notice, "warning");
     }
   }
   return { inputs: value };
@@ -184,9 +185,9 @@ async function bondMtuNotice(xapi: Xapi, name: string, devices: string[], mtu: n
   }
   if (!changed.length) return undefined;
   return (
-    `pulumi-xenserver: warning: bond network "${name}": xapi's Bond.create sets the MTU of the bonded NICs' ` +
+    `bond network "${name}": xapi's Bond.create sets the MTU of the bonded NICs' ` +
     `network${changed.length > 1 ? "s" : ""} ${changed.join(", ")} to ${mtu}, the bond network's. A Network ` +
-    "resource that manages the mtu of one of them will show drift at the next refresh: give it the same mtu\n"
+    "resource that manages the mtu of one of them will show drift at the next refresh: give it the same mtu"
   );
 }
 
@@ -423,10 +424,10 @@ function mtuNotice(name: string, mtu: number, inEffect: Record<string, number>):
   const behind = Object.entries(inEffect).filter(([, v]) => v !== mtu);
   if (!behind.length) return undefined;
   return (
-    `pulumi-xenserver: network "${name}": MTU ${mtu} is recorded, but xapi applies a network's MTU only when it plugs ` +
+    `network "${name}": MTU ${mtu} is recorded, but xapi applies a network's MTU only when it plugs ` +
     `the network's PIF on a host; until then ${behind.map(([h, v]) => `${h} keeps ${v}`).join(", ")}. It takes ` +
     "effect at the host's next reboot, or at once with xe pif-unplug and xe pif-plug of that PIF (not on a management " +
-    "interface, and not while VMs use the network). mtuInEffect shows the MTU each bridge has\n"
+    "interface, and not while VMs use the network). mtuInEffect shows the MTU each bridge has"
   );
 }
 
@@ -540,7 +541,7 @@ async function update(id: string, o: Prior<Outputs>, n: Inputs, ctx: ResourceCon
   const outs = await outputs(xapi, found.ref, n);
   if (n.mtu !== undefined && n.mtu !== Number(found.record.MTU)) {
     const notice = mtuNotice(n.name, n.mtu, outs.mtuInEffect);
-    if (notice) process.stderr.write(notice);
+    if (notice) reportNotice(notice);
   }
   return { outs };
 }

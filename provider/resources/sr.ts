@@ -35,7 +35,7 @@ import { sameMap, sameSet } from "./common/owned-map";
 import { isNullRef, type HostRecord, type PBDRecord, type SRRecord } from "../xapi";
 import { claim } from "./common/claims";
 import { releasePoolReferences } from "./common/pool-references";
-import { progressReporter } from "./common/progress";
+import { progressReporter, reportNotice } from "./common/progress";
 import {
   changedAttributes,
   hostsLacking,
@@ -892,8 +892,8 @@ async function delete_(id: string, o: Prior<Outputs>, ctx: ResourceContext): Pro
 async function letGo(xapi: Xapi, ref: string, name: string | null | undefined): Promise<void> {
   const released = await releasePoolReferences(xapi, ref);
   if (released.length)
-    process.stderr.write(
-      `pulumi-xenserver: SR "${name ?? ref}" was ${released.join(", ")}; ${released.length > 1 ? "those fields are" : "that field is"} now empty (set another SR there, e.g. with the Pool resource's defaultSr)\n`,
+    reportNotice(
+      `SR "${name ?? ref}" was ${released.join(", ")}; ${released.length > 1 ? "those fields are" : "that field is"} now empty (set another SR there, e.g. with the Pool resource's defaultSr)`,
     );
 }
 

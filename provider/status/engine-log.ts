@@ -44,31 +44,43 @@ interface Rpc {
   pb: typeof enginePb;
 }
 
-/** A client of the engine at `address` ("127.0.0.1:PORT"), connected on the first message. */
+/**
+ * A client of the engine at `address` ("127.0.0.1:PORT"), connected on the first message. Messages go one at a
+ * time, in the order given (a resource's notes read in order); after close(), those still queued resolve false.
+ */
 export function engineLog(address: string, timeoutMs = 5000): LogSink {
   let rpc: Rpc | undefined;
+  let closed = false;
+  let tail: Promise<unknown> = Promise.resolve();
+  const deliver = (m: LogMessage): Promise<boolean> => {
+    if (closed) return Promise.resolve(false);
+    try {
+      rpc ??= connect(address);
+    } catch {
+      return Promise.resolve(false);
+    }
+    const { grpc: g, client, pb } = rpc;
+    return new Promise((resolve) => {
+      try {
+        const req = new pb.LogRequest()
+          .setSeverity(severityOf(pb, m.severity ?? "info"))
+          .setMessage(m.message)
+          .setUrn(m.urn)
+          .setEphemeral(m.ephemeral);
+        client.log(req, new g.Metadata(), { deadline: Date.now() + timeoutMs }, (err) => resolve(!err));
+      } catch {
+        resolve(false);
+      }
+    });
+  };
   return {
     send(m) {
-      try {
-        rpc ??= connect(address);
-      } catch {
-        return Promise.resolve(false);
-      }
-      const { grpc: g, client, pb } = rpc;
-      return new Promise((resolve) => {
-        try {
-          const req = new pb.LogRequest()
-            .setSeverity(severityOf(pb, m.severity ?? "info"))
-            .setMessage(m.message)
-            .setUrn(m.urn)
-            .setEphemeral(m.ephemeral);
-          client.log(req, new g.Metadata(), { deadline: Date.now() + timeoutMs }, (err) => resolve(!err));
-        } catch {
-          resolve(false);
-        }
-      });
+      const sent = tail.then(() => deliver(m));
+      tail = sent;
+      return sent;
     },
     close() {
+      closed = true;
       rpc?.client.close();
       rpc = undefined;
     },

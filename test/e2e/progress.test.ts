@@ -10,7 +10,7 @@ import { XapiClient } from "../../provider/xapi";
 import { E2EStack, type DiagnosticEvent } from "./harness";
 
 const password = "pw-progress-9f31";
-const program = `
+const program = (memory: string) => `
 const pulumi = require("@pulumi/pulumi");
 const xen = require("pulumi-xenserver");
 module.exports = async (a) => {
@@ -21,7 +21,7 @@ module.exports = async (a) => {
   const vm = new xen.Vm("web", {
     name: "web",
     template: "Debian Bookworm 12",
-    memory: "1GiB",
+    memory: "${memory}",
     networkInterfaces: [{ network: lan.uuid }],
     waitForIp: { timeout: 60 },
   }, { parent: group });
@@ -61,14 +61,14 @@ describe("progress on the resource's row, through the real engine", () => {
     await xapi.close();
   });
 
-  it("a 64 MiB upload and a VM create report ephemeral status with their own URNs; destroy too; no password anywhere", async () => {
+  it("a 64 MiB upload and a VM create report ephemeral status with their own URNs; a restart is noted under the VM; destroy too; no password anywhere", async () => {
     const config = {
       "xenserver:url": { value: sim.url },
       "xenserver:username": { value: "root" },
       "xenserver:password": { value: password, secret: true },
     };
-    const [up, exported, preview, destroy] = await stack.run(["up", "export", "preview", "destroy"], {
-      programSource: program,
+    const [up, exported, preview] = await stack.run(["up", "export", "preview"], {
+      programSource: program("1GiB"),
       config,
       programArgs: { sr, file },
       captureLog: true,
@@ -96,11 +96,33 @@ describe("progress on the resource's row, through the real engine", () => {
     expect(events.filter((e) => !e.urn?.includes("dynamic/xenserver") && progressText.test(e.message))).toEqual([]);
 
     expect(preview.changes).toEqual({ same: 5 });
+    // More memory: a cold change; the VM restarts. That is noted under the VM, kept (not a passing status).
+    const [grow, destroy] = await stack.run(["up", "destroy"], {
+      programSource: program("2GiB"),
+      config,
+      programArgs: { sr, file },
+      captureLog: true,
+      captureEvents: true,
+    });
+    expect(grow.changes).toEqual({ same: 4, update: 1 });
+    const notes = grow.events!.filter((e) => e.urn === vmUrn && !e.ephemeral && e.severity === "info");
+    // The plan's notes (diff) and the restart (update), each once, under the VM.
+    expect(notes.map((e) => e.message.trim())).toEqual([
+      "web: memory.staticMax needs a restart (updatePolicy restart)",
+      "web: memory.dynamicMin is applied live, without a restart",
+      "web: memory.dynamicMax is applied live, without a restart",
+      "web: restarting for memory.staticMax",
+    ]);
+    expect(grow.events!.filter((e) => e.urn !== vmUrn && /restarting for/.test(e.message))).toEqual([]);
+    expect(statusOf(grow.events!, vmUrn).join("\n")).toMatch(
+      /shutting down|starting|waiting for an IP address|IP address/,
+    );
+
     expect(destroy.changes).toEqual({ delete: 5 });
     // delete finds the URN in the outputs: the VM's shutdown and destroy show on its row too.
     expect(statusOf(destroy.events!, vmUrn).join("\n")).toMatch(/shutting down|destroying/);
 
-    for (const r of [up, preview, destroy]) {
+    for (const r of [up, preview, grow, destroy]) {
       expect(JSON.stringify(r.events)).not.toContain(password);
       expect(r.log).not.toContain(password);
     }

@@ -22,7 +22,10 @@ export function urnIn(props: Record<string, unknown> | undefined): string | unde
 
 class ResourceStatus {
   private readonly throttle: LatestWins;
-  constructor(urn: string | undefined, label?: string) {
+  constructor(
+    readonly urn: string | undefined,
+    label?: string,
+  ) {
     this.throttle = new LatestWins((text) => deliver(urn, label ? `${label}: ${text}` : text, text));
   }
   show(text: string): void {
@@ -78,6 +81,21 @@ export function reportStatus(text: string): void {
   (operations.getStore() ?? detached).show(text);
 }
 
+/**
+ * A note worth keeping (a restart, a hard shutdown, an MTU that takes effect later): listed under the resource
+ * in the update's Diagnostics, not as a passing status; never thinned. Without a URN or an engine, the same
+ * stderr line as before ("pulumi-xenserver: warning: …").
+ */
+export function reportNotice(text: string, severity: "info" | "warning" = "info"): void {
+  const line = `${severity === "warning" ? "warning: " : ""}${text}`;
+  const urn = operations.getStore()?.urn;
+  const to = urn ? engine() : null;
+  if (!urn || !to) return toStderr(line);
+  void to.send({ urn, message: text, ephemeral: false, severity }).then((ok) => {
+    if (!ok) giveUp(to, line);
+  });
+}
+
 let sink: LogSink | null | undefined;
 
 /** The engine's Log client, or null when this process has no engine (or the engine stopped answering). */
@@ -100,14 +118,17 @@ function deliver(urn: string | undefined, line: string, text: string): void {
   const to = urn ? engine() : null;
   if (!urn || !to) return toStderr(line);
   void to.send({ urn, message: text, ephemeral: true }).then((ok) => {
-    if (ok) return;
-    // One failed delivery and the engine is given up on for this process: a slow engine must not pile up calls.
-    if (sink === to) {
-      to.close();
-      sink = null;
-    }
-    toStderr(line);
+    if (!ok) giveUp(to, line);
   });
+}
+
+/** One failed delivery and the engine is given up on for this process: a slow engine must not pile up calls. */
+function giveUp(to: LogSink, line: string): void {
+  if (sink === to) {
+    to.close();
+    sink = null;
+  }
+  toStderr(line);
 }
 
 function toStderr(text: string): void {

@@ -7,6 +7,7 @@ import { xapiFor } from "../common/connection";
 import { connectionAndAdoption } from "../common/adoption";
 import { forcedReplaces } from "../common/forced-replaces";
 import { assertSamePool } from "../common/same-pool";
+import { reportNotice } from "../common/progress";
 import { inputSchema, outputSchema, type Inputs, type Outputs } from "./inputs";
 import { classify, describe, isUp } from "./classify";
 import { knownVdis, outputsOf, readLive } from "./live";
@@ -34,11 +35,11 @@ async function diff(id: string, olds: Prior<Outputs>, n: Inputs, ctx?: ResourceC
   forcedReplaces(replaces, ctx);
   const name = nameOf(n);
   if (replaces.length) {
-    process.stderr.write(`pulumi-xenserver: ${name}: ${replaces.join(", ")} changed: replaces the VM\n`);
+    reportNotice(`${name}: ${replaces.join(", ")} changed: replaces the VM`);
   } else {
     const cold = changes.filter((c) => c.kind === "cold").map((c) => c.field);
     if (cold.length && isUp(o.powerState) && n.updatePolicy === "fail") throw new Error(refusal(n, cold));
-    for (const c of changes) process.stderr.write(`pulumi-xenserver: ${describe(name, c, n, o.powerState)}\n`);
+    for (const c of changes) reportNotice(describe(name, c, n, o.powerState));
   }
   // A disk attached from a Vdi resource (or a fixed MAC) cannot be on two VMs at once: the old VM goes first.
   const exclusive =

@@ -2,7 +2,7 @@
 // then hard; and waiting for the guest agent's addresses by watching event.from (never polling).
 import { isXapiError } from "../../xapi/errors";
 import type { Xapi } from "../common/connection";
-import { progressReporter, reportStatus } from "../common/progress";
+import { progressReporter, reportNotice, reportStatus } from "../common/progress";
 import { inCidr } from "./check";
 import { NULL_REF, type VMRecord } from "./records";
 import { watchGuest, type GuestSeen } from "./guest-watch";
@@ -20,8 +20,9 @@ export async function shutdown(xapi: Xapi, ref: string, state: PowerState, timeo
     } catch (err) {
       if (isXapiError(err, "VM_BAD_POWER_STATE") && (await xapi.call<string>("VM.get_power_state", ref)) === "Halted")
         return;
-      process.stderr.write(
-        `pulumi-xenserver: clean shutdown of VM ${await xapi.call<string>("VM.get_uuid", ref)} did not finish (${(err as Error).message}); shutting it down hard\n`,
+      reportNotice(
+        `clean shutdown of VM ${await xapi.call<string>("VM.get_uuid", ref)} did not finish (${(err as Error).message}); shutting it down hard`,
+        "warning",
       );
     }
   }

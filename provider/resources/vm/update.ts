@@ -3,6 +3,7 @@
 import type { Prior, ResourceContext, UpdateResult } from "../contract";
 import { xapiFor } from "../common/connection";
 import { goneMessage } from "../common/messages";
+import { reportNotice } from "../common/progress";
 import type { Inputs, Outputs } from "./inputs";
 import { classify, isUp } from "./classify";
 import { applyCdrom, applyDisks, applyNics } from "./devices";
@@ -27,7 +28,7 @@ export async function update(
   let state = live.vm.power_state;
   if (cold.length && isUp(state)) {
     if (n.updatePolicy === "fail") throw new Error(refusal(n, cold));
-    process.stderr.write(`pulumi-xenserver: ${n.name}: restarting for ${cold.join(", ")}\n`);
+    reportNotice(`${n.name}: restarting for ${cold.join(", ")}`);
     await shutdown(xapi, live.ref, state, n.shutdownTimeout ?? 120);
     state = "Halted";
     live = (await readLive(xapi, id, knownVdis(o), "skip"))!;

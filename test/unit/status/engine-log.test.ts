@@ -53,6 +53,20 @@ describe("engineLog", () => {
     ]);
   });
 
+  it("delivers in the order given, and resolves false for what is still queued once closed", async () => {
+    got.length = 0;
+    const log = engineLog(address);
+    const urn = "urn:pulumi:dev::lab::pulumi-nodejs:dynamic/xenserver:Vm::web";
+    const sent = Array.from({ length: 20 }, (_, i) => log.send({ urn, message: `note ${i}`, ephemeral: false }));
+    await expect(Promise.all(sent)).resolves.toEqual(Array(20).fill(true));
+    expect(got.map((r) => r.message)).toEqual(Array.from({ length: 20 }, (_, i) => `note ${i}`));
+    const first = log.send({ urn, message: "in flight", ephemeral: true });
+    const queued = log.send({ urn, message: "queued", ephemeral: true });
+    log.close();
+    await first;
+    await expect(queued).resolves.toBe(false);
+  });
+
   it("resolves false, within its deadline, when nothing answers at the address", async () => {
     // A port that was free a moment ago: nothing listens there.
     const free = await new Promise<number>((res) => {

@@ -3,6 +3,7 @@
 import type { LogMessage, LogSink } from "../../../provider/status/engine-log";
 import {
   progressReporter,
+  reportNotice,
   reportStatus,
   useLogSink,
   withResourceStatus,
@@ -169,5 +170,42 @@ describe("where status goes when it cannot go to the resource", () => {
     ).rejects.toThrow("VM.start: NO_HOSTS_AVAILABLE");
     await tick();
     expect(engine.got.map((m) => m.message)).toEqual(["starting"]);
+  });
+});
+
+describe("reportNotice", () => {
+  it("goes under the resource, kept (not ephemeral), with its severity, never thinned", async () => {
+    const engine = fakeEngine();
+    useLogSink(engine);
+    await withResourceStatus(urnB, async () => {
+      reportStatus("shutting down (clean, up to 120 s)");
+      reportNotice("clean shutdown of VM 5b7c did not finish (XAPI_TIMEOUT); shutting it down hard", "warning");
+      reportNotice("web: restarting for memory");
+    });
+    await tick();
+    expect(engine.got).toEqual([
+      { urn: urnB, message: "shutting down (clean, up to 120 s)", ephemeral: true },
+      {
+        urn: urnB,
+        message: "clean shutdown of VM 5b7c did not finish (XAPI_TIMEOUT); shutting it down hard",
+        ephemeral: false,
+        severity: "warning",
+      },
+      { urn: urnB, message: "web: restarting for memory", ephemeral: false, severity: "info" },
+    ]);
+    expect(stderr).toEqual([]);
+  });
+
+  it("without a URN or an engine: the stderr line it always was", async () => {
+    useLogSink(fakeEngine());
+    reportNotice('bond network "jumbo": xapi\'s Bond.create sets the MTU', "warning");
+    await withResourceStatus(urnA, async () => {
+      useLogSink(null);
+      reportNotice('network "n": MTU 9000 is recorded');
+    });
+    expect(stderr).toEqual([
+      'pulumi-xenserver: warning: bond network "jumbo": xapi\'s Bond.create sets the MTU\n',
+      'pulumi-xenserver: network "n": MTU 9000 is recorded\n',
+    ]);
   });
 });
