@@ -5,8 +5,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ProviderConfig } from "../resources/contract";
 
-/** The Pulumi type tokens of this package's resources (`pulumi-nodejs:xenserver:Network`): kind by token. */
-const typePrefix = "pulumi-nodejs:xenserver:";
+/**
+ * The Pulumi type tokens of this package's resources: the engine records a dynamic resource of module "xenserver"
+ * as `pulumi-nodejs:dynamic/xenserver:Network` (@pulumi/pulumi dynamic.Resource); the shorter
+ * `pulumi-nodejs:xenserver:Network` is read too (hand-written state documents).
+ */
+const typePrefixes = ["pulumi-nodejs:dynamic/xenserver:", "pulumi-nodejs:xenserver:"];
 
 /** Pulumi's marker for a secret value in a deployment document. */
 const secretSig = "4dabf18193072939515e22adb298388d";
@@ -45,7 +49,8 @@ export function managedResources(doc: Deployment): ManagedResource[] {
   const out: ManagedResource[] = [];
   for (const r of doc.deployment?.resources ?? []) {
     const type = String(r.type ?? "");
-    if (!type.startsWith(typePrefix) || r.external || r.delete || r.pendingReplacement) continue;
+    const prefix = typePrefixes.find((p) => type.startsWith(p));
+    if (!prefix || r.external || r.delete || r.pendingReplacement) continue;
     const urn = String(r.urn);
     const secrets = new Set<string>();
     const outputs: Record<string, unknown> = {};
@@ -58,7 +63,7 @@ export function managedResources(doc: Deployment): ManagedResource[] {
     out.push({
       urn,
       name: urn.slice(urn.lastIndexOf("::") + 2),
-      kind: type.slice(typePrefix.length),
+      kind: type.slice(prefix.length),
       id: String(r.id ?? ""),
       outputs,
       secrets,

@@ -70,13 +70,14 @@ afterAll(async () => {
 it("reads the stack through --cwd, and holds findings while the stack's update holds the lock", async () => {
   const made = await createWith(network, { name: "backend", mtu: 9000 });
   const ref = await xapi.call<string>("network.get_by_uuid", made.id);
-  // The stack's state, as `pulumi up` would have left it, through `pulumi stack import`.
+  // The stack's state, as `pulumi up` would have left it (the engine's type token for a dynamic resource of module
+  // "xenserver"), through `pulumi stack import`.
   const doc = JSON.parse(pulumi("stack", "export"));
   doc.deployment.resources = [
     { urn: "urn:pulumi:dev::lab::pulumi:pulumi:Stack::lab-dev", type: "pulumi:pulumi:Stack", custom: false },
     {
-      urn: "urn:pulumi:dev::lab::pulumi-nodejs:xenserver:Network::backend",
-      type: "pulumi-nodejs:xenserver:Network",
+      urn: "urn:pulumi:dev::lab::pulumi-nodejs:dynamic/xenserver:Network::backend",
+      type: "pulumi-nodejs:dynamic/xenserver:Network",
       custom: true,
       id: made.id,
       inputs: made.checked,
@@ -111,7 +112,10 @@ it("reads the stack through --cwd, and holds findings while the stack's update h
     await xapi.call("network.set_name_label", ref, "renamed-by-hand");
     const drift = await until("the rename", () => events.find((e) => e.event === "drift"));
     expect(drift).toMatchObject({
-      finding: { urn: "urn:pulumi:dev::lab::pulumi-nodejs:xenserver:Network::backend", actor: { user: "root" } },
+      finding: {
+        urn: "urn:pulumi:dev::lab::pulumi-nodejs:dynamic/xenserver:Network::backend",
+        actor: { user: "root" },
+      },
       change: { path: "name", expected: "backend", actual: "renamed-by-hand" },
     });
     await xapi.call("network.set_name_label", ref, "backend");
