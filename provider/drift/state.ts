@@ -55,7 +55,8 @@ export function managedResources(doc: Deployment): ManagedResource[] {
     const secrets = new Set<string>();
     const outputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries((r.outputs ?? {}) as Record<string, unknown>)) {
-      if (k === "__provider") continue;
+      // The dynamic provider's plumbing ("__provider", the resource's own "__resourceUrn"), not the object's.
+      if (k.startsWith("__")) continue;
       const u = unwrapSecret(v);
       if (u.secret) secrets.add(k);
       outputs[k] = u.value;
