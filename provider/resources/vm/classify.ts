@@ -10,6 +10,8 @@ export type Kind = "hot" | "cold" | "replace" | "state";
 export interface Change {
   field: string;
   kind: Kind;
+  /** Why a change that is hot elsewhere needs a halted VM here (the live guest refuses it: hotplug.ts). */
+  reason?: string;
 }
 
 const same = (a: unknown, b: unknown) => !containsUnknown(b) && JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -172,7 +174,7 @@ export function describe(name: string, c: Change, n: Inputs, livePowerState: str
       return `${name}: ${c.field} is applied ${isUp(livePowerState) ? "live, without a restart" : "to the halted VM"}`;
     case "cold":
       return isUp(livePowerState)
-        ? `${name}: ${c.field} needs a restart (updatePolicy ${n.updatePolicy})`
+        ? `${name}: ${c.field} needs a restart (${c.reason ? `${c.reason}; ` : ""}updatePolicy ${n.updatePolicy})`
         : `${name}: ${c.field} is applied to the halted VM`;
   }
 }

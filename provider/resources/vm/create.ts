@@ -100,12 +100,13 @@ export async function bringUp(
   from: PowerState,
   cloudInitVdi: string | null,
   previous?: Partial<Outputs>,
+  guestRead?: GuestSeen,
 ): Promise<Outputs> {
   const booted =
     n.powerState !== undefined ? await setPowerState(xapi, ref, from, n.powerState, n.shutdownTimeout ?? 120) : false;
   let secureBootReadiness = previous?.secureBootReadiness ?? null;
-  // What the guest agent reported while we waited: the outputs below use it instead of reading it again.
-  let seen: GuestSeen | undefined;
+  // What the guest agent reported (read by the caller, or while we waited): the outputs use it, not a new read.
+  let seen = n.powerState === undefined || n.powerState === from ? guestRead : undefined;
   if (booted && n.waitForIp) seen = (await waitForIp(xapi, ref, n.name, n.waitForIp)).seen;
   if (cloudInitVdi && n.cloudInit?.detachAfterBoot && (n.powerState === "Running" || booted)) {
     if (!n.waitForIp) seen = await waitForAgent(xapi, ref, n.name, 300);

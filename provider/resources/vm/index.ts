@@ -10,7 +10,8 @@ import { assertSamePool } from "../common/same-pool";
 import { reportNotice } from "../common/progress";
 import { inputSchema, outputSchema, type Inputs, type Outputs } from "./inputs";
 import { classify, describe, isUp } from "./classify";
-import { knownVdis, outputsOf, readLive } from "./live";
+import { knownVdis, liveRefusals, outputsOf, readLive } from "./live";
+import { dependsOnGuest, withRefusals } from "./hotplug";
 import { comparison, recordsOfLive } from "./comparison";
 import { refusal } from "./update";
 
@@ -29,7 +30,13 @@ function nameOf(n: Inputs): string {
 async function diff(id: string, olds: Prior<Outputs>, n: Inputs, ctx?: ResourceContext): Promise<DiffResult> {
   const o = olds as Outputs; // as in update.ts
   const which = connectionAndAdoption(id, o, n);
-  const changes = classify(o, n).filter((c) => !(which.keepsAdoption && c.kind === "replace"));
+  let changes = classify(o, n).filter((c) => !(which.keepsAdoption && c.kind === "replace"));
+  // A live change the guest would refuse (no PV drivers, a paused VM…) is said at preview as a restart.
+  const replacing = which.replaces.length > 0 || changes.some((c) => c.kind === "replace");
+  if (ctx && !replacing && isUp(o.powerState) && dependsOnGuest(changes, n)) {
+    const live = await readLive(await xapiFor(ctx.config, o.connection), id, []);
+    if (live && isUp(live.vm.power_state)) changes = withRefusals(changes, n, liveRefusals(live));
+  }
   const replaces = which.replaces;
   for (const c of changes) if (c.kind === "replace") replaces.push(c.field);
   forcedReplaces(replaces, ctx);
@@ -37,7 +44,7 @@ async function diff(id: string, olds: Prior<Outputs>, n: Inputs, ctx?: ResourceC
   if (replaces.length) {
     reportNotice(`${name}: ${replaces.join(", ")} changed: replaces the VM`);
   } else {
-    const cold = changes.filter((c) => c.kind === "cold").map((c) => c.field);
+    const cold = changes.filter((c) => c.kind === "cold");
     if (cold.length && isUp(o.powerState) && n.updatePolicy === "fail") throw new Error(refusal(n, cold));
     for (const c of changes) reportNotice(describe(name, c, n, o.powerState));
   }

@@ -11,6 +11,7 @@ import { diskInputOf, nicInputOf } from "./classify";
 import { inputSchema, type DiskOutput, type Inputs, type NicOutput, type Outputs } from "./inputs";
 import { addressesByDevice } from "./power";
 import type { GuestSeen } from "./guest-watch";
+import { hotplugRefusals, type Refusals } from "./hotplug";
 import {
   NULL_REF,
   type GuestMetricsRecord,
@@ -27,6 +28,8 @@ export interface Live {
   vifs: Record<string, VIFRecord>;
   vdis: Record<string, VDIRecord>;
   networks: Record<string, string>;
+  /** The guest agent's record, when it was read (a running VM whose agent has reported, guest not skipped). */
+  guest?: GuestMetricsRecord;
   console?: string;
 }
 
@@ -82,7 +85,7 @@ export async function readLive(
     }
   }
   const rfb = Object.values(consoles).find((c) => c.protocol === "rfb");
-  return { ref, vm, vbds, vifs, vdis, networks: gm?.networks ?? {}, console: rfb?.location };
+  return { ref, vm, vbds, vifs, vdis, networks: gm?.networks ?? {}, guest: gm, console: rfb?.location };
 }
 
 /** The VDI UUIDs the state knows (disks, cloud-init drive, ISO): readLive fetches them in one call. */
@@ -124,6 +127,11 @@ export function diskVbds(live: Live, cloudInitVdi?: string | null): Array<[strin
   return Object.entries(live.vbds)
     .filter(([, b]) => b.type === "Disk" && !(cloudInitVdi && live.vdis[b.VDI]?.uuid === cloudInitVdi))
     .sort(([, a], [, b]) => Number(a.userdevice) - Number(b.userdevice));
+}
+
+/** What xapi would refuse to change on this VM live (hotplug.ts), from what readLive read. */
+export function liveRefusals(live: Live): Refusals {
+  return hotplugRefusals(live.vm, live.guest, cdVbd(live) !== undefined);
 }
 
 export function cdVbd(live: Live): [string, VBDRecord] | undefined {

@@ -5,10 +5,12 @@ import { xapiFor } from "../common/connection";
 import { goneMessage } from "../common/messages";
 import { reportNotice } from "../common/progress";
 import type { Inputs, Outputs } from "./inputs";
-import { classify, isUp } from "./classify";
+import { classify, isUp, type Change } from "./classify";
+import { dependsOnGuest, withRefusals } from "./hotplug";
+import type { GuestSeen } from "./guest-watch";
 import { applyCdrom, applyDisks, applyNics } from "./devices";
 import { applyCpu, applyHalted, applyMemory, applySettings } from "./settings";
-import { knownVdis, readLive } from "./live";
+import { knownVdis, liveRefusals, readLive } from "./live";
 import { shutdown } from "./power";
 import { bringUp } from "./create";
 
@@ -20,17 +22,23 @@ export async function update(
 ): Promise<UpdateResult<Outputs>> {
   const o = olds as Outputs; // Vm's helpers take whole outputs: a field older state lacks reads as absent, as before
   const xapi = await xapiFor(ctx.config, n.connection);
-  // The plan needs the devices, not the guest's addresses: bringUp reads those once at the end.
-  let live = await readLive(xapi, id, knownVdis(o), "skip");
+  const plan = classify(o, n);
+  // The guest's agent record is read only when a live change depends on what the guest allows (hotplug.ts);
+  // the addresses are read once, at the end (bringUp), reusing this record when the VM was not restarted.
+  const guestMatters = dependsOnGuest(plan, n);
+  let live = await readLive(xapi, id, knownVdis(o), guestMatters ? undefined : "skip");
   if (!live) throw new Error(goneMessage("VM", id, o, n));
-  const changes = classify(o, n);
-  const cold = changes.filter((c) => c.kind === "cold").map((c) => c.field);
   let state = live.vm.power_state;
+  // The same prediction as diff's, from the VM as it is now: what the guest would refuse live needs a restart.
+  const changes = guestMatters && isUp(state) ? withRefusals(plan, n, liveRefusals(live)) : plan;
+  const cold = changes.filter((c) => c.kind === "cold");
+  let seen: GuestSeen | undefined = live.guest ? { metrics: live.vm.guest_metrics, record: live.guest } : undefined;
   if (cold.length && isUp(state)) {
     if (n.updatePolicy === "fail") throw new Error(refusal(n, cold));
-    reportNotice(`${n.name}: restarting for ${cold.join(", ")}`);
+    reportNotice(`${n.name}: restarting for ${cold.map((c) => c.field).join(", ")}`);
     await shutdown(xapi, live.ref, state, n.shutdownTimeout ?? 120);
     state = "Halted";
+    seen = undefined;
     live = (await readLive(xapi, id, knownVdis(o), "skip"))!;
   }
   const running = state === "Running" || state === "Paused";
@@ -45,11 +53,12 @@ export async function update(
   if (n.networkInterfaces) await applyNics(xapi, live, n.networkInterfaces, running);
   if (n.cdrom !== undefined && (n.cdrom !== o.cdrom || (n.cdrom !== "" && !o.cdromVdi)))
     await applyCdrom(xapi, live, n.cdrom);
-  const outs = await bringUp(xapi, live.ref, id, n, state, o.cloudInitVdi ?? null, o);
+  const outs = await bringUp(xapi, live.ref, id, n, state, o.cloudInitVdi ?? null, o, seen);
   return { outs };
 }
 
-/** The refusal under updatePolicy "fail": names the fields and what to do. */
-export function refusal(n: Inputs, fields: string[]): string {
+/** The refusal under updatePolicy "fail": names the fields (with why, when the live guest is the reason) and what to do. */
+export function refusal(n: Inputs, cold: Change[]): string {
+  const fields = cold.map((c) => (c.reason ? `${c.field} (${c.reason})` : c.field));
   return `${n.name}: ${fields.join(", ")} can only change while the VM is halted, and updatePolicy is "fail"; set updatePolicy "restart" (the VM is shut down cleanly, changed and started again), or set powerState "Halted" first`;
 }
