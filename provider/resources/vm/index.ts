@@ -10,7 +10,7 @@ import { assertSamePool } from "../common/same-pool";
 import { reportNotice } from "../common/progress";
 import { inputSchema, outputSchema, type Inputs, type Outputs } from "./inputs";
 import { classify, describe, isUp } from "./classify";
-import { knownVdis, liveRefusals, outputsOf, readLive } from "./live";
+import { knownVdis, outputsOf, readLive, readRefusals } from "./live";
 import { dependsOnGuest, withRefusals } from "./hotplug";
 import { comparison, recordsOfLive } from "./comparison";
 import { refusal } from "./update";
@@ -34,8 +34,9 @@ async function diff(id: string, olds: Prior<Outputs>, n: Inputs, ctx?: ResourceC
   // A live change the guest would refuse (no PV drivers, a paused VM…) is said at preview as a restart.
   const replacing = which.replaces.length > 0 || changes.some((c) => c.kind === "replace");
   if (ctx && !replacing && isUp(o.powerState) && dependsOnGuest(changes, n)) {
-    const live = await readLive(await xapiFor(ctx.config, o.connection), id, []);
-    if (live && isUp(live.vm.power_state)) changes = withRefusals(changes, n, liveRefusals(live));
+    const needCd = changes.some((c) => c.field === "cdrom");
+    const refusals = await readRefusals(await xapiFor(ctx.config, o.connection), id, needCd);
+    if (refusals) changes = withRefusals(changes, n, refusals);
   }
   const replaces = which.replaces;
   for (const c of changes) if (c.kind === "replace") replaces.push(c.field);

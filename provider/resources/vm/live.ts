@@ -129,6 +129,31 @@ export function diskVbds(live: Live, cloudInitVdi?: string | null): Array<[strin
     .sort(([, a], [, b]) => Number(a.userdevice) - Number(b.userdevice));
 }
 
+/**
+ * What xapi would refuse to change on the VM with this uuid live (hotplug.ts), for a preview: its record, its
+ * guest agent's when it runs, its VBDs only when `needCd` (1 to 3 calls). Undefined when there is no such VM.
+ */
+export async function readRefusals(xapi: Xapi, uuid: string, needCd: boolean): Promise<Refusals | undefined> {
+  const found = await xapi.call<Record<string, VMRecord>>("VM.get_all_records_where", `field "uuid" = ${quote(uuid)}`);
+  const entry = Object.entries(found).find(([, r]) => !r.is_a_template);
+  if (!entry) return undefined;
+  const [ref, vm] = entry;
+  if (vm.power_state === "Halted") return {};
+  const [gm, vbds] = await Promise.all([
+    vm.power_state === "Running" && vm.guest_metrics !== NULL_REF
+      ? xapi.call<GuestMetricsRecord>("VM_guest_metrics.get_record", vm.guest_metrics).catch(() => undefined)
+      : undefined,
+    needCd && vm.VBDs.length
+      ? xapi.call<Record<string, VBDRecord>>("VBD.get_all_records_where", `field "VM" = ${quote(ref)}`)
+      : ({} as Record<string, VBDRecord>),
+  ]);
+  return hotplugRefusals(
+    vm,
+    gm,
+    Object.values(vbds).some((b) => b.type === "CD"),
+  );
+}
+
 /** What xapi would refuse to change on this VM live (hotplug.ts), from what readLive read. */
 export function liveRefusals(live: Live): Refusals {
   return hotplugRefusals(live.vm, live.guest, cdVbd(live) !== undefined);
