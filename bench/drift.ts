@@ -11,7 +11,9 @@ import * as readline from "node:readline";
 import { startSimulator } from "../simulator";
 import { XapiClient } from "../provider/xapi";
 import { setConnector } from "../provider/resources/common/connection";
-import * as network from "../provider/resources/network";
+import { resourceKinds } from "../provider/resources/registry";
+
+const { Network: network } = resourceKinds;
 
 const MANAGED = 500;
 const TOTAL = 10_000;

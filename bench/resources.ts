@@ -4,10 +4,9 @@
 import { startSimulator } from "../simulator";
 import { closeAll, xapiFor } from "../provider/resources/common/connection";
 import type { EngineResource, ResourceContext } from "../provider/resources/contract";
-import * as network from "../provider/resources/network";
-import * as pool from "../provider/resources/pool";
-import * as sr from "../provider/resources/sr";
-import * as vdi from "../provider/resources/vdi";
+import { resourceKinds } from "../provider/resources/registry";
+
+const { Network: network, Pool: pool, Sr: sr, Vdi: vdi } = resourceKinds;
 
 interface Case {
   name: string;

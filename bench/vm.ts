@@ -9,7 +9,9 @@ import * as path from "node:path";
 import { startSimulator, type Simulator } from "../simulator";
 import { closeAll, xapiFor } from "../provider/resources/common/connection";
 import type { ResourceContext } from "../provider/resources/contract";
-import * as vm from "../provider/resources/vm";
+import { resourceKinds } from "../provider/resources/registry";
+
+const { Vm: vm } = resourceKinds;
 
 const repoRoot = path.resolve(__dirname, "../..");
 const password = "bench-vm";

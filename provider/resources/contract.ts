@@ -80,10 +80,10 @@ export interface ReadResult<I = Props, O = Props> {
  * so diff() tests `isUnknown`/`containsUnknown` before trusting a value; and for an adopted object the fields with
  * schema defaults that the program leaves out are absent.
  *
- * To add a kind (the Vm, say): write provider/resources/vm.ts with an input and output schema, the six functions
- * below and a `comparison`, `export const resource: ResourceModule<Inputs, Outputs> = {…}` and
- * `export const { check, diff, … } = atBoundary(resource)` for callers holding property bags (tests); list it in
- * registry.ts; add the sdk class that passes the kind's name.
+ * To add a kind: write provider/resources/<kind>.ts with an input and output schema, the six functions below and
+ * a `comparison`, and `export const resource: ResourceModule<Inputs, Outputs> = {…}`; list it in registry.ts (whose
+ * `resourceKinds` is every kind behind the boundary, as the runtime and the tests call it); add the sdk class that
+ * passes the kind's name.
  */
 export interface ResourceModule<I extends Props, O extends Props> {
   /** The name the sdk class passes to the dynamic provider ("Sr"). */

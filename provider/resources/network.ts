@@ -3,7 +3,7 @@
 // (Bond.create). Name, description, MTU, other_config and tags update in place;
 // a changed VLAN tag, NIC or bond plans a replacement.
 import { z } from "zod";
-import { atBoundary, stateSchemas } from "./boundary";
+import { stateSchemas } from "./boundary";
 import type {
   CheckResult,
   DiffResult,
@@ -25,8 +25,8 @@ import { identityEntries } from "./common/identity";
 import { masterHost, recordByUuid } from "./common/lookups";
 import { describeVms, goneMessage } from "./common/messages";
 import { reportNotice } from "./common/progress";
-import { ifStated, liveOwned, pickInputs } from "./common/read-inputs";
-import { assertSamePool, existingRecord, poolOf } from "./common/same-pool";
+import { ifStated, liveOwned } from "./common/read-inputs";
+import { existingRecord, poolOf } from "./common/same-pool";
 import { sameSet } from "./common/owned-map";
 import { isNullRef, type NetworkRecord, type PIFRecord } from "../xapi";
 import {
@@ -37,6 +37,7 @@ import {
   type LiveComparison,
   type LiveRecords,
 } from "./common/live";
+import { readObserved } from "./common/read-observed";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { predictConflicts, type NetworkShape } from "./network-conflicts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
@@ -513,23 +514,12 @@ async function liveKind(xapi: Xapi, live: NetworkRecord): Promise<Partial<Inputs
 }
 
 async function read(id: string, o: Prior<Outputs>, ctx: ResourceContext): Promise<ReadResult<Inputs, Outputs>> {
-  const xapi = await xapiFor(ctx.config, o.connection);
-  const records = xapiRecords(xapi);
-  // The live values of what the program owns: a refresh then shows drift, and `up` repairs it.
-  const all = !!ctx.referenceOnly;
-  const seen = await comparison.observe(id, o, records, all);
-  if (!seen) {
-    await assertSamePool(xapi, "network", id, o);
-    return { id: "" };
-  }
-  const live = (await records.get<NetworkRecord>("network", seen.ref))!;
-  const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...seen.inputs };
-  if (all) Object.assign(inputs, await liveKind(xapi, live));
-  return {
-    id,
-    props: await outputs(xapi, seen.ref, inputs, { live, records }),
-    inputs,
-  };
+  return readObserved<Inputs, Outputs, NetworkRecord>(id, o, ctx, {
+    comparison,
+    inputKeys: Object.keys(inputSchema.shape),
+    described: liveKind,
+    outputs: (xapi, seen, inputs) => outputs(xapi, seen.ref, inputs, seen),
+  });
 }
 
 async function update(id: string, o: Prior<Outputs>, n: Inputs, ctx: ResourceContext): Promise<UpdateResult<Outputs>> {
@@ -566,15 +556,3 @@ export const resource: ResourceModule<Inputs, Outputs> = {
   delete: delete_,
   comparison,
 };
-
-// The same behind the boundary (boundary.ts), for callers that hold the engine's property bags (tests).
-const {
-  check: checkBag,
-  diff: diffBag,
-  create: createBag,
-  read: readBag,
-  update: updateBag,
-  delete: deleteBag,
-} = atBoundary(resource);
-export { checkBag as check, diffBag as diff, createBag as create, readBag as read, updateBag as update };
-export { deleteBag as delete };

@@ -5,7 +5,7 @@
 // the program or the resource is deleted: a destroy never leaves the pool pointing
 // at an SR the stack made. It never ejects hosts.
 import { z } from "zod";
-import { atBoundary, stateSchemas } from "./boundary";
+import { stateSchemas } from "./boundary";
 import type {
   CheckResult,
   DiffResult,
@@ -316,15 +316,3 @@ export const resource: ResourceModule<Inputs, Outputs> = {
   delete: delete_,
   comparison,
 };
-
-// The same behind the boundary (boundary.ts), for callers that hold the engine's property bags (tests).
-const {
-  check: checkBag,
-  diff: diffBag,
-  create: createBag,
-  read: readBag,
-  update: updateBag,
-  delete: deleteBag,
-} = atBoundary(resource);
-export { checkBag as check, diffBag as diff, createBag as create, readBag as read, updateBag as update };
-export { deleteBag as delete };

@@ -16,7 +16,10 @@ const resourceModules: readonly ResourceModule<Props, Props>[] = [
   vm.resource,
 ];
 
-/** The same modules as the runtime's dispatch() calls them, behind the boundary (boundary.ts). */
+/**
+ * The same modules as the runtime's dispatch() calls them, behind the boundary (boundary.ts): property bags in and
+ * out. Tests and benches call a kind through these too (`const { Sr: sr } = resourceKinds`).
+ */
 export const resourceKinds: Record<string, EngineResource> = Object.fromEntries(
   resourceModules.map((m) => [m.kind, atBoundary(m)]),
 );

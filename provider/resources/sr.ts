@@ -8,7 +8,7 @@
 // only a vehicle for SR.create / PBD.create and is destroyed once the PBDs exist.
 // A new password is written into the secret each PBD's device_config names.
 import { z } from "zod";
-import { atBoundary, stateSchemas } from "./boundary";
+import { stateSchemas } from "./boundary";
 import type {
   CheckFailure,
   CheckResult,
@@ -29,8 +29,8 @@ import { undoCreate, withId } from "./common/create-result";
 import { forcedReplaces } from "./common/forced-replaces";
 import { masterHost, recordByUuid, refByUuid } from "./common/lookups";
 import { describeVms, goneMessage } from "./common/messages";
-import { liveOwned, pickInputs } from "./common/read-inputs";
-import { assertSamePool, existingRecord, poolOf } from "./common/same-pool";
+import { liveOwned } from "./common/read-inputs";
+import { existingRecord, poolOf } from "./common/same-pool";
 import { sameMap, sameSet } from "./common/owned-map";
 import { isNullRef, type HostRecord, type PBDRecord, type SRRecord } from "../xapi";
 import { claim } from "./common/claims";
@@ -44,6 +44,7 @@ import {
   type LiveComparison,
   type LiveRecords,
 } from "./common/live";
+import { readObserved } from "./common/read-observed";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { containsUnknown, isUnknown } from "./common/unknowns";
 import {
@@ -731,20 +732,11 @@ export const comparison: LiveComparison<Prior<Outputs>, Inputs> = {
 };
 
 async function read(id: string, o: Prior<Outputs>, ctx: ResourceContext): Promise<ReadResult<Inputs, Outputs>> {
-  const xapi = await xapiFor(ctx.config, o.connection);
-  const records = xapiRecords(xapi);
-  const seen = await comparison.observe(id, o, records, !!ctx.referenceOnly);
-  if (!seen) {
-    await assertSamePool(xapi, "SR", id, o);
-    return { id: "" };
-  }
-  const live = (await records.get<SRRecord>("SR", seen.ref))!;
-  const inputs: Inputs = { ...pickInputs<Inputs>(o, Object.keys(inputSchema.shape)), ...seen.inputs };
-  return {
-    id,
-    props: await outputs(xapi, seen.ref, inputs, o.secrets ?? {}, { live, records }),
-    inputs,
-  };
+  return readObserved<Inputs, Outputs, SRRecord>(id, o, ctx, {
+    comparison,
+    inputKeys: Object.keys(inputSchema.shape),
+    outputs: (xapi, seen, inputs) => outputs(xapi, seen.ref, inputs, o.secrets ?? {}, seen),
+  });
 }
 
 /**
@@ -910,15 +902,3 @@ export const resource: ResourceModule<Inputs, Outputs> = {
   delete: delete_,
   comparison,
 };
-
-// The same behind the boundary (boundary.ts), for callers that hold the engine's property bags (tests).
-const {
-  check: checkBag,
-  diff: diffBag,
-  create: createBag,
-  read: readBag,
-  update: updateBag,
-  delete: deleteBag,
-} = atBoundary(resource);
-export { checkBag as check, diffBag as diff, createBag as create, readBag as read, updateBag as update };
-export { deleteBag as delete };

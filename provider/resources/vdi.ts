@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import { z } from "zod";
 import { isXapiError } from "../xapi/errors";
 import type { SRRecord, VDIRecord } from "../xapi";
-import { atBoundary, stateSchemas } from "./boundary";
+import { stateSchemas } from "./boundary";
 import type {
   CheckFailure,
   CheckResult,
@@ -30,9 +30,10 @@ import { forcedReplaces } from "./common/forced-replaces";
 import { identityEntries } from "./common/identity";
 import { recordByUuid, refByUuid } from "./common/lookups";
 import { goneMessage } from "./common/messages";
-import { ifStated, liveOwned, pickInputs } from "./common/read-inputs";
+import { ifStated, liveOwned } from "./common/read-inputs";
 import { assertSamePool, poolOf } from "./common/same-pool";
-import { changedAttributes, xapiRecords, type AttributeSpec, type LiveComparison } from "./common/live";
+import { readObserved } from "./common/read-observed";
+import { changedAttributes, type AttributeSpec, type LiveComparison } from "./common/live";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { progressReporter } from "./common/progress";
 import { diskSizeHelp, formatSize, parseSizeSpec } from "./common/sizes";
@@ -363,23 +364,11 @@ export const comparison: LiveComparison<Prior<Outputs>, Inputs> = {
 };
 
 async function read(id: string, o: Prior<Outputs>, ctx: ResourceContext): Promise<ReadResult<Inputs, Outputs>> {
-  const xapi = await xapiFor(ctx.config, o.connection);
-  const records = xapiRecords(xapi);
-  const seen = await comparison.observe(id, o, records, !!ctx.referenceOnly);
-  if (!seen) {
-    await assertSamePool(xapi, "VDI", id, o);
-    return { id: "" };
-  }
-  const live = (await records.get<VDIRecord>("VDI", seen.ref))!;
-  const inputs: Inputs = {
-    ...pickInputs<Inputs>(o, [...Object.keys(inputSchema.shape), "sourceHash"]),
-    ...(seen.inputs as Partial<Inputs>),
-  };
-  return {
-    id,
-    props: await outputs(xapi, seen.ref, inputs, { live, sr: inputs.sr }),
-    inputs,
-  };
+  return readObserved<Inputs, Outputs, VDIRecord>(id, o, ctx, {
+    comparison,
+    inputKeys: [...Object.keys(inputSchema.shape), "sourceHash"],
+    outputs: (xapi, { ref, live }, inputs) => outputs(xapi, ref, inputs, { live, sr: inputs.sr }),
+  });
 }
 
 async function update(id: string, o: Prior<Outputs>, n: Inputs, ctx: ResourceContext): Promise<UpdateResult<Outputs>> {
@@ -419,15 +408,3 @@ export const resource: ResourceModule<Inputs, Outputs> = {
   delete: delete_,
   comparison,
 };
-
-// The same behind the boundary (boundary.ts), for callers that hold the engine's property bags (tests).
-const {
-  check: checkBag,
-  diff: diffBag,
-  create: createBag,
-  read: readBag,
-  update: updateBag,
-  delete: deleteBag,
-} = atBoundary(resource);
-export { checkBag as check, diffBag as diff, createBag as create, readBag as read, updateBag as update };
-export { deleteBag as delete };

@@ -1,7 +1,7 @@
 // Vm: a VM cloned from a template, with CPU and memory, disks, NICs, CD, firmware, cloud-init, power state and
 // guest addresses. Every change is classified (classify.ts) and said at preview; see docs/resources/vm.md.
 import { z } from "zod";
-import { atBoundary, stateSchemas } from "../boundary";
+import { stateSchemas } from "../boundary";
 import type { DiffResult, Prior, ReadResult, ResourceContext, ResourceModule } from "../contract";
 import { xapiFor } from "../common/connection";
 import { connectionAndAdoption } from "../common/adoption";
@@ -88,15 +88,3 @@ export const resource: ResourceModule<Inputs, Outputs> = {
   delete: delete_,
   comparison,
 };
-
-// The same behind the boundary (boundary.ts), for callers that hold the engine's property bags (tests).
-const {
-  check: checkBag,
-  diff: diffBag,
-  create: createBag,
-  read: readBag,
-  update: updateBag,
-  delete: deleteBag,
-} = atBoundary(resource);
-export { checkBag as check, diffBag as diff, createBag as create, readBag as read, updateBag as update };
-export { deleteBag as delete };

@@ -11,11 +11,9 @@ import { check } from "../../../provider/drift/cli";
 import type { Finding } from "../../../provider/drift/compare";
 import type { Report } from "../../../provider/drift/report";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
-import * as network from "../../../provider/resources/network";
-import * as pool from "../../../provider/resources/pool";
-import * as sr from "../../../provider/resources/sr";
-import * as vdi from "../../../provider/resources/vdi";
-import * as vm from "../../../provider/resources/vm";
+import { resourceKinds } from "../../../provider/resources/registry";
+
+const { Network: network, Pool: pool, Sr: sr, Vdi: vdi, Vm: vm } = resourceKinds;
 
 const password = "drift-check-pw";
 let lab: SimulatedPool | undefined;

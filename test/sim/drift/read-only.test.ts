@@ -10,9 +10,9 @@ import type { EngineResource, ResourceContext } from "../../../provider/resource
 import { check } from "../../../provider/drift/cli";
 import { runWatch, type TimelineEvent } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
-import * as network from "../../../provider/resources/network";
-import * as sr from "../../../provider/resources/sr";
-import * as vdi from "../../../provider/resources/vdi";
+import { resourceKinds } from "../../../provider/resources/registry";
+
+const { Network: network, Sr: sr, Vdi: vdi } = resourceKinds;
 
 const password = "drift-ro-pw";
 let lab: SimulatedPool | undefined;

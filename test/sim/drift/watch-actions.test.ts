@@ -11,7 +11,9 @@ import type { ResourceContext } from "../../../provider/resources/contract";
 import { parse } from "../../../provider/drift/cli";
 import { runWatch, type TimelineEvent, type WatchOptions } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
-import * as network from "../../../provider/resources/network";
+import { resourceKinds } from "../../../provider/resources/registry";
+
+const { Network: network } = resourceKinds;
 
 const password = "drift-actions-pw";
 let lab: SimulatedPool | undefined;

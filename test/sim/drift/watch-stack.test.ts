@@ -13,7 +13,9 @@ import type { ResourceContext } from "../../../provider/resources/contract";
 import { runWatch, type TimelineEvent } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
 import { engineBinDir } from "../../e2e/harness";
-import * as network from "../../../provider/resources/network";
+import { resourceKinds } from "../../../provider/resources/registry";
+
+const { Network: network } = resourceKinds;
 
 const password = "drift-stack-pw";
 let lab: SimulatedPool | undefined;

@@ -6,7 +6,9 @@ import * as path from "node:path";
 import type { ResourceContext } from "../../../provider/resources/contract";
 import { runWatch, type TimelineEvent } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
-import * as vm from "../../../provider/resources/vm";
+import { resourceKinds } from "../../../provider/resources/registry";
+
+const { Vm: vm } = resourceKinds;
 
 const password = "drift-watch-vm-pw";
 const GiB = 1024 ** 3;

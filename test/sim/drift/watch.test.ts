@@ -11,7 +11,9 @@ import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/contract";
 import { runWatch, type TimelineEvent } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
-import * as network from "../../../provider/resources/network";
+import { resourceKinds } from "../../../provider/resources/registry";
+
+const { Network: network } = resourceKinds;
 
 const password = "drift-watch-pw";
 let lab: SimulatedPool | undefined;

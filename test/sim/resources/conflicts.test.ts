@@ -4,9 +4,10 @@
 // (ocaml/xapi/xapi_bond.ml `create`, via xapi_pif_helpers.ml `bond_is_allowed_on_pif`).
 import type { ResourceContext } from "../../../provider/resources/contract";
 import { forgetClaims } from "../../../provider/resources/common/claims";
-import * as network from "../../../provider/resources/network";
-import * as sr from "../../../provider/resources/sr";
+import { resourceKinds } from "../../../provider/resources/registry";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
+
+const { Network: network, Sr: sr } = resourceKinds;
 
 let lab: SimulatedPool | undefined;
 let ctx: ResourceContext;

@@ -8,9 +8,9 @@ import * as os from "os";
 import * as path from "path";
 import type { ResourceContext, EngineResource } from "../../../provider/resources/contract";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
-import * as network from "../../../provider/resources/network";
-import * as sr from "../../../provider/resources/sr";
-import * as vdi from "../../../provider/resources/vdi";
+import { resourceKinds } from "../../../provider/resources/registry";
+
+const { Network: network, Sr: sr, Vdi: vdi } = resourceKinds;
 
 let sim: Simulator;
 let xapi: XapiClient;

@@ -2,8 +2,9 @@
 import { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/contract";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
-import * as network from "../../../provider/resources/network";
-import * as sr from "../../../provider/resources/sr";
+import { resourceKinds } from "../../../provider/resources/registry";
+
+const { Network: network, Sr: sr } = resourceKinds;
 
 let xapi: XapiClient;
 let ctx: ResourceContext;

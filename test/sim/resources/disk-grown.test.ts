@@ -3,8 +3,10 @@
 // a disk at least that large as it is (and grows a smaller one), or the ignoreChanges resource option.
 import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/contract";
-import * as vdi from "../../../provider/resources/vdi";
+import { resourceKinds } from "../../../provider/resources/registry";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
+
+const { Vdi: vdi } = resourceKinds;
 
 let lab: SimulatedPool | undefined;
 let xapi: XapiClient;

@@ -4,7 +4,9 @@ import type { Simulator } from "../../../simulator";
 import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/contract";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
-import * as network from "../../../provider/resources/network";
+import { resourceKinds } from "../../../provider/resources/registry";
+
+const { Network: network } = resourceKinds;
 
 let sim: Simulator;
 let xapi: XapiClient;

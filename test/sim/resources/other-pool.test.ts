@@ -1,11 +1,10 @@
 // A connection that now reaches another pool (a URL pointed elsewhere by mistake, a DNS name moved): refresh and
 // delete must fail, not drop the resources from the state (the next up would make them again in the wrong pool).
 import type { EngineResource } from "../../../provider/resources/contract";
-import * as network from "../../../provider/resources/network";
-import * as pool from "../../../provider/resources/pool";
-import * as sr from "../../../provider/resources/sr";
-import * as vdi from "../../../provider/resources/vdi";
+import { resourceKinds } from "../../../provider/resources/registry";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
+
+const { Network: network, Pool: pool, Sr: sr, Vdi: vdi } = resourceKinds;
 
 let a: SimulatedPool | undefined;
 let b: SimulatedPool | undefined;

@@ -4,9 +4,10 @@
 // and pool.set_default_SR is a plain DB setter — docs/xapi-semantics.md §pool).
 import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/contract";
-import * as pool from "../../../provider/resources/pool";
-import * as sr from "../../../provider/resources/sr";
+import { resourceKinds } from "../../../provider/resources/registry";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
+
+const { Pool: pool, Sr: sr } = resourceKinds;
 
 let lab: SimulatedPool | undefined;
 let xapi: XapiClient;

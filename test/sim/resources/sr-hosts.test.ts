@@ -4,7 +4,9 @@ import type { Simulator } from "../../../simulator";
 import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/contract";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
-import * as sr from "../../../provider/resources/sr";
+import { resourceKinds } from "../../../provider/resources/registry";
+
+const { Sr: sr } = resourceKinds;
 
 const GiB = 1024 ** 3;
 

@@ -1,7 +1,9 @@
 // Sr passwords against a two-host simulated pool whose secrets behave as xapi's: every PBD
 // holds its own copy of a secret, so a rotation must reach the secret each PBD names.
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
-import * as sr from "../../../provider/resources/sr";
+import { resourceKinds } from "../../../provider/resources/registry";
+
+const { Sr: sr } = resourceKinds;
 
 let lab: SimulatedPool;
 beforeAll(async () => {

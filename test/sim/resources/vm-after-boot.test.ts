@@ -6,8 +6,10 @@
 // (xapi_guest_agent.ml); VBD.unplug/destroy and VDI.destroy as xapi_vbd.ml / xapi_vdi.ml.
 import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/contract";
-import * as vm from "../../../provider/resources/vm";
+import { resourceKinds } from "../../../provider/resources/registry";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
+
+const { Vm: vm } = resourceKinds;
 
 let lab: SimulatedPool | undefined;
 let xapi: XapiClient;

@@ -3,11 +3,12 @@
 // (xapi_vm.ml provision/start/clean_shutdown/destroy; xapi_vm_clone.ml; docs/xapi-semantics.md §6.9).
 import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/contract";
-import * as vm from "../../../provider/resources/vm";
-import * as vdi from "../../../provider/resources/vdi";
+import { resourceKinds } from "../../../provider/resources/registry";
 import { readIsoFiles } from "../../../provider/resources/common/iso9660";
 import { vdiData } from "../../../simulator/behaviour/vdi-data";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
+
+const { Vdi: vdi, Vm: vm } = resourceKinds;
 
 let lab: SimulatedPool | undefined;
 let xapi: XapiClient;

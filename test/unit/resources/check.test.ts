@@ -1,14 +1,13 @@
 // Bad input is rejected by check() — at `pulumi preview` — with a message that
 // names the field and what is allowed. These cases need no XAPI round trip; the
 // ones that do (unknown NICs, SR lookups, shrinking) are in test/sim/resources.
-import * as network from "../../../provider/resources/network";
-import * as pool from "../../../provider/resources/pool";
-import * as sr from "../../../provider/resources/sr";
-import * as vdi from "../../../provider/resources/vdi";
+import { resourceKinds } from "../../../provider/resources/registry";
 import type { EngineResource, ResourceContext } from "../../../provider/resources/contract";
 import { uuid } from "../../../provider/resources/common/schema-parts";
 import { validate } from "../../../provider/resources/common/check";
 import { z } from "zod";
+
+const { Network: network, Pool: pool, Sr: sr, Vdi: vdi } = resourceKinds;
 
 const ctx: ResourceContext = {
   config: {

@@ -1,10 +1,9 @@
 // `connection: "default"` names the same connection as no connection at all
 // (resolveConnection): writing it out must not plan a replacement, which for an
 // adopted object deletes what the new resource has just adopted.
-import * as network from "../../../provider/resources/network";
-import * as pool from "../../../provider/resources/pool";
-import * as sr from "../../../provider/resources/sr";
-import * as vdi from "../../../provider/resources/vdi";
+import { resourceKinds } from "../../../provider/resources/registry";
+
+const { Network: network, Pool: pool, Sr: sr, Vdi: vdi } = resourceKinds;
 
 const uuid = "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21";
 const net = { adopt: uuid, name: "n", otherConfig: {}, tags: [], uuid, bridge: "xapi1", pifs: [] };

@@ -1,9 +1,8 @@
 // diff() plans updates in place where XAPI can change a field, and replacements
 // (with changes: true) where it cannot — never a failed update.
-import * as network from "../../../provider/resources/network";
-import * as sr from "../../../provider/resources/sr";
-import * as vdi from "../../../provider/resources/vdi";
-import * as pool from "../../../provider/resources/pool";
+import { resourceKinds } from "../../../provider/resources/registry";
+
+const { Network: network, Pool: pool, Sr: sr, Vdi: vdi } = resourceKinds;
 
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const net = { name: "n", description: "", mtu: 1500, otherConfig: {}, tags: [], uuid: "u", bridge: "xapi1", pifs: [] };

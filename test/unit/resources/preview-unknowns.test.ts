@@ -2,11 +2,11 @@
 // unknown sentinel. check() must neither fail on them nor hand the engine
 // unvalidated inputs (the host then diffs the raw program values: no defaults,
 // sizes not in bytes), and diff() must plan, not throw.
-import * as network from "../../../provider/resources/network";
-import * as sr from "../../../provider/resources/sr";
-import * as vdi from "../../../provider/resources/vdi";
+import { resourceKinds } from "../../../provider/resources/registry";
 import type { EngineResource, ResourceContext } from "../../../provider/resources/contract";
 import { setConnector, type Xapi } from "../../../provider/resources/common/connection";
+
+const { Network: network, Sr: sr, Vdi: vdi } = resourceKinds;
 
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const srUuid = "5b7c7c3e-6f1a-4c7e-9a0e-2f7c9d1e4b21";

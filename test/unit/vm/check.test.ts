@@ -1,8 +1,10 @@
 // Vm inputs rejected by check() — at `pulumi preview`, before anything is made — each with a message naming
 // the field, the value given and what is allowed. These need no pool; the ones that look at the pool (template,
 // SR, network, ISO, VDI, template disks and limits) are in test/sim/resources/vm.test.ts.
-import * as vm from "../../../provider/resources/vm";
+import { resourceKinds } from "../../../provider/resources/registry";
 import type { ResourceContext } from "../../../provider/resources/contract";
+
+const { Vm: vm } = resourceKinds;
 
 const ctx: ResourceContext = {
   config: {
