@@ -5,8 +5,10 @@
 // allowed_power_states (changing_VCPUs_live needs Running); HVM CD drives are not hot-plugged.
 import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/contract";
-import * as vm from "../../../provider/resources/vm";
+import { resourceKinds } from "../../../provider/resources/registry";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
+
+const { Vm: vm } = resourceKinds;
 
 let lab: SimulatedPool | undefined;
 let xapi: XapiClient;
