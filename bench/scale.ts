@@ -218,37 +218,43 @@ function driver(job: object, binDir: string): Promise<{ ms: number; rssKb: numbe
 }
 
 /**
- * The peak resident set (VmHWM) of the dynamic-provider processes under `child`, sampled from /proc every 100 ms.
- * VmHWM is the kernel's own high-water mark, so a sample taken any time before the process ends sees its peak.
+ * The peak resident set (VmHWM) of the dynamic-provider processes under `child`, from /proc. VmHWM is the kernel's
+ * own high-water mark, so a sample taken any time before the process ends sees its peak (growth in its last 200 ms
+ * may be missed). The simulator runs in this process: each process is looked at once (parent, command line), and
+ * only the providers are read again, so that sampling never holds up the simulator's event loop.
  */
 function watchProviderRss(child: ChildProcess): { stop(): number } {
   let peak = 0;
-  const sample = () => {
-    const parents = new Map<number, number>();
-    const providers: number[] = [];
-    for (const d of fs.readdirSync("/proc")) {
-      if (!/^\d+$/.test(d)) continue;
-      try {
-        const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
-        parents.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-        if (fs.readFileSync(`/proc/${d}/cmdline`, "utf8").includes("cmd/dynamic-provider")) providers.push(Number(d));
-      } catch {
-        // the process ended meanwhile
-      }
-    }
-    for (const pid of providers) {
-      let p: number | undefined = pid;
-      while (p && p !== child.pid) p = parents.get(p);
-      if (p !== child.pid) continue; // another run's provider (other benches and tests share the machine)
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-        if (m) peak = Math.max(peak, Number(m[1]));
-      } catch {
-        // ended
-      }
+  const seen = new Map<number, { parent: number; provider: boolean }>();
+  const read = (file: string) => {
+    try {
+      return fs.readFileSync(file, "utf8");
+    } catch {
+      return undefined; // the process ended meanwhile
     }
   };
-  const timer = setInterval(sample, 100);
+  const ours = (pid: number): boolean => {
+    for (let p: number | undefined = pid, hops = 0; p && hops < 20; p = seen.get(p)?.parent, hops++)
+      if (p === child.pid) return true;
+    return false; // another run's provider (other benches and tests share the machine)
+  };
+  const sample = () => {
+    for (const d of fs.readdirSync("/proc")) {
+      const pid = Number(d);
+      if (!pid || seen.has(pid)) continue;
+      const stat = read(`/proc/${pid}/stat`);
+      if (!stat) continue;
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      seen.set(pid, { parent, provider: !!read(`/proc/${pid}/cmdline`)?.includes("cmd/dynamic-provider") });
+    }
+    for (const [pid, p] of seen) {
+      if (!p.provider || !ours(pid)) continue;
+      const m = /VmHWM:\s+(\d+) kB/.exec(read(`/proc/${pid}/status`) ?? "");
+      if (m) peak = Math.max(peak, Number(m[1]));
+      else seen.delete(pid); // ended; its pid may be reused
+    }
+  };
+  const timer = setInterval(sample, 200);
   return {
     stop() {
       clearInterval(timer);
