@@ -303,15 +303,31 @@ async function createBonds(
  */
 async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
   const whereNetwork = `field "network" = "${ref}"`;
-  const [net, vifs, pifs, hosts, metrics, pools] = await Promise.all([
-    xapi.call<{ uuid: string; name_label: string }>("network.get_record", ref),
-    xapi.call<Record<string, { currently_attached: boolean; VM: string }>>("VIF.get_all_records_where", whereNetwork),
-    xapi.call<Record<string, PIFRecord>>("PIF.get_all_records_where", whereNetwork),
-    xapi.call<Record<string, { name_label: string; metrics: string }>>("host.get_all_records"),
-    xapi.call<Record<string, { live: boolean }>>("host_metrics.get_all_records"),
-    xapi.call<Record<string, { master: string; ha_enabled: boolean; redo_log_enabled: boolean }>>(
-      "pool.get_all_records",
-    ),
+  const net = await xapi.call<{ uuid: string; name_label: string; VIFs: string[]; PIFs: string[] }>(
+    "network.get_record",
+    ref,
+  );
+  // Only the network's own VIFs and PIFs (its record lists them) can refuse the delete: a network without them
+  // (a private network, most of a large stack) reads nothing more, rather than the pool's hosts, metrics and pool.
+  const none = <T>(): Promise<Record<string, T>> => Promise.resolve({});
+  const hasPifs = net.PIFs.length > 0;
+  const [vifs, pifs, hosts, metrics, pools] = await Promise.all([
+    net.VIFs.length
+      ? xapi.call<Record<string, { currently_attached: boolean; VM: string }>>(
+          "VIF.get_all_records_where",
+          whereNetwork,
+        )
+      : none<{ currently_attached: boolean; VM: string }>(),
+    hasPifs ? xapi.call<Record<string, PIFRecord>>("PIF.get_all_records_where", whereNetwork) : none<PIFRecord>(),
+    hasPifs
+      ? xapi.call<Record<string, { name_label: string; metrics: string }>>("host.get_all_records")
+      : none<{ name_label: string; metrics: string }>(),
+    hasPifs ? xapi.call<Record<string, { live: boolean }>>("host_metrics.get_all_records") : none<{ live: boolean }>(),
+    hasPifs
+      ? xapi.call<Record<string, { master: string; ha_enabled: boolean; redo_log_enabled: boolean }>>(
+          "pool.get_all_records",
+        )
+      : none<{ master: string; ha_enabled: boolean; redo_log_enabled: boolean }>(),
   ]);
   const network = `network ${net.uuid} ("${net.name_label}")`;
   // network.destroy refuses attached VIFs; VLAN.destroy refuses those of VMs running on the VLAN's host

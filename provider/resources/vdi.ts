@@ -177,9 +177,8 @@ async function check(olds: Prior<Inputs>, news: Props, ctx: ResourceContext): Pr
   }
   if (size !== undefined && !isUnknown(value.sr)) {
     const xapi = await xapiFor(ctx.config, value.connection);
-    const srRef = await refByUuid(xapi, "SR", value.sr);
-    if (!srRef) return { failures: [{ property: "sr", reason: `sr: no SR with uuid ${value.sr} in this pool` }] };
-    const sr = await xapi.call<SRRecord>("SR.get_record", srRef);
+    const sr = await srFacts(xapi, value.sr);
+    if (!sr) return { failures: [{ property: "sr", reason: `sr: no SR with uuid ${value.sr} in this pool` }] };
     if (vhdBasedTypes.has(sr.type) && (size < vhdLimits.min || size > vhdLimits.max)) {
       sizeFailures.push({
         property: "size",
@@ -193,6 +192,38 @@ async function check(olds: Prior<Inputs>, news: Props, ctx: ResourceContext): Pr
       });
   }
   return sizeFailures.length ? { failures: sizeFailures } : { inputs: out as Inputs };
+}
+
+type SrFacts = Pick<SRRecord, "type" | "content_type" | "name_label">;
+const srFactsCache = new WeakMap<Xapi, Map<string, Promise<SrFacts | undefined>>>();
+
+/**
+ * What check() needs of an SR, read once per session and SR uuid: every disk of a stack names one of a few SRs,
+ * and a preview of 1,000 disks made 2,000 calls for these. Safe to keep for the provider process: an SR's type
+ * and content type are fixed when it is made (SR.create / SR.introduce), and the same uuid is the same storage
+ * when an SR is forgotten and introduced again; the name only words a message. An SR not found is not kept (the
+ * stack may make it before the disk's next check).
+ */
+function srFacts(xapi: Xapi, uuid: string): Promise<SrFacts | undefined> {
+  let bySr = srFactsCache.get(xapi);
+  if (!bySr) srFactsCache.set(xapi, (bySr = new Map()));
+  let facts = bySr.get(uuid);
+  if (!facts) {
+    facts = (async () => {
+      const found = await recordByUuid<SRRecord>(xapi, "SR", uuid);
+      return (
+        found && {
+          type: found.record.type,
+          content_type: found.record.content_type,
+          name_label: found.record.name_label,
+        }
+      );
+    })();
+    bySr.set(uuid, facts);
+    const drop = () => bySr.delete(uuid);
+    facts.then((f) => f ?? drop(), drop);
+  }
+  return facts;
 }
 
 async function diff(id: string, o: Prior<Outputs>, n: Inputs, ctx?: ResourceContext): Promise<DiffResult> {
@@ -274,8 +305,9 @@ async function create(n: Inputs, ctx: ResourceContext): Promise<CreateResult<Out
         });
       if (n.readOnly) await xapi.call("VDI.set_read_only", ref, true);
     }
-    // Inside the try: a failure here too must not leave a disk the engine never learns about.
-    return withId(await outputs(xapi, ref, n));
+    // Inside the try: a failure here too must not leave a disk the engine never learns about. The SR is the one
+    // the disk was just made on: its uuid is n.sr, not read back.
+    return withId(await outputs(xapi, ref, n, { sr: n.sr }));
   } catch (err) {
     return undoCreate(
       err,
@@ -313,8 +345,13 @@ async function converge(
   });
 }
 
-/** `known`: the record and SR uuid read in this same call (read()); otherwise both are read after the changes. */
-async function outputs(xapi: Xapi, ref: string, n: Inputs, known?: { live: VDIRecord; sr: string }): Promise<Outputs> {
+/** `known`: the record and SR uuid read in this same call (read()), or known otherwise; the rest is read now. */
+async function outputs(
+  xapi: Xapi,
+  ref: string,
+  n: Inputs,
+  known?: { live?: VDIRecord; sr?: string },
+): Promise<Outputs> {
   const live = known?.live ?? (await xapi.call<VDIRecord>("VDI.get_record", ref));
   const sr = known?.sr ?? (await xapi.call<string>("SR.get_uuid", live.SR));
   const out: Outputs = {

@@ -172,6 +172,14 @@ export function inConfigTerms(message: string, profile: string): string {
     .replace(/\btls\.insecure: true\b|\binsecure: true\b/g, `${key("insecure")}: true`);
 }
 
+/**
+ * XAPI calls in flight at once on the one session per pool. The engine runs up to --parallel operations at once
+ * (16 unless told), each making its calls one after another (a few at once for a VM): with the client's default
+ * of 8, half the operations of a large stack waited for the other half's calls (bench:scale, issue 14). xapi
+ * serves each call on a thread of its own and sets no per-session limit.
+ */
+export const maxCallsInFlight = 32;
+
 const defaultConnector: Connector = async (s) => {
   const { XapiClient } = require("../../xapi") as typeof import("../../xapi");
   // Warnings (e.g. TLS verification switched off) go to stderr, which reaches Pulumi's output.
@@ -180,7 +188,14 @@ const defaultConnector: Connector = async (s) => {
     warn: (m: string) => void process.stderr.write(`pulumi-xenserver: warning: ${inConfigTerms(m, s.profile)}\n`),
   };
   try {
-    return await XapiClient.connect({ url: s.url, username: s.username, password: s.password, tls: s.tls, logger });
+    return await XapiClient.connect({
+      url: s.url,
+      username: s.username,
+      password: s.password,
+      tls: s.tls,
+      logger,
+      maxConcurrency: maxCallsInFlight,
+    });
   } catch (err) {
     throw describeConnectionFailure(err, s);
   }
