@@ -133,6 +133,18 @@ export function diskVbds(live: Live, cloudInitVdi?: string | null): Array<[strin
  * What xapi would refuse to change on the VM with this uuid live (hotplug.ts), for a preview: its record, its
  * guest agent's when it runs, its VBDs only when `needCd` (1 to 3 calls). Undefined when there is no such VM.
  */
+/**
+ * The guest agent's record a preview's diff just read, per connection and VM: the update that follows in the same
+ * command uses it (once, within a minute) instead of reading it again.
+ */
+const keptForUpdate = new WeakMap<Xapi, Map<string, { at: number; seen: GuestSeen }>>();
+
+export function takeForUpdate(xapi: Xapi, uuid: string): GuestSeen | undefined {
+  const kept = keptForUpdate.get(xapi)?.get(uuid);
+  keptForUpdate.get(xapi)?.delete(uuid);
+  return kept && Date.now() - kept.at < 60_000 ? kept.seen : undefined;
+}
+
 export async function readRefusals(xapi: Xapi, uuid: string, needCd: boolean): Promise<Refusals | undefined> {
   const found = await xapi.call<Record<string, VMRecord>>("VM.get_all_records_where", `field "uuid" = ${quote(uuid)}`);
   const entry = Object.entries(found).find(([, r]) => !r.is_a_template);
@@ -147,6 +159,12 @@ export async function readRefusals(xapi: Xapi, uuid: string, needCd: boolean): P
       ? xapi.call<Record<string, VBDRecord>>("VBD.get_all_records_where", `field "VM" = ${quote(ref)}`)
       : ({} as Record<string, VBDRecord>),
   ]);
+  if (gm) {
+    let kept = keptForUpdate.get(xapi);
+    if (!kept) keptForUpdate.set(xapi, (kept = new Map()));
+    if (kept.size > 1000) kept.clear(); // previews never followed by an update
+    kept.set(uuid, { at: Date.now(), seen: { metrics: vm.guest_metrics, record: gm } });
+  }
   return hotplugRefusals(
     vm,
     gm,

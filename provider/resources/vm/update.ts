@@ -10,7 +10,7 @@ import { dependsOnGuest, withRefusals } from "./hotplug";
 import type { GuestSeen } from "./guest-watch";
 import { applyCdrom, applyDisks, applyNics } from "./devices";
 import { applyCpu, applyHalted, applyMemory, applySettings } from "./settings";
-import { knownVdis, liveRefusals, readLive } from "./live";
+import { knownVdis, liveRefusals, readLive, takeForUpdate } from "./live";
 import { shutdown } from "./power";
 import { bringUp } from "./create";
 
@@ -23,10 +23,10 @@ export async function update(
   const o = olds as Outputs; // Vm's helpers take whole outputs: a field older state lacks reads as absent, as before
   const xapi = await xapiFor(ctx.config, n.connection);
   const plan = classify(o, n);
-  // The guest's agent record is read only when a live change depends on what the guest allows (hotplug.ts);
-  // the addresses are read once, at the end (bringUp), reusing this record when the VM was not restarted.
+  // The guest's agent record is needed only when a live change depends on what the guest allows (hotplug.ts): the
+  // one the preview's diff just read, else read now; the outputs (bringUp) reuse it when the VM was not restarted.
   const guestMatters = dependsOnGuest(plan, n);
-  let live = await readLive(xapi, id, knownVdis(o), guestMatters ? undefined : "skip");
+  let live = await readLive(xapi, id, knownVdis(o), guestMatters ? takeForUpdate(xapi, id) : "skip");
   if (!live) throw new Error(goneMessage("VM", id, o, n));
   let state = live.vm.power_state;
   // The same prediction as diff's, from the VM as it is now: what the guest would refuse live needs a restart.
