@@ -1,6 +1,7 @@
 // The desired state: the stack's resources of this provider, read from a `pulumi stack export` document (a file,
 // or the Automation API's exportStack on a project directory), and the stack configuration the provider reads
 // its connections from.
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ProviderConfig } from "../resources/contract";
@@ -122,18 +123,49 @@ export interface StackSource {
   cwd: string;
 }
 
+/** What the reading process runs: selectStack, exportStack and getAllConfig, printed as one JSON document. */
+const readStackScript = (automation: string) => `
+const auto = require(${JSON.stringify(automation)});
+(async () => {
+  const [stackName, workDir] = process.argv.slice(1);
+  const stack = await auto.LocalWorkspace.selectStack({ stackName, workDir });
+  const deployment = await stack.exportStack();
+  const config = {};
+  for (const [k, v] of Object.entries(await stack.getAllConfig())) config[k] = v.value;
+  process.stdout.write(JSON.stringify({ deployment, config }));
+})().catch((e) => {
+  process.stderr.write(String((e && e.message) || e));
+  process.exit(1);
+});`;
+
 /**
  * Reads the stack through the Automation API: selectStack on the project directory, exportStack, and the stack
  * configuration with secrets (the passphrase or secrets provider comes from the environment, as for `pulumi`).
+ * It runs in a short-lived node process: loaded into a long-running watch, the Automation API's modules would stay
+ * resident (about 70 MB) for nothing.
  */
-export async function loadStack(src: StackSource): Promise<{ deployment: Deployment; config: Record<string, string> }> {
-  const auto = (await import("@pulumi/pulumi/automation")) as typeof import("@pulumi/pulumi/automation");
-  const stack = await auto.LocalWorkspace.selectStack({ stackName: src.stack, workDir: src.cwd });
-  const deployment = (await stack.exportStack()) as Deployment;
-  const all = await stack.getAllConfig();
-  const config: Record<string, string> = {};
-  for (const [k, v] of Object.entries(all)) config[k] = v.value;
-  return { deployment, config };
+export function loadStack(src: StackSource): Promise<{ deployment: Deployment; config: Record<string, string> }> {
+  const script = readStackScript(require.resolve("@pulumi/pulumi/automation"));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-e", script, src.stack, src.cwd], {
+      cwd: src.cwd,
+      env: process.env, // as it is now (a test, or an embedding program, may have changed it)
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`reading stack ${src.stack} in ${src.cwd}: ${err.trim()}`));
+      try {
+        resolve(JSON.parse(out) as { deployment: Deployment; config: Record<string, string> });
+      } catch (e) {
+        reject(new Error(`reading stack ${src.stack}: ${(e as Error).message}`));
+      }
+    });
+  });
 }
 
 /** Report formats (report.ts renders them). */

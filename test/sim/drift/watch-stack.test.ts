@@ -107,7 +107,7 @@ it("reads the stack through --cwd, and holds findings while the stack's update h
     onReady: ready,
   });
   try {
-    await isReady;
+    await Promise.race([isReady, done]); // a failed start ends the watch at once
     expect(events).toEqual([]);
 
     // --cwd: the stack's resource and its pool connection (the secret password from the stack's config).
