@@ -180,7 +180,9 @@ async function main(): Promise<void> {
   console.log(`| watcher resident memory | ${rssMb.toFixed(0)} MB |`);
   console.log(`| load average (1/5/15 min) at the refresh / during the changes | ${loadAtRefresh} / ${loadAtWatch} |`);
   console.log(
-    `drift: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${CHANGES} changes; refresh --preview-only ${refreshMs.toFixed(0)} ms (C/A = ${(refreshMs / p50).toFixed(0)}); watcher rss ${rssMb.toFixed(0)} MB with ${TOTAL} objects`,
+    `drift: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${CHANGES} changes; refresh ` +
+      `--preview-only ${refreshMs.toFixed(0)} ms (C/A = ${(refreshMs / p50).toFixed(0)}); watcher ` +
+      `rss ${rssMb.toFixed(0)} MB with ${TOTAL} objects`,
   );
 }
 

@@ -176,7 +176,9 @@ async function main(): Promise<void> {
       `status getters read 3+ times on one object over the whole run, all sessions together: ${acrossSessions}`,
     );
     console.log(
-      `vm: create ${c.create}, read ${c.read}, update ${c.update}, delete ${c.delete} calls; polling ${pollCount}; up 1 VM ${one.toFixed(1)} s, 20 VMs ${twenty.toFixed(1)} s (B/A = ${(twenty / one).toFixed(2)})`,
+      `vm: create ${c.create}, read ${c.read}, update ${c.update}, delete ${c.delete} calls; ` +
+        `polling ${pollCount}; up 1 VM ${one.toFixed(1)} s, 20 VMs ${twenty.toFixed(1)} s (B/A ` +
+        `= ${(twenty / one).toFixed(2)})`,
     );
   } finally {
     await s.close();

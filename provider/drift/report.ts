@@ -50,7 +50,9 @@ export function human(r: Report): string {
   const drifted = r.findings.length;
   lines.push(
     drifted
-      ? `xen-drift: stack ${r.stack}: ${count("modified")} changed, ${count("deleted")} deleted, ${count("unmanaged")} unmanaged (${r.resources} resources on ${r.pools} pool${r.pools === 1 ? "" : "s"})`
+      ? `xen-drift: stack ${r.stack}: ${count("modified")} changed, ${count("deleted")} ` +
+          `deleted, ${count("unmanaged")} unmanaged (${r.resources} resources on ${r.pools} ` +
+          `pool${r.pools === 1 ? "" : "s"})`
       : `xen-drift: stack ${r.stack} is in sync (${r.resources} resources on ${r.pools} pool${r.pools === 1 ? "" : "s"})`,
   );
   for (const f of r.findings) lines.push(...findingLines(f));

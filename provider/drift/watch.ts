@@ -115,7 +115,11 @@ function line(ev: TimelineEvent, format: string): string {
         ? `${ev.at} drift ${ev.finding.type} ${ev.finding.name} ${changeLine(ev.change)}${ev.finding.actor ? ` (${actorShort(ev.finding)})` : ""}`
         : `${ev.at} drift ${findingLines(ev.finding)[0]}`;
     case "resolved":
-      return `${ev.at} resolved ${ev.finding.type} ${ev.finding.name}${ev.change ? ` ${ev.change.path}` : ` (${ev.finding.kind})`} after ${ev.durationMs} ms (reverted before anyone acted)`;
+      return (
+        `${ev.at} ` +
+        `resolved ${ev.finding.type} ${ev.finding.name}${ev.change ? ` ${ev.change.path}` : ` (${ev.finding.kind})`} ` +
+        `after ${ev.durationMs} ms (reverted before anyone acted)`
+      );
     case "resync":
       return `${ev.at} resync pool ${ev.pool} (${ev.reason}): compared everything again`;
     case "expired-ignore":

@@ -46,7 +46,10 @@ export async function predictConflicts(
       return [
         {
           property: "vlan",
-          reason: `vlan: tag ${n.vlan} is already in use on ${nic} of host ${hostName(taken)}, by ${named(taken.network)} (PIF_VLAN_EXISTS); choose another tag, or take that network over with adopt: "${nets[taken.network]?.uuid}"`,
+          reason:
+            `vlan: tag ${n.vlan} is already in use on ${nic} of host ${hostName(taken)}, ` +
+            `by ${named(taken.network)} (PIF_VLAN_EXISTS); choose another tag, or take that network over with ` +
+            `adopt: "${nets[taken.network]?.uuid}"`,
         },
       ];
     const bonded = Object.values(pifs).find((p) => p.physical && p.device === nic && !isNullRef(p.bond_slave_of));
@@ -54,7 +57,10 @@ export async function predictConflicts(
       return [
         {
           property: "nic",
-          reason: `nic: ${nic} of host ${hostName(bonded)} is a member of the bond of ${named(bondNetwork(bonded.bond_slave_of))} (CANNOT_ADD_VLAN_TO_BOND_SLAVE); put the VLAN on another NIC`,
+          reason:
+            `nic: ${nic} of host ${hostName(bonded)} is a member of the bond ` +
+            `of ${named(bondNetwork(bonded.bond_slave_of))} (CANNOT_ADD_VLAN_TO_BOND_SLAVE); put the VLAN on ` +
+            `another NIC`,
         },
       ];
   }
@@ -67,12 +73,15 @@ export async function predictConflicts(
       return [
         {
           property: "bond.nics",
-          reason: `bond.nics: ${p.device} of host ${hostName(p)} is already bonded, in the bond of ${named(net)} (PIF_ALREADY_BONDED); bond other NICs, or take that network over with adopt: "${nets[net]?.uuid}"`,
+          reason:
+            `bond.nics: ${p.device} of host ${hostName(p)} is already bonded, in the bond of ${named(net)} ` +
+            `(PIF_ALREADY_BONDED); bond other NICs, or take that network over with adopt: "${nets[net]?.uuid}"`,
         },
       ];
     }
   }
-  // Then two resources of this program (claimed only once the pool has no conflict, so a failed check holds nothing) making the same thing: a tag on a NIC once; a NIC in one bond, carrying no VLAN.
+  // Then two resources of this program (claimed only once the pool has no conflict, so a failed check holds
+  // nothing) making the same thing: a tag on a NIC once; a NIC in one bond, carrying no VLAN.
   const key = (what: string, d: string) => `${what}\u0000${profile}\u0000${d}`;
   if (nic !== undefined && typeof n.vlan === "number") {
     const twice = claim(key(`vlan ${n.vlan}`, nic), n.identity);

@@ -89,7 +89,9 @@ export const outputSchema = z.object({
   mtuInEffect: z
     .record(z.string(), z.number())
     .describe(
-      "host name → MTU the network's plugged PIF has there (PIF.MTU, read from the bridge when xapi brings the PIF up); it differs from mtu after an MTU change until the PIF is plugged again. {} for a network without PIFs",
+      "host name → MTU the network's plugged PIF has there (PIF.MTU, read from the bridge when xapi brings " +
+        "the PIF up); it differs from mtu after an MTU change until the PIF is plugged again. {} for a " +
+        "network without PIFs",
     ),
 });
 
@@ -337,7 +339,8 @@ async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
     .map((v) => v.VM);
   if (users.length) {
     throw new Error(
-      `${network} is in use by running VMs: ${(await describeVms(xapi, users)).join(", ")}; shut them down or move their VIFs to another network before deleting it (NETWORK_CONTAINS_VIF)`,
+      `${network} is in use by running VMs: ${(await describeVms(xapi, users)).join(", ")}; shut them down ` +
+        `or move their VIFs to another network before deleting it (NETWORK_CONTAINS_VIF)`,
     );
   }
   const hostName = (h: string) => hosts[h]?.name_label ?? h;
@@ -346,7 +349,8 @@ async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
   const management = Object.values(pifs).filter((p) => p.management);
   if (management.length) {
     throw new Error(
-      `${network} carries the management interface of ${on(management)}; move management to another network (host.management_reconfigure) before deleting it (PIF_IS_MANAGEMENT_INTERFACE)`,
+      `${network} carries the management interface of ${on(management)}; move management to another ` +
+        `network (host.management_reconfigure) before deleting it (PIF_IS_MANAGEMENT_INTERFACE)`,
     );
   }
   const pool = Object.values(pools)[0];
@@ -355,7 +359,8 @@ async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
   const offline = all.filter((p) => p.host !== pool?.master && metrics[hosts[p.host]?.metrics]?.live !== true);
   if (offline.length)
     refusals.push(
-      `host ${on(offline)} is offline, so XAPI cannot remove the network's VLAN or bond there: bring it back online, or remove it from the pool, first (HOST_OFFLINE)`,
+      `host ${on(offline)} is offline, so XAPI cannot remove the network's VLAN or bond there: bring it ` +
+        `back online, or remove it from the pool, first (HOST_OFFLINE)`,
     );
   // VLAN.destroy unplugs the VLAN PIF (xapi_vlan.ml destroy, xapi_pif.ml unplug); Bond.destroy does not unplug.
   const vlans = all.filter((p) => p.VLAN >= 0);
@@ -366,7 +371,8 @@ async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
     );
   else if (attached.length && pool?.redo_log_enabled)
     refusals.push(
-      `the pool's redo log is enabled, and XAPI does not unplug a VLAN (on ${on(attached)}) while it is: disable it (pool.disable_redo_log) first (REDO_LOG_IS_ENABLED)`,
+      `the pool's redo log is enabled, and XAPI does not unplug a VLAN (on ${on(attached)}) while it is: ` +
+        `disable it (pool.disable_redo_log) first (REDO_LOG_IS_ENABLED)`,
     );
   const unmanaged = vlans.filter((p) => !p.managed);
   if (unmanaged.length)
@@ -376,7 +382,8 @@ async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
   const pinned = vlans.filter((p) => p.disallow_unplug);
   if (pinned.length)
     refusals.push(
-      `its VLAN PIF on ${on(pinned)} has disallow_unplug set (clustering uses it, or an administrator set it): clear it (PIF.set_disallow_unplug false) first (PIF_DOES_NOT_ALLOW_UNPLUG)`,
+      `its VLAN PIF on ${on(pinned)} has disallow_unplug set (clustering uses it, or an administrator set ` +
+        `it): clear it (PIF.set_disallow_unplug false) first (PIF_DOES_NOT_ALLOW_UNPLUG)`,
     );
   if (refusals.length)
     throw new Error(`${network} cannot be deleted; nothing was removed on any host: ${refusals.join("; ")}`);

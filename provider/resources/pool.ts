@@ -57,7 +57,9 @@ export const outputSchema = z.object({
       tags: z.record(z.string(), z.boolean()),
     })
     .describe(
-      "what the pool had before this resource managed it, put back on delete: each managed SR field's SR UUID (null: none), each owned other_config key's value (null: absent), whether the pool already had each owned tag",
+      "what the pool had before this resource managed it, put back on delete: each managed SR field's SR " +
+        "UUID (null: none), each owned other_config key's value (null: absent), whether the pool already had " +
+        "each owned tag",
     ),
 });
 
@@ -274,7 +276,9 @@ async function update(id: string, o: Prior<Outputs>, n: Inputs, ctx: ResourceCon
   const { ref, record } = await thePool(xapi);
   if (record.uuid !== id) {
     throw new Error(
-      `connection: profile "${n.connection ?? "default"}" leads to pool ${record.uuid}, not to this resource's pool ${id}; a Pool resource cannot move to another pool: give the other pool a Pool resource of its own (or keep connection "${o.connection ?? "default"}")`,
+      `connection: profile "${n.connection ?? "default"}" leads to pool ${record.uuid}, not to this ` +
+        `resource's pool ${id}; a Pool resource cannot move to another pool: give the other pool a Pool ` +
+        `resource of its own (or keep connection "${o.connection ?? "default"}")`,
     );
   }
   const previous = { otherConfig: o.otherConfig ?? {}, tags: o.tags ?? [] };
@@ -295,7 +299,9 @@ async function delete_(id: string, o: Prior<Outputs>, ctx: ResourceContext): Pro
   const { ref, record } = await thePool(xapi);
   if (record.uuid !== id)
     throw new Error(
-      `pool ${id}: connection "${o.connection ?? "default"}" now reaches pool "${record.name_label}" (${record.uuid}); its identity keys are not removed from that pool. Point the connection back at pool ${id}, or remove the resource from the state (pulumi state delete <urn>) if that pool is gone.`,
+      `pool ${id}: connection "${o.connection ?? "default"}" now reaches pool "${record.name_label}" ` +
+        `(${record.uuid}); its identity keys are not removed from that pool. Point the connection back at ` +
+        `pool ${id}, or remove the resource from the state (pulumi state delete <urn>) if that pool is gone.`,
     );
   if (o.originals) await putBack(xapi, ref, o.originals, () => true);
   const live = o.originals ? await xapi.call("pool.get_record", ref) : record;

@@ -129,13 +129,15 @@ export async function unplugRefusals(
   );
   if (stuck)
     refusals.push(
-      `it is attached on ${stuck}, which is offline, and XAPI cannot unplug it there: bring the host back online, or remove it from the pool if it is gone for good (xe host-forget), first (HOST_OFFLINE)`,
+      `it is attached on ${stuck}, which is offline, and XAPI cannot unplug it there: bring the host back ` +
+        `online, or remove it from the pool if it is gone for good (xe host-forget), first (HOST_OFFLINE)`,
     );
   // SR.destroy runs on a host with a PBD of the SR (forward_sr_op): the master for a shared SR, else the SR's host.
   const destroyHost = opts.shared ? undefined : pbds[0]?.host;
   if (opts.destroy && destroyHost && !stuck && hosts.get(destroyHost)?.live !== true)
     refusals.push(
-      `XAPI destroys a local SR on its own host, ${names(hosts, [destroyHost])}, which is offline: bring it back online first, or set destroyOnDelete: false to forget the SR (HOST_OFFLINE)`,
+      `XAPI destroys a local SR on its own host, ${names(hosts, [destroyHost])}, which is offline: bring ` +
+        `it back online first, or set destroyOnDelete: false to forget the SR (HOST_OFFLINE)`,
     );
   const vdis = await Promise.all(
     vdiRefs.map(async (v) => ({ ref: v, ...(await xapi.call<VdiOps>("VDI.get_record", v)) })),
@@ -157,11 +159,19 @@ export async function unplugRefusals(
 
 async function operationMessage(xapi: Xapi, disk: string, op: string, task: string): Promise<string> {
   const label = await xapi.call<string>("task.get_name_label", task).catch(() => undefined);
-  return `disk "${disk}" has a ${op} operation running${label ? ` (task "${label}")` : ""}; XAPI does not unplug an SR while one of its disks is busy: wait for it to finish, then delete again (OTHER_OPERATION_IN_PROGRESS)`;
+  return (
+    `disk "${disk}" has a ${op} operation running${label ? ` (task "${label}")` : ""}; XAPI does not ` +
+    `unplug an SR while one of its disks is busy: wait for it to finish, then delete again ` +
+    `(OTHER_OPERATION_IN_PROGRESS)`
+  );
 }
 
 function haMessage(vms: string[]): string {
-  return `HA protects VMs with disks on it: ${vms.join(", ")}; XAPI does not unplug storage an HA-protected VM needs: make them best-effort (ha-restart-priority) or disable HA first (HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED)`;
+  return (
+    `HA protects VMs with disks on it: ${vms.join(", ")}; XAPI does not unplug storage an HA-protected ` +
+    `VM needs: make them best-effort (ha-restart-priority) or disable HA first ` +
+    `(HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED)`
+  );
 }
 
 /** VMs with ha_always_run and restart priority "restart" (Helpers.is_xha_protected_r) that have a VBD on these disks. */

@@ -141,7 +141,8 @@ export const inputSchema = z
       .boolean()
       .default(false)
       .describe(
-        "keep a shared SR that some hosts cannot attach (storage unreachable from them, or host offline) instead of failing; they are listed in missingOn, and each update tries to plug them again",
+        "keep a shared SR that some hosts cannot attach (storage unreachable from them, or host offline) " +
+          "instead of failing; they are listed in missingOn, and each update tries to plug them again",
       ),
     otherConfig: stringMap.default({}).describe("other_config keys owned by this program (others are left alone)"),
     tags: tags.default([]).describe("tags owned by this program (others are left alone)"),
@@ -164,12 +165,14 @@ export const outputSchema = z.object({
   missingOn: z
     .array(z.string())
     .describe(
-      "names of the hosts where the SR should be plugged and is not (a PBD unplugged or removed out of band): a refresh shows them, and `up` plugs the SR there again",
+      "names of the hosts where the SR should be plugged and is not (a PBD unplugged or removed out of " +
+        "band): a refresh shows them, and `up` plugs the SR there again",
     ),
   secrets: z
     .record(z.string(), z.string())
     .describe(
-      "deviceConfig key → UUID of a XAPI secret this provider still owns for that password (destroyed on delete); {} once the PBDs hold their own copies, as they do after a create",
+      "deviceConfig key → UUID of a XAPI secret this provider still owns for that password (destroyed on " +
+        "delete); {} once the PBDs hold their own copies, as they do after a create",
     ),
 });
 
@@ -200,7 +203,9 @@ export function checkStatic(v: Inputs): CheckFailure[] {
     if (missing.length)
       failures.push({
         property: "deviceConfig",
-        reason: `deviceConfig: a ${v.type} SR needs ${missing.map((m) => `"${m}"`).join(", ")} (allowed keys: ${[...known.required, ...known.optional].join(", ")})`,
+        reason:
+          `deviceConfig: a ${v.type} SR needs ${missing.map((m) => `"${m}"`).join(", ")} (allowed ` +
+          `keys: ${[...known.required, ...known.optional].join(", ")})`,
       });
     const allowed = new Set([...known.required, ...known.optional]);
     const unknownKeys = Object.keys(v.deviceConfig).filter(
@@ -209,7 +214,9 @@ export function checkStatic(v: Inputs): CheckFailure[] {
     if (unknownKeys.length)
       failures.push({
         property: "deviceConfig",
-        reason: `deviceConfig: unknown key(s) ${unknownKeys.map((k) => `"${k}"`).join(", ")} for a ${v.type} SR (allowed: ${[...allowed].join(", ")})${ignoredKeyHint(v.type, unknownKeys)}`,
+        reason:
+          `deviceConfig: unknown key(s) ${unknownKeys.map((k) => `"${k}"`).join(", ")} for a ${v.type} SR ` +
+          `(allowed: ${[...allowed].join(", ")})${ignoredKeyHint(v.type, unknownKeys)}`,
       });
     failures.push(...deviceConfigValues(v.type, v.deviceConfig));
   }
@@ -329,7 +336,10 @@ async function deviceInUse(
   for (const p of Object.values(pbds ?? {})) {
     if (p.host !== host || !(p.device_config.device ?? "").split(",").some((d) => wanted.includes(d))) continue;
     const sr = await xapi.call<{ uuid: string; name_label: string }>("SR.get_record", p.SR);
-    return `deviceConfig.device: ${device} is already used by SR "${sr.name_label}" (${sr.uuid}) on that host (SR_BACKEND_FAILURE_16, SRInUse); use another device, or take that SR over with adopt: "${sr.uuid}"`;
+    return (
+      `deviceConfig.device: ${device} is already used by SR "${sr.name_label}" (${sr.uuid}) on that host ` +
+      `(SR_BACKEND_FAILURE_16, SRInUse); use another device, or take that SR over with adopt: "${sr.uuid}"`
+    );
   }
   return undefined;
 }
@@ -554,8 +564,11 @@ async function create(n: Inputs, ctx: ResourceContext): Promise<CreateResult<Out
   if (offline && (!shared || !n.allowPartialAttach))
     throw new Error(
       shared
-        ? `SR "${n.name}": host ${offline} is offline, so the shared SR could not be attached there; nothing was created. Bring it back online (or remove it from the pool), then run pulumi up again; or set allowPartialAttach: true to attach it on the hosts that are up (HOST_OFFLINE)`
-        : `SR "${n.name}": host ${offline} is offline, and XAPI creates a local SR on its own host; nothing was created. Bring it back online first (HOST_OFFLINE)`,
+        ? `SR "${n.name}": host ${offline} is offline, so the shared SR could not be attached there; nothing ` +
+            `was created. Bring it back online (or remove it from the pool), then run pulumi up again; or set ` +
+            `allowPartialAttach: true to attach it on the hosts that are up (HOST_OFFLINE)`
+        : `SR "${n.name}": host ${offline} is offline, and XAPI creates a local SR on its own host; nothing ` +
+            `was created. Bring it back online first (HOST_OFFLINE)`,
     );
   const { config, secrets } = await storeSecrets(xapi, n.deviceConfig);
   const passwords = Object.entries(n.deviceConfig)
@@ -803,7 +816,8 @@ async function assertNoDiskInUse(xapi: Xapi, ref: string): Promise<void> {
   if (inUse.length) {
     const sr = await xapi.call<{ uuid: string; name_label: string }>("SR.get_record", ref);
     throw new Error(
-      `SR ${sr.uuid} ("${sr.name_label}") has disks in use by running VMs: ${inUse.join("; ")}; shut the VMs down or detach the disks before removing the SR (VDI_IN_USE)`,
+      `SR ${sr.uuid} ("${sr.name_label}") has disks in use by running VMs: ${inUse.join("; ")}; shut the ` +
+        `VMs down or detach the disks before removing the SR (VDI_IN_USE)`,
     );
   }
 }
@@ -865,7 +879,9 @@ async function delete_(id: string, o: Prior<Outputs>, ctx: ResourceContext): Pro
       // SR.destroy checks this only once the PBDs are unplugged.
       if (found.record.other_config.indestructible === "true")
         throw new Error(
-          `SR ${id} ("${found.record.name_label}") is marked indestructible (other_config:indestructible, SR_INDESTRUCTIBLE); remove that key, or set destroyOnDelete: false to forget the SR and keep its data`,
+          `SR ${id} ("${found.record.name_label}") is marked indestructible (other_config:indestructible, ` +
+            `SR_INDESTRUCTIBLE); remove that key, or set destroyOnDelete: false to forget the SR and keep its ` +
+            `data`,
         );
       await assertCanUnplug(xapi, found.ref, true);
       await letGo(xapi, found.ref, o.name);
@@ -885,7 +901,9 @@ async function letGo(xapi: Xapi, ref: string, name: string | null | undefined): 
   const released = await releasePoolReferences(xapi, ref);
   if (released.length)
     reportNotice(
-      `SR "${name ?? ref}" was ${released.join(", ")}; ${released.length > 1 ? "those fields are" : "that field is"} now empty (set another SR there, e.g. with the Pool resource's defaultSr)`,
+      `SR "${name ?? ref}" ` +
+        `was ${released.join(", ")}; ${released.length > 1 ? "those fields are" : "that field is"} now empty ` +
+        `(set another SR there, e.g. with the Pool resource's defaultSr)`,
     );
 }
 

@@ -172,7 +172,10 @@ async function check(olds: Prior<Inputs>, news: Props, ctx: ResourceContext): Pr
     const wanted = typeof value.size === "string" ? value.size.trim() : formatSize(size).replace(" ", "");
     sizeFailures.push({
       property: "size",
-      reason: `size: shrinking a disk from ${formatSize(oldSize)} to ${formatSize(size)} would destroy data, and XenServer refuses it; keep ${formatSize(oldSize)} or more, replace the disk, or accept the size it has now with size: "atLeast:${wanted}" (or the ignoreChanges: ["size"] resource option)`,
+      reason:
+        `size: shrinking a disk from ${formatSize(oldSize)} to ${formatSize(size)} would destroy data, and ` +
+        `XenServer refuses it; keep ${formatSize(oldSize)} or more, replace the disk, or accept the size it ` +
+        `has now with size: "atLeast:${wanted}" (or the ignoreChanges: ["size"] resource option)`,
     });
   }
   if (size !== undefined && !isUnknown(value.sr)) {
@@ -262,7 +265,8 @@ async function assertResizable(id: string, n: Inputs, ctx: ResourceContext): Pro
   const caps = Object.values(sms).find((s) => s.type === sr.type)?.capabilities ?? [];
   if (!caps.includes("VDI_RESIZE_ONLINE")) {
     throw new Error(
-      `size: disk "${n.name}" (${id}) is attached to a running VM and its ${sr.type} SR cannot resize disks online; shut the VM down (or unplug the disk) and run \`pulumi up\` again`,
+      `size: disk "${n.name}" (${id}) is attached to a running VM and its ${sr.type} SR cannot resize ` +
+        `disks online; shut the VM down (or unplug the disk) and run \`pulumi up\` again`,
     );
   }
 }

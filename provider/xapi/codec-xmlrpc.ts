@@ -39,7 +39,8 @@ export function escapeXmlText(s: string): string {
     // The text itself is not shown: it may be a password.
     throw new CodecError(
       "invalid-parameter",
-      `a text parameter holds the character U+${code.toUpperCase()} at position ${bad.index}, which XML-RPC cannot carry; remove it (or use the JSON-RPC transport)`,
+      `a text parameter holds the character U+${code.toUpperCase()} at position ${bad.index}, which ` +
+        `XML-RPC cannot carry; remove it (or use the JSON-RPC transport)`,
     );
   }
   return NEEDS_ESCAPE.test(s) ? s.replace(/[&<>\r]/g, (c) => XML_ESCAPES[c]) : s;

@@ -121,7 +121,8 @@ class Connection {
     this.socket.ref();
     // The same request head as undici's (xapi keeps the connection open on `connection: keep-alive`).
     this.socket.write(
-      `POST ${req.path} HTTP/1.1\r\nhost: ${host}\r\nconnection: keep-alive\r\n${req.headerLines}content-length: ${Buffer.byteLength(req.body)}\r\n\r\n${req.body}`,
+      `POST ${req.path} HTTP/1.1\r\nhost: ${host}\r\nconnection: ` +
+        `keep-alive\r\n${req.headerLines}content-length: ${Buffer.byteLength(req.body)}\r\n\r\n${req.body}`,
     );
   }
 

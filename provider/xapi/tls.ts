@@ -108,7 +108,8 @@ export function makeConnector(tls: TlsOptions, pins: PinSet, logger: Logger, con
         failure = new XapiTransportError(
           "XAPI_TLS_UNTRUSTED",
           `the certificate of ${host} is not trusted (${String(s.authorizationError)}); its SHA-256 fingerprint is ${seen ?? "unknown"}: ` +
-            "after checking it on the host (e.g. `openssl x509 -noout -fingerprint -sha256 -in /etc/xensource/xapi-ssl.pem`), pin it with tls.fingerprint, or give the CA with tls.ca",
+            "after checking it on the host (e.g. `openssl x509 -noout -fingerprint -sha256 -in " +
+            "/etc/xensource/xapi-ssl.pem`), pin it with tls.fingerprint, or give the CA with tls.ca",
           { host, fingerprint: seen },
         );
       }

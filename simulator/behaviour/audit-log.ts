@@ -53,11 +53,9 @@ export function auditLine(x: Xapi, c: CallRecord, threadId: number): string {
   const denied = !!c.denied;
   const result = denied ? "" : c.error ? `ERROR:${c.error[0]}` : "OK";
   // rbac_audit.ml get_subject_identifier: LOCAL_SUPERUSER for the local superuser, else the session's SID.
-  const sexpr = `(${q(c.trackid ?? "")} ${q(c.subject ?? "")} ${q(c.user)} ${q(denied ? "DENIED" : "ALLOWED")} ${q(result)} 'API' ${q(method)} (${Object.entries(
-    c.args,
-  )
-    .map(([k, v]) => argSexpr(x, k, v, c.names))
-    .join(" ")}))`;
+  const who = [q(c.trackid ?? ""), q(c.subject ?? ""), q(c.user), q(denied ? "DENIED" : "ALLOWED"), q(result)];
+  const args = Object.entries(c.args).map(([k, v]) => argSexpr(x, k, v, c.names));
+  const sexpr = `(${who.join(" ")} 'API' ${q(method)} (${args.join(" ")}))`;
   return `[${logTimestamp(c.start)}Z| info|sim|${threadId} dispatch:${method}||audit] ${sexpr}`;
 }
 

@@ -15,17 +15,20 @@ export const staticRoles = [
   {
     name: "pool-admin",
     description:
-      "The Pool Administrator role has full access to all features and settings, including accessing Dom0 and managing subjects, roles and external authentication",
+      "The Pool Administrator role has full access to all features and settings, including accessing Dom0 " +
+      "and managing subjects, roles and external authentication",
   },
   {
     name: "pool-operator",
     description:
-      "The Pool Operator role manages host- and pool-wide resources, including setting up storage, creating resource pools and managing patches, high availability (HA) and workload balancing (WLB)",
+      "The Pool Operator role manages host- and pool-wide resources, including setting up storage, " +
+      "creating resource pools and managing patches, high availability (HA) and workload balancing (WLB)",
   },
   {
     name: "vm-power-admin",
     description:
-      "The VM Power Administrator role has full access to VM and template management and can choose where to start VMs and use the dynamic memory control and VM snapshot features",
+      "The VM Power Administrator role has full access to VM and template management and can choose where " +
+      "to start VMs and use the dynamic memory control and VM snapshot features",
   },
   { name: "vm-admin", description: "The VM Administrator role can manage VMs and templates" },
   { name: "vm-operator", description: "The VM Operator role can use VMs and interact with VM consoles" },

@@ -61,71 +61,75 @@ describe("progress on the resource's row, through the real engine", () => {
     await xapi.close();
   });
 
-  it("a 64 MiB upload and a VM create report ephemeral status with their own URNs; a restart is noted under the VM; destroy too; no password anywhere", async () => {
-    const config = {
-      "xenserver:url": { value: sim.url },
-      "xenserver:username": { value: "root" },
-      "xenserver:password": { value: password, secret: true },
-    };
-    const [up, exported, preview] = await stack.run(["up", "export", "preview"], {
-      programSource: program("1GiB"),
-      config,
-      programArgs: { sr, file },
-      captureLog: true,
-      captureEvents: true,
-    });
-    expect(up.changes).toEqual({ create: 5 });
+  it(
+    "a 64 MiB upload and a VM create report ephemeral status with their own URNs; a restart is noted " +
+      "under the VM; destroy too; no password anywhere",
+    async () => {
+      const config = {
+        "xenserver:url": { value: sim.url },
+        "xenserver:username": { value: "root" },
+        "xenserver:password": { value: password, secret: true },
+      };
+      const [up, exported, preview] = await stack.run(["up", "export", "preview"], {
+        programSource: program("1GiB"),
+        config,
+        programArgs: { sr, file },
+        captureLog: true,
+        captureEvents: true,
+      });
+      expect(up.changes).toEqual({ create: 5 });
 
-    // The URNs the status was sent with are the engine's own names for the resources.
-    const urns = (exported.deployment!.deployment.resources ?? []).map((r) => r.urn);
-    expect(urns).toEqual(expect.arrayContaining([diskUrn, vmUrn]));
+      // The URNs the status was sent with are the engine's own names for the resources.
+      const urns = (exported.deployment!.deployment.resources ?? []).map((r) => r.urn);
+      expect(urns).toEqual(expect.arrayContaining([diskUrn, vmUrn]));
 
-    const events = up.events!;
-    const diskStatus = statusOf(events, diskUrn);
-    expect(diskStatus.length).toBeGreaterThan(0);
-    for (const m of diskStatus) expect(m).toMatch(/^uploading golden\.img to VDI "golden": \d+%$/);
-    const vmStatus = statusOf(events, vmUrn);
-    expect(vmStatus.length).toBeGreaterThan(0);
-    expect(vmStatus.join("\n")).toMatch(/cloning template|provisioning|starting|waiting for an IP address/);
-    // At most one status a second per resource, and never the old 11 lines for one upload.
-    expect(diskStatus.length).toBeLessThanOrEqual(11);
+      const events = up.events!;
+      const diskStatus = statusOf(events, diskUrn);
+      expect(diskStatus.length).toBeGreaterThan(0);
+      for (const m of diskStatus) expect(m).toMatch(/^uploading golden\.img to VDI "golden": \d+%$/);
+      const vmStatus = statusOf(events, vmUrn);
+      expect(vmStatus.length).toBeGreaterThan(0);
+      expect(vmStatus.join("\n")).toMatch(/cloning template|provisioning|starting|waiting for an IP address/);
+      // At most one status a second per resource, and never the old 11 lines for one upload.
+      expect(diskStatus.length).toBeLessThanOrEqual(11);
 
-    // Nothing of it at the stack's level, or kept among the update's (non-ephemeral) diagnostics.
-    const progressText = /uploading|cloning template|provisioning|waiting for an IP|starting:/;
-    expect(events.filter((e) => !e.ephemeral && progressText.test(e.message))).toEqual([]);
-    expect(events.filter((e) => !e.urn?.includes("dynamic/xenserver") && progressText.test(e.message))).toEqual([]);
+      // Nothing of it at the stack's level, or kept among the update's (non-ephemeral) diagnostics.
+      const progressText = /uploading|cloning template|provisioning|waiting for an IP|starting:/;
+      expect(events.filter((e) => !e.ephemeral && progressText.test(e.message))).toEqual([]);
+      expect(events.filter((e) => !e.urn?.includes("dynamic/xenserver") && progressText.test(e.message))).toEqual([]);
 
-    expect(preview.changes).toEqual({ same: 5 });
-    // More memory: a cold change; the VM restarts. That is noted under the VM, kept (not a passing status).
-    const [grow, destroy] = await stack.run(["up", "destroy"], {
-      programSource: program("2GiB"),
-      config,
-      programArgs: { sr, file },
-      captureLog: true,
-      captureEvents: true,
-    });
-    expect(grow.changes).toEqual({ same: 4, update: 1 });
-    const notes = grow.events!.filter((e) => e.urn === vmUrn && !e.ephemeral && e.severity === "info");
-    // The plan's notes (diff) and the restart (update), each once, under the VM.
-    expect(notes.map((e) => e.message.trim())).toEqual([
-      "web: memory.staticMax needs a restart (updatePolicy restart)",
-      "web: memory.dynamicMin is applied live, without a restart",
-      "web: memory.dynamicMax is applied live, without a restart",
-      "web: restarting for memory.staticMax",
-    ]);
-    expect(grow.events!.filter((e) => e.urn !== vmUrn && /restarting for/.test(e.message))).toEqual([]);
-    expect(statusOf(grow.events!, vmUrn).join("\n")).toMatch(
-      /shutting down|starting|waiting for an IP address|IP address/,
-    );
+      expect(preview.changes).toEqual({ same: 5 });
+      // More memory: a cold change; the VM restarts. That is noted under the VM, kept (not a passing status).
+      const [grow, destroy] = await stack.run(["up", "destroy"], {
+        programSource: program("2GiB"),
+        config,
+        programArgs: { sr, file },
+        captureLog: true,
+        captureEvents: true,
+      });
+      expect(grow.changes).toEqual({ same: 4, update: 1 });
+      const notes = grow.events!.filter((e) => e.urn === vmUrn && !e.ephemeral && e.severity === "info");
+      // The plan's notes (diff) and the restart (update), each once, under the VM.
+      expect(notes.map((e) => e.message.trim())).toEqual([
+        "web: memory.staticMax needs a restart (updatePolicy restart)",
+        "web: memory.dynamicMin is applied live, without a restart",
+        "web: memory.dynamicMax is applied live, without a restart",
+        "web: restarting for memory.staticMax",
+      ]);
+      expect(grow.events!.filter((e) => e.urn !== vmUrn && /restarting for/.test(e.message))).toEqual([]);
+      expect(statusOf(grow.events!, vmUrn).join("\n")).toMatch(
+        /shutting down|starting|waiting for an IP address|IP address/,
+      );
 
-    expect(destroy.changes).toEqual({ delete: 5 });
-    // delete finds the URN in the outputs: the VM's shutdown and destroy show on its row too.
-    expect(statusOf(destroy.events!, vmUrn).join("\n")).toMatch(/shutting down|destroying/);
+      expect(destroy.changes).toEqual({ delete: 5 });
+      // delete finds the URN in the outputs: the VM's shutdown and destroy show on its row too.
+      expect(statusOf(destroy.events!, vmUrn).join("\n")).toMatch(/shutting down|destroying/);
 
-    for (const r of [up, preview, grow, destroy]) {
-      expect(JSON.stringify(r.events)).not.toContain(password);
-      expect(r.log).not.toContain(password);
-    }
-    expect(stack.stateText()).not.toContain(password);
-  });
+      for (const r of [up, preview, grow, destroy]) {
+        expect(JSON.stringify(r.events)).not.toContain(password);
+        expect(r.log).not.toContain(password);
+      }
+      expect(stack.stateText()).not.toContain(password);
+    },
+  );
 });

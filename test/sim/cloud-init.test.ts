@@ -27,7 +27,8 @@ beforeAll(() => {
     execFileSync(path.join(__dirname, "fixtures", "make-cidata-images"), [dir, MAC0, MAC1], { stdio: "pipe" });
   } catch (e) {
     throw new Error(
-      `making the NoCloud fixtures needs genisoimage, cloud-image-utils, dosfstools and mtools (.ci/run installs them): ${(e as { stderr?: Buffer }).stderr?.toString() ?? String(e)}`,
+      `making the NoCloud fixtures needs genisoimage, cloud-image-utils, dosfstools and mtools (.ci/run ` +
+        `installs them): ${(e as { stderr?: Buffer }).stderr?.toString() ?? String(e)}`,
     );
   }
 });

@@ -48,24 +48,28 @@ describe("VM.set_VCPUs_number_live (xapi_xenops.ml set_vcpus)", () => {
     await expectError(c.call("VM.set_VCPUs_number_live", vm, 2), "VM_BAD_POWER_STATE", [vm, "running", "halted"]);
   });
 
-  it("gives VM_LACKS_FEATURE [vm] for an HVM guest without PV drivers unless it advertises feature-vcpu-hotplug (xapi_vm_lifecycle.ml check_op_for_feature)", async () => {
-    const vm = await install(c, hvmTemplate, "vcpus-hvm");
-    await c.call("VM.set_VCPUs_max", vm, 4);
-    await c.call("VM.set_VCPUs_at_startup", vm, 2);
-    await c.call("VM.start", vm, false, false);
-    expect(await c.call("VM.get_guest_metrics", vm)).toBe("OpaqueRef:NULL");
-    await expectError(c.call("VM.set_VCPUs_number_live", vm, 3), "VM_LACKS_FEATURE", [vm]);
-    // A driver version that does not parse as integers is no driver (xapi_pv_driver_version.ml).
-    agentReports(vm, { PV_drivers_version: { major: "9", minor: "x" }, other: {} });
-    await expectError(c.call("VM.set_VCPUs_number_live", vm, 3), "VM_LACKS_FEATURE", [vm]);
-    agentReports(vm, { PV_drivers_version: {}, other: { "feature-vcpu-hotplug": "1" } });
-    await c.call("VM.set_VCPUs_number_live", vm, 3);
-    // PV drivers of a known version imply every feature.
-    agentReports(vm, { PV_drivers_version: { major: "9", minor: "4", micro: "0", build: "12" }, other: {} });
-    await c.call("VM.set_VCPUs_number_live", vm, 4);
-    expect(await c.call("VM.get_VCPUs_at_startup", vm)).toBe(4);
-    await c.call("VM.hard_shutdown", vm);
-  });
+  it(
+    "gives VM_LACKS_FEATURE [vm] for an HVM guest without PV drivers unless it advertises " +
+      "feature-vcpu-hotplug (xapi_vm_lifecycle.ml check_op_for_feature)",
+    async () => {
+      const vm = await install(c, hvmTemplate, "vcpus-hvm");
+      await c.call("VM.set_VCPUs_max", vm, 4);
+      await c.call("VM.set_VCPUs_at_startup", vm, 2);
+      await c.call("VM.start", vm, false, false);
+      expect(await c.call("VM.get_guest_metrics", vm)).toBe("OpaqueRef:NULL");
+      await expectError(c.call("VM.set_VCPUs_number_live", vm, 3), "VM_LACKS_FEATURE", [vm]);
+      // A driver version that does not parse as integers is no driver (xapi_pv_driver_version.ml).
+      agentReports(vm, { PV_drivers_version: { major: "9", minor: "x" }, other: {} });
+      await expectError(c.call("VM.set_VCPUs_number_live", vm, 3), "VM_LACKS_FEATURE", [vm]);
+      agentReports(vm, { PV_drivers_version: {}, other: { "feature-vcpu-hotplug": "1" } });
+      await c.call("VM.set_VCPUs_number_live", vm, 3);
+      // PV drivers of a known version imply every feature.
+      agentReports(vm, { PV_drivers_version: { major: "9", minor: "4", micro: "0", build: "12" }, other: {} });
+      await c.call("VM.set_VCPUs_number_live", vm, 4);
+      expect(await c.call("VM.get_VCPUs_at_startup", vm)).toBe(4);
+      await c.call("VM.hard_shutdown", vm);
+    },
+  );
 });
 
 describe("VM.set_memory_dynamic_range on a running VM (message_forwarding.ml reserve_memory_for_dynamic_change)", () => {

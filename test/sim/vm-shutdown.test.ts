@@ -55,15 +55,19 @@ describe("a guest that does not obey a clean request", () => {
     expect(await powerState(vm)).toBe("Halted");
   });
 
-  it("ignoring guest: clean_shutdown waits the whole timeout, then VM_SHUTDOWN_TIMEOUT [vm, timeout as OCaml prints a float]; the VM keeps running", async () => {
-    const vm = await running("ignores", "ignore");
-    const t0 = Date.now();
-    await expectError(c.call("VM.clean_shutdown", vm), "VM_SHUTDOWN_TIMEOUT", [vm, "0.7"]);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(650);
-    expect(await powerState(vm)).toBe("Running");
-    await expectError(c.call("VM.clean_reboot", vm), "VM_SHUTDOWN_TIMEOUT", [vm, "0.7"]);
-    await c.call("VM.hard_shutdown", vm);
-  });
+  it(
+    "ignoring guest: clean_shutdown waits the whole timeout, then VM_SHUTDOWN_TIMEOUT [vm, timeout as " +
+      "OCaml prints a float]; the VM keeps running",
+    async () => {
+      const vm = await running("ignores", "ignore");
+      const t0 = Date.now();
+      await expectError(c.call("VM.clean_shutdown", vm), "VM_SHUTDOWN_TIMEOUT", [vm, "0.7"]);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(650);
+      expect(await powerState(vm)).toBe("Running");
+      await expectError(c.call("VM.clean_reboot", vm), "VM_SHUTDOWN_TIMEOUT", [vm, "0.7"]);
+      await c.call("VM.hard_shutdown", vm);
+    },
+  );
 
   it("unacknowledging guest: VM_FAILED_SHUTDOWN_ACKNOWLEDGMENT [vm] after the ack timeout", async () => {
     const vm = await running("no-ack", "no-ack");

@@ -220,14 +220,18 @@ describe("memory (xapi_vm_helpers.ml validate_memory, assert_enough_memory_avail
     await expectError(c.call("VM.start_on", vm, host, false, false), "INVALID_VALUE", ["HVM_shadow_multiplier", "0.5"]);
   });
 
-  it("refuses nested-virt unless memory is pinned at static_max: MEMORY_CONSTRAINT_VIOLATION_MAXPIN [nested virt] (xapi_vm.ml assert_memory_constraints)", async () => {
-    const vm = await install(c, other, "nested");
-    await c.call("VM.set_memory_limits", vm, 256 * MiB, GiB, 512 * MiB, GiB);
-    await c.call("VM.add_to_platform", vm, "nested-virt", "true");
-    await expectError(c.call("VM.start", vm, false, false), "MEMORY_CONSTRAINT_VIOLATION_MAXPIN", ["nested virt"]);
-    await c.call("VM.set_memory_limits", vm, 256 * MiB, GiB, GiB, GiB);
-    await c.call("VM.remove_from_platform", vm, "nested-virt");
-    await c.call("VM.add_to_platform", vm, "nested-virt", "maybe");
-    await expectError(c.call("VM.start", vm, false, false), "INVALID_VALUE", ["platform:nested-virt", "maybe"]);
-  });
+  it(
+    "refuses nested-virt unless memory is pinned at static_max: MEMORY_CONSTRAINT_VIOLATION_MAXPIN " +
+      "[nested virt] (xapi_vm.ml assert_memory_constraints)",
+    async () => {
+      const vm = await install(c, other, "nested");
+      await c.call("VM.set_memory_limits", vm, 256 * MiB, GiB, 512 * MiB, GiB);
+      await c.call("VM.add_to_platform", vm, "nested-virt", "true");
+      await expectError(c.call("VM.start", vm, false, false), "MEMORY_CONSTRAINT_VIOLATION_MAXPIN", ["nested virt"]);
+      await c.call("VM.set_memory_limits", vm, 256 * MiB, GiB, GiB, GiB);
+      await c.call("VM.remove_from_platform", vm, "nested-virt");
+      await c.call("VM.add_to_platform", vm, "nested-virt", "maybe");
+      await expectError(c.call("VM.start", vm, false, false), "INVALID_VALUE", ["platform:nested-virt", "maybe"]);
+    },
+  );
 });

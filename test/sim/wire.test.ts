@@ -18,7 +18,14 @@ describe("XML-RPC", () => {
       expect(r.status).toBe(200);
       expect(r.type).toBe("text/xml");
       expect(r.text).toMatch(
-        /^<\?xml version="1.0"\?><methodResponse><params><param><value><struct><member><name>Status<\/name><value>Success<\/value><\/member><member><name>Value<\/name><value><array><data><value>OpaqueRef:[0-9a-f-]{36}<\/value><\/data><\/array><\/value><\/member><\/struct><\/value><\/param><\/params><\/methodResponse>$/,
+        new RegExp(
+          [
+            /^<\?xml version="1.0"\?><methodResponse><params><param><value><struct><member>/.source,
+            /<name>Status<\/name><value>Success<\/value><\/member><member><name>Value<\/name>/.source,
+            /<value><array><data><value>OpaqueRef:[0-9a-f-]{36}<\/value><\/data><\/array><\/value>/.source,
+            /<\/member><\/struct><\/value><\/param><\/params><\/methodResponse>$/.source,
+          ].join(""),
+        ),
       );
     }
   });
@@ -41,7 +48,10 @@ describe("XML-RPC", () => {
     const r = await xmlPost(sim.url, xmlCall("VM.get_record", [v(session), v("OpaqueRef:NULL")]));
     expect(r.status).toBe(200);
     expect(r.text).toBe(
-      '<?xml version="1.0"?><methodResponse><params><param><value><struct><member><name>Status</name><value>Failure</value></member><member><name>ErrorDescription</name><value><array><data><value>HANDLE_INVALID</value><value>VM</value><value>OpaqueRef:NULL</value></data></array></value></member></struct></value></param></params></methodResponse>',
+      '<?xml version="1.0"?><methodResponse><params><param><value><struct><member><name>Status</name>' +
+        "<value>Failure</value></member><member><name>ErrorDescription</name><value><array><data>" +
+        "<value>HANDLE_INVALID</value><value>VM</value><value>OpaqueRef:NULL</value></data></array></value>" +
+        "</member></struct></value></param></params></methodResponse>",
     );
   });
 

@@ -60,5 +60,9 @@ export async function update(
 /** The refusal under updatePolicy "fail": names the fields (with why, when the live guest is the reason) and what to do. */
 export function refusal(n: Inputs, cold: Change[]): string {
   const fields = cold.map((c) => (c.reason ? `${c.field} (${c.reason})` : c.field));
-  return `${n.name}: ${fields.join(", ")} can only change while the VM is halted, and updatePolicy is "fail"; set updatePolicy "restart" (the VM is shut down cleanly, changed and started again), or set powerState "Halted" first`;
+  return (
+    `${n.name}: ${fields.join(", ")} can only change while the VM is halted, and updatePolicy is "fail"; ` +
+    `set updatePolicy "restart" (the VM is shut down cleanly, changed and started again), or set ` +
+    `powerState "Halted" first`
+  );
 }

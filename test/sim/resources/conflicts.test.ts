@@ -32,7 +32,9 @@ describe("conflicts predicted at preview", () => {
     expect(reasons(r)).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^vlan: tag 30 is already in use on eth1 of host .*, by network "storage" \\(${held.id}\\) \\(PIF_VLAN_EXISTS\\); choose another tag, or take that network over with adopt: "${held.id}"$`,
+          `^vlan: tag 30 is already in use on eth1 of host .*, by network ` +
+            `"storage" \\(${held.id}\\) \\(PIF_VLAN_EXISTS\\); choose another tag, or take that network over ` +
+            `with adopt: "${held.id}"$`,
         ),
       ),
     ]);
@@ -109,7 +111,8 @@ describe("conflicts predicted at preview", () => {
     const made = await createWith(sr, { type: "ext", name: "local-a", deviceConfig: { device: "/dev/sdm" } });
     const r = await sr.check({}, { type: "lvm", name: "local-b", deviceConfig: { device: "/dev/sdm" } }, ctx);
     expect(reasons(r)).toEqual([
-      `deviceConfig.device: /dev/sdm is already used by SR "local-a" (${made.id}) on that host (SR_BACKEND_FAILURE_16, SRInUse); use another device, or take that SR over with adopt: "${made.id}"`,
+      `deviceConfig.device: /dev/sdm is already used by SR "local-a" (${made.id}) on that host ` +
+        `(SR_BACKEND_FAILURE_16, SRInUse); use another device, or take that SR over with adopt: "${made.id}"`,
     ]);
     // The SR that uses it is no conflict with itself.
     expect((await sr.check(made.checked, { ...made.checked }, ctx)).failures).toBeUndefined();

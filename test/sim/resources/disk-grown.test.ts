@@ -39,7 +39,9 @@ describe("a disk grown outside Pulumi", () => {
     const d = await grownDisk("grown-a");
     const r = await vdi.check(d.state, { ...d.checked, size: "1GiB" }, ctx);
     expect(r.failures?.map((f) => f.reason)).toEqual([
-      'size: shrinking a disk from 3 GiB to 1 GiB would destroy data, and XenServer refuses it; keep 3 GiB or more, replace the disk, or accept the size it has now with size: "atLeast:1GiB" (or the ignoreChanges: ["size"] resource option)',
+      "size: shrinking a disk from 3 GiB to 1 GiB would destroy data, and XenServer refuses it; keep 3 GiB " +
+        'or more, replace the disk, or accept the size it has now with size: "atLeast:1GiB" (or the ' +
+        'ignoreChanges: ["size"] resource option)',
     ]);
     await vdi.delete(d.id, d.state, ctx);
   });

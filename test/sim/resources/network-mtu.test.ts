@@ -46,7 +46,8 @@ describe("an MTU change", () => {
     expect(up.diff).toMatchObject({ changes: true, replaces: [] });
     const { value, written } = await stderrOf(() => up.run());
     expect(written).toContain(
-      `network "mtu-vlan": MTU 9000 is recorded, but xapi applies a network's MTU only when it plugs the network's PIF on a host; until then ${hostNames.map((h) => `${h} keeps 1500`).join(", ")}.`,
+      `network "mtu-vlan": MTU 9000 is recorded, but xapi applies a network's MTU only when it plugs the ` +
+        `network's PIF on a host; until then ${hostNames.map((h) => `${h} keeps 1500`).join(", ")}.`,
     );
     expect(written).toMatch(/not on a management interface/);
     expect(value.outs.mtu).toBe(9000);
@@ -77,7 +78,9 @@ describe("a bond network", () => {
     expect(checked.failures).toBeUndefined();
     expect(written).toMatch(
       new RegExp(
-        `warning: bond network "jumbo": xapi's Bond.create sets the MTU of the bonded NICs' networks "${nic2Name}" \\(now 1500\\), .* to 9000, the bond network's\\. A Network resource that manages the mtu of one of them will show drift`,
+        `warning: bond network "jumbo": xapi's Bond.create sets the MTU of the bonded NICs' networks ` +
+          `"${nic2Name}" \\(now 1500\\), .* to 9000, the bond network's\\. A Network resource that manages the ` +
+          `mtu of one of them will show drift`,
       ),
     );
     const bond = await network.create(checked.inputs!, ctx);

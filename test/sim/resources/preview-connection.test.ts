@@ -35,7 +35,8 @@ describe("connection errors at preview", () => {
     expect(r.failures).toHaveLength(1);
     expect(r.failures![0].reason).toMatch(
       new RegExp(
-        `^connection: cannot connect to ${sim.url} \\(connection "default"\\): .*authentication failed.*; check xenserver:username \\(or XENSERVER_USERNAME\\) and xenserver:password`,
+        `^connection: cannot connect to ${sim.url} \\(connection "default"\\): .*authentication failed.*; ` +
+          `check xenserver:username \\(or XENSERVER_USERNAME\\) and xenserver:password`,
       ),
     );
     expect(r.failures![0].reason).not.toContain("wrong");

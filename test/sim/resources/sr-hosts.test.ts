@@ -134,7 +134,9 @@ describe("an offline host (problem 2)", () => {
     const checked = await sr.check({}, nfs("while-down"), ctx);
     const err = await failure(sr.create(checked.inputs!, ctx));
     expect(err.message).toBe(
-      `SR "while-down": host ${slaveName} is offline, so the shared SR could not be attached there; nothing was created. Bring it back online (or remove it from the pool), then run pulumi up again; or set allowPartialAttach: true to attach it on the hosts that are up (HOST_OFFLINE)`,
+      `SR "while-down": host ${slaveName} is offline, so the shared SR could not be attached there; ` +
+        `nothing was created. Bring it back online (or remove it from the pool), then run pulumi up again; ` +
+        `or set allowPartialAttach: true to attach it on the hosts that are up (HOST_OFFLINE)`,
     );
     expect(await srsNamed("while-down")).toEqual([]);
     expect((await xapi.call<string[]>("secret.get_all")).length).toBe(secrets);
@@ -155,7 +157,9 @@ describe("an offline host (problem 2)", () => {
     for (const destroyOnDelete of [false, true]) {
       const err = await failure(sr.delete(id, { ...outs, destroyOnDelete }, ctx));
       expect(err.message).toBe(
-        `SR ${id} ("stuck") cannot be removed; nothing was unplugged on any host: it is attached on ${slaveName}, which is offline, and XAPI cannot unplug it there: bring the host back online, or remove it from the pool if it is gone for good (xe host-forget), first (HOST_OFFLINE)`,
+        `SR ${id} ("stuck") cannot be removed; nothing was unplugged on any host: it is attached ` +
+          `on ${slaveName}, which is offline, and XAPI cannot unplug it there: bring the host back online, or ` +
+          `remove it from the pool if it is gone for good (xe host-forget), first (HOST_OFFLINE)`,
       );
       expect(await attached(id)).toEqual([true, true]);
     }
@@ -191,7 +195,9 @@ describe("refusals named before anything is unplugged (problem 5)", () => {
     sim.store.set("VDI", disk, "current_operations", { [task]: "clone" });
     const err = await failure(sr.delete(id, outs, ctx));
     expect(err.message).toBe(
-      `SR ${id} ("busy") cannot be removed; nothing was unplugged on any host: disk "busy-disk" has a clone operation running (task "VDI.clone"); XAPI does not unplug an SR while one of its disks is busy: wait for it to finish, then delete again (OTHER_OPERATION_IN_PROGRESS)`,
+      `SR ${id} ("busy") cannot be removed; nothing was unplugged on any host: disk "busy-disk" has a ` +
+        `clone operation running (task "VDI.clone"); XAPI does not unplug an SR while one of its disks is ` +
+        `busy: wait for it to finish, then delete again (OTHER_OPERATION_IN_PROGRESS)`,
     );
     expect(await attached(id)).toEqual([true, true]);
     sim.store.set("VDI", disk, "current_operations", {});
@@ -233,7 +239,10 @@ describe("refusals named before anything is unplugged (problem 5)", () => {
       const err = await failure(sr.delete(id, outs, ctx));
       const vmUuid = await xapi.call<string>("VM.get_uuid", vm);
       expect(err.message).toBe(
-        `SR ${id} ("ha-used") cannot be removed; nothing was unplugged on any host: HA protects VMs with disks on it: "protected-vm" (${vmUuid}); XAPI does not unplug storage an HA-protected VM needs: make them best-effort (ha-restart-priority) or disable HA first (HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED)`,
+        `SR ${id} ("ha-used") cannot be removed; nothing was unplugged on any host: HA protects VMs with ` +
+          `disks on it: "protected-vm" (${vmUuid}); XAPI does not unplug storage an HA-protected VM needs: ` +
+          `make them best-effort (ha-restart-priority) or disable HA first ` +
+          `(HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED)`,
       );
       expect(await attached(id)).toEqual([true, true]);
     } finally {

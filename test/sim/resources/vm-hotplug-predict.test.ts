@@ -67,7 +67,16 @@ describe("Vm: live changes the guest would refuse are predicted at preview", () 
     };
     const failing = await vm.check(outs, { ...wanted, updatePolicy: "fail" }, ctx);
     await expect(vm.diff(id, outs, failing.inputs!, ctx)).rejects.toThrow(
-      /bare-1: vcpus \(the guest has no PV drivers and does not advertise feature-vcpu-hotplug, so xapi refuses a live vCPU change \(VM_LACKS_FEATURE\)\), disks\[1\] \(added\) \(the guest has no PV drivers \(its agent has not reported\), and xapi hot-plugs disks only with them \(VM_MISSING_PV_DRIVERS\)\), networkInterfaces\[1\] \(added\) \(.*network interfaces only with them \(VM_MISSING_PV_DRIVERS\)\) can only change while the VM is halted, and updatePolicy is "fail"/,
+      new RegExp(
+        [
+          /bare-1: vcpus \(the guest has no PV drivers and does not advertise feature-vcpu-hotplug, /.source,
+          /so xapi refuses a live vCPU change \(VM_LACKS_FEATURE\)\), disks\[1\] \(added\) /.source,
+          /\(the guest has no PV drivers \(its agent has not reported\), and xapi hot-plugs disks only with them /
+            .source,
+          /\(VM_MISSING_PV_DRIVERS\)\), networkInterfaces\[1\] \(added\) \(.*network interfaces only with them /.source,
+          /\(VM_MISSING_PV_DRIVERS\)\) can only change while the VM is halted, and updatePolicy is "fail"/.source,
+        ].join(""),
+      ),
     );
 
     const { result: step, lines } = await previewLines(() => updateWith(vm, id, outs, wanted));
@@ -162,7 +171,8 @@ describe("Vm: live changes the guest would refuse are predicted at preview", () 
     expect(outs.powerState).toBe("Paused");
     const { result: step, lines } = await previewLines(() => updateWith(vm, id, outs, { ...program, vcpus: 2 }));
     expect(lines).toContain(
-      "pulumi-xenserver: paused-1: vcpus needs a restart (the VM is paused: xapi plugs devices and changes vCPUs and memory of a running VM only; updatePolicy restart)",
+      "pulumi-xenserver: paused-1: vcpus needs a restart (the VM is paused: xapi plugs devices and changes " +
+        "vCPUs and memory of a running VM only; updatePolicy restart)",
     );
     const after = (await step.run()).outs;
     expect(after.powerState).toBe("Paused");

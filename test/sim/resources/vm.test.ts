@@ -103,77 +103,81 @@ describe("Vm", () => {
     expect(await xapi.call("VDI.get_by_uuid", data.id)).toMatch(/^OpaqueRef:/);
   });
 
-  it("updates hot changes live (no restart), cold ones with a restart, refuses cold ones under updatePolicy fail, and replaces for a new template", async () => {
-    const net0 = await networkUuid("Pool-wide network associated with eth0");
-    const program = {
-      name: "app-1",
-      identity: "lab/dev/app-1",
-      template: "Debian Bookworm 12",
-      vcpus: 1,
-      vcpusMax: 4,
-      memory: "1GiB",
-      networkInterfaces: [{ network: net0 }],
-      // Live vCPU changes need the guest agent's feature-vcpu-hotplug (VM_LACKS_FEATURE before it reports).
-      waitForIp: { timeout: 30 },
-    };
-    const { id, outs } = await createWith(vm, program);
-    const ref = await xapi.call<string>("VM.get_by_uuid", id);
-    const domid = () => xapi.call<number>("VM.get_domid", ref);
-    const firstDomid = await domid();
+  it(
+    "updates hot changes live (no restart), cold ones with a restart, refuses cold ones under " +
+      "updatePolicy fail, and replaces for a new template",
+    async () => {
+      const net0 = await networkUuid("Pool-wide network associated with eth0");
+      const program = {
+        name: "app-1",
+        identity: "lab/dev/app-1",
+        template: "Debian Bookworm 12",
+        vcpus: 1,
+        vcpusMax: 4,
+        memory: "1GiB",
+        networkInterfaces: [{ network: net0 }],
+        // Live vCPU changes need the guest agent's feature-vcpu-hotplug (VM_LACKS_FEATURE before it reports).
+        waitForIp: { timeout: 30 },
+      };
+      const { id, outs } = await createWith(vm, program);
+      const ref = await xapi.call<string>("VM.get_by_uuid", id);
+      const domid = () => xapi.call<number>("VM.get_domid", ref);
+      const firstDomid = await domid();
 
-    // Hot: vCPUs within vcpusMax, a name, a tag, a second NIC, a new disk; the domain stays the same (no restart).
-    const hot = await updateWith(vm, id, outs, {
-      ...program,
-      name: "app-1b",
-      vcpus: 3,
-      tags: ["blue"],
-      networkInterfaces: [{ network: net0 }, { network: net0 }],
-      disks: [{}, { size: "1GiB" }],
-    });
-    expect(hot.diff).toMatchObject({ changes: true, replaces: [] });
-    const afterHot = (await hot.run()).outs;
-    expect(await domid()).toBe(firstDomid);
-    expect(await xapi.call("VM.get_VCPUs_at_startup", ref)).toBe(3);
-    expect((afterHot.networkInterfaces as unknown[]).length).toBe(2);
-    expect((afterHot.disks as unknown[]).length).toBe(2);
+      // Hot: vCPUs within vcpusMax, a name, a tag, a second NIC, a new disk; the domain stays the same (no restart).
+      const hot = await updateWith(vm, id, outs, {
+        ...program,
+        name: "app-1b",
+        vcpus: 3,
+        tags: ["blue"],
+        networkInterfaces: [{ network: net0 }, { network: net0 }],
+        disks: [{}, { size: "1GiB" }],
+      });
+      expect(hot.diff).toMatchObject({ changes: true, replaces: [] });
+      const afterHot = (await hot.run()).outs;
+      expect(await domid()).toBe(firstDomid);
+      expect(await xapi.call("VM.get_VCPUs_at_startup", ref)).toBe(3);
+      expect((afterHot.networkInterfaces as unknown[]).length).toBe(2);
+      expect((afterHot.disks as unknown[]).length).toBe(2);
 
-    // Cold under updatePolicy "fail": refused at preview (diff), naming the field.
-    const coldProgram = { ...program, name: "app-1b", vcpus: 3, tags: ["blue"], memory: "2GiB" };
-    const checked = await vm.check(afterHot, { ...coldProgram, updatePolicy: "fail" }, ctx);
-    await expect(vm.diff(id, afterHot, checked.inputs!, ctx)).rejects.toThrow(
-      /app-1b: memory.staticMax can only change while the VM is halted, and updatePolicy is "fail"/,
-    );
-    expect(await domid()).toBe(firstDomid);
+      // Cold under updatePolicy "fail": refused at preview (diff), naming the field.
+      const coldProgram = { ...program, name: "app-1b", vcpus: 3, tags: ["blue"], memory: "2GiB" };
+      const checked = await vm.check(afterHot, { ...coldProgram, updatePolicy: "fail" }, ctx);
+      await expect(vm.diff(id, afterHot, checked.inputs!, ctx)).rejects.toThrow(
+        /app-1b: memory.staticMax can only change while the VM is halted, and updatePolicy is "fail"/,
+      );
+      expect(await domid()).toBe(firstDomid);
 
-    // Cold under "restart": shut down, changed, started again (a new domain).
-    const cold = await updateWith(vm, id, afterHot, {
-      ...coldProgram,
-      networkInterfaces: [{ network: net0 }, { network: net0 }],
-      disks: [{}, { size: "1GiB" }],
-    });
-    expect(cold.diff).toMatchObject({ changes: true, replaces: [] });
-    const afterCold = (await cold.run()).outs;
-    expect(afterCold.powerState).toBe("Running");
-    expect(await domid()).not.toBe(firstDomid);
-    expect(await xapi.call("VM.get_memory_static_max", ref)).toBe(2 * GiB);
+      // Cold under "restart": shut down, changed, started again (a new domain).
+      const cold = await updateWith(vm, id, afterHot, {
+        ...coldProgram,
+        networkInterfaces: [{ network: net0 }, { network: net0 }],
+        disks: [{}, { size: "1GiB" }],
+      });
+      expect(cold.diff).toMatchObject({ changes: true, replaces: [] });
+      const afterCold = (await cold.run()).outs;
+      expect(afterCold.powerState).toBe("Running");
+      expect(await domid()).not.toBe(firstDomid);
+      expect(await xapi.call("VM.get_memory_static_max", ref)).toBe(2 * GiB);
 
-    // Halted out of band: read sees it, and the next update starts the VM again.
-    await xapi.call("VM.hard_shutdown", ref);
-    const r = await vm.read(id, afterCold, ctx);
-    expect(r.props!.powerState).toBe("Halted");
-    const fix = await updateWith(vm, id, r.props!, {
-      ...coldProgram,
-      networkInterfaces: [{ network: net0 }, { network: net0 }],
-      disks: [{}, { size: "1GiB" }],
-    });
-    expect(fix.diff).toMatchObject({ changes: true, replaces: [] });
-    expect((await fix.run()).outs.powerState).toBe("Running");
+      // Halted out of band: read sees it, and the next update starts the VM again.
+      await xapi.call("VM.hard_shutdown", ref);
+      const r = await vm.read(id, afterCold, ctx);
+      expect(r.props!.powerState).toBe("Halted");
+      const fix = await updateWith(vm, id, r.props!, {
+        ...coldProgram,
+        networkInterfaces: [{ network: net0 }, { network: net0 }],
+        disks: [{}, { size: "1GiB" }],
+      });
+      expect(fix.diff).toMatchObject({ changes: true, replaces: [] });
+      expect((await fix.run()).outs.powerState).toBe("Running");
 
-    // A new template replaces the VM.
-    const c2 = await vm.check(afterCold, { ...coldProgram, template: "Debian Bullseye 11" }, ctx);
-    expect((await vm.diff(id, afterCold, c2.inputs!, ctx)).replaces).toEqual(["template"]);
-    await vm.delete(id, afterCold, ctx);
-  });
+      // A new template replaces the VM.
+      const c2 = await vm.check(afterCold, { ...coldProgram, template: "Debian Bullseye 11" }, ctx);
+      expect((await vm.diff(id, afterCold, c2.inputs!, ctx)).replaces).toEqual(["template"]);
+      await vm.delete(id, afterCold, ctx);
+    },
+  );
 
   it("adopts a hand-made VM stating only its name; the next diff shows no changes", async () => {
     const [t] = Object.keys(

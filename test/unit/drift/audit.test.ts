@@ -6,7 +6,9 @@ import type { XapiClient } from "../../../provider/xapi";
 
 const uuid = "5d0c2a7e-0f3b-4d7e-9a55-0a1b2c3d4e5f";
 const line = (t: string, user: string, result: string, call: string) =>
-  `Dec  7 04:01:02 host xapi: [${t}Z| info|host|42 dispatch:${call}||audit] ('trackid=abc' 'LOCAL_SUPERUSER' '${user}' 'ALLOWED' '${result}' 'API' '${call}' (('self' 'it\\'s mine' '${uuid}' 'OpaqueRef:1')))`;
+  `Dec  7 04:01:02 host xapi: [${t}Z| info|host|42 dispatch:${call}||audit] ('trackid=abc' ` +
+  `'LOCAL_SUPERUSER' '${user}' 'ALLOWED' '${result}' 'API' '${call}' (('self' 'it\\'s mine' '${uuid}' ` +
+  `'OpaqueRef:1')))`;
 
 const finding: Finding = {
   kind: "modified",

@@ -16,7 +16,9 @@ describe("nfs (NFSSR.py load, check_server, set_transport)", () => {
   });
   it("refuses nfsoptions, which no driver reads, saying what NFSSR reads instead", () => {
     expect(reasons("nfs", { ...nfs, nfsoptions: "noatime" })).toEqual([
-      'deviceConfig: deviceConfig: unknown key(s) "nfsoptions" for a nfs SR (allowed: server, serverpath, nfsversion, options, useUDP, probeversion); NFSSR takes mount options from "options" (nothing reads "nfsoptions")',
+      'deviceConfig: deviceConfig: unknown key(s) "nfsoptions" for a nfs SR (allowed: server, serverpath, ' +
+        'nfsversion, options, useUDP, probeversion); NFSSR takes mount options from "options" (nothing reads ' +
+        '"nfsoptions")',
     ]);
   });
   it('accepts nfsversion "3" and any version 4 (nfs.validate_nfsversion), refuses others', () => {

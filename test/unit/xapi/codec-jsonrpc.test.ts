@@ -51,7 +51,8 @@ describe("JSON-RPC request encoding", () => {
         5,
       ),
     ).toBe(
-      `{"jsonrpc":"2.0","method":"VM.create","params":["${SESSION}",{"affinity":"OpaqueRef:NULL","other_config":{"xo:a":"1","nested":"{}"},"platform":{"cores-per-socket":"2"},"tags":[],"VCPUs_params":{}}],"id":5}`,
+      `{"jsonrpc":"2.0","method":"VM.create","params":["${SESSION}",{"affinity":"OpaqueRef:NULL",` +
+        `"other_config":{"xo:a":"1","nested":"{}"},"platform":{"cores-per-socket":"2"},"tags":[],"VCPUs_params":{}}],"id":5}`,
     );
   });
 
@@ -111,7 +112,8 @@ describe("JSON-RPC response decoding", () => {
 
   it("decodes a whole record: float, bool, int, empty array and object, nested map, escaped and raw non-ASCII text", () => {
     const body =
-      `{"jsonrpc":"2.0","result":{"uuid":"a","name_label":"caf\\u00e9 \\ud83d\\ude80 日本","name_description":"tab\\there \\"q\\" \\\\","is_a_template":false,` +
+      `{"jsonrpc":"2.0","result":{"uuid":"a","name_label":"caf\\u00e9 \\ud83d\\ude80 日本",` +
+      `"name_description":"tab\\there \\"q\\" \\\\","is_a_template":false,` +
       `"memory_static_max":4294967296,"VCPUs_utilisation":{"0":0.25},"other_config":{"a":"1","b":""},"tags":[],"blocked_operations":{},` +
       `"affinity":"OpaqueRef:NULL","progress":1.0},"id":9}`;
     expect(decodeJsonResponse(body)).toEqual({

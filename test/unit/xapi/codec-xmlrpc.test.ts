@@ -11,12 +11,15 @@ const VM = "OpaqueRef:9a1c2b3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
 
 /** xapi's non-strict success envelope around one value, no newlines (§1.3). */
 const success = (value: string): string =>
-  `<?xml version="1.0"?><methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>${value}</member></struct></value></param></params></methodResponse>`;
+  `<?xml version="1.0"?><methodResponse><params><param><value><struct><member><name>Status</name>` +
+  `<value>Success</value></member><member><name>Value</name>${value}</member></struct></value></param>` +
+  `</params></methodResponse>`;
 
 describe("XML-RPC request encoding", () => {
   it("writes a methodCall exactly as §1.2 shows: prolog, untagged string params, no whitespace", () => {
     expect(encodeXmlCall("VM.get_record", [SESSION, VM])).toBe(
-      `<?xml version="1.0"?><methodCall><methodName>VM.get_record</methodName><params><param><value>${SESSION}</value></param><param><value>${VM}</value></param></params></methodCall>`,
+      `<?xml version="1.0"?><methodCall><methodName>VM.get_record</methodName><params><param>` +
+        `<value>${SESSION}</value></param><param><value>${VM}</value></param></params></methodCall>`,
     );
   });
 
@@ -39,7 +42,10 @@ describe("XML-RPC request encoding", () => {
 
   it("sends event.from's timeout as a double even when it is a whole number", () => {
     expect(encodeXmlCall("event.from", [SESSION, ["VM"], "", 60], [undefined, "string set", "string", "float"])).toBe(
-      `<?xml version="1.0"?><methodCall><methodName>event.from</methodName><params><param><value>${SESSION}</value></param><param><value><array><data><value>VM</value></data></array></value></param><param><value></value></param><param><value><double>60</double></value></param></params></methodCall>`,
+      `<?xml version="1.0"?><methodCall><methodName>event.from</methodName><params><param>` +
+        `<value>${SESSION}</value></param><param><value><array><data><value>VM</value></data></array></value>` +
+        `</param><param><value></value></param><param><value><double>60</double></value></param></params>` +
+        `</methodCall>`,
     );
   });
 
@@ -106,7 +112,9 @@ describe("XML-RPC response decoding", () => {
   it("reads a failure as [code, ...params]", () => {
     const body =
       `<?xml version="1.0"?><methodResponse><params><param><value><struct><member><name>Status</name><value>Failure</value></member>` +
-      `<member><name>ErrorDescription</name><value><array><data><value>HANDLE_INVALID</value><value>VM</value><value>${VM}</value></data></array></value></member></struct></value></param></params></methodResponse>`;
+      `<member><name>ErrorDescription</name><value><array><data><value>HANDLE_INVALID</value>` +
+      `<value>VM</value><value>${VM}</value></data></array></value></member></struct></value></param>` +
+      `</params></methodResponse>`;
     expect(decodeXmlResponse(body)).toEqual({ ok: false, error: ["HANDLE_INVALID", "VM", VM] });
   });
 
@@ -162,12 +170,19 @@ describe("XML-RPC response decoding", () => {
   });
 
   it("skips whitespace between tags (pretty-printed responses)", () => {
-    const body = `<?xml version="1.0"?>\n<methodResponse>\n <params>\n  <param>\n   <value>\n    <struct>\n     <member>\n      <name>Status</name>\n      <value>Success</value>\n     </member>\n     <member>\n      <name>Value</name>\n      <value>\n       <array>\n        <data>\n         <value>x</value>\n        </data>\n       </array>\n      </value>\n     </member>\n    </struct>\n   </value>\n  </param>\n </params>\n</methodResponse>\n`;
+    const body =
+      `<?xml version="1.0"?>\n<methodResponse>\n <params>\n  <param>\n   <value>\n    <struct>\n     ` +
+      `<member>\n      <name>Status</name>\n      <value>Success</value>\n     </member>\n     ` +
+      `<member>\n      <name>Value</name>\n      <value>\n       <array>\n        <data>\n         ` +
+      `<value>x</value>\n        </data>\n       </array>\n      </value>\n     </member>\n    ` +
+      `</struct>\n   </value>\n  </param>\n </params>\n</methodResponse>\n`;
     expect(decodeXmlResponse(body)).toEqual({ ok: true, value: ["x"] });
   });
 
   it("returns system.listMethods' bare array, which xapi does not wrap", () => {
-    const body = `<?xml version="1.0"?><methodResponse><params><param><value><array><data><value>VM.get_record</value><value>VM.start</value></data></array></value></param></params></methodResponse>`;
+    const body =
+      `<?xml version="1.0"?><methodResponse><params><param><value><array><data><value>VM.get_record</value>` +
+      `<value>VM.start</value></data></array></value></param></params></methodResponse>`;
     expect(decodeXmlResponse(body)).toEqual({ ok: true, value: ["VM.get_record", "VM.start"] });
   });
 

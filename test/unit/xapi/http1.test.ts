@@ -69,7 +69,8 @@ describe("Http1Pool", () => {
   it("skips 100 Continue and reads a chunked body sent byte by byte, a UTF-8 character split across chunks", async () => {
     handler = async (s) => {
       const b = Buffer.from(
-        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nab\xc3\r\n2\r\n\xa9c\r\n0\r\nX-T: 1\r\n\r\n",
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-type: text/xml\r\nTransfer-Encoding: " +
+          "chunked\r\n\r\n3;ext=1\r\nab\xc3\r\n2\r\n\xa9c\r\n0\r\nX-T: 1\r\n\r\n",
         "latin1",
       );
       for (let i = 0; i < b.length; i++) {

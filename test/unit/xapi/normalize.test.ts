@@ -7,7 +7,9 @@ import { resultConverter } from "../../../provider/xapi/normalize";
 const VM = "OpaqueRef:9a1c2b3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
 
 const xml = (value: string): string =>
-  `<?xml version="1.0"?><methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>${value}</member></struct></value></param></params></methodResponse>`;
+  `<?xml version="1.0"?><methodResponse><params><param><value><struct><member><name>Status</name>` +
+  `<value>Success</value></member><member><name>Value</name>${value}</member></struct></value></param>` +
+  `</params></methodResponse>`;
 
 function typed(method: string, outcome: { ok: boolean; value?: unknown }): unknown {
   const conv = resultConverter(method);
@@ -63,7 +65,8 @@ describe("datamodel-driven decoding", () => {
 
   it("types every record of get_all_records", () => {
     const body = xml(
-      `<value><struct><member><name>${VM}</name><value><struct><member><name>VCPUs_at_startup</name><value>4</value></member></struct></value></member></struct></value>`,
+      `<value><struct><member><name>${VM}</name><value><struct><member><name>VCPUs_at_startup</name>` +
+        `<value>4</value></member></struct></value></member></struct></value>`,
     );
     expect(typed("VM.get_all_records", decodeXmlResponse(body))).toEqual({ [VM]: { VCPUs_at_startup: 4 } });
   });
@@ -79,7 +82,8 @@ describe("datamodel-driven decoding", () => {
         `<member><name>ref</name><value>${VM}</value></member>` +
         "<member><name>snapshot</name><value><struct><member><name>VCPUs_max</name><value>8</value></member></struct></value></member>" +
         "</struct></value></data></array></value></member>" +
-        "<member><name>valid_ref_counts</name><value><struct><member><name>vm</name><value><i4>3</i4></value></member><member><name>task</name><value>0</value></member></struct></value></member>" +
+        "<member><name>valid_ref_counts</name><value><struct><member><name>vm</name><value><i4>3</i4></value>" +
+        "</member><member><name>task</name><value>0</value></member></struct></value></member>" +
         "<member><name>token</name><value>00000000000000000012,00000000000000000000</value></member>" +
         "</struct></value>",
     );

@@ -3,7 +3,9 @@ import { decodeXmlResponse, decodeXmlResponseGeneral } from "../../../provider/x
 import { scanMethodResponseValue } from "../../../provider/xapi/xmlrpc-scanner";
 
 const wrap = (value: string): string =>
-  `<?xml version="1.0"?><methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>${value}</member></struct></value></param></params></methodResponse>`;
+  `<?xml version="1.0"?><methodResponse><params><param><value><struct><member><name>Status</name>` +
+  `<value>Success</value></member><member><name>Value</name>${value}</member></struct></value></param>` +
+  `</params></methodResponse>`;
 
 const values: [string, string][] = [
   ["untyped string", "<value>web-01</value>"],
@@ -27,11 +29,14 @@ const values: [string, string][] = [
   ["datetime", "<value><dateTime.iso8601>20250319T04:16:24Z</dateTime.iso8601></value>"],
   [
     "empty array and struct",
-    "<value><array><data><value><array><data></data></array></value><value><array><data/></array></value><value><struct></struct></value></data></array></value>",
+    "<value><array><data><value><array><data></data></array></value><value><array><data/></array></value>" +
+      "<value><struct></struct></value></data></array></value>",
   ],
   [
     "nested maps",
-    "<value><struct><member><name>a</name><value><struct><member><name>b</name><value><struct><member><name>c</name><value>d</value></member></struct></value></member></struct></value></member></struct></value>",
+    "<value><struct><member><name>a</name><value><struct><member><name>b</name><value><struct><member>" +
+      "<name>c</name><value>d</value></member></struct></value></member></struct></value></member></struct>" +
+      "</value>",
   ],
   ["escapes", "<value>&lt;tag&gt; &amp; &quot;q&quot; &apos;a&apos; &#233; &#x65E5;</value>"],
   ["non-ASCII text", "<value>Ünïcödé 日本語 🚀</value>"],
