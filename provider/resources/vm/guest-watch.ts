@@ -49,6 +49,7 @@ export async function watchGuest(
           resubscribe = gm !== NULL_REF;
         }
       } else if (ev.class === "vm_guest_metrics" && ev.ref === seen.metrics && ev.snapshot) {
+        // The event of a vm_guest_metrics object carries that class's whole record; the watch is typed for any class.
         seen.record = ev.snapshot as unknown as GuestMetricsRecord;
       }
     }
