@@ -65,6 +65,12 @@ async function main() {
         result = { op, changes: r.summary.resourceChanges ?? {}, outputs: plainOutputs(r.outputs) };
         break;
       }
+      case "up-refresh": {
+        // pulumi up --refresh: reads the live state first, so the update reverts what changed outside Pulumi.
+        const r = await stack.up({ onOutput, ...watch, ...par, refresh: true });
+        result = { op, changes: r.summary.resourceChanges ?? {}, outputs: plainOutputs(r.outputs) };
+        break;
+      }
       case "preview": {
         const r = await stack.preview({ onOutput, ...watch, diff: true, ...par });
         result = { op, changes: r.changeSummary ?? {} };
