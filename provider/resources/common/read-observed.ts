@@ -7,7 +7,7 @@ import { pickInputs } from "./read-inputs";
 import { assertSamePool } from "./same-pool";
 
 /** What the kind's read() adds to the common part. */
-export interface ObservedRead<I, O, R> {
+interface ObservedRead<I, O, R> {
   comparison: LiveComparison<Prior<O>, I>;
   /** The input fields read() carries over from state (XAPI cannot tell them). */
   inputKeys: string[];
