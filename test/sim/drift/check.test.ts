@@ -3,7 +3,6 @@
 // are found, ignore rules (and their expiry) apply, and for every kind (Vm included) the report agrees with what a
 // refresh followed by a preview would plan (read + diff): the same comparison code.
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext, EngineResource } from "../../../provider/resources/contract";
@@ -12,6 +11,7 @@ import type { Finding } from "../../../provider/drift/compare";
 import type { Report } from "../../../provider/drift/report";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
 import { resourceKinds } from "../../../provider/resources/registry";
+import { configDir } from "./workdir";
 
 const { Network: network, Pool: pool, Sr: sr, Vdi: vdi, Vm: vm } = resourceKinds;
 
@@ -77,15 +77,7 @@ const byName = (r: Report, name: string): Finding | undefined => r.findings.find
 beforeAll(async () => {
   lab = await startPool(password, { hosts: 2 });
   ({ xapi, ctx } = lab);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "xen-drift-check-"));
-  fs.writeFileSync(
-    path.join(dir, "config.json"),
-    JSON.stringify({
-      "xenserver:url": { value: lab.sim.url, secret: false },
-      "xenserver:username": { value: "root", secret: false },
-      "xenserver:password": { value: password, secret: true },
-    }),
-  );
+  dir = configDir("xen-drift-check-", lab.sim.url, "root", password);
   const identity = (name: string) => `lab/dev/${name}`;
   const add = async (kind: string, name: string, mod: EngineResource, news: Record<string, unknown>) => {
     const m = await createWith(mod, { ...news, identity: identity(name) });

@@ -3,7 +3,6 @@
 // simulator's call log shows that they never wrote: no call outside what read-only may make (ocaml/xapi/rbac.ml
 // check: none was refused), and no call but getters, event.from/event.inject and the session's own login/logout.
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { XapiClient } from "../../../provider/xapi";
 import type { EngineResource, ResourceContext } from "../../../provider/resources/contract";
@@ -11,6 +10,7 @@ import { check } from "../../../provider/drift/cli";
 import { runWatch, type TimelineEvent } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
 import { resourceKinds } from "../../../provider/resources/registry";
+import { configDir } from "./workdir";
 
 const { Network: network, Sr: sr, Vdi: vdi } = resourceKinds;
 
@@ -35,15 +35,7 @@ const reading = (method: string) =>
 beforeAll(async () => {
   lab = await startPool(password, { hosts: 2, users: ["auditor:ro-secret:read-only"] });
   ({ xapi, ctx } = lab);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "xen-drift-ro-"));
-  fs.writeFileSync(
-    path.join(dir, "config.json"),
-    JSON.stringify({
-      "xenserver:url": { value: lab.sim.url },
-      "xenserver:username": { value: "auditor" },
-      "xenserver:password": { value: "ro-secret", secret: true },
-    }),
-  );
+  dir = configDir("xen-drift-ro-", lab.sim.url, "auditor", "ro-secret");
   const resources: unknown[] = [];
   const add = async (kind: string, name: string, mod: EngineResource, news: Record<string, unknown>) => {
     const m = await createWith(mod, { ...news, identity: `lab/dev/${name}` });

@@ -3,7 +3,6 @@
 // event with the event as JSON on its stdin and in XEN_DRIFT_EVENT (docs/drift.md, `watch`).
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 import type { XapiClient } from "../../../provider/xapi";
@@ -12,6 +11,7 @@ import { parse } from "../../../provider/drift/cli";
 import { runWatch, type TimelineEvent, type WatchOptions } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
 import { resourceKinds } from "../../../provider/resources/registry";
+import { configDir, until } from "./workdir";
 
 const { Network: network } = resourceKinds;
 
@@ -21,16 +21,6 @@ let xapi: XapiClient;
 let ctx: ResourceContext;
 let dir: string;
 const { createWith } = resourceSteps(() => ctx);
-
-async function until<T>(what: string, get: () => T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A managed network in a state file, and a watch of it with `extra` options; returns the printed events. */
 async function watchNetwork(name: string, extra: Partial<WatchOptions>) {
@@ -75,15 +65,7 @@ async function watchNetwork(name: string, extra: Partial<WatchOptions>) {
 beforeAll(async () => {
   lab = await startPool(password, { hosts: 2 });
   ({ xapi, ctx } = lab);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "xen-drift-actions-"));
-  fs.writeFileSync(
-    path.join(dir, "config.json"),
-    JSON.stringify({
-      "xenserver:url": { value: lab.sim.url },
-      "xenserver:username": { value: "root" },
-      "xenserver:password": { value: password, secret: true },
-    }),
-  );
+  dir = configDir("xen-drift-actions-", lab.sim.url, "root", password);
 });
 
 afterAll(async () => {

@@ -14,6 +14,7 @@ import { runWatch, type TimelineEvent } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
 import { engineBinDir } from "../../e2e/harness";
 import { resourceKinds } from "../../../provider/resources/registry";
+import { until } from "./workdir";
 
 const { Network: network } = resourceKinds;
 
@@ -26,16 +27,6 @@ let projectDir: string;
 let stateDir: string;
 const savedEnv = { ...process.env };
 const { createWith } = resourceSteps(() => ctx);
-
-async function until<T>(what: string, get: () => T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const pulumi = (...args: string[]) =>
   execFileSync("pulumi", args, { cwd: projectDir, env: process.env, encoding: "utf8", stdio: "pipe" });

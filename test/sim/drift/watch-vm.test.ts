@@ -1,12 +1,12 @@
 // xen-drift watch on a Vm: a memory change, a rename and a shutdown made by another client are each reported as
 // they happen, with the attribute, the values and who made it (the simulator's /audit_log names the user).
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { ResourceContext } from "../../../provider/resources/contract";
 import { runWatch, type TimelineEvent } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
 import { resourceKinds } from "../../../provider/resources/registry";
+import { configDir, until } from "./workdir";
 
 const { Vm: vm } = resourceKinds;
 
@@ -20,31 +20,13 @@ const { createWith } = resourceSteps(() => ctx);
 beforeAll(async () => {
   lab = await startPool(password, { users: ["ops:ops-pw:pool-admin"] });
   ({ ctx } = lab);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "xen-drift-watch-vm-"));
-  fs.writeFileSync(
-    path.join(dir, "config.json"),
-    JSON.stringify({
-      "xenserver:url": { value: lab.sim.url },
-      "xenserver:username": { value: "root" },
-      "xenserver:password": { value: password, secret: true },
-    }),
-  );
+  dir = configDir("xen-drift-watch-vm-", lab.sim.url, "root", password);
 });
 
 afterAll(async () => {
   await stopPool(lab);
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-async function until<T>(what: string, get: () => T | undefined, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 it("reports a VM's memory, name and power state as they change, with who changed each", async () => {
   const made = await createWith(vm, { name: "app", template: "Debian Bookworm 12", memory: "2GiB", vcpus: 1 });

@@ -4,7 +4,6 @@
 // counts findings and resyncs.
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 import type { XapiClient } from "../../../provider/xapi";
@@ -12,6 +11,7 @@ import type { ResourceContext } from "../../../provider/resources/contract";
 import { runWatch, type TimelineEvent } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
 import { resourceKinds } from "../../../provider/resources/registry";
+import { configDir, until } from "./workdir";
 
 const { Network: network } = resourceKinds;
 
@@ -40,29 +40,11 @@ function writeState(file: string, id: string, outs: Record<string, unknown>): vo
   fs.writeFileSync(file, JSON.stringify(doc));
 }
 
-async function until<T>(what: string, get: () => T | undefined, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 beforeAll(async () => {
   // Members on 127.0.0.x and one port, as in a real pool: a client finds the new master from host.address.
   lab = await startPool(password, { hosts: 2, hostAddressing: "loopback" });
   ({ xapi, ctx } = lab);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "xen-drift-watch-"));
-  fs.writeFileSync(
-    path.join(dir, "config.json"),
-    JSON.stringify({
-      "xenserver:url": { value: lab.sim.url },
-      "xenserver:username": { value: "root" },
-      "xenserver:password": { value: password, secret: true },
-    }),
-  );
+  dir = configDir("xen-drift-watch-", lab.sim.url, "root", password);
 });
 
 afterAll(async () => {
