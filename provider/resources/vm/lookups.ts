@@ -1,6 +1,6 @@
 // Finding what a VM is made from: its template (by name or UUID), an ISO, the default SR, and what a
 // template says about itself (its disks, from the provision XML or its own VBDs, and its restrictions).
-import { isNullRef } from "../../xapi";
+import { isNullRef, type SRRecord, type VDIRecord, type VMRecord } from "../../xapi";
 import type { Xapi } from "../common/connection";
 import { uuidPattern } from "../common/schema-parts";
 
@@ -42,19 +42,8 @@ export class LookupError extends Error {
   }
 }
 
-export interface TemplateRecord extends Named {
-  is_a_template: boolean;
-  is_a_snapshot: boolean;
-  other_config: Record<string, string>;
-  recommendations: string;
-  VBDs: string[];
-  VCPUs_max: number;
-  VCPUs_at_startup: number;
-  memory_static_min: number;
-  memory_static_max: number;
-  HVM_boot_params: Record<string, string>;
-  platform: Record<string, string>;
-}
+/** A template is a VM record with is_a_template set. */
+export type TemplateRecord = VMRecord;
 
 export async function findTemplate(xapi: Xapi, given: string): Promise<{ ref: string; record: TemplateRecord }> {
   const byUuid = uuidPattern.test(given);
@@ -65,25 +54,14 @@ export async function findTemplate(xapi: Xapi, given: string): Promise<{ ref: st
   return one(found, "template", "template", given, "list them with `xe template-list params=name-label,uuid`");
 }
 
-export interface VdiRecord extends Named {
-  SR: string;
-  virtual_size: number;
-  type: string;
-  VBDs: string[];
-  read_only: boolean;
-}
-
-export interface SrRecord extends Named {
-  content_type: string;
-  type: string;
-}
+export type { VDIRecord as VdiRecord, SRRecord as SrRecord };
 
 /** An ISO by name or UUID, on an SR whose content type is iso. */
-export async function findIso(xapi: Xapi, given: string): Promise<{ ref: string; record: VdiRecord }> {
+export async function findIso(xapi: Xapi, given: string): Promise<{ ref: string; record: VDIRecord }> {
   const byUuid = uuidPattern.test(given);
   const expr = byUuid ? `field "uuid" = ${quote(given.toLowerCase())}` : `field "name__label" = ${quote(given)}`;
-  const found = await xapi.call<Record<string, VdiRecord>>("VDI.get_all_records_where", expr);
-  const srs = await xapi.call<Record<string, SrRecord>>("SR.get_all_records_where", `field "content_type" = "iso"`);
+  const found = await xapi.call<Record<string, VDIRecord>>("VDI.get_all_records_where", expr);
+  const srs = await xapi.call<Record<string, SRRecord>>("SR.get_all_records_where", `field "content_type" = "iso"`);
   const isos = Object.fromEntries(Object.entries(found).filter(([, v]) => v.SR in srs));
   if (byUuid && Object.keys(found).length && !Object.keys(isos).length)
     throw new LookupError("cdrom", `cdrom: VDI ${given} is not on an ISO library SR; put a disk in disks instead`);
