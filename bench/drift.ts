@@ -4,13 +4,14 @@
 // stdout. Beside it, in the same run, the scheduled way of finding drift on the same stack: the time of
 // `pulumi refresh --preview-only --expect-no-changes` (stack.previewRefresh). The pool holds 10,000 networks (the
 // watched class) throughout; the watcher's resident memory is read at the end.
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import * as auto from "@pulumi/pulumi/automation";
 import { startSimulator } from "../simulator";
+import { engineBinDir, repoRoot } from "./engine";
 import { XapiClient } from "../provider/xapi";
 import * as xen from "../sdk";
 
@@ -18,7 +19,6 @@ import * as xen from "../sdk";
 const MANAGED = Number(process.env.BENCH_MANAGED ?? 500);
 const TOTAL = Number(process.env.BENCH_TOTAL ?? 10_000);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 200);
-const repoRoot = path.resolve(__dirname, "../..");
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -35,15 +35,6 @@ const load = () =>
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(" ");
-
-/** The directory holding `pulumi` and the dynamic-provider plugin (scripts/ensure-pulumi's last line). */
-function engineBinDir(): string {
-  const out = execFileSync(path.join(repoRoot, "scripts/ensure-pulumi"), {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return out.trim().split("\n").pop()!;
-}
 
 async function main(): Promise<void> {
   // Each change drifts a resource not drifted yet: a drifted attribute changing again opens no new finding.

@@ -16,8 +16,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startSimulator, type Simulator } from "../simulator";
+import { engineBinDir, repoRoot } from "./engine";
 
-const repoRoot = path.resolve(__dirname, "../..");
 const password = "bench-scale";
 const phases = ["up", "preview", "refresh", "destroy"] as const;
 type Phase = (typeof phases)[number];
@@ -263,17 +263,6 @@ function watchProviderRss(child: ChildProcess): { stop(): number } {
   };
 }
 
-function ensurePulumi(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(repoRoot, "scripts/ensure-pulumi"), { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.on("close", (code) =>
-      code === 0 ? resolve(out.trim().split("\n").pop()!) : reject(new Error("ensure-pulumi failed")),
-    );
-  });
-}
-
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
   const counts = shape(o);
@@ -285,7 +274,7 @@ async function main(): Promise<void> {
     loginFailureDelayMs: 0,
     seed: { localSrSize: 1024 ** 5 }, // 1 PiB: the VMs' disks are thick-provisioned on the local LVM SR
   });
-  const binDir = process.env.PULUMI_XENSERVER_ENGINE_BIN ?? (await ensurePulumi());
+  const binDir = process.env.PULUMI_XENSERVER_ENGINE_BIN ?? engineBinDir();
   const pool = [...sim.store.table("pool").values()][0] as { default_SR: string };
   const sr = (sim.store.get("SR", pool.default_SR) as { uuid: string }).uuid;
   const args = { ...counts, sr, template: "Debian Bookworm 12" };

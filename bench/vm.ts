@@ -7,13 +7,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startSimulator, type Simulator } from "../simulator";
+import { engineBinDir, repoRoot } from "./engine";
 import { closeAll, xapiFor } from "../provider/resources/common/connection";
 import type { ResourceContext } from "../provider/resources/contract";
 import { resourceKinds } from "../provider/resources/registry";
 
 const { Vm: vm } = resourceKinds;
 
-const repoRoot = path.resolve(__dirname, "../..");
 const password = "bench-vm";
 
 async function sim(): Promise<Simulator> {
@@ -91,7 +91,7 @@ module.exports = async (a) => {
 `;
 
 async function timedUp(s: Simulator, count: number, parallel: number): Promise<number> {
-  const binDir = process.env.PULUMI_XENSERVER_ENGINE_BIN ?? (await ensurePulumi());
+  const binDir = process.env.PULUMI_XENSERVER_ENGINE_BIN ?? engineBinDir();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `bench-vm-${count}-`));
   fs.mkdirSync(path.join(work, "state"));
   fs.mkdirSync(path.join(work, "home"));
@@ -141,17 +141,6 @@ function driver(job: object, binDir: string): Promise<void> {
     child.on("error", reject);
     child.on("close", (code) =>
       code === 0 ? resolve() : reject(new Error(`pulumi failed (exit ${code}):\n${err.slice(-4000)}`)),
-    );
-  });
-}
-
-function ensurePulumi(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(repoRoot, "scripts/ensure-pulumi"), { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.on("close", (code) =>
-      code === 0 ? resolve(out.trim().split("\n").pop()!) : reject(new Error("ensure-pulumi failed")),
     );
   });
 }

@@ -178,7 +178,7 @@ export function inConfigTerms(message: string, profile: string): string {
  * of 8, half the operations of a large stack waited for the other half's calls (bench:scale, issue 14). xapi
  * serves each call on a thread of its own and sets no per-session limit.
  */
-export const maxCallsInFlight = 32;
+const maxCallsInFlight = 32;
 
 const defaultConnector: Connector = async (s) => {
   const { XapiClient } = require("../../xapi") as typeof import("../../xapi");

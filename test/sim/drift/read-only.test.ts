@@ -7,10 +7,10 @@ import * as path from "node:path";
 import type { XapiClient } from "../../../provider/xapi";
 import type { EngineResource, ResourceContext } from "../../../provider/resources/contract";
 import { check } from "../../../provider/drift/cli";
-import { runWatch, type TimelineEvent } from "../../../provider/drift/watch";
+import { type TimelineEvent } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
 import { resourceKinds } from "../../../provider/resources/registry";
-import { configDir } from "./workdir";
+import { configDir, startWatch } from "./workdir";
 
 const { Network: network, Sr: sr, Vdi: vdi } = resourceKinds;
 
@@ -86,20 +86,8 @@ it("check runs as a read-only user, reports drift with its author, and writes no
 
 it("watch runs as a read-only user: the drift line names who made the change, and nothing is written", async () => {
   const since = lab!.sim.calls.mark();
-  const events: TimelineEvent[] = [];
-  const stop = new AbortController();
-  let ready!: () => void;
-  const isReady = new Promise<void>((r) => (ready = r));
-  const done = runWatch({
-    ...options,
-    stateFile,
-    configFile: path.join(dir, "config.json"),
-    statePollMs: 50,
-    out: (l) => events.push(JSON.parse(l)),
-    signal: stop.signal,
-    onReady: ready,
-  });
-  await isReady;
+  const watch = await startWatch({ stateFile, configFile: path.join(dir, "config.json"), statePollMs: 50 });
+  const { events } = watch;
   const initial = events.filter((e) => e.event === "drift").map((e) => e.change?.path);
   expect(initial).toEqual(["mtu"]); // left by the previous test
   await xapi.call("SR.set_name_label", await xapi.call<string>("SR.get_by_uuid", ids.store), "renamed-by-root");
@@ -111,8 +99,7 @@ it("watch runs as a read-only user: the drift line names who made the change, an
     finding: { name: "store", actor: { user: "root", call: "SR.set_name_label" } },
     change: { expected: "store", actual: "renamed-by-root" },
   });
-  stop.abort();
-  await done;
+  await watch.stop();
   const mine = lab!.sim.calls.list({ since }).filter((c) => c.user === "auditor");
   expect(mine.some((c) => c.method === "event.from")).toBe(true);
   expect(mine.filter((c) => c.denied || c.error?.[0] === "RBAC_PERMISSION_DENIED")).toEqual([]);

@@ -8,10 +8,10 @@ import type { AddressInfo } from "node:net";
 import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/contract";
 import { parse } from "../../../provider/drift/cli";
-import { runWatch, type TimelineEvent, type WatchOptions } from "../../../provider/drift/watch";
+import { type TimelineEvent, type WatchOptions } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
 import { resourceKinds } from "../../../provider/resources/registry";
-import { configDir, until } from "./workdir";
+import { configDir, until, startWatch } from "./workdir";
 
 const { Network: network } = resourceKinds;
 
@@ -35,31 +35,8 @@ async function watchNetwork(name: string, extra: Partial<WatchOptions>) {
     outputs: made.outs,
   };
   fs.writeFileSync(stateFile, JSON.stringify({ version: 3, deployment: { resources: [resource] } }));
-  const printed: TimelineEvent[] = [];
-  const stop = new AbortController();
-  let ready!: () => void;
-  const isReady = new Promise<void>((r) => (ready = r));
-  const done = runWatch({
-    stack: "dev",
-    stateFile,
-    configFile: path.join(dir, "config.json"),
-    format: "json",
-    includeUnmanaged: false,
-    auditLog: false,
-    out: (l) => printed.push(JSON.parse(l)),
-    signal: stop.signal,
-    onReady: ready,
-    ...extra,
-  });
-  await isReady;
-  return {
-    ref,
-    printed,
-    end: async () => {
-      stop.abort();
-      await done;
-    },
-  };
+  const watch = await startWatch({ stateFile, configFile: path.join(dir, "config.json"), auditLog: false, ...extra });
+  return { ref, printed: watch.events, end: watch.stop };
 }
 
 beforeAll(async () => {

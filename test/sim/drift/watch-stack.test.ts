@@ -10,11 +10,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/contract";
-import { runWatch, type TimelineEvent } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
 import { engineBinDir } from "../../e2e/harness";
 import { resourceKinds } from "../../../provider/resources/registry";
-import { until } from "./workdir";
+import { until, startWatch } from "./workdir";
 
 const { Network: network } = resourceKinds;
 
@@ -81,24 +80,10 @@ it("reads the stack through --cwd, and holds findings while the stack's update h
   fs.writeFileSync(path.join(work, "import.json"), JSON.stringify(doc));
   pulumi("stack", "import", "--file", path.join(work, "import.json"));
 
-  const events: TimelineEvent[] = [];
   const heldChanges: boolean[] = [];
-  const stop = new AbortController();
-  let ready!: () => void;
-  const isReady = new Promise<void>((r) => (ready = r));
-  const done = runWatch({
-    stack: "dev",
-    cwd: projectDir,
-    format: "json",
-    includeUnmanaged: false,
-    statePollMs: 50,
-    out: (l) => events.push(JSON.parse(l)),
-    onHeld: (h) => heldChanges.push(h),
-    signal: stop.signal,
-    onReady: ready,
-  });
+  const watch = await startWatch({ cwd: projectDir, statePollMs: 50, onHeld: (h) => heldChanges.push(h) });
+  const { events } = watch;
   try {
-    await Promise.race([isReady, done]); // a failed start ends the watch at once
     expect(events).toEqual([]);
 
     // --cwd: the stack's resource and its pool connection (the secret password from the stack's config).
@@ -150,7 +135,6 @@ it("reads the stack through --cwd, and holds findings while the stack's update h
     expect(events.slice(before).filter((e) => "change" in e && e.change?.path === "mtu")).toEqual([]);
     expect(heldChanges).toEqual([true, false]);
   } finally {
-    stop.abort();
-    await done;
+    await watch.stop();
   }
 }, 180_000);

@@ -3,10 +3,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ResourceContext } from "../../../provider/resources/contract";
-import { runWatch, type TimelineEvent } from "../../../provider/drift/watch";
+import { type TimelineEvent } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
 import { resourceKinds } from "../../../provider/resources/registry";
-import { configDir, until } from "./workdir";
+import { configDir, until, startWatch } from "./workdir";
 
 const { Vm: vm } = resourceKinds;
 
@@ -48,27 +48,11 @@ it("reports a VM's memory, name and power state as they change, with who changed
       },
     }),
   );
-  const events: TimelineEvent[] = [];
-  const stop = new AbortController();
-  let ready!: () => void;
-  const isReady = new Promise<void>((r) => (ready = r));
-  const done = runWatch({
-    stack: "dev",
-    stateFile,
-    configFile: path.join(dir, "config.json"),
-    format: "json",
-    includeUnmanaged: false,
-    statePollMs: 50,
-    out: (l) => events.push(JSON.parse(l)),
-    signal: stop.signal,
-    onReady: ready,
-  });
-  await isReady;
+  const watch = await startWatch({ stateFile, configFile: path.join(dir, "config.json"), statePollMs: 50 });
   try {
-    await changes(made.id, events);
+    await changes(made.id, watch.events);
   } finally {
-    stop.abort();
-    await done;
+    await watch.stop();
   }
 });
 

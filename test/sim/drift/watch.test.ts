@@ -8,10 +8,9 @@ import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/contract";
-import { runWatch, type TimelineEvent } from "../../../provider/drift/watch";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "../resources/pool-fixture";
 import { resourceKinds } from "../../../provider/resources/registry";
-import { configDir, until } from "./workdir";
+import { configDir, until, startWatch } from "./workdir";
 
 const { Network: network } = resourceKinds;
 
@@ -57,23 +56,13 @@ it("reports drift as it happens, keeps reverted drift on the timeline, and misse
   const ref = await xapi.call<string>("network.get_by_uuid", made.id);
   const stateFile = path.join(dir, "state.json");
   writeState(stateFile, made.id, made.outs);
-  const events: TimelineEvent[] = [];
-  const stop = new AbortController();
-  let ready!: () => void;
-  const isReady = new Promise<void>((r) => (ready = r));
-  const done = runWatch({
-    stack: "dev",
+  const watch = await startWatch({
     stateFile,
     configFile: path.join(dir, "config.json"),
-    format: "json",
-    includeUnmanaged: false,
     metricsPort: 0,
     statePollMs: 50,
-    out: (l) => events.push(JSON.parse(l)),
-    signal: stop.signal,
-    onReady: ready,
   });
-  await isReady;
+  const { events } = watch;
   expect(events).toEqual([]);
 
   // A change by another client: reported with attribute, values, and its author from the pool's audit log.
@@ -124,17 +113,13 @@ it("reports drift as it happens, keeps reverted drift on the timeline, and misse
   await direct.close();
   lab!.sim.faults.recoverHost(0);
 
-  stop.abort();
-  await done;
+  await watch.stop();
 }, 60_000);
 
 it("serves Prometheus metrics", async () => {
   const made = await createWith(network, { name: "metered", mtu: 1500 });
   const stateFile = path.join(dir, "metered.json");
   writeState(stateFile, made.id, made.outs);
-  const stop = new AbortController();
-  let ready!: () => void;
-  const isReady = new Promise<void>((r) => (ready = r));
   const servers: http.Server[] = [];
   const origListen = http.Server.prototype.listen;
   // Port 0: the test reads the port the server got.
@@ -142,18 +127,7 @@ it("serves Prometheus metrics", async () => {
     servers.push(this);
     return origListen.apply(this, args as never);
   });
-  const done = runWatch({
-    stack: "dev",
-    stateFile,
-    configFile: path.join(dir, "config.json"),
-    format: "json",
-    includeUnmanaged: false,
-    metricsPort: 0,
-    out: () => undefined,
-    signal: stop.signal,
-    onReady: ready,
-  });
-  await isReady;
+  const watch = await startWatch({ stateFile, configFile: path.join(dir, "config.json"), metricsPort: 0 });
   jest.restoreAllMocks();
   await xapi.call("network.set_MTU", await xapi.call<string>("network.get_by_uuid", made.id), 9000);
   expect(servers).toHaveLength(1);
@@ -166,6 +140,5 @@ it("serves Prometheus metrics", async () => {
   expect(text).toMatch(/xen_drift_findings\{stack="dev",kind="modified"\} 1/);
   expect(text).toMatch(/xen_drift_last_comparison_timestamp_seconds\{stack="dev"\} \d+/);
   expect(text).toMatch(/xen_drift_event_lag_seconds_count\{stack="dev"\} 1/);
-  stop.abort();
-  await done;
+  await watch.stop();
 });
