@@ -1,19 +1,32 @@
-// The objects handed to pulumi.dynamic.Resource. Pulumi serializes them into the
-// stack state (`__provider`) and re-evaluates that text in the dynamic-provider
-// process, so they capture nothing but two plain strings and load the real code
-// inside each method: by package name first (a program that installed this
-// package), then by the absolute path seen when the program ran (running from a
-// checkout of this repository, where the package is not in node_modules).
+// The objects handed to pulumi.dynamic.Resource. Pulumi serializes them into the stack state (`__provider`, in
+// every resource's inputs and outputs) and re-evaluates that text in the dynamic-provider process.
+//
+// Installed from npm (the package is under node_modules), the object is the whole exports of
+// provider/kinds/<kind>.js, and the serializer stores a reference to that module:
+// `require("pulumi-xenserver/bin/provider/kinds/vdi")`, about 250 characters. The engine rewrites the whole
+// checkpoint after each step, so this text's size is paid N times per step: with the 3.1 KB closure below, it was
+// ~6.3 KB of a Vdi's 8.7 KB of state (bench:scale).
+//
+// Run from a checkout of this repository (tests, the demo), the package is not under node_modules and the serializer
+// would copy the module's code by value; there the object captures nothing but two plain strings and loads the
+// runtime inside each method: by package name first, then by the absolute path seen when the program ran.
+//
+// State written by older versions holds the closure's text, which calls runtime.js's configure() and
+// dispatch(kind, method, ...args): keep both (test/e2e/provider-text.test.ts).
+import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 
 const runtimeByName = "pulumi-xenserver/bin/provider/runtime";
 const runtimeByPath = require.resolve("./runtime");
+const installed = runtimeByPath.split(path.sep).includes("node_modules");
 
 /** Returns the serialization-safe provider for one resource kind, e.g. "Network". */
 export function dynamicProvider(kind: string): pulumi.dynamic.ResourceProvider {
   let provider = cache.get(kind);
   if (!provider) {
-    provider = makeProvider(kind, runtimeByName, runtimeByPath);
+    provider = installed
+      ? (require(`./kinds/${kind.toLowerCase()}`) as pulumi.dynamic.ResourceProvider)
+      : makeProvider(kind, runtimeByName, runtimeByPath);
     cache.set(kind, provider);
   }
   return provider;
