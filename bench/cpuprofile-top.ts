@@ -40,10 +40,15 @@ export function areaOf(frame: CallFrame): string {
   if (u.includes("/@pulumi/pulumi/")) return "pulumi host";
   if (u.includes("/@grpc/")) return "grpc";
   if (u.includes("/google-protobuf/")) return "protobuf";
+  // This package: installed (bench:scale runs it from its npm pack tarball) or a checkout's bin/.
+  if (
+    u.includes("/node_modules/pulumi-xenserver/") ||
+    (!u.includes("/node_modules/") && /\/bin\/(provider|sdk)\//.test(u))
+  )
+    return "ours";
   if (u.includes("/node_modules/zod/")) return "zod";
   if (u.includes("/node_modules/undici/")) return "undici";
   if (u.includes("/node_modules/")) return `other deps (${/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u)?.[1]})`;
-  if (u.includes("/bin/provider/") || u.includes("/bin/sdk/")) return "ours";
   return "other";
 }
 

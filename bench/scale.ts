@@ -3,12 +3,15 @@
 // made of no-op dynamic resources: the floor, what the engine and Pulumi's dynamic-provider host cost by
 // themselves. The two stacks' phases are run alternately, so that the machine's load drifts over both alike.
 //
-//   npm run bench:scale -- [--n 1000] [--vms 100] [--parallel 16] [--profile DIR] [--only ours|floor]
+//   npm run bench:scale -- [--n 1000] [--vms 100] [--parallel 16] [--profile DIR] [--only ours|floor] [--keep]
 //   (or SCALE_N, SCALE_VMS, SCALE_PARALLEL, SCALE_PROFILE)
 //
 // --profile DIR profiles the dynamic-provider processes with V8's CPU profiler (a preload given in NODE_OPTIONS,
 // which the workspace environment passes through the engine to the provider plugin); one directory per stack and
-// phase; read them with `node bin/bench/cpuprofile-top.js DIR/ours-up`.
+// phase; read them with `node bin/bench/cpuprofile-top.js DIR/ours-up`. --keep leaves each stack's state directory
+// (its checkpoints and their backups) in place and prints where.
+// Both stacks run in a project directory where the package is installed from its `npm pack` tarball, as users
+// install it (test/e2e/packed-project.ts): what a resource stores in the state depends on it (provider/dynamic.ts).
 // The provider's peak RSS is VmHWM of the dynamic-provider processes this run's engine starts (/proc); sessions
 // is the most XAPI sessions alive at once in the simulator (sim.sessions); calls are counted by sim.calls.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -16,6 +19,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startSimulator, type Simulator } from "../simulator";
+import { installPackedProject } from "../test/e2e/packed-project";
 import { engineBinDir, repoRoot } from "./engine";
 
 const password = "bench-scale";
@@ -29,6 +33,7 @@ interface Options {
   parallel: number;
   profile?: string;
   only?: Flavour;
+  keep: boolean;
 }
 
 function options(argv: string[]): Options {
@@ -45,7 +50,8 @@ function options(argv: string[]): Options {
       `bench:scale: --n must be ≥ 3, --vms at most n/2, --parallel ≥ 1 (given ${n}, ${vms}, ${parallel})`,
     );
   if (only && only !== "ours" && only !== "floor") throw new Error(`bench:scale: --only is ours or floor`);
-  return { n, vms, parallel, profile: arg("profile") ?? process.env.SCALE_PROFILE, only };
+  const keep = argv.includes("--keep");
+  return { n, vms, parallel, profile: arg("profile") ?? process.env.SCALE_PROFILE, only, keep };
 }
 
 /** How the N objects divide: VMs as asked, 15% networks (at least one, the VMs' NICs need one), the rest VDIs. */
@@ -124,6 +130,8 @@ interface PhaseResult {
   calls: number;
   rssMb: number;
   sessions: number;
+  /** The stack's checkpoint after the phase, in bytes (the engine rewrites it after each step). */
+  stateBytes: number;
 }
 
 class Stack {
@@ -136,12 +144,13 @@ class Stack {
     readonly sim: Simulator,
     readonly args: Record<string, unknown>,
     readonly binDir: string,
+    readonly projectDir: string,
   ) {
     this.work = fs.mkdtempSync(path.join(os.tmpdir(), `bench-scale-${flavour}-`));
     fs.mkdirSync(path.join(this.work, "state"));
     fs.mkdirSync(path.join(this.work, "home"));
-    // Inside the package, so that require("pulumi-xenserver") resolves to this checkout (package self-reference).
-    this.programFile = path.join(repoRoot, "bin/bench", `scale-${flavour}-${process.pid}.js`);
+    this.programFile = path.join(projectDir, "programs", `scale-${flavour}-${process.pid}.js`);
+    fs.mkdirSync(path.dirname(this.programFile), { recursive: true });
     fs.writeFileSync(this.programFile, flavour === "ours" ? oursProgram : floorProgram);
   }
 
@@ -156,7 +165,7 @@ class Stack {
       env.BENCH_CPU_PROFILE_DIR = dir;
     }
     const job = {
-      projectDir: repoRoot,
+      projectDir: this.projectDir,
       program: this.programFile,
       pulumiRoot: path.dirname(this.binDir),
       pulumiHome: path.join(this.work, "home"),
@@ -175,18 +184,28 @@ class Stack {
     };
     const callsBefore = totalCalls(this.sim);
     this.sim.sessions.resetPeak();
-    const { ms, rssKb } = await driver(job, this.binDir);
+    const { ms, rssKb } = await driver(job, this.projectDir, this.binDir);
     return {
       seconds: ms / 1000,
       calls: totalCalls(this.sim) - callsBefore,
       rssMb: rssKb / 1024,
       sessions: this.sim.sessions.peak(),
+      stateBytes: this.stateBytes(job.projectName, job.stackName),
     };
+  }
+
+  private stateBytes(project: string, stack: string): number {
+    try {
+      return fs.statSync(path.join(this.work, "state/.pulumi/stacks", project, `${stack}.json`)).size;
+    } catch {
+      return 0;
+    }
   }
 
   dispose(): void {
     fs.rmSync(this.programFile, { force: true });
-    fs.rmSync(this.work, { recursive: true, force: true });
+    if (this.o.keep) console.log(`kept ${this.flavour}'s state and PULUMI_HOME in ${this.work}`);
+    else fs.rmSync(this.work, { recursive: true, force: true });
   }
 }
 
@@ -195,10 +214,10 @@ function totalCalls(s: Simulator): number {
 }
 
 /** Runs one operation through test/e2e/driver; returns its wall time and the dynamic providers' peak RSS (kB). */
-function driver(job: object, binDir: string): Promise<{ ms: number; rssKb: number }> {
+function driver(job: object, projectDir: string, binDir: string): Promise<{ ms: number; rssKb: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, "test/e2e/driver/driver.js"), JSON.stringify(job)], {
-      cwd: repoRoot,
+    const child = spawn(process.execPath, [path.join(projectDir, "driver.js"), JSON.stringify(job)], {
+      cwd: projectDir,
       env: { ...process.env, PATH: `${binDir}:${path.dirname(process.execPath)}:${process.env.PATH ?? ""}` },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -275,11 +294,12 @@ async function main(): Promise<void> {
     seed: { localSrSize: 1024 ** 5 }, // 1 PiB: the VMs' disks are thick-provisioned on the local LVM SR
   });
   const binDir = process.env.PULUMI_XENSERVER_ENGINE_BIN ?? engineBinDir();
+  const projectDir = installPackedProject(repoRoot);
   const pool = [...sim.store.table("pool").values()][0] as { default_SR: string };
   const sr = (sim.store.get("SR", pool.default_SR) as { uuid: string }).uuid;
   const args = { ...counts, sr, template: "Debian Bookworm 12" };
   const flavours: Flavour[] = o.only ? [o.only] : ["floor", "ours"];
-  const stacks = Object.fromEntries(flavours.map((f) => [f, new Stack(f, o, sim, args, binDir)])) as Record<
+  const stacks = Object.fromEntries(flavours.map((f) => [f, new Stack(f, o, sim, args, binDir, projectDir)])) as Record<
     Flavour,
     Stack
   >;
@@ -297,7 +317,8 @@ async function main(): Promise<void> {
           `${phase.padEnd(8)} ${f.padEnd(5)} ${r.seconds.toFixed(1).padStart(6)} s` +
             (f === "ours"
               ? `  ${(r.calls / o.n).toFixed(1)} XAPI calls/resource, provider rss ${r.rssMb.toFixed(0)} MB, sessions ${r.sessions}`
-              : `  provider rss ${r.rssMb.toFixed(0)} MB`),
+              : `  provider rss ${r.rssMb.toFixed(0)} MB`) +
+            (phase === "up" ? `, state ${(r.stateBytes / o.n / 1024).toFixed(1)} KB/resource` : ""),
         );
       }
     }
