@@ -24,6 +24,11 @@ export class TrackedReads implements LiveRecords {
     return this.live.get<R>(cls, ref);
   }
 
+  uuidOf(cls: string, ref: string): Promise<string | undefined> {
+    this.keys.add(readKeys.ref(cls, ref));
+    return this.live.uuidOf(cls, ref);
+  }
+
   async byUuid<R>(cls: string, uuid: string): Promise<{ ref: string; record: R } | undefined> {
     this.keys.add(readKeys.uuid(cls, uuid));
     const found = await this.live.byUuid<R>(cls, uuid);
@@ -89,6 +94,10 @@ export class Snapshot implements LiveRecords {
 
   async get<R>(cls: string, ref: string): Promise<R | undefined> {
     return this.table(cls.toLowerCase()).get(ref) as R | undefined;
+  }
+
+  async uuidOf(cls: string, ref: string): Promise<string | undefined> {
+    return this.table(cls.toLowerCase()).get(ref)?.uuid as string | undefined;
   }
 
   async byUuid<R>(cls: string, uuid: string): Promise<{ ref: string; record: R } | undefined> {

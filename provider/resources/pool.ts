@@ -244,8 +244,8 @@ export const comparison: LiveComparison<Prior<Outputs>, Inputs> = {
     const inputs: Partial<Inputs> = liveOwned(record, o, all);
     for (const [k, field] of srFields) {
       if (!all && (o[k] === undefined || o[k] === null)) continue;
-      const live = isNullRef(record[field]) ? undefined : await records.get<{ uuid: string }>("SR", record[field]);
-      if (live) inputs[k] = live.uuid;
+      const uuid = isNullRef(record[field]) ? undefined : await records.uuidOf("SR", record[field]);
+      if (uuid) inputs[k] = uuid;
     }
     return { ref, inputs };
   },

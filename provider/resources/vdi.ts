@@ -389,7 +389,7 @@ export const comparison: LiveComparison<Prior<Outputs>, Inputs> = {
     if (!found) return undefined;
     const live = found.record;
     const liveSize = Number(live.virtual_size);
-    const sr = (await records.get<{ uuid: string }>("SR", live.SR))?.uuid ?? "";
+    const sr = (await records.uuidOf("SR", live.SR)) ?? "";
     const inputs = {
       ...liveOwned(live, o, all),
       sr,

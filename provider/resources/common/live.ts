@@ -8,6 +8,8 @@ import { sameMap, sameSet, type StringMap } from "./owned-map";
 /** Live records, read either through XAPI calls (read()) or from an event-fed snapshot (xen-drift). */
 export interface LiveRecords {
   get<R>(cls: string, ref: string): Promise<R | undefined>;
+  /** The UUID of the object `ref` names (undefined when it is gone): cheaper than get() for a large record. */
+  uuidOf(cls: string, ref: string): Promise<string | undefined>;
   byUuid<R>(cls: string, uuid: string): Promise<{ ref: string; record: R } | undefined>;
   all<R>(cls: string): Promise<Array<[string, R]>>;
 }
@@ -105,6 +107,11 @@ export function xapiRecords(xapi: Xapi): LiveRecords {
     }) as Promise<R | undefined>;
   return {
     get,
+    async uuidOf(cls: string, ref: string) {
+      const known = records.get(`${cls}/${ref}`);
+      if (known) return ((await known) as { uuid?: string } | undefined)?.uuid;
+      return uuidOf(xapi, cls, ref);
+    },
     async byUuid<R>(cls: string, uuid: string) {
       let ref: string;
       try {
@@ -121,6 +128,26 @@ export function xapiRecords(xapi: Xapi): LiveRecords {
         Object.entries(await xapi.call<Record<string, unknown>>(`${cls}.get_all_records`)),
       ) as Promise<Array<[string, R]>>,
   };
+}
+
+// A ref's UUID never changes and xapi never reuses a ref, so what a session learnt stays true for the session.
+// The SR of every VDI in a refresh: its record lists all the SR's VDIs (~50 bytes each), read once per disk.
+const uuids = new WeakMap<Xapi, Map<string, Promise<string | undefined>>>();
+
+function uuidOf(xapi: Xapi, cls: string, ref: string): Promise<string | undefined> {
+  let known = uuids.get(xapi);
+  if (!known) uuids.set(xapi, (known = new Map()));
+  const key = `${cls}/${ref}`;
+  let p = known.get(key);
+  if (!p) {
+    p = xapi.call<string>(`${cls}.get_uuid`, ref).catch((err: unknown) => {
+      known.delete(key); // gone, or failed: ask again next time
+      if (isXapiError(err, "HANDLE_INVALID")) return undefined;
+      throw err;
+    });
+    known.set(key, p);
+  }
+  return p;
 }
 
 /** The names of `hosts` for which `has(hostRef)` is false, sorted. */

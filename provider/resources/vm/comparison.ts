@@ -42,14 +42,16 @@ export function recordsOfLive(xapi: Xapi, live: Live): LiveRecords {
     VIF: live.vifs,
     VDI: live.vdis,
   };
+  const get = async <R>(cls: string, ref: string) => {
+    if (cls === "host" || cls === "network") {
+      const hit = await uuidOfRef(xapi, cls, ref);
+      return (hit ? { uuid: hit.uuid, name_label: hit.name } : undefined) as R | undefined;
+    }
+    return tables[cls]?.[ref] as R | undefined;
+  };
   return {
-    async get<R>(cls: string, ref: string) {
-      if (cls === "host" || cls === "network") {
-        const hit = await uuidOfRef(xapi, cls, ref);
-        return (hit ? { uuid: hit.uuid, name_label: hit.name } : undefined) as R | undefined;
-      }
-      return tables[cls]?.[ref] as R | undefined;
-    },
+    get,
+    uuidOf: async (cls, ref) => (await get<{ uuid?: string }>(cls, ref))?.uuid,
     async byUuid<R>(cls: string, uuid: string) {
       return cls === "VM" && live.vm.uuid === uuid ? { ref: live.ref, record: live.vm as R } : undefined;
     },
