@@ -8,7 +8,8 @@
 //
 // --profile DIR profiles the dynamic-provider processes with V8's CPU profiler (a preload given in NODE_OPTIONS,
 // which the workspace environment passes through the engine to the provider plugin); one directory per stack and
-// phase; read them with `node bin/bench/cpuprofile-top.js DIR/ours-up`. --keep leaves each stack's state directory
+// phase (and DIR/<stack>-<phase>-program for the process that runs the program); read them with
+// `node bin/bench/cpuprofile-top.js DIR/ours-up`. --keep leaves each stack's state directory
 // (its checkpoints and their backups) in place and prints where.
 // Both stacks run in a project directory where the package is installed from its `npm pack` tarball, as users
 // install it (test/e2e/packed-project.ts): what a resource stores in the state depends on it (provider/dynamic.ts).
@@ -156,13 +157,17 @@ class Stack {
 
   async run(phase: Phase): Promise<PhaseResult> {
     const env: Record<string, string> = {};
+    const programEnv: Record<string, string> = {};
     if (this.o.profile) {
       const dir = path.resolve(this.o.profile, `${this.flavour}-${phase}`);
       fs.mkdirSync(dir, { recursive: true });
+      fs.mkdirSync(`${dir}-program`, { recursive: true });
       const preload = path.join(this.work, "cpu-profile.js");
       fs.writeFileSync(preload, profilePreload);
       env.NODE_OPTIONS = `--require ${preload}`;
       env.BENCH_CPU_PROFILE_DIR = dir;
+      // The process that runs the program (the Automation API runs it inline, as the language host would).
+      Object.assign(programEnv, env, { BENCH_CPU_PROFILE_DIR: `${dir}-program` });
     }
     const job = {
       projectDir: this.projectDir,
@@ -184,7 +189,7 @@ class Stack {
     };
     const callsBefore = totalCalls(this.sim);
     this.sim.sessions.resetPeak();
-    const { ms, rssKb } = await driver(job, this.projectDir, this.binDir);
+    const { ms, rssKb } = await driver(job, this.projectDir, this.binDir, programEnv);
     return {
       seconds: ms / 1000,
       calls: totalCalls(this.sim) - callsBefore,
@@ -214,11 +219,20 @@ function totalCalls(s: Simulator): number {
 }
 
 /** Runs one operation through test/e2e/driver; returns its wall time and the dynamic providers' peak RSS (kB). */
-function driver(job: object, projectDir: string, binDir: string): Promise<{ ms: number; rssKb: number }> {
+function driver(
+  job: object,
+  projectDir: string,
+  binDir: string,
+  programEnv: Record<string, string>,
+): Promise<{ ms: number; rssKb: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(projectDir, "driver.js"), JSON.stringify(job)], {
       cwd: projectDir,
-      env: { ...process.env, PATH: `${binDir}:${path.dirname(process.execPath)}:${process.env.PATH ?? ""}` },
+      env: {
+        ...process.env,
+        ...programEnv,
+        PATH: `${binDir}:${path.dirname(process.execPath)}:${process.env.PATH ?? ""}`,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const rss = watchProviderRss(child);
