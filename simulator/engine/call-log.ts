@@ -80,6 +80,17 @@ function auditArgs(m: MessageDef | undefined, args: unknown[]): Record<string, u
   return out;
 }
 
+/** The object references among a call's audit arguments, a constructor's record included. */
+function refsIn(args: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const v of Object.values(args)) {
+    if (typeof v === "string" && v.startsWith("OpaqueRef:")) out.push(v);
+    else if (v && typeof v === "object")
+      for (const f of Object.values(v)) if (typeof f === "string" && f.startsWith("OpaqueRef:")) out.push(f);
+  }
+  return out;
+}
+
 export class CallLog {
   private entries: CallRecord[] = [];
   private perMethod = new Map<string, number>();
@@ -145,28 +156,41 @@ export class CallLog {
   }
 
   /**
-   * Status polling: each (getter, object) from STATUS_GETTERS called at least `min` times (default 3) in one
-   * session since `since`, most called first. A client that waits by polling does so in one session; separate
-   * operations (each `pulumi` command runs its own provider process, hence its own session) reading an object
-   * once each are not polling. `perSession: false` counts over all sessions together. An empty list proves a
-   * client waited on events or tasks, not in a loop.
+   * Status polling: each (getter, object) from STATUS_GETTERS read at least `min` times (default 3) in a row in one
+   * session since `since`, most read first. A client that waits by polling does so in one session and does nothing
+   * to the object between its reads; so separate operations (each `pulumi` command runs its own provider process,
+   * hence its own session) reading an object once each are not polling, and neither is a client that reads an
+   * object again after it changed it itself: a call of the session naming the object (a set_, create, start…, any
+   * call but a get_) ends the row. Reads by the same session of other objects, or other getters, do not.
+   * `perSession: false` looks at all sessions together. An empty list proves a client waited on events or tasks,
+   * not in a loop.
    */
   statusPolls(
     opts: { since?: number; min?: number; perSession?: boolean } = {},
   ): { method: string; object: string; count: number }[] {
     const min = opts.min ?? 3;
     const perSession = opts.perSession ?? true;
-    const n = new Map<string, { method: string; object: string; count: number }>();
+    const rows = new Map<string, { method: string; object: string; count: number; last: number }>();
+    const worst = new Map<string, { method: string; object: string; count: number }>();
+    const actedOn = new Map<string, number>(); // session + object → seq of the session's last call naming it
     for (const e of this.list({ since: opts.since })) {
       const method = e.method.startsWith("Async.") ? e.method.slice(6) : e.method;
-      if (!STATUS_GETTERS.has(method)) continue;
+      const session = perSession ? (e.trackid ?? "") : "";
+      if (!STATUS_GETTERS.has(method)) {
+        if (!/\.get_/.test(method)) for (const ref of refsIn(e.args)) actedOn.set(`${session}\u0000${ref}`, e.seq);
+        continue;
+      }
       const object = String(Object.values(e.args)[0] ?? "");
-      const key = `${perSession ? (e.trackid ?? "") : ""}\u0000${method}\u0000${object}`;
-      const entry = n.get(key) ?? { method, object, count: 0 };
-      entry.count++;
-      n.set(key, entry);
+      const key = `${session}\u0000${method}\u0000${object}`;
+      const before = rows.get(key);
+      const changed = before !== undefined && (actedOn.get(`${session}\u0000${object}`) ?? 0) > before.last;
+      const row = before && !changed ? before : { method, object, count: 0, last: 0 };
+      row.count++;
+      row.last = e.seq;
+      rows.set(key, row);
+      if (row.count > (worst.get(key)?.count ?? 0)) worst.set(key, { method, object, count: row.count });
     }
-    return [...n.values()].filter((p) => p.count >= min).sort((a, b) => b.count - a.count);
+    return [...worst.values()].filter((p) => p.count >= min).sort((a, b) => b.count - a.count);
   }
 
   close(): void {

@@ -122,6 +122,31 @@ describe("call log", () => {
     ]);
   }, 20_000);
 
+  it("statusPolls() keeps counting a poll loop among the session's other calls, not reads after its own changes", async () => {
+    const [tpl] = await c.call<string[]>("VM.get_by_name_label", "Debian Bookworm 12");
+    const other = await c.call<string>("VM.clone", tpl, "other");
+    const polled = await c.call<string>("VM.clone", tpl, "polled");
+    // A loop on one VM while the same session works on another VM and reads the polled one's other fields.
+    const loop = sim.calls.mark();
+    for (let i = 0; i < 3; i++) {
+      await c.call("VM.get_record", polled);
+      await c.call("VM.get_VBDs", polled);
+      await c.call("VM.set_name_description", other, `step ${i}`);
+    }
+    expect(sim.calls.statusPolls({ since: loop })).toEqual([{ method: "VM.get_record", object: polled, count: 3 }]);
+    // A client reading the VM again after each change it made to it: not waiting, not a poll.
+    const own = sim.calls.mark();
+    for (let i = 0; i < 3; i++) {
+      await c.call("VM.get_record", polled);
+      await c.call("VM.set_name_description", polled, `step ${i}`);
+    }
+    expect(sim.calls.statusPolls({ since: own })).toEqual([]);
+    // Then three reads with nothing done to it in between: a poll again.
+    const after = sim.calls.mark();
+    for (let i = 0; i < 3; i++) await c.call("VM.get_record", polled);
+    expect(sim.calls.statusPolls({ since: after })).toEqual([{ method: "VM.get_record", object: polled, count: 3 }]);
+  });
+
   it("--call-log FILE writes the same records as JSON lines", async () => {
     const mark = sim.calls.mark();
     await c.call("pool.get_all");
