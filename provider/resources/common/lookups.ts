@@ -33,3 +33,24 @@ export async function masterHost(xapi: Xapi): Promise<string> {
   const [pool] = await xapi.call<string[]>("pool.get_all");
   return xapi.call<string>("pool.get_master", pool);
 }
+
+/**
+ * The records of these refs (each read once, in parallel), keyed by ref in the order given; a ref whose object went
+ * meanwhile (HANDLE_INVALID) is left out. One indexed read per ref: never a scan of the class's table.
+ */
+export async function recordsOfRefs<R>(xapi: Xapi, cls: string, refs: readonly string[]): Promise<Record<string, R>> {
+  const distinct = [...new Set(refs)];
+  const read = await Promise.all(
+    distinct.map((ref) =>
+      xapi.call<R>(`${cls}.get_record`, ref).catch((err: unknown) => {
+        if (isXapiError(err, "HANDLE_INVALID")) return undefined;
+        throw err;
+      }),
+    ),
+  );
+  const out: Record<string, R> = {};
+  distinct.forEach((ref, i) => {
+    if (read[i] !== undefined) out[ref] = read[i];
+  });
+  return out;
+}

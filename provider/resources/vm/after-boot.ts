@@ -1,6 +1,6 @@
 // After a boot: wait for the guest agent (event.from on the VM, no polling), and remove the cloud-init drive.
 import type { Xapi } from "../common/connection";
-import { refByUuid } from "../common/lookups";
+import { recordsOfRefs, refByUuid } from "../common/lookups";
 import { reportStatus } from "../common/progress";
 import { NULL_REF } from "./records";
 import { watchGuest, type GuestSeen } from "./guest-watch";
@@ -20,9 +20,11 @@ export async function waitForAgent(xapi: Xapi, ref: string, name: string, timeou
 export async function detachCloudInit(xapi: Xapi, vm: string, vdiUuid: string): Promise<void> {
   const vdi = await refByUuid(xapi, "VDI", vdiUuid);
   if (!vdi) return;
-  const vbds = await xapi.call<Record<string, { VM: string; currently_attached: boolean }>>(
-    "VBD.get_all_records_where",
-    `field "VDI" = "${vdi}"`,
+  // The drive's own VBDs (VDI.VBDs), not a scan of the pool's.
+  const vbds = await recordsOfRefs<{ VM: string; currently_attached: boolean }>(
+    xapi,
+    "VBD",
+    await xapi.call<string[]>("VDI.get_VBDs", vdi),
   );
   for (const [vbd, r] of Object.entries(vbds)) {
     if (r.VM !== vm) continue;

@@ -6,6 +6,7 @@ import * as net from "node:net";
 import type { CheckFailure, CheckResult, Prior, Props, ResourceContext } from "../contract";
 import { checkInputs } from "../common/check";
 import { xapiFor, type Xapi } from "../common/connection";
+import { recordByUuid, refByUuid } from "../common/lookups";
 import { formatSize, parseSize, sizeHelp } from "../common/sizes";
 import { containsUnknown, isUnknown } from "../common/unknowns";
 import { inputSchema, type DiskInput, type Inputs, type MemoryBytes, type Parsed } from "./inputs";
@@ -13,7 +14,6 @@ import {
   findIso,
   findTemplate,
   LookupError,
-  quote,
   restrictions,
   templateDisks,
   type SrRecord,
@@ -254,7 +254,7 @@ async function poolRules(o: Prior<Inputs>, n: Inputs, ctx: ResourceContext): Pro
   ) {
     const t = await tryLookup(() => findTemplate(xapi, n.template!));
     if (t) {
-      tDisks = await templateDisks(xapi, t.ref, t.record);
+      tDisks = await templateDisks(xapi, t.record);
       const limits = restrictions(t.record.recommendations ?? "");
       const vmax = n.vcpusMax ?? n.vcpus;
       if (limits.vcpusMax !== undefined && vmax !== undefined && vmax > limits.vcpusMax)
@@ -318,7 +318,7 @@ async function poolRules(o: Prior<Inputs>, n: Inputs, ctx: ResourceContext): Pro
   }
   const nets = nics.map((x) => x.network).filter((v) => !isUnknown(v));
   if (nets.length) {
-    const found = await byUuids<{ uuid: string }>(xapi, "network", [...new Set(nets)]);
+    const found = await existing(xapi, "network", nets);
     nics.forEach((x, i) => {
       if (!isUnknown(x.network) && !found.has(x.network))
         fail(`networkInterfaces[${i}].network`, `no network with UUID ${x.network} in this pool`);
@@ -341,20 +341,28 @@ async function poolRules(o: Prior<Inputs>, n: Inputs, ctx: ResourceContext): Pro
   if (n.cdrom !== undefined && n.cdrom !== "" && !isUnknown(n.cdrom) && (creating || changed("cdrom")))
     await tryLookup(() => findIso(xapi, n.cdrom!));
   if (n.affinityHost !== undefined && !isUnknown(n.affinityHost) && (creating || changed("affinityHost"))) {
-    const hosts = await byUuids<{ uuid: string }>(xapi, "host", [n.affinityHost]);
+    const hosts = await existing(xapi, "host", [n.affinityHost]);
     if (!hosts.size) fail("affinityHost", `no host with UUID ${n.affinityHost} in this pool`);
   }
   return f;
 }
 
-/** Records of `cls` with these UUIDs, in one call. */
-export async function byUuids<R extends { uuid: string }>(
+/**
+ * Records of `cls` with these UUIDs, keyed by their uuid: one indexed lookup each (get_by_uuid, get_record), in
+ * parallel, never a scan of the class's table (issue 14). A UUID no object has is left out.
+ */
+async function byUuids<R extends { uuid: string }>(
   xapi: Xapi,
   cls: string,
   uuids: string[],
 ): Promise<Map<string, R & { ref: string }>> {
-  if (!uuids.length) return new Map();
-  const expr = uuids.map((u) => `field "uuid" = ${quote(u)}`).join(" or ");
-  const found = await xapi.call<Record<string, R>>(`${cls}.get_all_records_where`, expr);
-  return new Map(Object.entries(found).map(([ref, r]) => [r.uuid, { ...r, ref }]));
+  const found = await Promise.all([...new Set(uuids)].map((u) => recordByUuid<R>(xapi, cls, u)));
+  return new Map(found.filter((f) => f !== undefined).map(({ ref, record }) => [record.uuid, { ...record, ref }]));
+}
+
+/** The UUIDs among these that name an object of `cls` (get_by_uuid each, in parallel). */
+async function existing(xapi: Xapi, cls: string, uuids: string[]): Promise<Set<string>> {
+  const distinct = [...new Set(uuids)];
+  const refs = await Promise.all(distinct.map((u) => refByUuid(xapi, cls, u)));
+  return new Set(distinct.filter((_, i) => refs[i] !== undefined));
 }

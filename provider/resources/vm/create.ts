@@ -4,16 +4,16 @@
 import type { CreateResult, ResourceContext } from "../contract";
 import { xapiFor, type Xapi } from "../common/connection";
 import { undoCreate } from "../common/create-result";
-import { refByUuid } from "../common/lookups";
+import { recordsOfRefs, refByUuid } from "../common/lookups";
 import { progressReporter, reportStatus } from "../common/progress";
 import type { Inputs, Outputs } from "./inputs";
 import { defaultSr, findTemplate, provisionDisks, rewriteProvision } from "./lookups";
 import { applyCdrom, applyDisks, applyNics, createVbd } from "./devices";
 import { uploadCloudInit } from "./cloud-init";
 import { applyHalted, applySettings } from "./settings";
-import { diskVbds, knownVdis, readLive, outputsOf, type Live } from "./live";
+import { diskVbds, readLive, outputsOf, type Live } from "./live";
 import { setPowerState, waitForIp, type PowerState } from "./power";
-import { NULL_REF, type VMRecord } from "./records";
+import { NULL_REF, type VBDRecord, type VMRecord } from "./records";
 import { detachCloudInit, waitForAgent } from "./after-boot";
 import type { GuestSeen } from "./guest-watch";
 
@@ -38,7 +38,8 @@ export async function create(n: Inputs, ctx: ResourceContext): Promise<CreateRes
     await applySettings(xapi, ref, vm, n, {});
     // The same record: applySettings changed names and owned maps, not what applyHalted compares.
     await applyHalted(xapi, ref, vm, n, {});
-    let live = (await readLive(xapi, vm.uuid))!;
+    // The record just read still lists the VM's devices: the settings above add none.
+    const live = (await readLive(xapi, vm.uuid, undefined, { ref, record: vm }))!;
     // The disks the VM has now are the template's: listed or not, they are the first positions.
     const fromTemplate: Partial<Outputs> = {
       disks: diskVbds(live).map(() => ({ fromTemplate: true, owned: true }) as Outputs["disks"][number]),
@@ -52,8 +53,8 @@ export async function create(n: Inputs, ctx: ResourceContext): Promise<CreateRes
       reportStatus("writing the cloud-init drive");
       const vdi = await uploadCloudInit(xapi, sr, n);
       cloudInitVdi = await xapi.call<string>("VDI.get_uuid", vdi);
-      live = (await readLive(xapi, vm.uuid))!;
-      const used = new Set(Object.values(live.vbds).map((b) => b.userdevice));
+      const vbds = await recordsOfRefs<VBDRecord>(xapi, "VBD", await xapi.call<string[]>("VM.get_VBDs", ref));
+      const used = new Set(Object.values(vbds).map((b) => b.userdevice));
       let dev = 0;
       while (used.has(String(dev)) || dev === 3) dev++;
       await createVbd(xapi, ref, vdi, String(dev), "Disk", "RO", false, false, true);
@@ -114,8 +115,7 @@ export async function bringUp(
     cloudInitVdi = null;
   }
   if (n.boot?.firmware === "uefi-secureboot") secureBootReadiness = await readiness(xapi, ref);
-  const known = [...knownVdis(previous), ...(cloudInitVdi ? [cloudInitVdi] : [])];
-  const live = (await readLive(xapi, uuid, known, seen)) as Live;
+  const live = (await readLive(xapi, uuid, seen, { ref })) as Live;
   return outputsOf(xapi, live, n, { ...previous, cloudInitVdi, secureBootReadiness });
 }
 
@@ -132,9 +132,10 @@ async function readiness(xapi: Xapi, ref: string): Promise<string | null> {
 async function destroyMade(xapi: Xapi, ref: string, cloudInitVdi: string | undefined): Promise<void> {
   const state = await xapi.call<PowerState>("VM.get_power_state", ref);
   if (state !== "Halted") await xapi.callAsync("VM.hard_shutdown", [ref]);
-  const vbds = await xapi.call<Record<string, { VDI: string; type: string; other_config: Record<string, string> }>>(
-    "VBD.get_all_records_where",
-    `field "VM" = "${ref}"`,
+  const vbds = await recordsOfRefs<{ VDI: string; type: string; other_config: Record<string, string> }>(
+    xapi,
+    "VBD",
+    await xapi.call<string[]>("VM.get_VBDs", ref),
   );
   const owned = Object.values(vbds)
     .filter((b) => b.type === "Disk" && b.VDI !== NULL_REF && "owner" in b.other_config)
@@ -149,7 +150,7 @@ async function destroyMade(xapi: Xapi, ref: string, cloudInitVdi: string | undef
 
 /** adopt: take over an existing VM, changing only what the program states. */
 async function adopt(xapi: Xapi, n: Inputs): Promise<CreateResult<Outputs>> {
-  const live = await readLive(xapi, n.adopt!, [], "skip");
+  const live = await readLive(xapi, n.adopt!, "skip");
   if (!live)
     throw new Error(`adopt: no VM with UUID ${n.adopt} in this pool (templates and snapshots cannot be adopted)`);
   const previous: Partial<Outputs> = { otherConfig: {}, tags: [] };

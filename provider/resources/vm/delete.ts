@@ -6,14 +6,14 @@ import type { Prior, ResourceContext } from "../contract";
 import { xapiFor } from "../common/connection";
 import { assertSamePool } from "../common/same-pool";
 import type { Outputs } from "./inputs";
-import { knownVdis, readLive } from "./live";
+import { readLive } from "./live";
 import { progressReporter } from "../common/progress";
 import { shutdown } from "./power";
 
 export async function delete_(id: string, olds: Prior<Outputs>, ctx: ResourceContext): Promise<void> {
   const o = olds as Outputs; // as in update.ts
   const xapi = await xapiFor(ctx.config, o.connection);
-  const live = await readLive(xapi, id, knownVdis(o), "skip"); // no addresses or console needed to delete
+  const live = await readLive(xapi, id, "skip"); // no addresses or console needed to delete
   if (!live) return assertSamePool(xapi, "VM", id, o);
   const owned = new Set(
     o.keepDisksOnDelete

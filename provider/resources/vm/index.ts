@@ -10,7 +10,7 @@ import { assertSamePool } from "../common/same-pool";
 import { reportNotice } from "../common/progress";
 import { inputSchema, outputSchema, type Inputs, type Outputs } from "./inputs";
 import { classify, describe, isUp } from "./classify";
-import { knownVdis, outputsOf, readLive, readRefusals } from "./live";
+import { outputsOf, readLive, readRefusals } from "./live";
 import { dependsOnGuest, withRefusals } from "./hotplug";
 import { comparison, recordsOfLive } from "./comparison";
 import { refusal } from "./update";
@@ -62,7 +62,7 @@ async function diff(id: string, olds: Prior<Outputs>, n: Inputs, ctx?: ResourceC
 async function read(id: string, olds: Prior<Outputs>, ctx: ResourceContext): Promise<ReadResult<Inputs, Outputs>> {
   const o = olds as Outputs; // as in update.ts
   const xapi = await xapiFor(ctx.config, o.connection);
-  const live = await readLive(xapi, id, knownVdis(o));
+  const live = await readLive(xapi, id);
   if (!live) {
     await assertSamePool(xapi, "VM", id, o); // "not found" in another pool is refused, not taken for a deletion
     return { id: "" };

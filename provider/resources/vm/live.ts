@@ -1,12 +1,14 @@
-// A VM as it is in the pool, read in at most 6 calls whatever its number of disks and NICs (get_all_records_where
-// per class, not one call per VBD), and turned into the resource's outputs and the inputs a refresh reports.
+// A VM as it is in the pool, read by ref from its own record's device lists (VM.get_by_uuid, then get_record of the
+// VM, its VBDs, VIFs, VDIs and consoles): indexed reads only, so a read costs the same in a pool of any size
+// (issue 14: get_all_records_where is a scan of the whole table in xapi), and turned into the resource's outputs
+// and the inputs a refresh reports.
+import { isXapiError } from "../../xapi/errors";
 import type { Xapi } from "../common/connection";
 import type { LiveRecords } from "../common/live";
+import { recordByUuid, recordsOfRefs } from "../common/lookups";
 import { pickInputs } from "../common/read-inputs";
 import { poolOf } from "../common/same-pool";
 import { ownedView } from "../common/owned-map";
-import { quote } from "./lookups";
-import { byUuids } from "./check";
 import { diskInputOf, nicInputOf } from "./classify";
 import { inputSchema, type DiskOutput, type Inputs, type NicOutput, type Outputs } from "./inputs";
 import { addressesByDevice } from "./power";
@@ -39,87 +41,95 @@ export interface Live {
  */
 export type GuestKnown = "skip" | GuestSeen | undefined;
 
+/** What the caller knows of the VM: its ref (one call less), and its record when that is still current. */
+export interface KnownVm {
+  ref: string;
+  record?: VMRecord;
+}
+
+/** The VM (not a template or snapshot) with this uuid; undefined when there is none. */
+async function vmRecord(
+  xapi: Xapi,
+  uuid: string,
+  known?: KnownVm,
+): Promise<{ ref: string; record: VMRecord } | undefined> {
+  const ref = known?.ref;
+  let found: { ref: string; record: VMRecord } | undefined;
+  if (ref === undefined) found = await recordByUuid<VMRecord>(xapi, "VM", uuid);
+  else if (known?.record) found = { ref, record: known.record };
+  else
+    found = await xapi.call<VMRecord>("VM.get_record", ref).then(
+      (record) => ({ ref, record }),
+      (err: unknown) => {
+        if (isXapiError(err, "HANDLE_INVALID")) return undefined;
+        throw err;
+      },
+    );
+  return found && !found.record.is_a_template ? found : undefined;
+}
+
 /** The VM with this uuid and its devices; undefined when there is none. */
 export async function readLive(
   xapi: Xapi,
   uuid: string,
-  knownVdis: string[] = [],
   guest?: GuestKnown,
+  known?: KnownVm,
 ): Promise<Live | undefined> {
-  const found = await xapi.call<Record<string, VMRecord>>("VM.get_all_records_where", `field "uuid" = ${quote(uuid)}`);
-  const entry = Object.entries(found).find(([, r]) => !r.is_a_template);
-  if (!entry) return undefined;
-  const [ref, vm] = entry;
+  const found = await vmRecord(xapi, uuid, known);
+  if (!found) return undefined;
+  const { ref, record: vm } = found;
   const running = (vm.power_state === "Running" || vm.power_state === "Paused") && guest !== "skip";
   const watched = guest === "skip" ? undefined : guest;
   const seen = running && watched?.metrics === vm.guest_metrics ? watched.record : undefined;
-  const none = <T>(): Promise<Record<string, T>> => Promise.resolve({});
-  const [vbds, vifs, vdisByUuid, gm, consoles] = await Promise.all([
-    vm.VBDs.length
-      ? xapi.call<Record<string, VBDRecord>>("VBD.get_all_records_where", `field "VM" = ${quote(ref)}`)
-      : none<VBDRecord>(),
-    vm.VIFs.length
-      ? xapi.call<Record<string, VIFRecord>>("VIF.get_all_records_where", `field "VM" = ${quote(ref)}`)
-      : none<VIFRecord>(),
-    // The disks' VDIs by the UUIDs the state knows: one call; a disk swapped out of band is read on its own below.
-    byUuids<VDIRecord>(xapi, "VDI", [...new Set(knownVdis)]),
+  const [vbds, vifs, gm, consoles] = await Promise.all([
+    recordsOfRefs<VBDRecord>(xapi, "VBD", vm.VBDs),
+    recordsOfRefs<VIFRecord>(xapi, "VIF", vm.VIFs),
     seen ??
       (running && vm.guest_metrics !== NULL_REF
         ? xapi.call<GuestMetricsRecord>("VM_guest_metrics.get_record", vm.guest_metrics).catch(() => undefined)
         : undefined),
-    running && vm.consoles.length
-      ? xapi.call<Record<string, { protocol: string; location: string }>>(
-          "console.get_all_records_where",
-          `field "VM" = ${quote(ref)}`,
-        )
-      : none<{ protocol: string; location: string }>(),
+    recordsOfRefs<{ protocol: string; location: string }>(xapi, "console", running ? vm.consoles : []),
   ]);
-  const vdis: Record<string, VDIRecord> = {};
-  for (const v of vdisByUuid.values()) vdis[v.ref] = v;
-  const missing = [...new Set(Object.values(vbds).map((b) => b.VDI))].filter((r) => r !== NULL_REF && !(r in vdis));
-  for (const r of missing) {
-    try {
-      vdis[r] = await xapi.call<VDIRecord>("VDI.get_record", r);
-    } catch {
-      // gone between the two reads: the VBD shows as empty
-    }
-  }
+  // A VDI gone between the two reads leaves its VBD showing as empty.
+  const vdis = await recordsOfRefs<VDIRecord>(
+    xapi,
+    "VDI",
+    Object.values(vbds)
+      .map((b) => b.VDI)
+      .filter((r) => r !== NULL_REF),
+  );
   const rfb = Object.values(consoles).find((c) => c.protocol === "rfb");
   return { ref, vm, vbds, vifs, vdis, networks: gm?.networks ?? {}, guest: gm, console: rfb?.location };
 }
 
-/** The VDI UUIDs the state knows (disks, cloud-init drive, ISO): readLive fetches them in one call. */
-export function knownVdis(o: Partial<Outputs> | undefined): string[] {
-  if (!o) return [];
-  return [
-    ...(o.disks ?? []).map((d) => d.vdiUuid),
-    ...(o.cloudInitVdi ? [o.cloudInitVdi] : []),
-    ...(o.cdromVdi ? [o.cdromVdi] : []),
-  ].filter((u): u is string => !!u);
-}
+/**
+ * ref → uuid/name of hosts and networks, per session: each ref read once (get_record, shared by concurrent
+ * callers) when first asked for. A ref is never reused, so one that is gone stays answered as undefined.
+ */
+const directories = new WeakMap<Xapi, Map<string, Promise<{ uuid: string; name: string } | undefined>>>();
 
-/** ref → uuid/name of the pool's hosts, networks and SRs: read once per session, again when a ref is new. */
-const directories = new WeakMap<Xapi, Map<string, Promise<Map<string, { uuid: string; name: string }>>>>();
-
-export async function uuidOfRef(
+export function uuidOfRef(
   xapi: Xapi,
   cls: "host" | "network" | "SR",
   ref: string,
 ): Promise<{ uuid: string; name: string } | undefined> {
-  if (ref === NULL_REF) return undefined;
-  let byClass = directories.get(xapi);
-  if (!byClass) directories.set(xapi, (byClass = new Map()));
-  const load = () => {
-    const p = xapi
-      .call<Record<string, { uuid: string; name_label: string }>>(`${cls}.get_all_records`)
-      .then((all) => new Map(Object.entries(all).map(([r, v]) => [r, { uuid: v.uuid, name: v.name_label }])));
-    byClass!.set(cls, p);
-    p.catch(() => byClass!.delete(cls));
-    return p;
-  };
-  let dir = await (byClass.get(cls) ?? load());
-  if (!dir.has(ref)) dir = await load();
-  return dir.get(ref);
+  if (ref === NULL_REF) return Promise.resolve(undefined);
+  let known = directories.get(xapi);
+  if (!known) directories.set(xapi, (known = new Map()));
+  const key = `${cls} ${ref}`;
+  let p = known.get(key);
+  if (!p) {
+    p = xapi.call<{ uuid: string; name_label: string }>(`${cls}.get_record`, ref).then(
+      (r) => ({ uuid: r.uuid, name: r.name_label }),
+      (err: unknown) => {
+        if (isXapiError(err, "HANDLE_INVALID")) return undefined;
+        throw err;
+      },
+    );
+    known.set(key, p);
+    p.catch(() => known.delete(key)); // a failed read (not a missing object) is tried again next time
+  }
+  return p;
 }
 
 /** The VM's disk VBDs (not CDs) in device order, without the cloud-init drive. */
@@ -129,10 +139,6 @@ export function diskVbds(live: Live, cloudInitVdi?: string | null): Array<[strin
     .sort(([, a], [, b]) => Number(a.userdevice) - Number(b.userdevice));
 }
 
-/**
- * What xapi would refuse to change on the VM with this uuid live (hotplug.ts), for a preview: its record, its
- * guest agent's when it runs, its VBDs only when `needCd` (1 to 3 calls). Undefined when there is no such VM.
- */
 /**
  * The guest agent's record a preview's diff just read, per connection and VM: the update that follows in the same
  * command uses it (once, within a minute) instead of reading it again.
@@ -145,19 +151,20 @@ export function takeForUpdate(xapi: Xapi, uuid: string): GuestSeen | undefined {
   return kept && Date.now() - kept.at < 60_000 ? kept.seen : undefined;
 }
 
+/**
+ * What xapi would refuse to change on the VM with this uuid live (hotplug.ts), for a preview: its record (2 calls),
+ * its guest agent's when it runs, its VBDs only when `needCd` (one call each). Undefined when there is no such VM.
+ */
 export async function readRefusals(xapi: Xapi, uuid: string, needCd: boolean): Promise<Refusals | undefined> {
-  const found = await xapi.call<Record<string, VMRecord>>("VM.get_all_records_where", `field "uuid" = ${quote(uuid)}`);
-  const entry = Object.entries(found).find(([, r]) => !r.is_a_template);
-  if (!entry) return undefined;
-  const [ref, vm] = entry;
+  const found = await vmRecord(xapi, uuid);
+  if (!found) return undefined;
+  const vm = found.record;
   if (vm.power_state === "Halted") return {};
   const [gm, vbds] = await Promise.all([
     vm.power_state === "Running" && vm.guest_metrics !== NULL_REF
       ? xapi.call<GuestMetricsRecord>("VM_guest_metrics.get_record", vm.guest_metrics).catch(() => undefined)
       : undefined,
-    needCd && vm.VBDs.length
-      ? xapi.call<Record<string, VBDRecord>>("VBD.get_all_records_where", `field "VM" = ${quote(ref)}`)
-      : ({} as Record<string, VBDRecord>),
+    needCd ? recordsOfRefs<VBDRecord>(xapi, "VBD", vm.VBDs) : ({} as Record<string, VBDRecord>),
   ]);
   if (gm) {
     let kept = keptForUpdate.get(xapi);

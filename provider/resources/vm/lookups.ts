@@ -1,7 +1,9 @@
 // Finding what a VM is made from: its template (by name or UUID), an ISO, the default SR, and what a
 // template says about itself (its disks, from the provision XML or its own VBDs, and its restrictions).
 import { isNullRef, type SRRecord, type VDIRecord, type VMRecord } from "../../xapi";
+import { isXapiError } from "../../xapi/errors";
 import type { Xapi } from "../common/connection";
+import { recordByUuid, recordsOfRefs } from "../common/lookups";
 import { uuidPattern } from "../common/schema-parts";
 
 export interface Named {
@@ -45,12 +47,53 @@ export class LookupError extends Error {
 /** A template is a VM record with is_a_template set. */
 export type TemplateRecord = VMRecord;
 
+/**
+ * The template each name or UUID given led to, per session: a later lookup checks that it is still a template under
+ * that name (two field reads) instead of searching again. Finding a template by name is a scan of every VM in xapi,
+ * and every Vm's check and create look theirs up (issue 14). Concurrent first lookups share one search. The record
+ * kept is the one the search read: a template's disks and recommendations are not edited while a command runs.
+ */
+const templates = new WeakMap<
+  Xapi,
+  Map<string, { found: Promise<{ ref: string; record: TemplateRecord }>; done: boolean }>
+>();
+
 export async function findTemplate(xapi: Xapi, given: string): Promise<{ ref: string; record: TemplateRecord }> {
-  const byUuid = uuidPattern.test(given);
-  const expr = byUuid
-    ? `field "uuid" = ${quote(given.toLowerCase())} and field "is_a_template" = "true"`
-    : `field "name__label" = ${quote(given)} and field "is_a_template" = "true"`;
-  const found = await xapi.call<Record<string, TemplateRecord>>("VM.get_all_records_where", expr);
+  let known = templates.get(xapi);
+  if (!known) templates.set(xapi, (known = new Map()));
+  const entry = known.get(given);
+  if (entry && !entry.done) return entry.found; // a search under way: as fresh as a new one
+  if (entry) {
+    const before = await entry.found;
+    const now = await Promise.all([
+      xapi.call<boolean>("VM.get_is_a_template", before.ref),
+      xapi.call<string>("VM.get_name_label", before.ref),
+    ]).catch((err: unknown) => {
+      if (isXapiError(err, "HANDLE_INVALID")) return undefined; // gone: search again
+      throw err;
+    });
+    // Still a template, under that name: the search would find it again (unless one of the same name was added).
+    if (now && now[0] && (uuidPattern.test(given) || now[1] === given)) return before;
+  }
+  const next = { found: searchTemplate(xapi, given), done: false };
+  known.set(given, next);
+  next.found.then(
+    () => (next.done = true),
+    () => known.get(given) === next && known.delete(given), // a failed search is made again next time
+  );
+  return next.found;
+}
+
+/** The template named or with the UUID `given`, or the LookupError check() reports. */
+async function searchTemplate(xapi: Xapi, given: string): Promise<{ ref: string; record: TemplateRecord }> {
+  let found: Record<string, TemplateRecord>;
+  if (uuidPattern.test(given)) {
+    const hit = await recordByUuid<TemplateRecord>(xapi, "VM", given.toLowerCase());
+    found = hit?.record.is_a_template ? { [hit.ref]: hit.record } : {};
+  } else {
+    const expr = `field "name__label" = ${quote(given)} and field "is_a_template" = "true"`;
+    found = await xapi.call<Record<string, TemplateRecord>>("VM.get_all_records_where", expr);
+  }
   return one(found, "template", "template", given, "list them with `xe template-list params=name-label,uuid`");
 }
 
@@ -59,8 +102,16 @@ export type { VDIRecord as VdiRecord, SRRecord as SrRecord };
 /** An ISO by name or UUID, on an SR whose content type is iso. */
 export async function findIso(xapi: Xapi, given: string): Promise<{ ref: string; record: VDIRecord }> {
   const byUuid = uuidPattern.test(given);
-  const expr = byUuid ? `field "uuid" = ${quote(given.toLowerCase())}` : `field "name__label" = ${quote(given)}`;
-  const found = await xapi.call<Record<string, VDIRecord>>("VDI.get_all_records_where", expr);
+  let found: Record<string, VDIRecord>;
+  if (byUuid) {
+    // By UUID: the index, not a scan of every VDI.
+    const hit = await recordByUuid<VDIRecord>(xapi, "VDI", given.toLowerCase());
+    found = hit ? { [hit.ref]: hit.record } : {};
+  } else
+    found = await xapi.call<Record<string, VDIRecord>>(
+      "VDI.get_all_records_where",
+      `field "name__label" = ${quote(given)}`,
+    );
   const srs = await xapi.call<Record<string, SRRecord>>("SR.get_all_records_where", `field "content_type" = "iso"`);
   const isos = Object.fromEntries(Object.entries(found).filter(([, v]) => v.SR in srs));
   if (byUuid && Object.keys(found).length && !Object.keys(isos).length)
@@ -120,12 +171,13 @@ export function restrictions(xml: string): { vcpusMax?: number; memoryMax?: numb
 }
 
 /** The template's disks in device order: its provision XML, or (a custom template) its own disk VBDs. */
-export async function templateDisks(xapi: Xapi, ref: string, t: TemplateRecord): Promise<TemplateDisk[]> {
+export async function templateDisks(xapi: Xapi, t: TemplateRecord): Promise<TemplateDisk[]> {
   const provisioned = provisionDisks(t.other_config.disks);
   if (provisioned.length || !t.VBDs.length) return provisioned;
-  const vbds = await xapi.call<Record<string, { VDI: string; type: string; userdevice: string; bootable: boolean }>>(
-    "VBD.get_all_records_where",
-    `field "VM" = ${quote(ref)}`,
+  const vbds = await recordsOfRefs<{ VDI: string; type: string; userdevice: string; bootable: boolean }>(
+    xapi,
+    "VBD",
+    t.VBDs,
   );
   const disks = Object.values(vbds).filter((b) => b.type === "Disk" && !isNullRef(b.VDI));
   const sizes = await Promise.all(disks.map((b) => xapi.call<number>("VDI.get_virtual_size", b.VDI)));

@@ -10,7 +10,7 @@ import { dependsOnGuest, withRefusals } from "./hotplug";
 import type { GuestSeen } from "./guest-watch";
 import { applyCdrom, applyDisks, applyNics } from "./devices";
 import { applyCpu, applyHalted, applyMemory, applySettings } from "./settings";
-import { knownVdis, liveRefusals, readLive, takeForUpdate } from "./live";
+import { liveRefusals, readLive, takeForUpdate } from "./live";
 import { shutdown } from "./power";
 import { bringUp } from "./create";
 
@@ -26,7 +26,7 @@ export async function update(
   // The guest's agent record is needed only when a live change depends on what the guest allows (hotplug.ts): the
   // one the preview's diff just read, else read now; the outputs (bringUp) reuse it when the VM was not restarted.
   const guestMatters = dependsOnGuest(plan, n);
-  let live = await readLive(xapi, id, knownVdis(o), guestMatters ? takeForUpdate(xapi, id) : "skip");
+  let live = await readLive(xapi, id, guestMatters ? takeForUpdate(xapi, id) : "skip");
   if (!live) throw new Error(goneMessage("VM", id, o, n));
   let state = live.vm.power_state;
   // The same prediction as diff's, from the VM as it is now: what the guest would refuse live needs a restart.
@@ -39,7 +39,7 @@ export async function update(
     await shutdown(xapi, live.ref, state, n.shutdownTimeout ?? 120);
     state = "Halted";
     seen = undefined;
-    live = (await readLive(xapi, id, knownVdis(o), "skip"))!;
+    live = (await readLive(xapi, id, "skip", { ref: live.ref }))!;
   }
   const running = state === "Running" || state === "Paused";
   await applySettings(xapi, live.ref, live.vm, n, o);

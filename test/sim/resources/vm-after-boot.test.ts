@@ -6,6 +6,7 @@
 // (xapi_guest_agent.ml); VBD.unplug/destroy and VDI.destroy as xapi_vbd.ml / xapi_vdi.ml.
 import type { XapiClient } from "../../../provider/xapi";
 import type { ResourceContext } from "../../../provider/resources/contract";
+import { closeAll } from "../../../provider/resources/common/connection";
 import { resourceKinds } from "../../../provider/resources/registry";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 
@@ -80,11 +81,16 @@ describe("Vm cloudInit.detachAfterBoot", () => {
     // The template's disk is still the only disk: the drive was never listed among the disks.
     expect((outs.disks as unknown[]).length).toBe(1);
 
+    // refresh, preview and destroy, each in a session of its own as each pulumi command's provider process has
+    // (statusPolls counts per session: a VM read once by each of three commands is not polled).
+    await closeAll();
     const r = await vm.read(id, outs, ctx);
     expect(r.props!.cloudInitVdi).toBeNull();
+    await closeAll();
     const again = await updateWith(vm, id, r.props!, program);
     expect(again.diff).toMatchObject({ changes: false, replaces: [] });
 
+    await closeAll();
     await vm.delete(id, r.props!, ctx);
     await expect(xapi.call("VM.get_by_uuid", id)).rejects.toThrow(/UUID_INVALID/);
     // The waits watched event.from: no getter was read in a loop.

@@ -86,10 +86,17 @@ describe("Vm", () => {
     expect(iso.files["user-data"].toString()).toContain("packages: [nginx]");
     expect(iso.files["meta-data"].toString()).toContain("local-hostname: web-1");
 
-    // Read: at most 6 calls whatever the number of disks and NICs; unchanged → no diff.
+    // Read: the VM by UUID, then one indexed read per device of its own, never a scan of the pool's tables
+    // (issue 14: it was 6 get_all_records_where-style calls, each walking a whole table); unchanged → no diff.
+    const own = await xapi.call<{ VBDs: string[]; VIFs: string[] }>("VM.get_record", ref);
     const mark = lab!.sim.calls.mark();
     const r = await vm.read(id, outs, ctx);
-    expect(lab!.sim.calls.list({ since: mark }).map((c) => c.method).length).toBeLessThanOrEqual(6);
+    const count = (m: string) => lab!.sim.calls.list({ since: mark, method: m }).length;
+    expect(lab!.sim.calls.list({ since: mark, method: /get_all|get_by_name_label/ })).toEqual([]);
+    expect([count("VM.get_by_uuid"), count("VM.get_record")]).toEqual([1, 1]);
+    expect([count("VBD.get_record"), count("VIF.get_record")]).toEqual([own.VBDs.length, own.VIFs.length]);
+    expect(count("VDI.get_record")).toBe(4); // 3 disks and the cloud-init drive; the CD drive is empty
+    expect(lab!.sim.calls.list({ since: mark }).length).toBe(2 + own.VBDs.length + own.VIFs.length + 4 + 2);
     const again = await vm.check(r.inputs!, program, ctx);
     expect(again.failures).toBeUndefined();
     const d = await vm.diff(id, r.props!, again.inputs!, ctx);
