@@ -4,13 +4,15 @@
 // themselves. The two stacks' phases are run alternately, so that the machine's load drifts over both alike.
 //
 //   npm run bench:scale -- [--n 1000] [--vms 100] [--parallel 16] [--profile DIR] [--only ours|floor] [--keep]
+//                          [--floor-slots]
 //   (or SCALE_N, SCALE_VMS, SCALE_PARALLEL, SCALE_PROFILE)
 //
 // --profile DIR profiles the dynamic-provider processes with V8's CPU profiler (a preload given in NODE_OPTIONS,
 // which the workspace environment passes through the engine to the provider plugin); one directory per stack and
 // phase (and DIR/<stack>-<phase>-program for the process that runs the program); read them with
 // `node bin/bench/cpuprofile-top.js DIR/ours-up`. --keep leaves each stack's state directory
-// (its checkpoints and their backups) in place and prints where.
+// (its checkpoints and their backups) in place and prints where. --floor-slots constructs each floor resource with the
+// same property names as ours (undefined), to show what exposing those outputs costs in the program's process.
 // Both stacks run in a project directory where the package is installed from its `npm pack` tarball, as users
 // install it (test/e2e/packed-project.ts): what a resource stores in the state depends on it (provider/dynamic.ts).
 // The provider's peak RSS is VmHWM of the dynamic-provider processes this run's engine starts (/proc); sessions
@@ -20,6 +22,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startSimulator, type Simulator } from "../simulator";
+import * as network from "../provider/resources/network";
+import * as vdi from "../provider/resources/vdi";
+import * as vm from "../provider/resources/vm";
+import { propertySlots } from "../sdk/resource";
 import { installPackedProject } from "../test/e2e/packed-project";
 import { engineBinDir, repoRoot } from "./engine";
 
@@ -35,6 +41,7 @@ interface Options {
   profile?: string;
   only?: Flavour;
   keep: boolean;
+  floorSlots: boolean;
 }
 
 function options(argv: string[]): Options {
@@ -52,7 +59,23 @@ function options(argv: string[]): Options {
     );
   if (only && only !== "ours" && only !== "floor") throw new Error(`bench:scale: --only is ours or floor`);
   const keep = argv.includes("--keep");
-  return { n, vms, parallel, profile: arg("profile") ?? process.env.SCALE_PROFILE, only, keep };
+  const floorSlots = argv.includes("--floor-slots");
+  return { n, vms, parallel, profile: arg("profile") ?? process.env.SCALE_PROFILE, only, keep, floorSlots };
+}
+
+/**
+ * The property names each of our resources is constructed with (sdk/resource.ts: every input and output field, the
+ * identity and the URN; Pulumi adds __provider to both). The Node SDK makes an Output of each with four promises,
+ * each capturing a stack trace (runtime/rpc.js transferProperties, debuggable.js), whichever provider serves it.
+ */
+function slotsOfOurs(): Record<string, string[]> {
+  const kinds = { Network: network, Vdi: vdi, Vm: vm };
+  return Object.fromEntries(
+    Object.entries(kinds).map(([kind, m]) => [
+      kind,
+      [...Object.keys(propertySlots(m.inputSchema, m.outputSchema)), "identity", "__resourceUrn"],
+    ]),
+  );
 }
 
 /** How the N objects divide: VMs as asked, 15% networks (at least one, the VMs' NICs need one), the rest VDIs. */
@@ -90,13 +113,16 @@ const noop = {
   async update(id, olds, news) { return { outs: news }; },
   async delete() {},
 };
-const R = (name, props) => new pulumi.dynamic.Resource(noop, name, { uuid: undefined, ...props });
+// With --floor-slots, each resource is seeded with the same property names as ours (a.slots), as undefined.
+const seeded = (names) => Object.fromEntries((names ?? []).map((k) => [k, undefined]));
+const R = (kind, slots, name, props) =>
+  new pulumi.dynamic.Resource(noop, name, { uuid: undefined, ...seeded(slots?.[kind]), ...props });
 module.exports = async (a) => {
   const nets = [];
-  for (let i = 0; i < a.networks; i++) nets.push(R("net-" + i, { name: "scale-net-" + i }));
-  for (let i = 0; i < a.vdis; i++) R("vdi-" + i, { name: "scale-vdi-" + i, sr: a.sr, size: "16MiB" });
+  for (let i = 0; i < a.networks; i++) nets.push(R("Network", a.slots, "net-" + i, { name: "scale-net-" + i }));
+  for (let i = 0; i < a.vdis; i++) R("Vdi", a.slots, "vdi-" + i, { name: "scale-vdi-" + i, sr: a.sr, size: "16MiB" });
   for (let i = 0; i < a.vms; i++)
-    R("vm-" + i, {
+    R("Vm", a.slots, "vm-" + i, {
       name: "scale-vm-" + i,
       template: a.template,
       memory: "512MiB",
@@ -311,7 +337,7 @@ async function main(): Promise<void> {
   const projectDir = installPackedProject(repoRoot);
   const pool = [...sim.store.table("pool").values()][0] as { default_SR: string };
   const sr = (sim.store.get("SR", pool.default_SR) as { uuid: string }).uuid;
-  const args = { ...counts, sr, template: "Debian Bookworm 12" };
+  const args = { ...counts, sr, template: "Debian Bookworm 12", slots: o.floorSlots ? slotsOfOurs() : undefined };
   const flavours: Flavour[] = o.only ? [o.only] : ["floor", "ours"];
   const stacks = Object.fromEntries(flavours.map((f) => [f, new Stack(f, o, sim, args, binDir, projectDir)])) as Record<
     Flavour,
