@@ -40,6 +40,11 @@ export class TrackedReads implements LiveRecords {
     this.keys.add(readKeys.all(cls));
     return this.live.all<R>(cls);
   }
+
+  hostNames(): Promise<Array<[string, string]>> {
+    this.keys.add(readKeys.all("host"));
+    return this.live.hostNames();
+  }
 }
 
 export class Snapshot implements LiveRecords {
@@ -108,6 +113,10 @@ export class Snapshot implements LiveRecords {
 
   async all<R>(cls: string): Promise<Array<[string, R]>> {
     return [...this.table(cls.toLowerCase())] as Array<[string, R]>;
+  }
+
+  async hostNames(): Promise<Array<[string, string]>> {
+    return [...this.table("host")].map(([ref, h]) => [ref, h.name_label as string]);
   }
 
   /** Synchronous view of one class, for the unmanaged-object scan. */

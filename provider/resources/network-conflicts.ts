@@ -5,7 +5,9 @@ import type { CheckFailure } from "./contract";
 import { claim, heldBy } from "./common/claims";
 import { profileOf, type Xapi } from "./common/connection";
 import { identityKeys } from "./common/identity";
-import { isNullRef, NULL_REF, type NetworkRecord, type PIFRecord } from "../xapi";
+import { fieldOf, recordsOfRefs } from "./common/lookups";
+import { bondMember, bondNetwork, fieldIs, pifsWhere } from "./network-pifs";
+import type { NetworkRecord, PIFRecord } from "../xapi";
 
 export interface NetworkShape {
   connection?: string;
@@ -29,53 +31,72 @@ export async function predictConflicts(
   const nic = n.nic === undefined ? undefined : device(n.nic);
   const bondNics = (n.bond?.nics ?? []).map(device);
 
-  const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
-  const nets = await xapi.call<Record<string, NetworkRecord>>("network.get_all_records");
-  const hosts = await xapi.call<Record<string, { name_label: string }>>("host.get_all_records");
-  const ours = (net: string) => !!n.identity && identityOf(nets[net]) === n.identity;
-  const named = (net: string) => `network "${nets[net]?.name_label ?? net}" (${nets[net]?.uuid ?? net})`;
-  const hostName = (p: PIFRecord) => hosts[p.host]?.name_label ?? p.host;
-  const bondNetwork = (bond: string) =>
-    Object.values(pifs).find((p) => p.bond_master_of.includes(bond))?.network ?? NULL_REF;
+  // Only the PIFs that would conflict are read (filtered by XAPI), and only their networks and hosts.
+  const nets = new Map<string, Promise<NetworkRecord | undefined>>();
+  const network = (net: string) => {
+    let r = nets.get(net);
+    if (!r) nets.set(net, (r = recordsOfRefs<NetworkRecord>(xapi, "network", [net]).then((rs) => rs[net])));
+    return r;
+  };
+  const ours = async (net: string) => !!n.identity && identityOf(await network(net)) === n.identity;
+  const named = async (net: string) => {
+    const r = await network(net);
+    return `network "${r?.name_label ?? net}" (${r?.uuid ?? net})`;
+  };
+  const uuid = async (net: string) => (await network(net))?.uuid;
+  const hostName = async (p: PIFRecord) => (await fieldOf<string>(xapi, "host", "name_label", p.host)) ?? p.host;
 
   if (nic !== undefined && typeof n.vlan === "number") {
     // During preview the tag may be unknown (not a number): checked at `up`.
     const same = olds.vlan === n.vlan && olds.nic !== undefined && device(olds.nic) === nic;
-    const taken = Object.values(pifs).find((p) => p.device === nic && p.VLAN === n.vlan && !ours(p.network));
-    if (taken && !same)
-      return [
-        {
-          property: "vlan",
-          reason:
-            `vlan: tag ${n.vlan} is already in use on ${nic} of host ${hostName(taken)}, ` +
-            `by ${named(taken.network)} (PIF_VLAN_EXISTS); choose another tag, or take that network over with ` +
-            `adopt: "${nets[taken.network]?.uuid}"`,
-        },
-      ];
-    const bonded = Object.values(pifs).find((p) => p.physical && p.device === nic && !isNullRef(p.bond_slave_of));
-    if (bonded && !same)
-      return [
-        {
-          property: "nic",
-          reason:
-            `nic: ${nic} of host ${hostName(bonded)} is a member of the bond ` +
-            `of ${named(bondNetwork(bonded.bond_slave_of))} (CANNOT_ADD_VLAN_TO_BOND_SLAVE); put the VLAN on ` +
-            `another NIC`,
-        },
-      ];
+    // What it made itself is no conflict: the pool is not asked.
+    if (!same) {
+      let taken: PIFRecord | undefined;
+      for (const [, p] of await pifsWhere(xapi, `${fieldIs("device", nic)} and ${fieldIs("VLAN", n.vlan)}`))
+        if (!(await ours(p.network))) {
+          taken = p;
+          break;
+        }
+      if (taken)
+        return [
+          {
+            property: "vlan",
+            reason:
+              `vlan: tag ${n.vlan} is already in use on ${nic} of host ${await hostName(taken)}, ` +
+              `by ${await named(taken.network)} (PIF_VLAN_EXISTS); choose another tag, or take that network over with ` +
+              `adopt: "${await uuid(taken.network)}"`,
+          },
+        ];
+      const [bonded] = await pifsWhere(xapi, `${bondMember} and ${fieldIs("device", nic)}`);
+      if (bonded) {
+        const [, member] = bonded;
+        const bond = await named(await bondNetwork(xapi, member.bond_slave_of));
+        return [
+          {
+            property: "nic",
+            reason:
+              `nic: ${nic} of host ${await hostName(member)} is a member of the bond ` +
+              `of ${bond} (CANNOT_ADD_VLAN_TO_BOND_SLAVE); put the VLAN on another NIC`,
+          },
+        ];
+      }
+    }
   }
   if (bondNics.length) {
     const before = new Set((olds.bond?.nics ?? []).map(device));
-    for (const p of Object.values(pifs)) {
-      if (!p.physical || isNullRef(p.bond_slave_of) || !bondNics.includes(p.device) || before.has(p.device)) continue;
-      const net = bondNetwork(p.bond_slave_of);
-      if (ours(net)) continue;
+    const asked = bondNics.filter((d) => !before.has(d));
+    const members = asked.length
+      ? await pifsWhere(xapi, `${bondMember} and (${asked.map((d) => fieldIs("device", d)).join(" or ")})`)
+      : [];
+    for (const [, p] of members) {
+      const net = await bondNetwork(xapi, p.bond_slave_of);
+      if (await ours(net)) continue;
       return [
         {
           property: "bond.nics",
           reason:
-            `bond.nics: ${p.device} of host ${hostName(p)} is already bonded, in the bond of ${named(net)} ` +
-            `(PIF_ALREADY_BONDED); bond other NICs, or take that network over with adopt: "${nets[net]?.uuid}"`,
+            `bond.nics: ${p.device} of host ${await hostName(p)} is already bonded, in the bond of ${await named(net)} ` +
+            `(PIF_ALREADY_BONDED); bond other NICs, or take that network over with adopt: "${await uuid(net)}"`,
         },
       ];
     }

@@ -22,7 +22,7 @@ import { convergeOwnedFields } from "./common/convergence";
 import { undoCreate, withId } from "./common/create-result";
 import { forcedReplaces } from "./common/forced-replaces";
 import { identityEntries } from "./common/identity";
-import { masterHost, recordByUuid } from "./common/lookups";
+import { fieldOf, fixedFieldOf, hostNames, masterHost, recordByUuid, recordsOfRefs } from "./common/lookups";
 import { describeVms, goneMessage } from "./common/messages";
 import { reportNotice } from "./common/progress";
 import { ifStated, liveOwned } from "./common/read-inputs";
@@ -40,6 +40,7 @@ import {
 import { readObserved } from "./common/read-observed";
 import { common, stringMap, tags, uuid } from "./common/schema-parts";
 import { predictConflicts, type NetworkShape } from "./network-conflicts";
+import { physicalNics, type Nic } from "./network-pifs";
 import { containsUnknown, isUnknown } from "./common/unknowns";
 
 const bondModes = ["balance-slb", "active-backup", "lacp"] as const;
@@ -130,7 +131,8 @@ async function check(olds: Prior<Inputs>, news: Props, ctx: ResourceContext): Pr
   // During preview the NICs, or the whole bond, may be unknown: checked at `up`.
   if (nics.length && !nics.some(isUnknown) && !containsUnknown(value.bond)) {
     const xapi = await xapiFor(ctx.config, value.connection);
-    const perHost = await physicalNics(xapi);
+    const poolNics = await physicalNics(xapi);
+    const perHost = await nicsPerHost(xapi, poolNics);
     const known = new Set([...perHost.values()].flatMap((s) => [...s]));
     const field = (bad: string[]) => (value.nic && bad.includes(value.nic) ? "nic" : "bond.nics");
     const bad = nics.filter((n) => !known.has(nicDevice(n)));
@@ -163,7 +165,7 @@ async function check(olds: Prior<Inputs>, news: Props, ctx: ResourceContext): Pr
     const conflicts = await predictConflicts(xapi, value, olds as NetworkShape, nicDevice);
     if (conflicts.length) return { failures: conflicts };
     if (value.bond && !value.adopt && !Object.keys(olds).length && !isUnknown(value.mtu)) {
-      const notice = await bondMtuNotice(xapi, value.name, value.bond.nics.map(nicDevice), value.mtu);
+      const notice = await bondMtuNotice(xapi, poolNics, value.name, value.bond.nics.map(nicDevice), value.mtu);
       if (notice) reportNotice(notice, "warning");
     }
   }
@@ -174,17 +176,27 @@ async function check(olds: Prior<Inputs>, news: Props, ctx: ResourceContext): Pr
  * xapi's Bond.create brings the bond up, which sets the MTU of each member NIC's network to the bond network's
  * (nm.ml bring_pif_up). Said at preview: a Network resource managing one of those networks will see it drift.
  */
-async function bondMtuNotice(xapi: Xapi, name: string, devices: string[], mtu: number): Promise<string | undefined> {
-  const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
+async function bondMtuNotice(
+  xapi: Xapi,
+  nics: Nic[],
+  name: string,
+  devices: string[],
+  mtu: number,
+): Promise<string | undefined> {
+  const members = nics.filter((p) => devices.includes(p.device));
   const nets = new Set(
-    Object.values(pifs)
-      .filter((p) => p.physical && p.VLAN === -1 && devices.includes(p.device))
-      .map((p) => p.network),
+    (await Promise.all(members.map((p) => fixedFieldOf<string>(xapi, "PIF", "network", p.ref)))).filter(
+      (net): net is string => net !== undefined,
+    ),
   );
   const changed: string[] = [];
   for (const net of nets) {
-    const r = await xapi.call<{ name_label: string; MTU: number }>("network.get_record", net);
-    if (Number(r.MTU) !== mtu) changed.push(`"${r.name_label}" (now ${r.MTU})`);
+    // Two fields, not the record, which lists every VIF on the network.
+    const [label, netMtu] = await Promise.all([
+      xapi.call<string>("network.get_name_label", net),
+      xapi.call<number>("network.get_MTU", net),
+    ]);
+    if (Number(netMtu) !== mtu) changed.push(`"${label}" (now ${netMtu})`);
   }
   if (!changed.length) return undefined;
   return (
@@ -195,12 +207,11 @@ async function bondMtuNotice(xapi: Xapi, name: string, devices: string[], mtu: n
 }
 
 /** Physical NIC device names per host (by host name). */
-async function physicalNics(xapi: Xapi): Promise<Map<string, Set<string>>> {
-  const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
-  const hosts = await xapi.call<Record<string, { name_label: string }>>("host.get_all_records");
-  const out = new Map<string, Set<string>>(Object.values(hosts).map((h) => [h.name_label, new Set<string>()]));
-  for (const p of Object.values(pifs))
-    if (p.physical && p.VLAN === -1) out.get(hosts[p.host]?.name_label ?? p.host)?.add(p.device);
+async function nicsPerHost(xapi: Xapi, nics: Nic[]): Promise<Map<string, Set<string>>> {
+  const hosts = await hostNames(xapi);
+  const names = new Map(hosts);
+  const out = new Map<string, Set<string>>(hosts.map(([, name]) => [name, new Set<string>()]));
+  for (const p of nics) out.get(names.get(p.host) ?? p.host)?.add(p.device);
   return out;
 }
 
@@ -270,13 +281,13 @@ async function create(n: Inputs, ctx: ResourceContext): Promise<CreateResult<Out
 }
 
 async function createVlan(xapi: Xapi, network: string, tag: number, device: string): Promise<void> {
-  const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
+  const nics = await physicalNics(xapi);
   const master = await masterHost(xapi);
-  const candidates = Object.entries(pifs).filter(([, p]) => p.device === device && p.VLAN === -1 && p.physical);
-  const onMaster = candidates.find(([, p]) => p.host === master) ?? candidates[0];
+  const candidates = nics.filter((p) => p.device === device);
+  const onMaster = candidates.find((p) => p.host === master) ?? candidates[0];
   if (!onMaster) throw new Error(`nic: no physical NIC ${device} in this pool`);
   // Creates the VLAN on every host whose PIF shares the NIC's network.
-  await xapi.call("pool.create_VLAN_from_PIF", onMaster[0], network, tag);
+  await xapi.call("pool.create_VLAN_from_PIF", onMaster.ref, network, tag);
 }
 
 async function createBonds(
@@ -285,13 +296,9 @@ async function createBonds(
   devices: string[],
   mode: (typeof bondModes)[number],
 ): Promise<void> {
-  const pifs = await xapi.call<Record<string, PIFRecord>>("PIF.get_all_records");
-  const hosts = await xapi.call<Record<string, { name_label: string }>>("host.get_all_records");
-  for (const [host, { name_label }] of Object.entries(hosts)) {
-    const members = devices.map(
-      (d) =>
-        Object.entries(pifs).find(([, p]) => p.host === host && p.device === d && p.physical && p.VLAN === -1)?.[0],
-    );
+  const nics = await physicalNics(xapi);
+  for (const [host, name_label] of await hostNames(xapi)) {
+    const members = devices.map((d) => nics.find((p) => p.host === host && p.device === d)?.ref);
     if (!members.every((m) => m !== undefined))
       throw new Error(`bond.nics: host ${name_label} lacks one of ${devices.join(", ")}`);
     await xapi.call("Bond.create", network, members, "", mode, {});
@@ -304,33 +311,38 @@ async function createBonds(
  * every refusal that the database predicts is looked for on every host first, and nothing is removed if any is found.
  */
 async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
-  const whereNetwork = `field "network" = "${ref}"`;
   const net = await xapi.call<{ uuid: string; name_label: string; VIFs: string[]; PIFs: string[] }>(
     "network.get_record",
     ref,
   );
-  // Only the network's own VIFs and PIFs (its record lists them) can refuse the delete: a network without them
-  // (a private network, most of a large stack) reads nothing more, rather than the pool's hosts, metrics and pool.
-  const none = <T>(): Promise<Record<string, T>> => Promise.resolve({});
+  // Only the network's own VIFs and PIFs (its record lists them) can refuse the delete: each is read by its ref, and
+  // a network without PIFs (a private network, most of a large stack) reads nothing about the pool's hosts.
   const hasPifs = net.PIFs.length > 0;
-  const [vifs, pifs, hosts, metrics, pools] = await Promise.all([
-    net.VIFs.length
-      ? xapi.call<Record<string, { currently_attached: boolean; VM: string }>>(
-          "VIF.get_all_records_where",
-          whereNetwork,
-        )
-      : none<{ currently_attached: boolean; VM: string }>(),
-    hasPifs ? xapi.call<Record<string, PIFRecord>>("PIF.get_all_records_where", whereNetwork) : none<PIFRecord>(),
+  const [vifs, pifs, pool] = await Promise.all([
+    recordsOfRefs<{ currently_attached: boolean; VM: string }>(xapi, "VIF", net.VIFs),
+    recordsOfRefs<PIFRecord>(xapi, "PIF", net.PIFs),
     hasPifs
-      ? xapi.call<Record<string, { name_label: string; metrics: string }>>("host.get_all_records")
-      : none<{ name_label: string; metrics: string }>(),
-    hasPifs ? xapi.call<Record<string, { live: boolean }>>("host_metrics.get_all_records") : none<{ live: boolean }>(),
-    hasPifs
-      ? xapi.call<Record<string, { master: string; ha_enabled: boolean; redo_log_enabled: boolean }>>(
-          "pool.get_all_records",
-        )
-      : none<{ master: string; ha_enabled: boolean; redo_log_enabled: boolean }>(),
+      ? xapi
+          .call<string[]>("pool.get_all")
+          .then(([p]) =>
+            xapi.call<{ master: string; ha_enabled: boolean; redo_log_enabled: boolean }>("pool.get_record", p),
+          )
+      : undefined,
   ]);
+  // Names and liveness of the PIFs' hosts only, field by field: a host's record lists every PIF and VM on it.
+  const hostRefs = [...new Set(Object.values(pifs).map((p) => p.host))];
+  const names = new Map<string, string | undefined>();
+  const live = new Map<string, boolean | undefined>();
+  await Promise.all(
+    hostRefs.map(async (h) => {
+      const [name, metrics] = await Promise.all([
+        fieldOf<string>(xapi, "host", "name_label", h),
+        h === pool?.master ? undefined : fieldOf<string>(xapi, "host", "metrics", h),
+      ]);
+      names.set(h, name);
+      if (metrics !== undefined) live.set(h, await fieldOf<boolean>(xapi, "host_metrics", "live", metrics));
+    }),
+  );
   const network = `network ${net.uuid} ("${net.name_label}")`;
   // network.destroy refuses attached VIFs; VLAN.destroy refuses those of VMs running on the VLAN's host
   // (VIF_IN_USE, through PIF.unplug) and Bond.destroy moves them to the NICs' network: refuse before either.
@@ -343,7 +355,7 @@ async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
         `or move their VIFs to another network before deleting it (NETWORK_CONTAINS_VIF)`,
     );
   }
-  const hostName = (h: string) => hosts[h]?.name_label ?? h;
+  const hostName = (h: string) => names.get(h) ?? h;
   const on = (list: PIFRecord[]) => [...new Set(list.map((p) => hostName(p.host)))].join(", ");
   const all = Object.values(pifs).filter((p) => p.VLAN >= 0 || p.bond_master_of.length > 0);
   const management = Object.values(pifs).filter((p) => p.management);
@@ -353,10 +365,9 @@ async function destroyNetwork(xapi: Xapi, ref: string): Promise<void> {
         `network (host.management_reconfigure) before deleting it (PIF_IS_MANAGEMENT_INTERFACE)`,
     );
   }
-  const pool = Object.values(pools)[0];
   const refusals: string[] = [];
   // Each VLAN.destroy and Bond.destroy is forwarded to the PIF's host, which must be live (the master always is).
-  const offline = all.filter((p) => p.host !== pool?.master && metrics[hosts[p.host]?.metrics]?.live !== true);
+  const offline = all.filter((p) => p.host !== pool?.master && live.get(p.host) !== true);
   if (offline.length)
     refusals.push(
       `host ${on(offline)} is offline, so XAPI cannot remove the network's VLAN or bond there: bring it ` +
@@ -434,8 +445,8 @@ async function mtuInEffect(live: NetworkRecord, records: LiveRecords): Promise<R
   for (const p of live.PIFs) {
     const pif = await records.get<PIFRecord>("PIF", p);
     if (!pif?.currently_attached) continue;
-    const host = await records.get<{ name_label: string }>("host", pif.host);
-    out[host?.name_label ?? pif.host] = Number(pif.MTU);
+    const host = (await records.hostNames()).find(([h]) => h === pif.host)?.[1];
+    out[host ?? pif.host] = Number(pif.MTU);
   }
   return out;
 }
@@ -495,11 +506,10 @@ async function repairParts(xapi: Xapi, ref: string, n: Inputs): Promise<void> {
   const live = (await records.get<NetworkRecord>("network", ref))!;
   const lacking = await missingOn(n, live, records);
   if (!lacking.length) return;
-  const hosts = await records.all<{ name_label: string }>("host");
-  const pifs = await records.all<PIFRecord>("PIF");
-  const nicOn = (host: string, device: string) =>
-    pifs.find(([, p]) => p.host === host && p.device === device && p.physical && p.VLAN === -1)?.[0];
-  for (const [host, { name_label }] of hosts) {
+  const hosts = await records.hostNames();
+  const nics = await physicalNics(xapi);
+  const nicOn = (host: string, device: string) => nics.find((p) => p.host === host && p.device === device)?.ref;
+  for (const [host, name_label] of hosts) {
     if (!lacking.includes(name_label)) continue;
     if (n.vlan !== undefined && n.nic) {
       const tagged = nicOn(host, nicDevice(n.nic));

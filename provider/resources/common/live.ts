@@ -3,6 +3,7 @@
 // preview and a drift report never disagree.
 import { isXapiError } from "../../xapi/errors";
 import type { Xapi } from "./connection";
+import { hostNames } from "./lookups";
 import { sameMap, sameSet, type StringMap } from "./owned-map";
 
 /** Live records, read either through XAPI calls (read()) or from an event-fed snapshot (xen-drift). */
@@ -12,6 +13,8 @@ export interface LiveRecords {
   uuidOf(cls: string, ref: string): Promise<string | undefined>;
   byUuid<R>(cls: string, uuid: string): Promise<{ ref: string; record: R } | undefined>;
   all<R>(cls: string): Promise<Array<[string, R]>>;
+  /** Every host, [ref, name_label]: host records list every PIF and resident VM, which grow with the pool. */
+  hostNames(): Promise<Array<[string, string]>>;
 }
 
 /** One attribute that differs: its path (`mtu`, `otherConfig["owner"]`), the expected and the live value. */
@@ -91,6 +94,7 @@ interface Observed<I = Record<string, unknown>> {
 export function xapiRecords(xapi: Xapi): LiveRecords {
   const records = new Map<string, Promise<unknown>>();
   const tables = new Map<string, Promise<Array<[string, unknown]>>>();
+  let names: Promise<Array<[string, string]>> | undefined;
   const once = <T>(m: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> => {
     let p = m.get(key);
     if (!p) m.set(key, (p = load()));
@@ -127,6 +131,7 @@ export function xapiRecords(xapi: Xapi): LiveRecords {
       once(tables, cls, async () =>
         Object.entries(await xapi.call<Record<string, unknown>>(`${cls}.get_all_records`)),
       ) as Promise<Array<[string, R]>>,
+    hostNames: () => (names ??= hostNames(xapi)),
   };
 }
 
@@ -152,9 +157,9 @@ function uuidOf(xapi: Xapi, cls: string, ref: string): Promise<string | undefine
 
 /** The names of `hosts` for which `has(hostRef)` is false, sorted. */
 export async function hostsLacking(live: LiveRecords, has: (hostRef: string) => boolean): Promise<string[]> {
-  const hosts = await live.all<{ name_label: string }>("host");
+  const hosts = await live.hostNames();
   return hosts
     .filter(([ref]) => !has(ref))
-    .map(([, h]) => h.name_label)
+    .map(([, name]) => name)
     .sort();
 }

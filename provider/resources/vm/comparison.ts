@@ -58,6 +58,9 @@ export function recordsOfLive(xapi: Xapi, live: Live): LiveRecords {
     async all() {
       throw new Error("recordsOfLive: all() is not needed by the Vm's observe()");
     },
+    async hostNames() {
+      throw new Error("recordsOfLive: hostNames() is not needed by the Vm's observe()");
+    },
   };
 }
 

@@ -71,6 +71,30 @@ describe("conflicts predicted at preview", () => {
     await network.delete(bond.id, bond.outs, ctx);
   });
 
+  it("a network carrying the resource's own identity is no conflict, even with no previous inputs (state lost)", async () => {
+    const vlan = await createWith(network, { name: "mine", vlan: 50, nic: "eth1", identity: "lab/dev/mine" });
+    const bond = await createWith(network, {
+      name: "pair",
+      bond: { nics: ["eth2", "eth3"] },
+      identity: "lab/dev/pair",
+    });
+    forgetClaims();
+    const again = { name: "mine", vlan: 50, nic: "eth1", identity: "lab/dev/mine" };
+    expect((await network.check({}, again, ctx)).failures).toBeUndefined();
+    const pair = { name: "pair", bond: { nics: ["eth3", "eth2"] }, identity: "lab/dev/pair" };
+    expect((await network.check({}, pair, ctx)).failures).toBeUndefined();
+    forgetClaims();
+    // Another identity is refused, naming the network.
+    expect(reasons(await network.check({}, { ...again, identity: "lab/dev/other" }, ctx))).toEqual([
+      expect.stringMatching(new RegExp(`^vlan: tag 50 is already in use on eth1 .*"mine" \\(${vlan.id}\\)`)),
+    ]);
+    expect(reasons(await network.check({}, { ...pair, identity: "lab/dev/other" }, ctx))).toEqual([
+      expect.stringMatching(new RegExp(`^bond\\.nics: eth2 of host .* in the bond of network "pair" \\(${bond.id}\\)`)),
+    ]);
+    await network.delete(vlan.id, vlan.outs, ctx);
+    await network.delete(bond.id, bond.outs, ctx);
+  });
+
   it("one program making the same VLAN twice, or bonding a NIC twice, fails the second resource's check", async () => {
     const first = await network.check({}, { name: "a", vlan: 40, nic: "eth1", identity: "p/s/a" }, ctx);
     expect(first.failures).toBeUndefined();
