@@ -87,8 +87,8 @@ describe("a VLAN network", () => {
     received: number;
   }
 
-  /** The calls, by method and number, and the size of the answers, of each step of one VLAN network's life. */
-  async function lifeOfOne(): Promise<Record<string, Phase>> {
+  /** The calls, by method and number, and the size of the answers, of each step of one network's life. */
+  async function lifeOfOne(program: Record<string, unknown>): Promise<Record<string, Phase>> {
     const { sim, ctx } = two!;
     const phases: Record<string, Phase> = {};
     const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
@@ -100,11 +100,10 @@ describe("a VLAN network", () => {
       phases[name] = { calls, received: received - before };
       return out;
     };
-    const program = { name: "measured", vlan: 200, nic: "eth1" };
     const checked = await step("check", () => network.check({}, program, ctx));
     expect(checked.failures).toBeUndefined();
     const made = await step("create", () => network.create(checked.inputs!, ctx));
-    expect(made.outs.pifs).toHaveLength(2);
+    expect(made.outs.pifs).toHaveLength(2); // one per host
     const r = await step("read", () => network.read(made.id, made.outs, ctx));
     expect(r.props).toEqual(made.outs);
     const renamed = { ...checked.inputs!, description: "renamed" };
@@ -116,24 +115,34 @@ describe("a VLAN network", () => {
   }
 
   it("checks, creates, reads, updates and deletes with the same calls and answers beside 2 or 32 other VLANs", async () => {
+    const vlan = { name: "measured", vlan: 200, nic: "eth1" };
+    const bond = { name: "measured-bond", bond: { nics: ["eth2", "eth3"] } };
+    // A session reads each NIC's network once, the first time a bond is checked: not what is measured.
+    expect((await network.check({}, bond, two!.ctx)).failures).toBeUndefined();
     const others: Array<{ id: string; outs: Record<string, unknown> }> = [];
     for (let i = 0; i < 2; i++)
       others.push(await steps.createWith(network, { name: `few-${i}`, vlan: 10 + i, nic: "eth1" }));
-    const few = await lifeOfOne();
+    const few = { vlan: await lifeOfOne(vlan), bond: await lifeOfOne(bond) };
     for (let i = 2; i < 32; i++)
       others.push(await steps.createWith(network, { name: `many-${i}`, vlan: 10 + i, nic: "eth1" }));
-    const many = await lifeOfOne();
+    const many = { vlan: await lifeOfOne(vlan), bond: await lifeOfOne(bond) };
 
-    for (const phases of [few, many])
-      for (const [phase, { calls }] of Object.entries(phases))
-        expect([phase, Object.keys(calls).filter((m) => unfiltered.test(m))]).toEqual([phase, []]);
-    const callsOf = (phases: Record<string, Phase>) =>
-      Object.fromEntries(Object.entries(phases).map(([phase, p]) => [phase, p.calls]));
-    expect(callsOf(many)).toEqual(callsOf(few));
-    // The answers are the same records but for the measured network's bridge name and the like (xapi7 → xapi37):
-    // a few characters, where one more VLAN PIF record alone is hundreds (before: check 41 → 180 kB).
-    const growth = Object.entries(few).map(([phase, p]) => [phase, Math.abs(many[phase].received - p.received)]);
-    expect(growth.filter(([, g]) => Number(g) > 16)).toEqual([]);
+    for (const kind of ["vlan", "bond"] as const) {
+      for (const phases of [few[kind], many[kind]])
+        for (const [phase, { calls }] of Object.entries(phases))
+          expect([kind, phase, Object.keys(calls).filter((m) => unfiltered.test(m))]).toEqual([kind, phase, []]);
+      const callsOf = (phases: Record<string, Phase>) =>
+        Object.fromEntries(Object.entries(phases).map(([phase, p]) => [phase, p.calls]));
+      expect(callsOf(many[kind])).toEqual(callsOf(few[kind]));
+      // The answers are the same records but for the measured network's bridge name and the like (xapi7 → xapi37):
+      // a few characters, where one more VLAN PIF record alone is hundreds (before: a VLAN check 41 → 180 kB).
+      const growth = Object.entries(few[kind]).map(([phase, p]) => [
+        kind,
+        phase,
+        Math.abs(many[kind][phase].received - p.received),
+      ]);
+      expect(growth.filter(([, , g]) => Number(g) > 16)).toEqual([]);
+    }
     // The conflicts are still looked for: the tag of another network on the same NIC is refused.
     const clash = await network.check({}, { name: "clash", vlan: 20, nic: "eth1" }, two!.ctx);
     expect(clash.failures?.[0].reason).toMatch(/^vlan: tag 20 is already in use on eth1 of host .*\(PIF_VLAN_EXISTS\)/);
