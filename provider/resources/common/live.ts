@@ -3,7 +3,7 @@
 // preview and a drift report never disagree.
 import { isXapiError } from "../../xapi/errors";
 import type { Xapi } from "./connection";
-import { hostNames } from "./lookups";
+import { fixedFieldOf, hostNames } from "./lookups";
 import { sameMap, sameSet, type StringMap } from "./owned-map";
 
 /** Live records, read either through XAPI calls (read()) or from an event-fed snapshot (xen-drift). */
@@ -114,7 +114,9 @@ export function xapiRecords(xapi: Xapi): LiveRecords {
     async uuidOf(cls: string, ref: string) {
       const known = records.get(`${cls}/${ref}`);
       if (known) return ((await known) as { uuid?: string } | undefined)?.uuid;
-      return uuidOf(xapi, cls, ref);
+      // A UUID is set when xapi makes the object (read once per session). The SR of every VDI in a refresh: its
+      // record lists all the SR's VDIs (~50 bytes each).
+      return fixedFieldOf<string>(xapi, cls, "uuid", ref);
     },
     async byUuid<R>(cls: string, uuid: string) {
       let ref: string;
@@ -133,26 +135,6 @@ export function xapiRecords(xapi: Xapi): LiveRecords {
       ) as Promise<Array<[string, R]>>,
     hostNames: () => (names ??= hostNames(xapi)),
   };
-}
-
-// A ref's UUID never changes and xapi never reuses a ref, so what a session learnt stays true for the session.
-// The SR of every VDI in a refresh: its record lists all the SR's VDIs (~50 bytes each), read once per disk.
-const uuids = new WeakMap<Xapi, Map<string, Promise<string | undefined>>>();
-
-function uuidOf(xapi: Xapi, cls: string, ref: string): Promise<string | undefined> {
-  let known = uuids.get(xapi);
-  if (!known) uuids.set(xapi, (known = new Map()));
-  const key = `${cls}/${ref}`;
-  let p = known.get(key);
-  if (!p) {
-    p = xapi.call<string>(`${cls}.get_uuid`, ref).catch((err: unknown) => {
-      known.delete(key); // gone, or failed: ask again next time
-      if (isXapiError(err, "HANDLE_INVALID")) return undefined;
-      throw err;
-    });
-    known.set(key, p);
-  }
-  return p;
 }
 
 /** The names of `hosts` for which `has(hostRef)` is false, sorted. */

@@ -65,8 +65,8 @@ export async function fieldOf<T>(xapi: Xapi, cls: string, field: string, ref: st
   }
 }
 
-// Fields xapi sets when it makes the object and never changes (datamodel RO/constructor: a PIF's host, device and
-// network, a Bond's master), and refs are never reused: what a session learnt stays true for the session.
+// Fields xapi sets when it makes the object and never changes (datamodel RO/constructor: any uuid, a PIF's host,
+// device and network, a Bond's master), and refs are never reused: what a session learnt stays true for the session.
 const fixed = new WeakMap<Xapi, Map<string, Promise<unknown>>>();
 
 /** A constructor-only field, read once per session; undefined (and asked again next time) when the object is gone. */
