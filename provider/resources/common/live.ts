@@ -4,6 +4,7 @@
 import { isXapiError } from "../../xapi/errors";
 import type { Xapi } from "./connection";
 import { fixedFieldOf, hostNames } from "./lookups";
+import { findByUuid } from "./uuid-batch";
 import { sameMap, sameSet, type StringMap } from "./owned-map";
 
 /** Live records, read either through XAPI calls (read()) or from an event-fed snapshot (xen-drift). */
@@ -119,15 +120,10 @@ export function xapiRecords(xapi: Xapi): LiveRecords {
       return fixedFieldOf<string>(xapi, cls, "uuid", ref);
     },
     async byUuid<R>(cls: string, uuid: string) {
-      let ref: string;
-      try {
-        ref = await xapi.call<string>(`${cls}.get_by_uuid`, uuid);
-      } catch (err) {
-        if (isXapiError(err, "UUID_INVALID") || isXapiError(err, "HANDLE_INVALID")) return undefined;
-        throw err;
-      }
-      const record = await get<R>(cls, ref);
-      return record ? { ref, record } : undefined;
+      // Concurrent reads of one class (a refresh) share one query (uuid-batch.ts).
+      const found = await findByUuid<R>(xapi, cls, uuid);
+      if (found) records.set(`${cls}/${found.ref}`, Promise.resolve(found.record));
+      return found;
     },
     all: <R>(cls: string) =>
       once(tables, cls, async () =>
