@@ -10,7 +10,8 @@
 // --profile DIR profiles the dynamic-provider processes with V8's CPU profiler (a preload given in NODE_OPTIONS,
 // which the workspace environment passes through the engine to the provider plugin); one directory per stack and
 // phase (and DIR/<stack>-<phase>-program for the process that runs the program); read them with
-// `node bin/bench/cpuprofile-top.js DIR/ours-up`. --keep leaves each stack's state directory
+// `node bin/bench/cpuprofile-top.js DIR/ours-up`. The profiler adds a fixed cost to every process, which pulls the
+// ratios towards 1 (N=1000: refresh 1.03 profiled, 1.49 not): take the figures from a run without it. --keep leaves each stack's state directory
 // (its checkpoints and their backups) in place and prints where. --floor-slots constructs each floor resource with the
 // same property names as ours (undefined), to show what exposing those outputs costs in the program's process.
 // Both stacks run in a project directory where the package is installed from its `npm pack` tarball, as users
