@@ -11,7 +11,7 @@
 // which the workspace environment passes through the engine to the provider plugin); one directory per stack and
 // phase (and DIR/<stack>-<phase>-program for the process that runs the program); read them with
 // `node bin/bench/cpuprofile-top.js DIR/ours-up`. The profiler adds a fixed cost to every process, which pulls the
-// ratios towards 1 (N=1000: refresh 1.03 profiled, 1.49 not): take the figures from a run without it. --keep leaves each stack's state directory
+// ratios towards 1 (N=1000, refresh: 1.03 with the profiler, ~1.5 without): take figures from runs without it. --keep leaves each stack's state directory
 // (its checkpoints and their backups) in place and prints where. --floor-slots constructs each floor resource with the
 // same property names as ours (undefined), to show what exposing those outputs costs in the program's process.
 // Both stacks run in a project directory where the package is installed from its `npm pack` tarball, as users
