@@ -1,17 +1,18 @@
 // update(): the plan classify() made, applied. Hot changes go to the running VM; cold ones halt it first (clean
 // shutdown with a timeout, then hard), are applied, and the VM is started again (and its address waited for).
 import type { Prior, ResourceContext, UpdateResult } from "../contract";
-import { xapiFor } from "../common/connection";
+import { xapiFor, type Xapi } from "../common/connection";
 import { goneMessage } from "../common/messages";
 import { reportNotice } from "../common/progress";
 import type { Inputs, Outputs } from "./inputs";
 import { classify, isUp, type Change } from "./classify";
 import { dependsOnGuest, withRefusals } from "./hotplug";
-import type { GuestSeen } from "./guest-watch";
+import { watchGuest, type GuestSeen } from "./guest-watch";
+import { NULL_REF } from "./records";
 import { applyCdrom, applyDisks, applyNics } from "./devices";
 import { applyCpu, applyHalted, applyMemory, applySettings } from "./settings";
 import { liveRefusals, readLive, takeForUpdate } from "./live";
-import { shutdown } from "./power";
+import { setPowerState, shutdown } from "./power";
 import { bringUp } from "./create";
 
 export async function update(
@@ -36,6 +37,11 @@ export async function update(
   if (cold.length && isUp(state)) {
     if (n.updatePolicy === "fail") throw new Error(refusal(n, cold));
     reportNotice(`${n.name}: restarting for ${cold.map((c) => c.field).join(", ")}`);
+    // "Shut down cleanly, changed and started again": a suspended or paused VM is resumed first, since a hard
+    // shutdown (the only one xapi allows from those states) would discard its memory; bringUp suspends or pauses it
+    // again after the change. A program that asks for Halted has accepted that.
+    if ((state === "Suspended" || state === "Paused") && n.powerState !== "Halted")
+      state = await wake(xapi, live.ref, state, n);
     await shutdown(xapi, live.ref, state, n.shutdownTimeout ?? 120);
     state = "Halted";
     seen = undefined;
@@ -55,6 +61,26 @@ export async function update(
     await applyCdrom(xapi, live, n.cdrom);
   const outs = await bringUp(xapi, live.ref, id, n, state, o.cloudInitVdi ?? null, o, seen);
   return { outs };
+}
+
+/**
+ * Resumes a suspended VM (or unpauses a paused one) so that it can shut down cleanly, and gives its guest agent up to
+ * 30 s to report again (xapi asks the PV drivers for a clean shutdown; a resumed guest's drivers reconnect first).
+ * Refuses if the VM cannot be woken.
+ */
+async function wake(xapi: Xapi, ref: string, state: "Suspended" | "Paused", n: Inputs): Promise<"Running"> {
+  try {
+    await setPowerState(xapi, ref, state, "Running", n.shutdownTimeout ?? 120);
+    const waitS = Math.min(n.shutdownTimeout ?? 120, 30);
+    await watchGuest(xapi, ref, Date.now() + waitS * 1000, (g) => g.metrics !== NULL_REF);
+    return "Running";
+  } catch (err) {
+    throw new Error(
+      `${n.name}: the VM is ${state.toLowerCase()} and must be resumed to shut down cleanly for the change, ` +
+        `but ${state === "Suspended" ? "VM.resume" : "VM.unpause"} failed (${(err as Error).message}); ` +
+        `a hard shutdown would discard its memory. Resume it, or set powerState "Halted" to accept that`,
+    );
+  }
 }
 
 /** The refusal under updatePolicy "fail": names the fields (with why, when the live guest is the reason) and what to do. */

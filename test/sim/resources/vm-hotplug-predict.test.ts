@@ -179,4 +179,32 @@ describe("Vm: live changes the guest would refuse are predicted at preview", () 
     expect(await xapi.call("VM.get_VCPUs_at_startup", await vmRef(id))).toBe(2);
     await vm.delete(id, after, ctx);
   });
+
+  // A restart is "shut down cleanly, changed and started again". xapi allows only hard_shutdown from Suspended and
+  // Paused (xapi_vm_lifecycle.ml allowed_power_states), and a hard shutdown of a suspended VM destroys its suspend
+  // image (xapi_vm.ml hard_shutdown): its memory would be lost. So the VM is resumed (or unpaused) first.
+  for (const [asleep, wake, wanted] of [
+    ["Suspended", "VM.resume", "Running"],
+    ["Paused", "VM.unpause", "Paused"],
+  ] as const)
+    it(`a ${asleep.toLowerCase()} VM restarted for a change is woken (${wake}) and shut down cleanly, not hard`, async () => {
+      const program = { name: `asleep-${asleep.toLowerCase()}`, template: "Debian Bookworm 12", vcpus: 1, vcpusMax: 2 };
+      const { id, outs } = await createWith(vm, { ...program, powerState: "Running" });
+      const ref = await vmRef(id);
+      // The guest's agent reports its features (suspend needs them) a moment after boot (guestMetricsDelayMs).
+      for (let i = 0; i < 250 && (await xapi.call<string>("VM.get_guest_metrics", ref)) === "OpaqueRef:NULL"; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      await xapi.call(asleep === "Suspended" ? "VM.suspend" : "VM.pause", ref);
+      const step = await updateWith(vm, id, outs, { ...program, vcpus: 2, powerState: wanted });
+      const mark = lab!.sim.calls.mark();
+      const after = (await step.run()).outs;
+      const calls = lab!.sim.calls
+        .list({ since: mark })
+        .map((c) => c.method.replace(/^Async\./, ""))
+        .filter((m) => /^VM\.(resume|unpause|clean_shutdown|hard_shutdown|start|suspend|pause)$/.test(m));
+      expect(calls).toEqual([wake, "VM.clean_shutdown", "VM.start"]);
+      expect(after.powerState).toBe(wanted);
+      expect(await xapi.call("VM.get_VCPUs_at_startup", ref)).toBe(2);
+      await vm.delete(id, after, ctx);
+    });
 });
