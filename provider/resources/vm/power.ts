@@ -58,8 +58,13 @@ export async function setPowerState(
     now = "Running";
   }
   if (now === "Running" && to === "Paused") await xapi.callAsync("VM.pause", [ref]);
-  if (now === "Running" && to === "Suspended")
+  if (now === "Running" && to === "Suspended") {
+    // xapi suspends an HVM guest only once its PV drivers are up (xapi_vm_lifecycle.ml check_op_for_feature:
+    // VM_LACKS_FEATURE); a guest just booted or resumed reports them a moment later. Watched, not polled.
+    reportStatus("waiting for the guest agent before suspending");
+    await watchGuest(xapi, ref, Date.now() + timeoutS * 1000, (g) => g.metrics !== NULL_REF);
     await xapi.callAsync("VM.suspend", [ref], { onProgress: progressReporter("suspending") });
+  }
   return booted;
 }
 

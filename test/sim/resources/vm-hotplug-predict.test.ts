@@ -207,4 +207,22 @@ describe("Vm: live changes the guest would refuse are predicted at preview", () 
       expect(await xapi.call("VM.get_VCPUs_at_startup", ref)).toBe(2);
       await vm.delete(id, after, ctx);
     });
+
+  it("a VM asked to be Suspended is suspended once its guest agent has reported (xapi needs the PV drivers)", async () => {
+    const program = { name: "sleeper-1", template: "Debian Bookworm 12", powerState: "Suspended" };
+    const mark = lab!.sim.calls.mark();
+    const { id, outs } = await createWith(vm, program);
+    expect(outs.powerState).toBe("Suspended");
+    // Then a restart for a change wakes it, shuts it down cleanly, and suspends it again.
+    const step = await updateWith(vm, id, outs, { ...program, vcpus: 2 });
+    const after = (await step.run()).outs;
+    expect(after.powerState).toBe("Suspended");
+    const power = lab!.sim.calls
+      .list({ since: mark })
+      .map((c) => c.method.replace(/^Async\./, ""))
+      .filter((m) => /^VM\.(resume|clean_shutdown|hard_shutdown|start|suspend)$/.test(m));
+    expect(power).toEqual(["VM.start", "VM.suspend", "VM.resume", "VM.clean_shutdown", "VM.start", "VM.suspend"]);
+    expect(lab!.sim.calls.statusPolls({ since: mark })).toEqual([]);
+    await vm.delete(id, after, ctx);
+  });
 });
