@@ -3,13 +3,14 @@
 //
 // Installed from npm (the package is under node_modules), the object is the whole exports of
 // provider/kinds/<kind>.js, and the serializer stores a reference to that module:
-// `require("pulumi-xenserver/bin/provider/kinds/vdi")`, about 250 characters. The engine rewrites the whole
-// checkpoint after each step, so this text's size is paid N times per step: with the 3.1 KB closure below, it was
-// ~6.3 KB of a Vdi's 8.7 KB of state (bench:scale).
+// `require("pulumi-xenserver/bin/provider/kinds/vdi")`, under 300 characters (that module exports the same object as
+// closureProvider; its text is never stored). The engine rewrites the whole checkpoint after each step, so this
+// text's size is paid N times per step: with the 3.1 KB closure below, it was ~6.3 KB of a Vdi's 8.7 KB of state.
 //
 // Run from a checkout of this repository (tests, the demo), the package is not under node_modules and the serializer
-// would copy the module's code by value; there the object captures nothing but two plain strings and loads the
-// runtime inside each method: by package name first, then by the absolute path seen when the program ran.
+// would copy the module's code by value; there the object itself is stored: it captures nothing but two plain
+// strings and loads the runtime inside each method, by package name first, then by the absolute path seen when the
+// program ran.
 //
 // State written by older versions holds the closure's text, which calls runtime.js's configure() and
 // dispatch(kind, method, ...args): keep both (test/e2e/provider-text.test.ts).
@@ -26,7 +27,7 @@ export function dynamicProvider(kind: string): pulumi.dynamic.ResourceProvider {
   if (!provider) {
     provider = installed
       ? (require(`./kinds/${kind.toLowerCase()}`) as pulumi.dynamic.ResourceProvider)
-      : makeProvider(kind, runtimeByName, runtimeByPath);
+      : closureProvider(kind);
     cache.set(kind, provider);
   }
   return provider;
@@ -34,6 +35,11 @@ export function dynamicProvider(kind: string): pulumi.dynamic.ResourceProvider {
 
 // One object per kind: Pulumi caches a serialized provider per object.
 const cache = new Map<string, pulumi.dynamic.ResourceProvider>();
+
+/** The provider object for `kind` that loads the runtime in each method: what provider/kinds/<kind>.js exports too. */
+export function closureProvider(kind: string): pulumi.dynamic.ResourceProvider {
+  return makeProvider(kind, runtimeByName, runtimeByPath);
+}
 
 function makeProvider(kind: string, byName: string, byPath: string): pulumi.dynamic.ResourceProvider {
   // Kept inside makeProvider so the serializer captures only `kind`, `byName` and `byPath`.

@@ -1,4 +1,4 @@
-// The Network provider object (kind-provider.ts says why it is a module of its own).
-import { kindProvider } from "./kind-provider";
+// The Network provider object, as the module Pulumi stores a reference to when the package is installed (dynamic.ts).
+import { closureProvider } from "../dynamic";
 
-export = kindProvider("Network");
+export = closureProvider("Network");

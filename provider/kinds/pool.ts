@@ -1,4 +1,4 @@
-// The Pool provider object (kind-provider.ts says why it is a module of its own).
-import { kindProvider } from "./kind-provider";
+// The Pool provider object, as the module Pulumi stores a reference to when the package is installed (dynamic.ts).
+import { closureProvider } from "../dynamic";
 
-export = kindProvider("Pool");
+export = closureProvider("Pool");

@@ -1,9 +1,8 @@
 // How a resource kind reads its managed attributes from live XAPI records and compares them: one piece of code
 // that read() and diff() use, and that xen-drift runs over its event-stream snapshot, so that a refresh, a
 // preview and a drift report never disagree.
-import { isXapiError } from "../../xapi/errors";
 import type { Xapi } from "./connection";
-import { fixedFieldOf, hostNames } from "./lookups";
+import { fixedFieldOf, hostNames, recordOf } from "./lookups";
 import { findByUuid } from "./uuid-batch";
 import { sameMap, sameSet, type StringMap } from "./owned-map";
 
@@ -102,14 +101,7 @@ export function xapiRecords(xapi: Xapi): LiveRecords {
     return p;
   };
   const get = <R>(cls: string, ref: string): Promise<R | undefined> =>
-    once(records, `${cls}/${ref}`, async () => {
-      try {
-        return await xapi.call<R>(`${cls}.get_record`, ref);
-      } catch (err) {
-        if (isXapiError(err, "HANDLE_INVALID")) return undefined;
-        throw err;
-      }
-    }) as Promise<R | undefined>;
+    once(records, `${cls}/${ref}`, () => recordOf<R>(xapi, cls, ref)) as Promise<R | undefined>;
   return {
     get,
     async uuidOf(cls: string, ref: string) {

@@ -19,13 +19,13 @@ export async function recordByUuid<R>(
   uuid: string,
 ): Promise<{ ref: string; record: R } | undefined> {
   const ref = await refByUuid(xapi, cls, uuid);
-  if (!ref) return undefined;
-  try {
-    return { ref, record: await xapi.call<R>(`${cls}.get_record`, ref) };
-  } catch (err) {
-    if (isXapiError(err, "HANDLE_INVALID")) return undefined;
-    throw err;
-  }
+  const record = ref ? await recordOf<R>(xapi, cls, ref) : undefined;
+  return ref && record !== undefined ? { ref, record } : undefined;
+}
+
+/** The object's record, or undefined when it is gone (HANDLE_INVALID). */
+export function recordOf<R>(xapi: Xapi, cls: string, ref: string): Promise<R | undefined> {
+  return fieldOf<R>(xapi, cls, "record", ref);
 }
 
 /** The pool master's host ref. */
@@ -40,14 +40,7 @@ export async function masterHost(xapi: Xapi): Promise<string> {
  */
 export async function recordsOfRefs<R>(xapi: Xapi, cls: string, refs: readonly string[]): Promise<Record<string, R>> {
   const distinct = [...new Set(refs)];
-  const read = await Promise.all(
-    distinct.map((ref) =>
-      xapi.call<R>(`${cls}.get_record`, ref).catch((err: unknown) => {
-        if (isXapiError(err, "HANDLE_INVALID")) return undefined;
-        throw err;
-      }),
-    ),
-  );
+  const read = await Promise.all(distinct.map((ref) => recordOf<R>(xapi, cls, ref)));
   const out: Record<string, R> = {};
   distinct.forEach((ref, i) => {
     if (read[i] !== undefined) out[ref] = read[i];

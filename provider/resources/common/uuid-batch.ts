@@ -3,8 +3,8 @@
 // `<cls>.get_all_records_where 'field "uuid" = "…" or …'`. xapi walks the class's table once for that call
 // (db_cache_impl.ml find_refs_with_filter_internal) and answers only the matches: one call for up to `batchMax`
 // objects instead of two each. Every answer is read live when asked for, as before; nothing is kept.
-import { isXapiError } from "../../xapi/errors";
 import type { Xapi } from "./connection";
+import { recordByUuid } from "./lookups";
 
 export type Found<R> = { ref: string; record: R } | undefined;
 
@@ -30,7 +30,7 @@ class UuidLookups {
   ) {}
 
   find(uuid: string): Promise<Found<unknown>> {
-    if (!uuidShape.test(uuid)) return byIndex(this.xapi, this.cls, uuid);
+    if (!uuidShape.test(uuid)) return recordByUuid(this.xapi, this.cls, uuid);
     return new Promise((resolve, reject) => {
       this.waiting.push({ uuid, resolve, reject });
       // Lookups asked in the same turn join this one; those asked while it runs make the next.
@@ -55,23 +55,12 @@ class UuidLookups {
   }
 
   private async lookUp(uuids: string[]): Promise<Map<string, Found<unknown>>> {
-    if (uuids.length === 1) return new Map([[uuids[0], await byIndex(this.xapi, this.cls, uuids[0])]]);
+    if (uuids.length === 1) return new Map([[uuids[0], await recordByUuid(this.xapi, this.cls, uuids[0])]]);
     const where = uuids.map((u) => `field "uuid" = "${u}"`).join(" or ");
     const records = await this.xapi.call<Record<string, { uuid: string }>>(`${this.cls}.get_all_records_where`, where);
     const out = new Map<string, Found<unknown>>();
     for (const [ref, record] of Object.entries(records)) out.set(record.uuid, { ref, record });
     return out;
-  }
-}
-
-/** get_by_uuid + get_record: undefined when there is no such object (or it went between the two calls). */
-async function byIndex(xapi: Xapi, cls: string, uuid: string): Promise<Found<unknown>> {
-  try {
-    const ref = await xapi.call<string>(`${cls}.get_by_uuid`, uuid);
-    return { ref, record: await xapi.call<unknown>(`${cls}.get_record`, ref) };
-  } catch (err) {
-    if (isXapiError(err, "UUID_INVALID") || isXapiError(err, "HANDLE_INVALID")) return undefined;
-    throw err;
   }
 }
 

@@ -2,10 +2,9 @@
 // VM, its VBDs, VIFs, VDIs and consoles): indexed reads only, so a read costs the same in a pool of any size
 // (issue 14: get_all_records_where is a scan of the whole table in xapi), and turned into the resource's outputs
 // and the inputs a refresh reports.
-import { isXapiError } from "../../xapi/errors";
 import type { Xapi } from "../common/connection";
 import type { LiveRecords } from "../common/live";
-import { recordByUuid, recordsOfRefs } from "../common/lookups";
+import { recordByUuid, recordOf, recordsOfRefs } from "../common/lookups";
 import { pickInputs } from "../common/read-inputs";
 import { poolOf } from "../common/same-pool";
 import { ownedView } from "../common/owned-map";
@@ -57,14 +56,10 @@ async function vmRecord(
   let found: { ref: string; record: VMRecord } | undefined;
   if (ref === undefined) found = await recordByUuid<VMRecord>(xapi, "VM", uuid);
   else if (known?.record) found = { ref, record: known.record };
-  else
-    found = await xapi.call<VMRecord>("VM.get_record", ref).then(
-      (record) => ({ ref, record }),
-      (err: unknown) => {
-        if (isXapiError(err, "HANDLE_INVALID")) return undefined;
-        throw err;
-      },
-    );
+  else {
+    const record = await recordOf<VMRecord>(xapi, "VM", ref);
+    found = record && { ref, record };
+  }
   return found && !found.record.is_a_template ? found : undefined;
 }
 
@@ -119,12 +114,8 @@ export function uuidOfRef(
   const key = `${cls} ${ref}`;
   let p = known.get(key);
   if (!p) {
-    p = xapi.call<{ uuid: string; name_label: string }>(`${cls}.get_record`, ref).then(
-      (r) => ({ uuid: r.uuid, name: r.name_label }),
-      (err: unknown) => {
-        if (isXapiError(err, "HANDLE_INVALID")) return undefined;
-        throw err;
-      },
+    p = recordOf<{ uuid: string; name_label: string }>(xapi, cls, ref).then(
+      (r) => r && { uuid: r.uuid, name: r.name_label },
     );
     known.set(key, p);
     p.catch(() => known.delete(key)); // a failed read (not a missing object) is tried again next time

@@ -30,6 +30,11 @@ export async function shutdown(xapi: Xapi, ref: string, state: PowerState, timeo
   await xapi.callAsync("VM.hard_shutdown", [ref]);
 }
 
+/** Waits (event.from) until the guest agent has reported, or `timeoutS` passes; the caller's next call says which. */
+export async function untilGuestAgent(xapi: Xapi, ref: string, timeoutS: number): Promise<void> {
+  await watchGuest(xapi, ref, Date.now() + timeoutS * 1000, (g) => g.metrics !== NULL_REF);
+}
+
 /** Brings the VM from `from` to `to`; returns whether it was started (booted) on the way. */
 export async function setPowerState(
   xapi: Xapi,
@@ -62,7 +67,7 @@ export async function setPowerState(
     // xapi suspends an HVM guest only once its PV drivers are up (xapi_vm_lifecycle.ml check_op_for_feature:
     // VM_LACKS_FEATURE); a guest just booted or resumed reports them a moment later. Watched, not polled.
     reportStatus("waiting for the guest agent before suspending");
-    await watchGuest(xapi, ref, Date.now() + timeoutS * 1000, (g) => g.metrics !== NULL_REF);
+    await untilGuestAgent(xapi, ref, timeoutS);
     await xapi.callAsync("VM.suspend", [ref], { onProgress: progressReporter("suspending") });
   }
   return booted;

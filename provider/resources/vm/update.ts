@@ -7,12 +7,11 @@ import { reportNotice } from "../common/progress";
 import type { Inputs, Outputs } from "./inputs";
 import { classify, isUp, type Change } from "./classify";
 import { dependsOnGuest, withRefusals } from "./hotplug";
-import { watchGuest, type GuestSeen } from "./guest-watch";
-import { NULL_REF } from "./records";
+import type { GuestSeen } from "./guest-watch";
 import { applyCdrom, applyDisks, applyNics } from "./devices";
 import { applyCpu, applyHalted, applyMemory, applySettings } from "./settings";
 import { liveRefusals, readLive, takeForUpdate } from "./live";
-import { setPowerState, shutdown } from "./power";
+import { setPowerState, shutdown, untilGuestAgent } from "./power";
 import { bringUp } from "./create";
 
 export async function update(
@@ -71,8 +70,7 @@ export async function update(
 async function wake(xapi: Xapi, ref: string, state: "Suspended" | "Paused", n: Inputs): Promise<"Running"> {
   try {
     await setPowerState(xapi, ref, state, "Running", n.shutdownTimeout ?? 120);
-    const waitS = Math.min(n.shutdownTimeout ?? 120, 30);
-    await watchGuest(xapi, ref, Date.now() + waitS * 1000, (g) => g.metrics !== NULL_REF);
+    await untilGuestAgent(xapi, ref, Math.min(n.shutdownTimeout ?? 120, 30));
     return "Running";
   } catch (err) {
     throw new Error(
