@@ -2,7 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
 import { inputSchema, outputSchema } from "../provider/resources/network";
-import { internalProps, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
+import {
+  internalProps,
+  propertySlots,
+  referenceOnly,
+  type ArgsOf,
+  type PropertiesOf,
+  withoutPromiseStacks,
+} from "./resource";
 
 export type NetworkArgs = ArgsOf<z.input<typeof inputSchema>>;
 
@@ -17,14 +24,20 @@ export interface Network extends PropertiesOf<typeof inputSchema, typeof outputS
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Network extends pulumi.dynamic.Resource {
   constructor(name: string, args: NetworkArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      dynamicProvider("Network"),
-      name,
-      { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps("Network", name, opts) },
-      opts,
-      "xenserver",
-      "Network",
-    );
+    const stacks = withoutPromiseStacks(); // Pulumi's per-property debug stacks (resource.ts)
+    try {
+      super(
+        dynamicProvider("Network"),
+        name,
+        { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps("Network", name, opts) },
+        opts,
+        "xenserver",
+        "Network",
+      );
+    } catch (err) {
+      stacks.restack(err);
+    }
+    stacks.restore();
   }
 
   /** A read-only reference to an existing network by UUID. */

@@ -2,7 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
 import { inputSchema, outputSchema } from "../provider/resources/pool";
-import { internalProps, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
+import {
+  internalProps,
+  propertySlots,
+  referenceOnly,
+  type ArgsOf,
+  type PropertiesOf,
+  withoutPromiseStacks,
+} from "./resource";
 
 export type PoolArgs = ArgsOf<z.input<typeof inputSchema>>;
 
@@ -17,14 +24,20 @@ export interface Pool extends PropertiesOf<typeof inputSchema, typeof outputSche
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Pool extends pulumi.dynamic.Resource {
   constructor(name: string, args: PoolArgs = {}, opts?: pulumi.CustomResourceOptions) {
-    super(
-      dynamicProvider("Pool"),
-      name,
-      { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps("Pool", name, opts) },
-      opts,
-      "xenserver",
-      "Pool",
-    );
+    const stacks = withoutPromiseStacks(); // Pulumi's per-property debug stacks (resource.ts)
+    try {
+      super(
+        dynamicProvider("Pool"),
+        name,
+        { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps("Pool", name, opts) },
+        opts,
+        "xenserver",
+        "Pool",
+      );
+    } catch (err) {
+      stacks.restack(err);
+    }
+    stacks.restore();
   }
 
   static get(

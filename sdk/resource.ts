@@ -62,5 +62,35 @@ export function propertySlots(...schemas: Array<{ shape: Record<string, unknown>
   return Object.fromEntries(schemas.flatMap((s) => Object.keys(s.shape)).map((n) => [n, undefined]));
 }
 
+/**
+ * Turns V8's stack capture off for the span of a resource class's super() call, and returns what turns it back on.
+ *
+ * Pulumi's Node SDK gives every property a resource is constructed with an Output of four promises
+ * (runtime/rpc.js transferProperties), and debuggable.js formats a stack trace for each of them
+ * (`new Error().stack`), which it prints only when PULUMI_DEBUG_PROMISE_LEAKS is set. Our classes carry every input
+ * and output (a Vm 42 properties, a Vdi 20), so at 1,000 resources that formatting was ~2.8 s of a preview's
+ * program process, a third of it (bench:scale profiles). With PULUMI_DEBUG_PROMISE_LEAKS set nothing changes.
+ *
+ * What keeps its stack: the resource's source position (Resource.callsites() raises the limit itself while it reads
+ * it), and an error thrown by the constructor (its stack is taken again once the limit is back, from the caller).
+ * What loses its frames: the error the SDK prepares inside the constructor for a RegisterResource call the engine
+ * refuses later ("failed to register new resource <name> …"), which still names the resource.
+ */
+export function withoutPromiseStacks(): { restore(): void; restack(err: unknown): never } {
+  const limit = Error.stackTraceLimit;
+  const quiet = !process.env.PULUMI_DEBUG_PROMISE_LEAKS;
+  if (quiet) Error.stackTraceLimit = 0;
+  return {
+    restore: () => {
+      if (quiet) Error.stackTraceLimit = limit;
+    },
+    restack(err: unknown): never {
+      this.restore();
+      if (quiet && err instanceof Error) Error.captureStackTrace(err, this.restack);
+      throw err;
+    },
+  };
+}
+
 /** Marks a static get(): the provider fails when the object does not exist. */
 export const referenceOnly = { referenceOnly: true } as const;

@@ -2,7 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
 import { inputSchema, outputSchema } from "../provider/resources/sr";
-import { internalProps, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
+import {
+  internalProps,
+  propertySlots,
+  referenceOnly,
+  type ArgsOf,
+  type PropertiesOf,
+  withoutPromiseStacks,
+} from "./resource";
 
 export type SrArgs = ArgsOf<z.input<typeof inputSchema>>;
 
@@ -21,14 +28,20 @@ export class Sr extends pulumi.dynamic.Resource {
     const props = { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps("Sr", name, opts) };
     // Passwords live in deviceConfig: keep it encrypted in state, as input and as output.
     if (args.deviceConfig !== undefined) props.deviceConfig = pulumi.secret(args.deviceConfig);
-    super(
-      dynamicProvider("Sr"),
-      name,
-      props,
-      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["deviceConfig"] }),
-      "xenserver",
-      "Sr",
-    );
+    const stacks = withoutPromiseStacks(); // Pulumi's per-property debug stacks (resource.ts)
+    try {
+      super(
+        dynamicProvider("Sr"),
+        name,
+        props,
+        pulumi.mergeOptions(opts, { additionalSecretOutputs: ["deviceConfig"] }),
+        "xenserver",
+        "Sr",
+      );
+    } catch (err) {
+      stacks.restack(err);
+    }
+    stacks.restore();
   }
 
   static get(

@@ -2,7 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
 import { inputSchema, outputSchema } from "../provider/resources/vdi";
-import { internalProps, propertySlots, referenceOnly, type ArgsOf, type PropertiesOf } from "./resource";
+import {
+  internalProps,
+  propertySlots,
+  referenceOnly,
+  type ArgsOf,
+  type PropertiesOf,
+  withoutPromiseStacks,
+} from "./resource";
 
 export type VdiArgs = ArgsOf<z.input<typeof inputSchema>>;
 
@@ -17,14 +24,20 @@ export interface Vdi extends PropertiesOf<typeof inputSchema, typeof outputSchem
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Vdi extends pulumi.dynamic.Resource {
   constructor(name: string, args: VdiArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      dynamicProvider("Vdi"),
-      name,
-      { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps("Vdi", name, opts) },
-      opts,
-      "xenserver",
-      "Vdi",
-    );
+    const stacks = withoutPromiseStacks(); // Pulumi's per-property debug stacks (resource.ts)
+    try {
+      super(
+        dynamicProvider("Vdi"),
+        name,
+        { ...propertySlots(inputSchema, outputSchema), ...args, ...internalProps("Vdi", name, opts) },
+        opts,
+        "xenserver",
+        "Vdi",
+      );
+    } catch (err) {
+      stacks.restack(err);
+    }
+    stacks.restore();
   }
 
   static get(

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { dynamicProvider } from "../provider/dynamic";
 import { inputSchema, outputSchema } from "../provider/resources/vm/inputs";
-import { internalProps, propertySlots, referenceOnly, type PropertiesOf } from "./resource";
+import { internalProps, propertySlots, referenceOnly, type PropertiesOf, withoutPromiseStacks } from "./resource";
 
 /** Inputs all the way down: a disk's `vdi` may be another resource's output (`data.uuid`). */
 type DeepInput<T> = T extends (infer U)[]
@@ -34,14 +34,20 @@ export class Vm extends pulumi.dynamic.Resource {
     };
     // user-data may hold passwords and keys: cloudInit is encrypted in state, as input and as output.
     if (args.cloudInit !== undefined) props.cloudInit = pulumi.secret(args.cloudInit);
-    super(
-      dynamicProvider("Vm"),
-      name,
-      props,
-      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["cloudInit"] }),
-      "xenserver",
-      "Vm",
-    );
+    const stacks = withoutPromiseStacks(); // Pulumi's per-property debug stacks (resource.ts)
+    try {
+      super(
+        dynamicProvider("Vm"),
+        name,
+        props,
+        pulumi.mergeOptions(opts, { additionalSecretOutputs: ["cloudInit"] }),
+        "xenserver",
+        "Vm",
+      );
+    } catch (err) {
+      stacks.restack(err);
+    }
+    stacks.restore();
   }
 
   static get(
