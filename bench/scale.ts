@@ -157,6 +157,8 @@ interface PhaseResult {
   seconds: number;
   calls: number;
   rssMb: number;
+  /** CPU seconds by process: providers, engine, program (the driver) and this one (the simulator, mostly). */
+  cpu: CpuUse & { simulator: number };
   sessions: number;
   /** The stack's checkpoint after the phase, in bytes (the engine rewrites it after each step). */
   stateBytes: number;
@@ -216,9 +218,12 @@ class Stack {
     };
     const callsBefore = totalCalls(this.sim);
     this.sim.sessions.resetPeak();
-    const { ms, rssKb } = await driver(job, this.projectDir, this.binDir, programEnv);
+    const simCpu = process.cpuUsage();
+    const { ms, rssKb, cpu } = await driver(job, this.projectDir, this.binDir, programEnv);
+    const sim = process.cpuUsage(simCpu);
     return {
       seconds: ms / 1000,
+      cpu: { ...cpu, simulator: (sim.user + sim.system) / 1e6 },
       calls: totalCalls(this.sim) - callsBefore,
       rssMb: rssKb / 1024,
       sessions: this.sim.sessions.peak(),
@@ -245,13 +250,13 @@ function totalCalls(s: Simulator): number {
   return Object.values(s.calls.counts()).reduce((a, b) => a + b, 0);
 }
 
-/** Runs one operation through test/e2e/driver; returns its wall time and the dynamic providers' peak RSS (kB). */
+/** Runs one operation through test/e2e/driver: its wall time, the dynamic providers' peak RSS (kB), CPU seconds. */
 function driver(
   job: object,
   projectDir: string,
   binDir: string,
   programEnv: Record<string, string>,
-): Promise<{ ms: number; rssKb: number }> {
+): Promise<{ ms: number; rssKb: number; cpu: CpuUse }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(projectDir, "driver.js"), JSON.stringify(job)], {
       cwd: projectDir,
@@ -262,30 +267,44 @@ function driver(
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    const rss = watchProviderRss(child);
+    const rss = watchProviders(child);
     let out = "";
     let err = "";
     child.stdout!.on("data", (d) => (out += d));
     child.stderr!.on("data", (d) => (err += d));
     child.on("error", reject);
     child.on("close", (code) => {
-      const rssKb = rss.stop();
+      const use = rss.stop();
       const line = out.split("\n").find((l) => l.startsWith("RESULT "));
       if (code !== 0 || !line) return reject(new Error(`pulumi failed (exit ${code}):\n${err.slice(-4000)}`));
-      resolve({ ms: (JSON.parse(line.slice(7)) as { ms: number }).ms, rssKb });
+      resolve({ ms: (JSON.parse(line.slice(7)) as { ms: number }).ms, ...use });
     });
   });
 }
 
+/** A process's CPU time, user + system, from its /proc/PID/stat line (fields 14 and 15, in USER_HZ = 100 ticks). */
+function cpuSeconds(stat: string): number {
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Which of the run's processes a pid is: the dynamic-provider host, the engine (the pulumi CLI), or the driver. */
+type Role = "provider" | "engine" | "program" | "other";
+
+/** CPU seconds by role: the providers, the engine, and the driver's process (which runs the program inline). */
+export type CpuUse = Record<Exclude<Role, "other">, number>;
+
 /**
  * The peak resident set (VmHWM) of the dynamic-provider processes under `child`, from /proc. VmHWM is the kernel's
  * own high-water mark, so a sample taken any time before the process ends sees its peak (growth in its last 200 ms
- * may be missed). The simulator runs in this process: each process is looked at once (parent, command line), and
- * only the providers are read again, so that sampling never holds up the simulator's event loop.
+ * may be missed). Also each process's CPU time (user + system) as last sampled, summed by role: what a process
+ * uses in its last 200 ms is missed. The simulator runs in this process: each process is looked at once (parent,
+ * command line), and only the run's own processes are read again, so that sampling never holds up the simulator.
  */
-function watchProviderRss(child: ChildProcess): { stop(): number } {
+function watchProviders(child: ChildProcess): { stop(): { rssKb: number; cpu: CpuUse } } {
   let peak = 0;
-  const seen = new Map<number, { parent: number; provider: boolean }>();
+  const cpu = new Map<number, { role: Role; s: number }>(); // pid → its CPU seconds at the last sample
+  const seen = new Map<number, { parent: number; role: Role }>();
   const read = (file: string) => {
     try {
       return fs.readFileSync(file, "utf8");
@@ -296,7 +315,13 @@ function watchProviderRss(child: ChildProcess): { stop(): number } {
   const ours = (pid: number): boolean => {
     for (let p: number | undefined = pid, hops = 0; p && hops < 20; p = seen.get(p)?.parent, hops++)
       if (p === child.pid) return true;
-    return false; // another run's provider (other benches and tests share the machine)
+    return false; // another run's process (other benches and tests share the machine)
+  };
+  const roleOf = (pid: number): Role => {
+    if (pid === child.pid) return "program";
+    const argv = (read(`/proc/${pid}/cmdline`) ?? "").split("\0");
+    if (argv.some((a) => a.includes("cmd/dynamic-provider"))) return "provider";
+    return path.basename(argv[0] ?? "") === "pulumi" ? "engine" : "other";
   };
   const sample = () => {
     for (const d of fs.readdirSync("/proc")) {
@@ -305,20 +330,27 @@ function watchProviderRss(child: ChildProcess): { stop(): number } {
       const stat = read(`/proc/${pid}/stat`);
       if (!stat) continue;
       const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      seen.set(pid, { parent, provider: !!read(`/proc/${pid}/cmdline`)?.includes("cmd/dynamic-provider") });
+      seen.set(pid, { parent, role: roleOf(pid) });
     }
     for (const [pid, p] of seen) {
-      if (!p.provider || !ours(pid)) continue;
-      const m = /VmHWM:\s+(\d+) kB/.exec(read(`/proc/${pid}/status`) ?? "");
+      if (p.role === "other" || !ours(pid)) continue;
+      const stat = read(`/proc/${pid}/stat`);
+      if (!stat) {
+        seen.delete(pid); // ended; its pid may be reused
+        continue;
+      }
+      cpu.set(pid, { role: p.role, s: cpuSeconds(stat) });
+      const m = p.role === "provider" && /VmHWM:\s+(\d+) kB/.exec(read(`/proc/${pid}/status`) ?? "");
       if (m) peak = Math.max(peak, Number(m[1]));
-      else seen.delete(pid); // ended; its pid may be reused
     }
   };
   const timer = setInterval(sample, 200);
   return {
     stop() {
       clearInterval(timer);
-      return peak;
+      const use: CpuUse = { provider: 0, engine: 0, program: 0 };
+      for (const { role, s } of cpu.values()) if (role !== "other") use[role] += s;
+      return { rssKb: peak, cpu: use };
     },
   };
 }
@@ -355,7 +387,10 @@ async function main(): Promise<void> {
         const r = await stacks[f].run(phase);
         (results[f] ??= {})[phase] = r;
         console.log(
-          `${phase.padEnd(8)} ${f.padEnd(5)} ${r.seconds.toFixed(1).padStart(6)} s` +
+          `${phase.padEnd(8)} ${f.padEnd(5)} ${r.seconds.toFixed(1).padStart(6)} s  ` +
+            `cpu s: ${Object.entries(r.cpu)
+              .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+              .join(", ")};` +
             (f === "ours"
               ? `  ${(r.calls / o.n).toFixed(1)} XAPI calls/resource, provider rss ${r.rssMb.toFixed(0)} MB, sessions ${r.sessions}`
               : `  provider rss ${r.rssMb.toFixed(0)} MB`) +
