@@ -2,6 +2,7 @@
 // loads inside the dynamic-provider process. It keeps the stack configuration
 // (connection settings, read in configure()) and routes each call to the module
 // of the resource kind. Nothing here imports @pulumi/pulumi.
+import { isDeepStrictEqual } from "node:util";
 import { forEngine } from "./check-failures";
 import { replaceOnChangesKey, replacedBy } from "./replace-on-changes";
 import { closeAll, verifyConnection } from "./resources/common/connection";
@@ -113,7 +114,9 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
       );
       // A `Xxx.get(name, uuid)` reference must fail loudly, not resolve to nothing.
       if (!r.id && referenceOnly) throw new Error(`${kind}.get: no ${kind} with uuid ${id} in this pool`);
-      return jsonSafe(r.id ? { ...r, props: withUrn(r.props, urn), inputs: withUrn(r.inputs, urn) } : r);
+      const out = jsonSafe(r.id ? { ...r, props: withUrn(r.props, urn), inputs: withUrn(r.inputs, urn) } : r);
+      if (out.inputs && !referenceOnly && storedAlready(out.inputs, props)) delete out.inputs;
+      return out;
     }
     case "update": {
       const [id, olds, news] = args as [string, Record<string, unknown>, Record<string, unknown>];
@@ -127,6 +130,18 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
       return withResourceStatus(urnIn(props), () => mod.delete(id, strip(props), ctx), `${kind} ${id}`);
     }
   }
+}
+
+/**
+ * Whether the inputs a read reports are what the stored outputs already hold (the outputs echo every checked input).
+ * Then read leaves them out, and the engine keeps the stored inputs (pkg/resource/deploy/step.go RefreshStep.Apply:
+ * "If the provider specified new inputs for this resource, pick them up now. Otherwise, retain the current inputs"):
+ * at a refresh with no drift, neither the host nor the engine converts a second bag per resource. A drifted field,
+ * or a `get()` (which has no stored inputs), reports them as before. Both bags are plain JSON here; null and absent
+ * are the same (jsonSafe writes undefined as null).
+ */
+function storedAlready(inputs: Record<string, unknown>, olds: Record<string, unknown> | undefined): boolean {
+  return !!olds && Object.keys(inputs).every((k) => isDeepStrictEqual(inputs[k] ?? null, olds[k] ?? null));
 }
 
 function withUrn<T extends Record<string, unknown> | undefined>(bag: T, urn: string | undefined): T {
