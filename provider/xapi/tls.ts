@@ -7,9 +7,11 @@
  * Failures name the fingerprint seen, so a user can check it out of band and pin it.
  */
 import { X509Certificate } from "crypto";
-import type { TLSSocket } from "tls";
-import { buildConnector } from "undici";
+import { connect as netConnect, isIP, type NetConnectOpts, type Socket } from "net";
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "tls";
+import type { buildConnector } from "undici";
 import { XapiTransportError } from "./errors";
+import { undiciError } from "./undici-errors";
 
 export interface TlsOptions {
   /**
@@ -72,16 +74,72 @@ export class PinSet {
   }
 }
 
-type Connector = buildConnector.connector;
+/** The connector signature of undici (`new Pool(origin, { connect })`), which Http1Pool takes too. */
+export type Connector = buildConnector.connector;
+
+/**
+ * Opens a TCP or TLS connection as undici's own connector does (lib/core/connect.js, built with
+ * rejectUnauthorized false, `ca`, maxCachedSessions 0 and the connect timeout), without loading undici:
+ * TCP keep-alive after 60 s and no Nagle delay; TLS offering only http/1.1, SNI with the host name unless it is
+ * an IP address, no session reuse; the certificate checked but not enforced (the caller decides). Past the
+ * timeout the socket is destroyed with undici's ConnectTimeoutError, so failures map to the same codes.
+ */
+function connectSocket(ca: string | undefined, timeoutMs: number): Connector {
+  return (opts, callback) => {
+    const https = opts.protocol === "https:";
+    const port = Number(opts.port) || (https ? 443 : 80);
+    const localAddress = opts.localAddress ?? undefined;
+    // highWaterMark is a stream option these types omit; the values are undici's.
+    const socket: Socket = https
+      ? tlsConnect({
+          highWaterMark: 16384,
+          rejectUnauthorized: false,
+          ca,
+          servername: opts.servername || (isIP(opts.hostname) ? undefined : opts.hostname),
+          ALPNProtocols: ["http/1.1"],
+          localAddress,
+          port,
+          host: opts.hostname,
+        } as ConnectionOptions)
+      : netConnect({ highWaterMark: 64 * 1024, localAddress, port, host: opts.hostname } as NetConnectOpts);
+    socket.setKeepAlive(true, 60_000);
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    let later: NodeJS.Immediate | undefined;
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => {
+        // One more turn, so that a socket error already queued is reported rather than the timeout.
+        later = setImmediate(() => {
+          const tried = (socket as { autoSelectFamilyAttemptedAddresses?: string[] })
+            .autoSelectFamilyAttemptedAddresses;
+          const where = Array.isArray(tried)
+            ? `attempted addresses: ${tried.join(", ")},`
+            : `attempted address: ${opts.hostname}:${port},`;
+          socket.destroy(
+            undiciError("ConnectTimeoutError", `Connect Timeout Error (${where} timeout: ${timeoutMs}ms)`),
+          );
+        });
+      }, timeoutMs).unref();
+    }
+    const settle = (err: Error | null): void => {
+      clearTimeout(timer);
+      clearImmediate(later);
+      if (done) return;
+      done = true;
+      if (err) callback(err, null);
+      else callback(null, socket);
+    };
+    socket
+      .setNoDelay(true)
+      .once(https ? "secureConnect" : "connect", () => settle(null))
+      // Stays attached: a later error is the connection user's to handle, but must not go uncaught meanwhile.
+      .on("error", (err) => settle(err));
+  };
+}
 
 export function makeConnector(tls: TlsOptions, pins: PinSet, logger: Logger, connectTimeoutMs: number): Connector {
   // Verification is done here, after the handshake, so that every failure can report the fingerprint seen.
-  const base = buildConnector({
-    rejectUnauthorized: false,
-    ca: tls.ca,
-    maxCachedSessions: 0,
-    timeout: connectTimeoutMs,
-  });
+  const base = connectSocket(tls.ca, connectTimeoutMs);
   return (opts, callback) => {
     base(opts, (err, socket) => {
       if (err || !socket || opts.protocol !== "https:") {
