@@ -1,11 +1,13 @@
 /**
- * One HTTP(S) origin (a pool member): an undici Pool with keep-alive, the TLS policy, and the mapping of
- * every network failure to an XapiTransportError code. Knows nothing of RPC.
+ * One HTTP(S) origin (a pool member): keep-alive connections under the TLS policy (RPC calls on our
+ * Http1Pool, streams on an undici Pool), and the mapping of every network failure to an XapiTransportError
+ * code. Knows nothing of RPC.
  */
-import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
+import type { Dispatcher, Pool } from "undici";
 import { Redactor, XapiTransportError, type TransportErrorCode } from "./errors";
 import { Http1Pool } from "./http1-pool";
-import { makeConnector, type Logger, type PinSet, type TlsOptions } from "./tls";
+import { makeConnector, type Connector, type Logger, type PinSet, type TlsOptions } from "./tls";
+import { isUndiciError } from "./undici-errors";
 
 export interface HttpRequest {
   method: "GET" | "POST" | "PUT";
@@ -36,7 +38,9 @@ export interface HttpResponse {
 export class HttpEndpoint {
   readonly origin: string;
   readonly host: string;
-  private readonly pool: Pool;
+  /** The stream path (request: VDI import/export), made on first use: loading undici costs ~80 ms of CPU. */
+  private pool: Pool | undefined;
+  private readonly connect: Connector;
   /** The RPC path (send): a lean HTTP/1.1 client over the same connector; see http1-pool.ts. */
   private readonly rpc: Http1Pool;
   private closed = false;
@@ -51,17 +55,24 @@ export class HttpEndpoint {
   ) {
     this.origin = url.origin;
     this.host = url.host;
-    const connect = makeConnector(tls, pins, logger, connectTimeoutMs);
-    this.rpc = new Http1Pool(url, connect, { keepAliveTimeout: 10_000, keepAliveMaxTimeout: 30_000 });
-    this.pool = new Pool(url.origin, {
-      connect,
-      // Idle sockets are dropped before a server is likely to close them (a POST on a socket the server
-      // just closed fails as XAPI_CONNECTION_CLOSED); a server's Keep-Alive hint still applies, up to 30 s.
-      keepAliveTimeout: 10_000,
-      keepAliveMaxTimeout: 30_000,
-      // Large get_all_records answers: no body size limit beyond memory.
-      maxResponseSize: -1,
-    });
+    this.connect = makeConnector(tls, pins, logger, connectTimeoutMs);
+    this.rpc = new Http1Pool(url, this.connect, { keepAliveTimeout: 10_000, keepAliveMaxTimeout: 30_000 });
+  }
+
+  private streamPool(): Pool {
+    if (!this.pool) {
+      const { Pool } = require("undici") as typeof import("undici");
+      this.pool = new Pool(this.origin, {
+        connect: this.connect,
+        // Idle sockets are dropped before a server is likely to close them (a request on a socket the server
+        // just closed fails as XAPI_CONNECTION_CLOSED); a server's Keep-Alive hint still applies, up to 30 s.
+        keepAliveTimeout: 10_000,
+        keepAliveMaxTimeout: 30_000,
+        // Large answers: no body size limit beyond memory.
+        maxResponseSize: -1,
+      });
+    }
+    return this.pool;
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
@@ -71,7 +82,7 @@ export class HttpEndpoint {
         host: this.host,
       });
     try {
-      const res = await this.pool.request({
+      const res = await this.streamPool().request({
         method: req.method,
         path: req.path,
         headers: req.headers,
@@ -167,7 +178,7 @@ export class HttpEndpoint {
     if (/^(ERR_SSL|ERR_TLS|EPROTO)/.test(net) || /SSL|TLS/.test(err.message ?? "")) {
       return make("XAPI_TLS_ERROR", `${where}: TLS failure (${net || err.message})`);
     }
-    if (e instanceof undiciErrors.UndiciError) return make("XAPI_CONNECTION_CLOSED", `${where}: ${err.message}`);
+    if (isUndiciError(e)) return make("XAPI_CONNECTION_CLOSED", `${where}: ${err.message}`);
     return make("XAPI_UNREACHABLE", `${where}: ${err.message ?? String(e)}`);
   }
 
@@ -175,7 +186,7 @@ export class HttpEndpoint {
     if (this.closed) return;
     this.closed = true;
     this.rpc.close();
-    await this.pool.destroy().catch(() => undefined);
+    await this.pool?.destroy().catch(() => undefined);
   }
 }
 

@@ -6,11 +6,13 @@
  * (request objects, header validation, the llhttp parser, stream plumbing) was most of the client's CPU per
  * call (profiled: ~40 µs of ~125 µs per VM.get_record, and much more while the JIT warms up). Failures are
  * reported as the undici errors they replace (SocketError, HeadersTimeoutError, ClientDestroyedError…), so
- * HttpEndpoint.mapError maps them to the same XAPI codes. Streams (VDI import/export) still use undici.
+ * HttpEndpoint.mapError maps them to the same XAPI codes; those classes are loaded only when an error is made
+ * (undici-errors.ts). Streams (VDI import/export) still use undici.
  */
 import { isAscii } from "buffer";
 import type { Socket } from "net";
-import { errors as undiciErrors, type buildConnector } from "undici";
+import type { buildConnector } from "undici";
+import { undiciError } from "./undici-errors";
 
 type Connector = buildConnector.connector;
 
@@ -114,7 +116,7 @@ class Connection {
       this.callTimer = setTimeout(() => {
         if (this.pending)
           this.destroy(
-            this.state === State.Head ? new undiciErrors.HeadersTimeoutError() : new undiciErrors.BodyTimeoutError(),
+            this.state === State.Head ? undiciError("HeadersTimeoutError") : undiciError("BodyTimeoutError"),
           );
       }, p.timeoutMs).unref();
     }
@@ -146,8 +148,10 @@ class Connection {
     this.pool.forget(this);
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.callTimer) clearTimeout(this.callTimer);
-    if (this.pending && this.state === State.UntilClose) this.complete();
-    else this.fail(new undiciErrors.SocketError("other side closed"));
+    // Only a request in flight fails: an idle connection closing makes no error (nor loads undici's errors).
+    if (!this.pending) this.reusable = false;
+    else if (this.state === State.UntilClose) this.complete();
+    else this.fail(undiciError("SocketError", "other side closed"));
   }
 
   private onData(d: Buffer): void {
@@ -164,7 +168,7 @@ class Connection {
         const from = this.head ? Math.max(0, this.head.length - 3) : 0;
         const end = buf.indexOf(CRLF2, from);
         if (end < 0) {
-          if (buf.length > MAX_HEAD_BYTES) throw new undiciErrors.HeadersOverflowError();
+          if (buf.length > MAX_HEAD_BYTES) throw undiciError("HeadersOverflowError");
           this.head = buf;
           return;
         }
@@ -211,7 +215,7 @@ class Connection {
     const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(head.slice(0, eol));
     if (!m) throw parserError("Invalid HTTP response", "INVALID_CONSTANT");
     const status = Number(m[2]);
-    if (status === 101) throw new undiciErrors.SocketError("unexpected protocol upgrade");
+    if (status === 101) throw undiciError("SocketError", "unexpected protocol upgrade");
     if (status < 200) return "informational";
     let contentType: string | undefined;
     let length: number | undefined;
@@ -333,7 +337,7 @@ class Connection {
         this.complete();
         return;
       }
-      if (buf.length > MAX_HEAD_BYTES) throw new undiciErrors.HeadersOverflowError();
+      if (buf.length > MAX_HEAD_BYTES) throw undiciError("HeadersOverflowError");
       break;
     }
     if (buf.length) this.rest = buf;
@@ -382,7 +386,7 @@ class Connection {
 
 /** As undici's llhttp failures: HTTPParserError with an `HPE_` code. */
 function parserError(message: string, code: string): Error {
-  const e = new undiciErrors.HTTPParserError(message) as Error & { code?: string };
+  const e = undiciError("HTTPParserError", message);
   e.code = `HPE_${code}`;
   return e;
 }
@@ -427,19 +431,19 @@ export class Http1Pool {
       const reject = (e: unknown): void => rejectRaw(mapError(e));
       const signal = req.signal;
       if (signal?.aborted) {
-        reject(new undiciErrors.RequestAbortedError());
+        reject(undiciError("RequestAbortedError"));
         return;
       }
       if (this.closed) {
-        reject(new undiciErrors.ClientDestroyedError());
+        reject(undiciError("ClientDestroyedError"));
         return;
       }
       let conn: Connection | undefined;
       const p: Pending = { resolve, reject, timeoutMs: req.timeoutMs, signal, onAbort: undefined, done: false };
       if (signal) {
         p.onAbort = () => {
-          if (conn?.pending === p) conn.destroy(new undiciErrors.RequestAbortedError());
-          else if (settle(p)) reject(new undiciErrors.RequestAbortedError());
+          if (conn?.pending === p) conn.destroy(undiciError("RequestAbortedError"));
+          else if (settle(p)) reject(undiciError("RequestAbortedError"));
         };
         signal.addEventListener("abort", p.onAbort, { once: true });
       }
@@ -453,13 +457,13 @@ export class Http1Pool {
       this.connector(this.connectOpts, (err, socket) => {
         if (err || !socket) {
           (socket as Socket | null)?.destroy();
-          if (settle(p)) reject(err ?? new undiciErrors.SocketError("no socket"));
+          if (settle(p)) reject(err ?? undiciError("SocketError", "no socket"));
           return;
         }
         if (this.closed || p.done) {
           // Closed, or the caller gave up while connecting.
           socket.destroy();
-          if (settle(p)) reject(new undiciErrors.ClientDestroyedError());
+          if (settle(p)) reject(undiciError("ClientDestroyedError"));
           return;
         }
         conn = new Connection(socket as Socket, this);
@@ -483,7 +487,10 @@ export class Http1Pool {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const c of [...this.all]) c.destroy(new undiciErrors.ClientDestroyedError());
+    for (const c of [...this.all]) {
+      if (c.pending) c.destroy(undiciError("ClientDestroyedError"));
+      else c.socket.destroy();
+    }
     this.idle.length = 0;
   }
 }
