@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { validate } from "./common/check";
 import type { EngineResource, Prior, Props, ResourceModule, StateSchemas } from "./contract";
+import { quickCheck } from "./quick-check";
 
 /**
  * The TypeScript type of a field as a schema: a stored value is held to its type (string, number, enum, shape),
@@ -45,12 +46,25 @@ export function stateSchemas(
   };
 }
 
+/** A state schema with its plain predicate (quick-check.ts), which answers for zod whenever it says yes. */
+interface Held {
+  schema: z.ZodType;
+  fits: (bag: unknown) => boolean;
+}
+
+/** The predicate is made on first use: a refresh's provider process reads outputs only. */
+function held(schema: z.ZodType): Held {
+  let fits: ((bag: unknown) => boolean) | undefined;
+  return { schema, fits: (bag) => (fits ??= quickCheck(schema))(bag) };
+}
+
 /**
  * The bag, once it fits `schema`. Returned as given, not as zod would rewrite it: filling in a default here would
  * overwrite what an adopted object keeps. Values unknown during preview are let through (validate skips them).
  */
-function conforming<T extends Props>(schema: z.ZodType, bag: Props | undefined, kind: string, what: string): T {
+function conforming<T extends Props>({ schema, fits }: Held, bag: Props | undefined, kind: string, what: string): T {
   const value = bag ?? {};
+  if (fits(value)) return value as T;
   const { failures } = validate(schema, value);
   if (failures.length)
     throw new Error(
@@ -62,10 +76,11 @@ function conforming<T extends Props>(schema: z.ZodType, bag: Props | undefined, 
 
 /** The module as the engine calls it (contract.ts EngineResource); a refused bag is a rejected promise. */
 export function atBoundary<I extends Props, O extends Props>(mod: ResourceModule<I, O>): EngineResource {
-  const news = (bag: Props | undefined) => conforming<I>(mod.schemas.inputs, bag, mod.kind, "checked inputs");
-  const oldInputs = (bag: Props | undefined) =>
-    conforming<Prior<I>>(mod.schemas.inputs, bag, mod.kind, "stored inputs");
-  const olds = (bag: Props | undefined) => conforming<Prior<O>>(mod.schemas.outputs, bag, mod.kind, "stored outputs");
+  const inputs = held(mod.schemas.inputs);
+  const outputs = held(mod.schemas.outputs);
+  const news = (bag: Props | undefined) => conforming<I>(inputs, bag, mod.kind, "checked inputs");
+  const oldInputs = (bag: Props | undefined) => conforming<Prior<I>>(inputs, bag, mod.kind, "stored inputs");
+  const olds = (bag: Props | undefined) => conforming<Prior<O>>(outputs, bag, mod.kind, "stored outputs");
   return {
     inputSchema: mod.inputSchema,
     comparison: mod.comparison,

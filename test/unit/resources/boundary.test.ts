@@ -37,6 +37,19 @@ describe("the resource boundary", () => {
     expect(seen).toEqual([olds, news]);
   });
 
+  it("asks zod only about a bag the quick check (quick-check.ts) does not accept, for zod's messages", async () => {
+    const schemas = stateSchemas(network.inputSchema, network.outputSchema);
+    const parse = jest.spyOn(schemas.outputs, "safeParse");
+    const engine = atBoundary({ ...network.resource, schemas, delete: async () => undefined });
+    await engine.delete("u", { name: "n", mtu: 1500, bond: null, pifs: [], otherConfig: { a: "b" } }, ctx);
+    expect(parse).not.toHaveBeenCalled();
+    const err = (await engine.delete("u", { name: "n", mtu: "9000" }, ctx).catch((e) => e)) as Error;
+    expect(err.message).toMatch(
+      /^Network: the stored outputs do not fit this provider version \(mtu: must be a number\)/,
+    );
+    expect(parse).toHaveBeenCalledTimes(1);
+  });
+
   it("holds stored values to their type, not to the program-facing rules (a short name, an out-of-range MTU)", () => {
     const { outputs } = stateSchemas(network.inputSchema, network.outputSchema);
     expect(outputs.safeParse({ name: "", mtu: 1, bond: { nics: ["eth1"] } }).success).toBe(true);
