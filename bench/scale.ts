@@ -4,7 +4,7 @@
 // themselves. The two stacks' phases are run alternately, so that the machine's load drifts over both alike.
 //
 //   npm run bench:scale -- [--n 1000] [--vms 100] [--parallel 16] [--profile DIR] [--only ours|floor] [--keep]
-//                          [--floor-slots]
+//                          [--floor-slots] [--floor-bags]
 //   (or SCALE_N, SCALE_VMS, SCALE_PARALLEL, SCALE_PROFILE)
 //
 // --profile DIR profiles the dynamic-provider processes with V8's CPU profiler (a preload given in NODE_OPTIONS,
@@ -13,7 +13,9 @@
 // `node bin/bench/cpuprofile-top.js DIR/ours-up`. The profiler adds a fixed cost to every process, which pulls the
 // ratios towards 1 (N=1000, refresh: 1.03 with the profiler, ~1.5 without): take figures from runs without it. --keep leaves each stack's state directory
 // (its checkpoints and their backups) in place and prints where. --floor-slots constructs each floor resource with the
-// same property names as ours (undefined), to show what exposing those outputs costs in the program's process.
+// same property names as ours (undefined), to show what exposing those outputs costs in the program's process;
+// --floor-bags gives each floor resource the values one of ours stores, to show what the size of our property bags
+// costs the engine and Pulumi's dynamic-provider host.
 // Both stacks run in a project directory where the package is installed from its `npm pack` tarball, as users
 // install it (test/e2e/packed-project.ts): what a resource stores in the state depends on it (provider/dynamic.ts).
 // The provider's peak RSS is VmHWM of the dynamic-provider processes this run's engine starts (/proc); sessions
@@ -27,6 +29,9 @@ import * as network from "../provider/resources/network";
 import * as vdi from "../provider/resources/vdi";
 import * as vm from "../provider/resources/vm";
 import { propertySlots } from "../sdk/resource";
+import { closeAll } from "../provider/resources/common/connection";
+import type { EngineResource } from "../provider/resources/contract";
+import { resourceKinds } from "../provider/resources/registry";
 import { installPackedProject } from "../test/e2e/packed-project";
 import { engineBinDir, repoRoot } from "./engine";
 
@@ -43,6 +48,7 @@ interface Options {
   only?: Flavour;
   keep: boolean;
   floorSlots: boolean;
+  floorBags: boolean;
 }
 
 function options(argv: string[]): Options {
@@ -61,7 +67,8 @@ function options(argv: string[]): Options {
   if (only && only !== "ours" && only !== "floor") throw new Error(`bench:scale: --only is ours or floor`);
   const keep = argv.includes("--keep");
   const floorSlots = argv.includes("--floor-slots");
-  return { n, vms, parallel, profile: arg("profile") ?? process.env.SCALE_PROFILE, only, keep, floorSlots };
+  const floorBags = argv.includes("--floor-bags");
+  return { n, vms, parallel, profile: arg("profile") ?? process.env.SCALE_PROFILE, only, keep, floorSlots, floorBags };
 }
 
 /**
@@ -77,6 +84,44 @@ function slotsOfOurs(): Record<string, string[]> {
       [...Object.keys(propertySlots(m.inputSchema, m.outputSchema)), "identity", "__resourceUrn"],
     ]),
   );
+}
+
+/**
+ * --floor-bags: the outputs of one of our Network, Vdi and Vm (made against the simulator, then deleted), for the
+ * floor's resources to carry as inputs, so its state holds bags like ours (the floor also echoes them as outputs).
+ */
+async function bagsOfOurs(sim: Simulator, sr: string, net: string): Promise<Record<string, Record<string, unknown>>> {
+  const settings: Record<string, string> = {
+    "xenserver:url": sim.url,
+    "xenserver:username": "root",
+    "xenserver:password": password,
+  };
+  const ctx = { config: { get: (k: string) => settings[k] } };
+  const programs: Record<string, [EngineResource, Record<string, unknown>]> = {
+    Network: [resourceKinds.Network, { name: "bag-net" }],
+    Vdi: [resourceKinds.Vdi, { name: "bag-vdi", sr, size: "16MiB" }],
+    Vm: [
+      resourceKinds.Vm,
+      {
+        name: "bag-vm",
+        template: "Debian Bookworm 12",
+        memory: "512MiB",
+        powerState: "Halted",
+        networkInterfaces: [{ network: net }],
+      },
+    ],
+  };
+  const bags: Record<string, Record<string, unknown>> = {};
+  for (const [kind, [mod, program]] of Object.entries(programs)) {
+    const checked = await mod.check({}, { ...program, identity: `bench/scale/bag-${kind}` }, ctx);
+    const { id, outs } = await mod.create(checked.inputs!, ctx);
+    await mod.delete(id, outs, ctx);
+    bags[kind] = Object.fromEntries(
+      Object.entries(outs).filter(([k, v]) => v !== undefined && k !== "uuid" && k !== "name" && !k.startsWith("__")),
+    );
+  }
+  await closeAll();
+  return bags;
 }
 
 /** How the N objects divide: VMs as asked, 15% networks (at least one, the VMs' NICs need one), the rest VDIs. */
@@ -114,11 +159,14 @@ const noop = {
   async update(id, olds, news) { return { outs: news }; },
   async delete() {},
 };
-// With --floor-slots, each resource is seeded with the same property names as ours (a.slots), as undefined.
+// With --floor-slots, each resource is seeded with the same property names as ours (a.slots), as undefined; with
+// --floor-bags, with the values one of ours holds in its outputs (a.bags), so that its state has bags like ours.
 const seeded = (names) => Object.fromEntries((names ?? []).map((k) => [k, undefined]));
 const R = (kind, slots, name, props) =>
-  new pulumi.dynamic.Resource(noop, name, { uuid: undefined, ...seeded(slots?.[kind]), ...props });
+  new pulumi.dynamic.Resource(noop, name, { uuid: undefined, ...seeded(slots?.[kind]), ...a0.bags?.[kind], ...props });
+let a0 = {};
 module.exports = async (a) => {
+  a0 = a;
   const nets = [];
   for (let i = 0; i < a.networks; i++) nets.push(R("Network", a.slots, "net-" + i, { name: "scale-net-" + i }));
   for (let i = 0; i < a.vdis; i++) R("Vdi", a.slots, "vdi-" + i, { name: "scale-vdi-" + i, sr: a.sr, size: "16MiB" });
@@ -370,7 +418,14 @@ async function main(): Promise<void> {
   const projectDir = installPackedProject(repoRoot);
   const pool = [...sim.store.table("pool").values()][0] as { default_SR: string };
   const sr = (sim.store.get("SR", pool.default_SR) as { uuid: string }).uuid;
-  const args = { ...counts, sr, template: "Debian Bookworm 12", slots: o.floorSlots ? slotsOfOurs() : undefined };
+  const nets = [...sim.store.table("network").values()] as Array<{ uuid: string; name_label: string }>;
+  const args = {
+    ...counts,
+    sr,
+    template: "Debian Bookworm 12",
+    slots: o.floorSlots ? slotsOfOurs() : undefined,
+    bags: o.floorBags ? await bagsOfOurs(sim, sr, nets[0].uuid) : undefined,
+  };
   const flavours: Flavour[] = o.only ? [o.only] : ["floor", "ours"];
   const stacks = Object.fromEntries(flavours.map((f) => [f, new Stack(f, o, sim, args, binDir, projectDir)])) as Record<
     Flavour,
