@@ -4,7 +4,8 @@
 // and the inputs a refresh reports.
 import type { Xapi } from "../common/connection";
 import type { LiveRecords } from "../common/live";
-import { recordByUuid, recordOf, recordsOfRefs } from "../common/lookups";
+import { recordOf, recordsOfRefs } from "../common/lookups";
+import { findByUuid } from "../common/uuid-batch";
 import { pickInputs } from "../common/read-inputs";
 import { poolOf } from "../common/same-pool";
 import { ownedView } from "../common/owned-map";
@@ -54,7 +55,8 @@ async function vmRecord(
 ): Promise<{ ref: string; record: VMRecord } | undefined> {
   const ref = known?.ref;
   let found: { ref: string; record: VMRecord } | undefined;
-  if (ref === undefined) found = await recordByUuid<VMRecord>(xapi, "VM", uuid);
+  // Lookups made together (a refresh's parallel reads) share one query (common/uuid-batch.ts); alone, as before.
+  if (ref === undefined) found = await findByUuid<VMRecord>(xapi, "VM", uuid);
   else if (known?.record) found = { ref, record: known.record };
   else {
     const record = await recordOf<VMRecord>(xapi, "VM", ref);

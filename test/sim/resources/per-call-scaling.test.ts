@@ -5,7 +5,7 @@ import { setConnector, type Xapi } from "../../../provider/resources/common/conn
 import { XapiClient } from "../../../provider/xapi";
 import { resourceSteps, startPool, stopPool, type SimulatedPool } from "./pool-fixture";
 
-const { Network: network, Vdi: vdi } = resourceKinds;
+const { Network: network, Vdi: vdi, Vm: vm } = resourceKinds;
 
 let lab: SimulatedPool | undefined;
 beforeAll(async () => {
@@ -72,6 +72,33 @@ describe("a Vdi read", () => {
     expect(counts["VDI.get_by_uuid"]).toBeUndefined();
     expect(counts["VDI.get_record"]).toBeUndefined();
     for (const d of made) await vdi.delete(d.id, d.outs, lab!.ctx);
+  });
+});
+
+describe("Vm reads", () => {
+  it("made together, as a refresh makes them, find their VMs with one filtered query", async () => {
+    const { sim, xapi } = lab!;
+    const nets = await xapi.call<Record<string, { uuid: string; name_label: string }>>("network.get_all_records");
+    const net = Object.values(nets).find((n) => n.name_label === "Pool-wide network associated with eth0")!.uuid;
+    const made: Array<{ id: string; outs: Record<string, unknown> }> = [];
+    for (let i = 0; i < 6; i++)
+      made.push(
+        await createWith(vm, {
+          name: `together-vm-${i}`,
+          template: "Debian Bookworm 12",
+          powerState: "Halted",
+          networkInterfaces: [{ network: net }],
+        }),
+      );
+    const alone = [];
+    for (const d of made) alone.push(await vm.read(d.id, d.outs, lab!.ctx));
+    sim.calls.clear();
+    const together = await Promise.all(made.map((d) => vm.read(d.id, d.outs, lab!.ctx)));
+    const counts = sim.calls.counts();
+    expect(together).toEqual(alone);
+    expect(counts["VM.get_all_records_where"]).toBe(1);
+    expect(counts["VM.get_by_uuid"]).toBeUndefined();
+    for (const d of made) await vm.delete(d.id, d.outs, lab!.ctx);
   });
 });
 
