@@ -381,7 +381,10 @@ function watchProviders(child: ChildProcess): { stop(): { rssKb: number; cpu: Cp
       seen.set(pid, { parent, role: roleOf(pid) });
     }
     for (const [pid, p] of seen) {
-      if (p.role === "other" || !ours(pid)) continue;
+      if (!ours(pid)) continue;
+      // A process seen between its fork and its exec still shows its parent's command line: look again.
+      if (p.role !== "provider" && pid !== child.pid) p.role = roleOf(pid);
+      if (p.role === "other") continue;
       const stat = read(`/proc/${pid}/stat`);
       if (!stat) {
         seen.delete(pid); // ended; its pid may be reused
@@ -419,12 +422,13 @@ async function main(): Promise<void> {
   const pool = [...sim.store.table("pool").values()][0] as { default_SR: string };
   const sr = (sim.store.get("SR", pool.default_SR) as { uuid: string }).uuid;
   const nets = [...sim.store.table("network").values()] as Array<{ uuid: string; name_label: string }>;
+  const eth0 = nets.find((n) => n.name_label === "Pool-wide network associated with eth0") ?? nets[0];
   const args = {
     ...counts,
     sr,
     template: "Debian Bookworm 12",
     slots: o.floorSlots ? slotsOfOurs() : undefined,
-    bags: o.floorBags ? await bagsOfOurs(sim, sr, nets[0].uuid) : undefined,
+    bags: o.floorBags ? await bagsOfOurs(sim, sr, eth0.uuid) : undefined,
   };
   const flavours: Flavour[] = o.only ? [o.only] : ["floor", "ours"];
   const stacks = Object.fromEntries(flavours.map((f) => [f, new Stack(f, o, sim, args, binDir, projectDir)])) as Record<

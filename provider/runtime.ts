@@ -138,7 +138,10 @@ export async function dispatch(kind: string, method: Method, ...args: unknown[])
  * "If the provider specified new inputs for this resource, pick them up now. Otherwise, retain the current inputs"):
  * at a refresh with no drift, neither the host nor the engine converts a second bag per resource. A drifted field,
  * or a `get()` (which has no stored inputs), reports them as before. Both bags are plain JSON here; null and absent
- * are the same (jsonSafe writes undefined as null).
+ * are the same (jsonSafe writes undefined as null). The host gives read() the stored outputs, not the stored inputs:
+ * a stored input the read does not report (`adopt`, or a key an older version wrote), or one that differs from the
+ * output of the same name, used to be replaced by a refresh and is now kept as it is until the next update. Diff
+ * works on the outputs, so no plan changes; the inputs only show in the state and in refresh's own diff.
  */
 function storedAlready(inputs: Record<string, unknown>, olds: Record<string, unknown> | undefined): boolean {
   return !!olds && Object.keys(inputs).every((k) => isDeepStrictEqual(inputs[k] ?? null, olds[k] ?? null));

@@ -71,25 +71,25 @@ export function propertySlots(...schemas: Array<{ shape: Record<string, unknown>
  * and output (a Vm 42 properties, a Vdi 20), so at 1,000 resources that formatting was ~2.8 s of a preview's
  * program process, a third of it (bench:scale profiles). With PULUMI_DEBUG_PROMISE_LEAKS set nothing changes.
  *
- * What keeps its stack: the resource's source position (Resource.callsites() raises the limit itself while it reads
- * it), and an error thrown by the constructor (its stack is taken again once the limit is back, from the caller).
- * What loses its frames: the error the SDK prepares inside the constructor for a RegisterResource call the engine
- * refuses later ("failed to register new resource <name> …"), which still names the resource.
+ * What keeps its stack: the stack Pulumi reads for the resource's source position (Resource.callsites() raises the
+ * limit itself), and an error thrown by the constructor (its stack is taken again, from the caller, once the limit is
+ * back). What loses its frames: errors made inside the constructor and used later — the one the SDK prepares for a
+ * RegisterResource the engine refuses ("failed to register new resource <name> …", which still names the resource)
+ * or, for a get(), for a refused read — and errors that user `transformations` (run inside super()) make.
  */
 export function withoutPromiseStacks(): { restore(): void; restack(err: unknown): never } {
   const limit = Error.stackTraceLimit;
   const quiet = !process.env.PULUMI_DEBUG_PROMISE_LEAKS;
   if (quiet) Error.stackTraceLimit = 0;
-  return {
-    restore: () => {
-      if (quiet) Error.stackTraceLimit = limit;
-    },
-    restack(err: unknown): never {
-      this.restore();
-      if (quiet && err instanceof Error) Error.captureStackTrace(err, this.restack);
-      throw err;
-    },
+  const restore = (): void => {
+    if (quiet) Error.stackTraceLimit = limit;
   };
+  const restack = (err: unknown): never => {
+    restore();
+    if (quiet && err instanceof Error) Error.captureStackTrace(err, restack);
+    throw err;
+  };
+  return { restore, restack };
 }
 
 /** Marks a static get(): the provider fails when the object does not exist. */

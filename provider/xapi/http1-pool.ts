@@ -11,10 +11,8 @@
  */
 import { isAscii } from "buffer";
 import type { Socket } from "net";
-import type { buildConnector } from "undici";
+import type { Connector } from "./tls";
 import { undiciError } from "./undici-errors";
-
-type Connector = buildConnector.connector;
 
 export interface Http1Request {
   path: string;

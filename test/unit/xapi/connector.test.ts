@@ -28,13 +28,17 @@ interface Seen {
 let material: TlsMaterial;
 let server: tls.Server;
 let port: number;
-let lastServerSide: tls.TLSSocket | undefined;
+/** Resolved by the server with the next connection's own socket (not whichever came last, under load). */
+let serverSideWaiters: Array<(s: tls.TLSSocket) => void> = [];
+const nextServerSide = () => new Promise<tls.TLSSocket>((r) => serverSideWaiters.push(r));
 const open = new Set<net.Socket>();
 
 beforeAll(async () => {
   material = makeCertificate();
   server = tls.createServer({ key: material.key, cert: material.cert, ALPNProtocols: ["h2", "http/1.1"] }, (s) => {
-    lastServerSide = s;
+    const waiters = serverSideWaiters;
+    serverSideWaiters = [];
+    for (const w of waiters) w(s);
     open.add(s);
     s.on("error", () => undefined);
   });
@@ -59,9 +63,10 @@ async function observe(c: Connector, hostname: string): Promise<Seen> {
   const keepAlive = jest.spyOn(net.Socket.prototype, "setKeepAlive");
   const noDelay = jest.spyOn(net.Socket.prototype, "setNoDelay");
   try {
+    const serverSide = nextServerSide();
     const first = (await connect(c, { hostname, host: `${hostname}:${port}` })) as tls.TLSSocket;
+    const side = await serverSide;
     await new Promise((r) => setTimeout(r, 50)); // TLS 1.3 session tickets arrive after the handshake
-    const side = lastServerSide!;
     first.destroy();
     const second = (await connect(c, { hostname, host: `${hostname}:${port}` })) as tls.TLSSocket;
     const reused = second.isSessionReused();
