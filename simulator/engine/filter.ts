@@ -130,26 +130,78 @@ export function serialise(v: unknown, t: XType): string {
   }
 }
 
-export function evaluate(e: Expr, c: ClassDef, row: Record<string, unknown>): boolean {
-  switch (e.op) {
-    case "true":
-      return true;
-    case "false":
-      return false;
-    case "not":
-      return !evaluate(e.a, c, row);
-    case "and":
-      return evaluate(e.a, c, row) && evaluate(e.b, c, row);
-    case "or":
-      return evaluate(e.a, c, row) || evaluate(e.b, c, row);
-    case "eq":
-      return val(e.a, c, row) === val(e.b, c, row);
-  }
-}
+type Row = Record<string, unknown>;
 
-function val(v: Value, c: ClassDef, row: Record<string, unknown>): string {
-  if ("lit" in v) return v.lit;
-  const f = columnField(c, v.col);
-  if (!f) throw new XapiError("INTERNAL_ERROR", ["missing field", v.col, ""]);
-  return serialise(row[f], c.fields.get(f)!.type);
+/**
+ * The filter as a test of one row, for one query over a whole table: each column name is resolved against the class
+ * once, not per row and comparison, and an `or` of `field "c" = "v"` comparisons (the shape of a batch of reads by
+ * UUID) becomes one set lookup per column. As before, an unknown column fails only when a row's test reaches it; an
+ * `or` naming one is tested term by term, left to right, so that it fails for the same rows.
+ */
+export function compileFilter(e: Expr, c: ClassDef): (row: Row) => boolean {
+  const resolve = (col: string) => {
+    const field = columnField(c, col);
+    return field === undefined ? undefined : { field, type: c.fields.get(field)!.type };
+  };
+  const value = (v: Value): ((row: Row) => string) => {
+    if ("lit" in v) {
+      const lit = v.lit;
+      return () => lit;
+    }
+    const hit = resolve(v.col);
+    if (!hit) {
+      const col = v.col;
+      return () => {
+        throw new XapiError("INTERNAL_ERROR", ["missing field", col, ""]);
+      };
+    }
+    const { field, type } = hit;
+    return (row) => serialise(row[field], type);
+  };
+  const test = (x: Expr): ((row: Row) => boolean) => {
+    switch (x.op) {
+      case "true":
+        return () => true;
+      case "false":
+        return () => false;
+      case "not": {
+        const a = test(x.a);
+        return (row) => !a(row);
+      }
+      case "and": {
+        const [a, b] = [test(x.a), test(x.b)];
+        return (row) => a(row) && b(row);
+      }
+      case "or": {
+        const sets = columnSets(x);
+        if (sets) return (row) => sets.some(({ field, type, values }) => values.has(serialise(row[field], type)));
+        const [a, b] = [test(x.a), test(x.b)];
+        return (row) => a(row) || b(row);
+      }
+      case "eq": {
+        const [a, b] = [value(x.a), value(x.b)];
+        return (row) => a(row) === b(row);
+      }
+    }
+  };
+  /** An `or` whose every term compares a known column with a literal: the literals, by column; else undefined. */
+  const columnSets = (x: Expr) => {
+    const terms: Expr[] = [];
+    const flatten = (t: Expr): void => (t.op === "or" ? (flatten(t.a), flatten(t.b)) : void terms.push(t));
+    flatten(x);
+    const byColumn = new Map<string, { field: string; type: XType; values: Set<string> }>();
+    for (const t of terms) {
+      if (t.op !== "eq") return undefined;
+      const [col, lit] =
+        "col" in t.a && "lit" in t.b ? [t.a.col, t.b.lit] : "lit" in t.a && "col" in t.b ? [t.b.col, t.a.lit] : [];
+      if (col === undefined || lit === undefined) return undefined;
+      const hit = resolve(col);
+      if (!hit) return undefined;
+      const entry = byColumn.get(hit.field) ?? { ...hit, values: new Set<string>() };
+      entry.values.add(lit);
+      byColumn.set(hit.field, entry);
+    }
+    return [...byColumn.values()];
+  };
+  return test(e);
 }

@@ -1,7 +1,7 @@
 /** Messages generated from the datamodel: getters, setters, map/set helpers, lookups, constructors, destructors. */
 import { ClassDef, MessageDef } from "./datamodel";
 import { XapiError, fail } from "./errors";
-import { evaluate, parseFilter } from "./filter";
+import { compileFilter, parseFilter } from "./filter";
 import { Row } from "./store";
 import { Handler, Xapi } from "./xapi";
 
@@ -28,9 +28,9 @@ export function genericHandler(c: ClassDef, m: MessageDef): Handler | undefined 
     case "get_all_where":
     case "get_all_records_where":
       return (x, _ctx, [expr]) => {
-        const e = parseFilter(expr as string);
+        const test = compileFilter(parseFilter(expr as string), c);
         const hits: [string, Row][] = [];
-        for (const [ref, row] of x.store.table(cls)) if (evaluate(e, c, row)) hits.push([ref, row]);
+        for (const [ref, row] of x.store.table(cls)) if (test(row)) hits.push([ref, row]);
         return n === "get_all_where" ? hits.map(([r]) => r) : Object.fromEntries(hits);
       };
     case "destroy":

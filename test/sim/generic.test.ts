@@ -169,6 +169,36 @@ describe("get_all_records_where", () => {
     ]);
     await expectError(c.call("VM.get_all_records_where", 'field "name__label" = '), "INVALID_VALUE");
   });
+
+  it("answers an or of column comparisons (a batch of reads by UUID) as the same comparisons one by one would", async () => {
+    // simulator/engine/filter.ts compileFilter tests such an `or` with one set lookup per column.
+    const all = await c.call<Record<string, Rec & { uuid: string }>>("VM.get_all_records");
+    const uuids = Object.values(all).map((r) => r.uuid);
+    const some = [uuids[0], uuids[2], "not-a-uuid", uuids[uuids.length - 1]];
+    const where = some.map((u) => `field "uuid" = "${u}"`).join(" or ");
+    const hits = await c.call<Record<string, { uuid: string }>>("VM.get_all_records_where", where);
+    expect(
+      Object.values(hits)
+        .map((r) => r.uuid)
+        .sort(),
+    ).toEqual([uuids[0], uuids[2], uuids[uuids.length - 1]].sort());
+    // Literal first, and two columns in one `or`.
+    const mixed = `"${uuids[1]}" = field "uuid" or field "name__label" = "generic-vm"`;
+    const refs = await c.call<string[]>("VM.get_all_where", mixed);
+    expect(refs.sort()).toEqual([Object.keys(all).find((r) => all[r].uuid === uuids[1])!, vm].sort());
+  });
+
+  it("reports a missing column in an or when a row reaches it, left to right", async () => {
+    // xapi ocaml/database/db_filter.ml eval_expr: Or is OCaml's short-circuit ||, and a missing column raises when evaluated.
+    // Every row but generic-vm reaches the bad column, so the query fails...
+    await expectError(
+      c.call("VM.get_all_where", 'field "name__label" = "generic-vm" or field "name_label" = "x"'),
+      "INTERNAL_ERROR",
+      ["missing field", "name_label", ""],
+    );
+    // ...and with `true` first, no row does.
+    expect((await c.call<string[]>("VM.get_all_where", 'true or field "name_label" = "x"')).length).toBeGreaterThan(1);
+  });
 });
 
 describe("Async availability (datamodel flags)", () => {
