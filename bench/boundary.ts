@@ -13,6 +13,7 @@ import { validate } from "../provider/resources/common/check";
 import type { Props, StateSchemas } from "../provider/resources/contract";
 import * as network from "../provider/resources/network";
 import { quickCheck } from "../provider/resources/quick-check";
+import { bagMaker, scaleShapedBags, type StoredBag } from "./stored-bags";
 import * as vdi from "../provider/resources/vdi";
 import * as vm from "../provider/resources/vm";
 
@@ -34,63 +35,41 @@ function checker(p: Path, schema: StateSchemas["inputs"]): (bag: Props) => boole
   return (bag) => fits(bag);
 }
 
-/** The engine's copy of a result: through JSON, undefined as null (runtime.ts jsonSafe). */
-const asStored = (v: unknown): Props => JSON.parse(JSON.stringify(v, (_k, x) => (x === undefined ? null : x)));
-
 async function realBags(): Promise<Bags> {
   const { startSimulator } = await import("../simulator");
-  const { closeAll, xapiFor } = await import("../provider/resources/common/connection");
-  const { resourceKinds } = await import("../provider/resources/registry");
   const sim = await startSimulator({ port: 0, username: "root", password: "bench", hosts: 1 });
+  const maker = bagMaker(sim.url, "bench");
   try {
-    const settings: Record<string, string> = {
-      "xenserver:url": sim.url,
-      "xenserver:username": "root",
-      "xenserver:password": "bench",
-    };
-    const ctx = { config: { get: (k: string) => settings[k] } };
-    const made = async (kind: string, program: Props) => {
-      const checked = await resourceKinds[kind].check({}, program, ctx);
-      if (!checked.inputs) throw new Error(`bench:boundary: ${kind} check failed: ${JSON.stringify(checked.failures)}`);
-      const inputs = asStored(checked.inputs);
-      const { outs } = await resourceKinds[kind].create(inputs, ctx);
-      return { inputs, outputs: asStored(outs) };
-    };
-    const xapi = await xapiFor(ctx.config, undefined);
+    const xapi = await maker.xapi();
     const srs = Object.values(await xapi.call<Record<string, { uuid: string; type: string }>>("SR.get_all_records"));
     const nets = Object.values(
       await xapi.call<Record<string, { uuid: string; name_label: string }>>("network.get_all_records"),
     );
-    const sr = srs.find((s) => s.type === "lvm")!.uuid;
-    const net = made("Network", { name: "scale-net-0" });
-    const netUuid = String((await net).outputs.uuid);
     const pif = (n: string) => nets.find((x) => x.name_label === `Pool-wide network associated with ${n}`)!.uuid;
+    const scale = await scaleShapedBags(maker, srs.find((s) => s.type === "lvm")!.uuid);
+    const full = await maker.make("Vm", {
+      name: "bench-vm",
+      identity: "bench/boundary/bench-vm",
+      template: "Debian Bookworm 12",
+      vcpus: 1,
+      vcpusMax: 4,
+      memory: "1GiB",
+      powerState: "Halted",
+      tags: ["bench"],
+      otherConfig: { owner: "bench" },
+      disks: [{ size: "12GiB" }, { size: "1GiB", name: "data" }],
+      networkInterfaces: [{ network: pif("eth0") }, { network: scale.Network.outputs.uuid, lockingMode: "unlocked" }],
+      cloudInit: { userData: "#cloud-config\n" },
+    });
+    const pair = ({ inputs, outputs }: StoredBag) => ({ inputs, outputs });
     return {
-      Network: await net,
-      Vdi: await made("Vdi", { name: "scale-vdi-0", sr, size: "16MiB" }),
-      Vm: await made("Vm", {
-        name: "scale-vm-0",
-        template: "Debian Bookworm 12",
-        memory: "512MiB",
-        powerState: "Halted",
-        networkInterfaces: [{ network: netUuid }],
-      }),
-      "Vm (disks, NICs, cloud-init)": await made("Vm", {
-        name: "bench-vm",
-        template: "Debian Bookworm 12",
-        vcpus: 1,
-        vcpusMax: 4,
-        memory: "1GiB",
-        powerState: "Halted",
-        tags: ["bench"],
-        otherConfig: { owner: "bench" },
-        disks: [{ size: "12GiB" }, { size: "1GiB", name: "data" }],
-        networkInterfaces: [{ network: pif("eth0") }, { network: netUuid, lockingMode: "unlocked" }],
-        cloudInit: { userData: "#cloud-config\n" },
-      }),
+      Network: pair(scale.Network),
+      Vdi: pair(scale.Vdi),
+      Vm: pair(scale.Vm),
+      "Vm (disks, NICs, cloud-init)": pair(full),
     };
   } finally {
-    await closeAll();
+    await maker.removeAll();
     await sim.close();
   }
 }

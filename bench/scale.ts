@@ -29,11 +29,10 @@ import * as network from "../provider/resources/network";
 import * as vdi from "../provider/resources/vdi";
 import * as vm from "../provider/resources/vm";
 import { propertySlots } from "../sdk/resource";
-import { closeAll } from "../provider/resources/common/connection";
-import type { EngineResource } from "../provider/resources/contract";
-import { resourceKinds } from "../provider/resources/registry";
+import type { Props } from "../provider/resources/contract";
 import { installPackedProject } from "../test/e2e/packed-project";
 import { engineBinDir, repoRoot } from "./engine";
+import { bagMaker, scaleShapedBags } from "./stored-bags";
 
 const password = "bench-scale";
 const phases = ["up", "preview", "refresh", "destroy"] as const;
@@ -90,38 +89,18 @@ function slotsOfOurs(): Record<string, string[]> {
  * --floor-bags: the outputs of one of our Network, Vdi and Vm (made against the simulator, then deleted), for the
  * floor's resources to carry as inputs, so its state holds bags like ours (the floor also echoes them as outputs).
  */
-async function bagsOfOurs(sim: Simulator, sr: string, net: string): Promise<Record<string, Record<string, unknown>>> {
-  const settings: Record<string, string> = {
-    "xenserver:url": sim.url,
-    "xenserver:username": "root",
-    "xenserver:password": password,
-  };
-  const ctx = { config: { get: (k: string) => settings[k] } };
-  const programs: Record<string, [EngineResource, Record<string, unknown>]> = {
-    Network: [resourceKinds.Network, { name: "bag-net" }],
-    Vdi: [resourceKinds.Vdi, { name: "bag-vdi", sr, size: "16MiB" }],
-    Vm: [
-      resourceKinds.Vm,
-      {
-        name: "bag-vm",
-        template: "Debian Bookworm 12",
-        memory: "512MiB",
-        powerState: "Halted",
-        networkInterfaces: [{ network: net }],
-      },
-    ],
-  };
-  const bags: Record<string, Record<string, unknown>> = {};
-  for (const [kind, [mod, program]] of Object.entries(programs)) {
-    const checked = await mod.check({}, { ...program, identity: `bench/scale/bag-${kind}` }, ctx);
-    const { id, outs } = await mod.create(checked.inputs!, ctx);
-    await mod.delete(id, outs, ctx);
-    bags[kind] = Object.fromEntries(
-      Object.entries(outs).filter(([k, v]) => v !== undefined && k !== "uuid" && k !== "name" && !k.startsWith("__")),
-    );
-  }
-  await closeAll();
-  return bags;
+async function bagsOfOurs(sim: Simulator, sr: string): Promise<Record<string, Props>> {
+  const maker = bagMaker(sim.url, password);
+  const made = await scaleShapedBags(maker, sr);
+  await maker.removeAll();
+  return Object.fromEntries(
+    Object.entries(made).map(([kind, { outputs }]) => [
+      kind,
+      Object.fromEntries(
+        Object.entries(outputs).filter(([k, v]) => v !== null && k !== "uuid" && k !== "name" && !k.startsWith("__")),
+      ),
+    ]),
+  );
 }
 
 /** How the N objects divide: VMs as asked, 15% networks (at least one, the VMs' NICs need one), the rest VDIs. */
@@ -421,14 +400,12 @@ async function main(): Promise<void> {
   const projectDir = installPackedProject(repoRoot);
   const pool = [...sim.store.table("pool").values()][0] as { default_SR: string };
   const sr = (sim.store.get("SR", pool.default_SR) as { uuid: string }).uuid;
-  const nets = [...sim.store.table("network").values()] as Array<{ uuid: string; name_label: string }>;
-  const eth0 = nets.find((n) => n.name_label === "Pool-wide network associated with eth0") ?? nets[0];
   const args = {
     ...counts,
     sr,
     template: "Debian Bookworm 12",
     slots: o.floorSlots ? slotsOfOurs() : undefined,
-    bags: o.floorBags ? await bagsOfOurs(sim, sr, eth0.uuid) : undefined,
+    bags: o.floorBags ? await bagsOfOurs(sim, sr) : undefined,
   };
   const flavours: Flavour[] = o.only ? [o.only] : ["floor", "ours"];
   const stacks = Object.fromEntries(flavours.map((f) => [f, new Stack(f, o, sim, args, binDir, projectDir)])) as Record<
